@@ -1,0 +1,1 @@
+"""The `atb` command line: each command is a thin layer over the library."""

@@ -1,0 +1,1 @@
+"""atb.persistence."""
