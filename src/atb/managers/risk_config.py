@@ -1,0 +1,237 @@
+"""`RiskConfiguration`: the one typed, frozen source of every risk and execution default.
+
+Sections (dotted keys users set with `--set key=value` or TOML):
+
+- `costs`: `taker_fee`, `maker_fee`, `slippage` (fractions of price/notional)
+- `fills`: `timing` (`next_open` | `close`), `intrabar` (policy name), `detail_timeframe`
+- `risk`: `max_position`, `max_exposure`, `max_leverage`, `max_drawdown`
+- `trailing`, `partials`, `time_exits`: off (`None`) unless enabled; when enabled they take the
+  values of `TRAILING_DEFAULTS`, `PARTIALS_DEFAULTS`, `TIME_EXITS_DEFAULTS`
+- `dynamic_risk`: on by default (`DYNAMIC_RISK_DEFAULTS`)
+
+Overrides (`merge`, `from_toml`, `from_assignments`) live in `atb.managers.config_overrides`.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import attrs
+
+from atb.domain.policies import (
+    PartialPolicy,
+    TimeExitPolicy,
+    TrailingPolicy,
+    TrailReference,
+)
+from atb.domain.validation import (
+    finite_non_negative,
+    finite_positive,
+    fraction,
+    instance_of,
+    optional_finite_positive,
+    require_fraction,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+
+class FillTiming(enum.Enum):
+    """When a market order decided at a bar's close is filled."""
+
+    NEXT_OPEN = "next_open"
+    CLOSE = "close"
+
+
+class IntrabarPolicy(enum.Enum):
+    """Which extreme of a bar the price is assumed to visit first."""
+
+    PESSIMISTIC = "pessimistic"
+    OPTIMISTIC = "optimistic"
+    NEAREST_EXTREME = "nearest_extreme"
+    CANDLE_DIRECTION = "candle_direction"
+
+
+@attrs.frozen(slots=True)
+class CostConfig:
+    """Fees on notional per fill (taker for market/stop fills, maker for resting limits) and
+    slippage, a fraction of price moved against the trader on market and stop fills."""
+
+    taker_fee: float = attrs.field(validator=finite_non_negative)
+    maker_fee: float = attrs.field(validator=finite_non_negative)
+    slippage: float = attrs.field(validator=finite_non_negative)
+
+
+@attrs.frozen(slots=True)
+class FillConfig:
+    """Fill timing for market orders, the intrabar policy, and an optional finer timeframe used
+    to resolve resting levels inside each bar."""
+
+    timing: FillTiming = attrs.field(validator=instance_of(FillTiming))
+    intrabar: IntrabarPolicy = attrs.field(validator=instance_of(IntrabarPolicy))
+    detail_timeframe: str | None = attrs.field(default=None)
+
+
+@attrs.frozen(slots=True)
+class RiskLimits:
+    """Sizing caps, as fractions of equity, and the max-drawdown close-only latch.
+
+    `max_position` caps one position's notional, `max_exposure` the total notional, and
+    `max_leverage` bounds both (margin style: notional ≤ max_leverage × equity). A drawdown from
+    the equity peak of `max_drawdown` or more latches close-only (None disables the latch).
+    """
+
+    max_position: float = attrs.field(validator=finite_positive)
+    max_exposure: float = attrs.field(validator=finite_positive)
+    max_leverage: float = attrs.field(validator=finite_positive)
+    max_drawdown: float | None = attrs.field(validator=optional_finite_positive)
+
+    @max_drawdown.validator
+    def _drawdown_below_one(self, _attribute: attrs.Attribute[Any], value: float | None) -> None:
+        if value is not None:
+            require_fraction("max_drawdown", value)
+
+    @property
+    def position_cap(self) -> float:
+        """Largest fraction of equity one position may take."""
+        return min(self.max_position, self.max_exposure, self.max_leverage)
+
+
+def _tiers(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, tuple) or not value:
+        raise ValueError(f"{attribute.name} must be a non-empty tuple of pairs, got {value!r}")
+    previous = 0.0
+    for index, tier in enumerate(value):
+        if not (isinstance(tier, tuple) and len(tier) == 2):
+            raise ValueError(
+                f"{attribute.name}[{index}] must be a (drawdown, factor) pair, got {tier!r}"
+            )
+        drawdown, factor = tier
+        require_fraction(f"{attribute.name}[{index}].drawdown", drawdown)
+        require_fraction(f"{attribute.name}[{index}].factor", factor)
+        if drawdown <= previous:
+            raise ValueError(f"{attribute.name} drawdowns must strictly increase, got {value!r}")
+        previous = drawdown
+
+
+@attrs.frozen(slots=True)
+class DynamicRiskConfig:
+    """Drawdown tiers: at a drawdown of at least `tiers[i][0]` new entries are scaled by
+    `tiers[i][1]`. A tier is left only once equity has regained `recovery_fraction` of the drop
+    from the peak to the tier's threshold (hysteresis)."""
+
+    tiers: tuple[tuple[float, float], ...] = attrs.field(validator=_tiers)
+    recovery_fraction: float = attrs.field(validator=fraction)
+
+
+TRAILING_DEFAULTS = TrailingPolicy(
+    activation_pct=0.015,
+    distance_pct=0.005,
+    breakeven_trigger_pct=0.02,
+    breakeven_buffer_pct=0.001,
+    atr_multiple=None,
+    atr_period=14,
+    reference=TrailReference.CLOSE,
+)
+"""Trailing values when the section is enabled: activation +1.5 %, distance 0.5 %, breakeven at
++2 % to entry ± 0.1 %."""
+
+PARTIALS_DEFAULTS = PartialPolicy(
+    exit_targets=((0.03, 0.25), (0.06, 0.25), (0.10, 0.50)),
+    scale_in_thresholds=((0.02, 0.25), (0.05, 0.25)),
+    max_scale_ins=2,
+)
+"""Partials when enabled: exits at +3/+6/+10 % for 25/25/50 % of the original quantity, scale-ins
+at +2/+5 % for 25/25 %, at most 2."""
+
+TIME_EXITS_DEFAULTS = TimeExitPolicy(max_holding=None, weekend_flat=False, daily_flat_hour=None)
+"""Time exits when enabled: nothing set until the user sets a key."""
+
+DYNAMIC_RISK_DEFAULTS = DynamicRiskConfig(
+    tiers=((0.05, 0.8), (0.10, 0.6), (0.15, 0.4)), recovery_fraction=0.5
+)
+"""Drawdown tiers 5/10/15 % → ×0.8/×0.6/×0.4; a tier is left after regaining half the drop."""
+
+SECTION_DEFAULTS: Mapping[str, object] = {
+    "costs": CostConfig(taker_fee=0.001, maker_fee=0.001, slippage=0.0005),
+    "fills": FillConfig(timing=FillTiming.NEXT_OPEN, intrabar=IntrabarPolicy.PESSIMISTIC),
+    "risk": RiskLimits(max_position=0.10, max_exposure=1.0, max_leverage=1.0, max_drawdown=0.20),
+    "trailing": TRAILING_DEFAULTS,
+    "partials": PARTIALS_DEFAULTS,
+    "dynamic_risk": DYNAMIC_RISK_DEFAULTS,
+    "time_exits": TIME_EXITS_DEFAULTS,
+}
+"""The value each section takes when it is on and nothing is overridden."""
+
+OPTIONAL_SECTIONS = frozenset({"trailing", "partials", "dynamic_risk", "time_exits"})
+"""Sections that may be switched off with an explicit None."""
+
+
+@attrs.frozen(slots=True)
+class RiskConfiguration:
+    """The whole configuration tree. `RiskConfiguration.default()` is the documented default."""
+
+    costs: CostConfig = attrs.field(validator=instance_of(CostConfig))
+    fills: FillConfig = attrs.field(validator=instance_of(FillConfig))
+    risk: RiskLimits = attrs.field(validator=instance_of(RiskLimits))
+    trailing: TrailingPolicy | None = attrs.field(default=None)
+    partials: PartialPolicy | None = attrs.field(default=None)
+    dynamic_risk: DynamicRiskConfig | None = attrs.field(default=None)
+    time_exits: TimeExitPolicy | None = attrs.field(default=None)
+
+    @classmethod
+    def default(cls) -> RiskConfiguration:
+        """Defaults of DESIGN §4: trailing, partials and time exits off; dynamic risk on."""
+        return cls(
+            costs=_section("costs", CostConfig),
+            fills=_section("fills", FillConfig),
+            risk=_section("risk", RiskLimits),
+            dynamic_risk=_section("dynamic_risk", DynamicRiskConfig),
+        )
+
+    def merge(self, overrides: Mapping[str, object]) -> RiskConfiguration:
+        """Apply overrides with key-presence semantics (absent inherits, None disables).
+
+        Keys are dotted (`"costs.slippage"`) or nested mappings; unknown keys and out-of-range
+        values raise `ConfigError` naming the dotted key and the value.
+        """
+        from atb.managers.config_overrides import merge_overrides
+
+        return merge_overrides(self, overrides)
+
+    @classmethod
+    def from_toml(cls, path: Path, base: RiskConfiguration | None = None) -> RiskConfiguration:
+        """Load overrides from a TOML file onto `base` (default: `default()`)."""
+        from atb.managers.config_overrides import load_toml_overrides
+
+        return (base or cls.default()).merge(load_toml_overrides(path))
+
+    @classmethod
+    def from_assignments(
+        cls, assignments: Iterable[str], base: RiskConfiguration | None = None
+    ) -> RiskConfiguration:
+        """Apply `key=value` strings (`costs.slippage=0`, `partials=None`) onto `base`."""
+        from atb.managers.config_overrides import parse_assignments
+
+        return (base or cls.default()).merge(parse_assignments(assignments))
+
+    def to_dict(self) -> dict[str, object]:
+        """The effective configuration as plain JSON-ready values (enums by value)."""
+        from atb.managers.config_overrides import config_to_dict
+
+        return config_to_dict(self)
+
+
+_T = TypeVar("_T")
+
+
+def _section(name: str, kind: type[_T]) -> _T:
+    value = SECTION_DEFAULTS[name]
+    if not isinstance(value, kind):  # pragma: no cover - guards the table above
+        raise TypeError(f"default for {name} must be {kind.__name__}")
+    return value
+
