@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import attrs
 
 from atb.domain.validation import finite_non_negative, finite_positive, non_empty_str
 
 
+@lru_cache(maxsize=64)
 def _decimals(step: float) -> int:
     """Number of decimals needed to print `step` exactly enough (0.001 -> 3, 5.0 -> 0)."""
     text = f"{step:.12f}".rstrip("0")
@@ -29,8 +31,12 @@ class Instrument:
     min_notional: float = attrs.field(validator=finite_non_negative)
 
     def round_price(self, price: float) -> float:
-        """Round a price to the nearest tick."""
-        ticks = round(price / self.tick_size)
+        """Round a price to the nearest tick; ties (as printed in decimal) round up.
+
+        A relative nudge of 1e-9 ticks makes 100.005 (stored as 100.00499…) round like the
+        decimal text a user reads, instead of depending on binary representation.
+        """
+        ticks = math.floor(price / self.tick_size + 0.5 + 1e-9)
         return round(ticks * self.tick_size, _decimals(self.tick_size))
 
     def round_quantity(self, quantity: float) -> float:

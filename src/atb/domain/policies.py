@@ -60,9 +60,7 @@ def _ladder(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None
     previous = 0.0
     for index, rung in enumerate(value):
         if not (isinstance(rung, tuple) and len(rung) == 2):
-            raise ValueError(
-                f"{attribute.name}[{index}] must be a (move, size) pair, got {rung!r}"
-            )
+            raise ValueError(f"{attribute.name}[{index}] must be a (move, size) pair, got {rung!r}")
         move, size = rung
         require_finite_positive(f"{attribute.name}[{index}].move", move)
         require_fraction(f"{attribute.name}[{index}].size", size)

@@ -205,10 +205,18 @@ class RiskConfiguration:
 
     @classmethod
     def from_toml(cls, path: Path, base: RiskConfiguration | None = None) -> RiskConfiguration:
-        """Load overrides from a TOML file onto `base` (default: `default()`)."""
+        """Load overrides from a TOML file onto `base` (default: `default()`).
+
+        Every `ConfigError` names the file, and the dotted key for a bad value.
+        """
+        from atb.domain.errors import ConfigError
         from atb.managers.config_overrides import load_toml_overrides
 
-        return (base or cls.default()).merge(load_toml_overrides(path))
+        overrides = load_toml_overrides(path)
+        try:
+            return (base or cls.default()).merge(overrides)
+        except ConfigError as exc:
+            raise ConfigError(f"config file {path}: {exc}") from exc
 
     @classmethod
     def from_assignments(
@@ -234,4 +242,3 @@ def _section(name: str, kind: type[_T]) -> _T:
     if not isinstance(value, kind):  # pragma: no cover - guards the table above
         raise TypeError(f"default for {name} must be {kind.__name__}")
     return value
-

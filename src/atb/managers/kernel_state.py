@@ -1,0 +1,54 @@
+"""The kernel's state between two bars, and what one step returns."""
+
+from __future__ import annotations
+
+from typing import Generic, TypeVar
+
+import attrs
+
+from atb.domain.events import KernelEvent
+from atb.domain.protocols import Position
+from atb.managers.dynamic_risk import RiskTier
+from atb.managers.orders import MarketOrder
+
+P = TypeVar("P", bound=Position)
+
+ATR_WINDOW = 100
+"""True ranges kept for ATR-based trailing (the longest ATR period a policy can use)."""
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class KernelState(Generic[P]):
+    """Everything the kernel needs to process the next bar; frozen, so it can be stored,
+    compared and resumed exactly (the live engine persists it after every bar).
+
+    `cash` is quote currency (margin style: moves by realized PnL and fees only), `pending` the
+    market orders decided at the last close, `peak_equity` the highest close equity so far,
+    `order_seq`/`position_seq` the counters behind deterministic ids, `true_ranges` the last
+    `ATR_WINDOW` true ranges and `prev_close` the last close (for the next true range).
+    """
+
+    cash: float
+    position: P | None
+    pending: tuple[MarketOrder, ...]
+    equity: float
+    peak_equity: float
+    tier: RiskTier
+    close_only: bool
+    order_seq: int
+    position_seq: int
+    ambiguous_bars: int
+    true_ranges: tuple[float, ...]
+    prev_close: float | None
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class StepResult(Generic[P]):
+    """The state after one bar, the events of that bar, the equity marked at its close and the
+    exposure (|position notional| / equity) at that close."""
+
+    state: KernelState[P]
+    events: tuple[KernelEvent, ...]
+    equity: float
+    exposure: float
+    ambiguous: bool

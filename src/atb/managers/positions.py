@@ -1,0 +1,137 @@
+"""How the kernel creates and changes positions without knowing their class.
+
+The kernel is generic over `P` (bound to `Position`) and goes through a `PositionAdapter[P]`:
+`open` builds the engine's own class from an entry fill, `update` applies a `PositionChanges`.
+The backtest runs the kernel with `ActiveTradeAdapter`, the live engine with
+`LivePositionAdapter`; there is no `isinstance` on either class anywhere.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, TypeVar
+
+import attrs
+
+from atb.domain.fills import Fill
+from atb.domain.models import ActiveTrade, LivePosition
+from atb.domain.policies import PositionPolicies
+from atb.domain.protocols import Position
+from atb.domain.sides import PositionSide
+
+P = TypeVar("P", bound=Position)
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class Opening:
+    """Everything known about a new position at its entry fill."""
+
+    position_id: str
+    symbol: str
+    side: PositionSide
+    fill: Fill
+    stop_loss: float | None
+    take_profit: float | None
+    policies: PositionPolicies
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class PositionChanges:
+    """New values for some position fields; `None` means "unchanged".
+
+    Managers never clear a stop or a target (stops only tighten), so `None` is never needed as
+    a new value.
+    """
+
+    entry_price: float | None = None
+    quantity: float | None = None
+    stop_loss: float | None = None
+    take_profit: float | None = None
+    trailing_active: bool | None = None
+    breakeven_active: bool | None = None
+    partial_exits_taken: int | None = None
+    scale_ins_taken: int | None = None
+    best_price: float | None = None
+    worst_price: float | None = None
+    realized_pnl: float | None = None
+    fees_paid: float | None = None
+    slippage_paid: float | None = None
+    legs: tuple[Fill, ...] | None = None
+    policies: PositionPolicies | None = None
+
+    def as_kwargs(self) -> dict[str, Any]:
+        """The changed fields, ready for `attrs.evolve` (validators run again there)."""
+        return {
+            key: value
+            for key, value in attrs.asdict(self, recurse=False).items()
+            if (value is not None)
+        }
+
+
+class PositionAdapter(Protocol[P]):
+    """Builds and changes an engine's own position class."""
+
+    def open(self, opening: Opening) -> P:
+        """The new position after its entry fill."""
+        ...
+
+    def update(self, position: P, changes: PositionChanges) -> P:
+        """`position` with `changes` applied (a new object; positions are frozen)."""
+        ...
+
+
+def _fields(opening: Opening) -> dict[str, Any]:
+    # Keyword arguments shared by both position classes; attrs validates each value.
+    fill = opening.fill
+    return {
+        "position_id": opening.position_id,
+        "symbol": opening.symbol,
+        "side": opening.side,
+        "entry_price": fill.price,
+        "first_entry_price": fill.price,
+        "entry_time": fill.time,
+        "quantity": fill.quantity,
+        "original_quantity": fill.quantity,
+        "stop_loss": opening.stop_loss,
+        "take_profit": opening.take_profit,
+        "best_price": fill.price,
+        "worst_price": fill.price,
+        "fees_paid": fill.fee,
+        "slippage_paid": fill.slippage,
+        "legs": (fill,),
+        "policies": opening.policies,
+    }
+
+
+@attrs.frozen(slots=True)
+class ActiveTradeAdapter:
+    """`ActiveTrade`s for the backtest engine."""
+
+    def open(self, opening: Opening) -> ActiveTrade:
+        """A new backtest position."""
+        return ActiveTrade(**_fields(opening))
+
+    def update(self, position: ActiveTrade, changes: PositionChanges) -> ActiveTrade:
+        """The next version of a backtest position."""
+        return attrs.evolve(position, **changes.as_kwargs())
+
+
+@attrs.frozen(slots=True)
+class LivePositionAdapter:
+    """`LivePosition`s for the live engine; the client order id is the entry order's id."""
+
+    def open(self, opening: Opening) -> LivePosition:
+        """A new live position."""
+        return LivePosition(client_order_id=opening.fill.order_id, **_fields(opening))
+
+    def update(self, position: LivePosition, changes: PositionChanges) -> LivePosition:
+        """The next version of a live position (exchange ids and store id carried over)."""
+        return attrs.evolve(position, **changes.as_kwargs())
+
+
+__all__ = [
+    "ActiveTradeAdapter",
+    "LivePositionAdapter",
+    "Opening",
+    "PositionAdapter",
+    "PositionChanges",
+]

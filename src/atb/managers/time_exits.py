@@ -1,0 +1,58 @@
+"""`TimeExitManager`: exits decided by bar time (never the wall clock).
+
+A bar closes at `bar.time + bar_interval`; that close time is what the rules look at.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import attrs
+
+from atb.domain.bars import Bar
+from atb.domain.policies import TimeExitPolicy
+from atb.domain.protocols import PositionState
+
+SATURDAY = 5
+
+
+def _last_cutoff(close_time: datetime, hour: int) -> datetime:
+    cutoff = close_time.replace(hour=hour, minute=0, second=0, microsecond=0)
+    return cutoff if cutoff <= close_time else cutoff - timedelta(days=1)
+
+
+def in_weekend(close_time: datetime) -> bool:
+    """True when a bar closing at `close_time` closes on Saturday or Sunday (UTC)."""
+    return close_time.weekday() >= SATURDAY
+
+
+@attrs.frozen(slots=True)
+class TimeExitManager:
+    """Evaluates time-exit rules for bars of one length."""
+
+    bar_interval: timedelta
+
+    def exit_reason(self, position: PositionState, bar: Bar, policy: TimeExitPolicy) -> str | None:
+        """Why the position must be closed at this bar's close, or None.
+
+        - max holding: close time − entry time ≥ `max_holding`;
+        - weekend flat: the bar closes in the weekend (Saturday 00:00 to Monday 00:00 UTC);
+        - daily flat: a daily cutoff at `daily_flat_hour` passed since the entry.
+        """
+        close_time = bar.time + self.bar_interval
+        if policy.max_holding is not None and close_time - position.entry_time >= (
+            policy.max_holding
+        ):
+            return "max holding time"
+        if policy.weekend_flat and in_weekend(close_time):
+            return "weekend flat"
+        hour = policy.daily_flat_hour
+        if hour is not None and position.entry_time < _last_cutoff(close_time, hour):
+            return "daily flat"
+        return None
+
+    def blocks_entry(self, bar: Bar, policy: TimeExitPolicy | None) -> bool:
+        """True when a new entry decided at this bar would be closed straight away."""
+        return (
+            policy is not None and policy.weekend_flat and in_weekend(bar.time + self.bar_interval)
+        )

@@ -1,0 +1,156 @@
+"""`PolicyHydrator`: policy bundles from strategy decisions → typed, frozen position policies."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import attrs
+import pytest
+
+from atb.domain.decisions import PolicyBundle
+from atb.domain.errors import ConfigError
+from atb.domain.policies import PositionPolicies, TimeExitPolicy, TrailReference
+from atb.managers.config_overrides import merge_overrides
+from atb.managers.policies import POLICY_SECTIONS, PolicyHydrator
+from atb.managers.risk_config import PARTIALS_DEFAULTS, TRAILING_DEFAULTS, RiskConfiguration
+
+DEFAULT = RiskConfiguration.default()
+CONFIGURED = merge_overrides(
+    DEFAULT, {"trailing.distance_pct": 0.02, "partials": "on", "time_exits.max_holding": "48h"}
+)
+
+
+def _error(bundle: PolicyBundle, config: RiskConfiguration = DEFAULT) -> str:
+    with pytest.raises(ConfigError) as info:
+        PolicyHydrator(config).hydrate(bundle)
+    return str(info.value)
+
+
+def test_no_bundle_gives_the_config_policies() -> None:
+    assert PolicyHydrator(DEFAULT).hydrate(None) == PositionPolicies()
+    hydrator = PolicyHydrator(CONFIGURED)
+    assert hydrator.hydrate(None) == PositionPolicies(
+        trailing=CONFIGURED.trailing,
+        partials=PARTIALS_DEFAULTS,
+        time_exit=TimeExitPolicy(
+            max_holding=timedelta(hours=48), weekend_flat=False, daily_flat_hour=None
+        ),
+    )
+    assert hydrator.defaults == hydrator.hydrate(None)
+    assert hydrator.config is CONFIGURED
+
+
+def test_empty_bundle_inherits_everything() -> None:
+    hydrator = PolicyHydrator(CONFIGURED)
+    assert hydrator.hydrate(PolicyBundle.of({})) == hydrator.defaults
+
+
+def test_a_key_enables_a_section_that_is_off_in_the_config() -> None:
+    policies = PolicyHydrator(DEFAULT).hydrate(PolicyBundle.of({"trailing.distance_pct": 0.01}))
+    assert policies.trailing == attrs.evolve(TRAILING_DEFAULTS, distance_pct=0.01)
+    assert policies.partials is None
+    assert policies.time_exit is None
+
+
+def test_absent_keys_inherit_the_config_section() -> None:
+    policies = PolicyHydrator(CONFIGURED).hydrate(
+        PolicyBundle.of({"trailing.reference": "extreme", "partials.max_scale_ins": 0})
+    )
+    assert policies.trailing == attrs.evolve(
+        TRAILING_DEFAULTS, distance_pct=0.02, reference=TrailReference.EXTREME
+    )
+    assert policies.partials == attrs.evolve(PARTIALS_DEFAULTS, max_scale_ins=0)
+    assert policies.time_exit == CONFIGURED.time_exits
+
+
+def test_none_switches_a_policy_off_for_the_position() -> None:
+    hydrator = PolicyHydrator(CONFIGURED)
+    policies = hydrator.hydrate(PolicyBundle.of({"partials": None, "time_exits": None}))
+    assert policies.partials is None
+    assert policies.time_exit is None
+    assert policies.trailing == CONFIGURED.trailing
+    assert hydrator.defaults.partials == PARTIALS_DEFAULTS
+
+
+def test_none_on_an_optional_key() -> None:
+    policies = PolicyHydrator(CONFIGURED).hydrate(
+        PolicyBundle.of({"trailing.breakeven_trigger_pct": None})
+    )
+    assert policies.trailing is not None
+    assert policies.trailing.breakeven_trigger_pct is None
+    assert policies.trailing.distance_pct == 0.02
+
+
+def test_ladders_and_durations_are_typed() -> None:
+    policies = PolicyHydrator(DEFAULT).hydrate(
+        PolicyBundle.of(
+            {
+                "partials.exit_targets": ((0.05, 0.5), (0.08, 1.0)),
+                "time_exits.max_holding": "1d",
+                "time_exits.daily_flat_hour": 22,
+            }
+        )
+    )
+    assert policies.partials == attrs.evolve(
+        PARTIALS_DEFAULTS, exit_targets=((0.05, 0.5), (0.08, 1.0))
+    )
+    assert policies.time_exit == TimeExitPolicy(
+        max_holding=timedelta(days=1), weekend_flat=False, daily_flat_hour=22
+    )
+
+
+def test_result_is_frozen_and_the_config_unchanged() -> None:
+    hydrator = PolicyHydrator(CONFIGURED)
+    policies = hydrator.hydrate(PolicyBundle.of({"trailing": None}))
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        policies.trailing = TRAILING_DEFAULTS  # type: ignore[misc]
+    assert CONFIGURED.trailing is not None
+    assert hydrator.defaults.trailing == CONFIGURED.trailing
+
+
+def test_equal_bundles_give_equal_results() -> None:
+    hydrator = PolicyHydrator(DEFAULT)
+    first = hydrator.hydrate(PolicyBundle.of({"trailing.distance_pct": 0.01, "partials": "on"}))
+    second = hydrator.hydrate(PolicyBundle.of({"partials": "on", "trailing.distance_pct": 0.01}))
+    assert first == second
+
+
+def test_cache_stays_bounded() -> None:
+    hydrator = PolicyHydrator(DEFAULT)
+    results = [
+        hydrator.hydrate(PolicyBundle.of({"trailing.distance_pct": 0.001 * (i + 1)}))
+        for i in range(300)
+    ]
+    assert [p.trailing.distance_pct for p in results if p.trailing] == [
+        0.001 * (i + 1) for i in range(300)
+    ]
+    assert hydrator.hydrate(PolicyBundle.of({"trailing.distance_pct": 0.001})) == results[0]
+
+
+@pytest.mark.parametrize(
+    "key", ["costs.slippage", "risk.max_position", "dynamic_risk", "fills.timing", "stops.x"]
+)
+def test_keys_outside_the_policy_sections_are_errors(key: str) -> None:
+    assert _error(PolicyBundle.of({key: 0.5})) == (
+        f"policy bundle: {key}: only partials, time_exits, trailing can be set per position, "
+        "got 0.5"
+    )
+
+
+def test_invalid_values_are_errors_naming_the_key() -> None:
+    assert _error(PolicyBundle.of({"trailing.distance_pct": -0.01})) == (
+        "policy bundle: trailing.distance_pct: must be finite and > 0, got -0.01"
+    )
+    assert _error(PolicyBundle.of({"trailing.distanse_pct": 0.01})).startswith(
+        "policy bundle: trailing.distanse_pct: unknown key, got 0.01"
+    )
+    assert _error(PolicyBundle.of({"trailing.reference": "high"})) == (
+        "policy bundle: trailing.reference: unknown value (valid: close, extreme), got 'high'"
+    )
+    assert _error(PolicyBundle.of({"partials.exit_targets": ((0.03, 2.0),)})) == (
+        "policy bundle: partials.exit_targets[0].size: must be in (0, 1], got 2.0"
+    )
+
+
+def test_policy_sections() -> None:
+    assert frozenset({"trailing", "partials", "time_exits"}) == POLICY_SECTIONS
