@@ -27,7 +27,7 @@ SAMPLE_CSV = (
 """The real BTCUSDT 1h sample that sits beside the checkout (`../shared/data/`)."""
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def sample_csv() -> Path:
     """Path to the real BTCUSDT 1h sample; skips the test cleanly when it is absent."""
     if not SAMPLE_CSV.exists():

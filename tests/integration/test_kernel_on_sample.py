@@ -58,5 +58,5 @@ def test_every_manager_acts_identically_for_both_position_classes(
     assert live.events == backtest.events
     assert live.state.cash == backtest.state.cash
     assert live.state.equity == backtest.state.equity
-    assert live.tracker.metrics() == backtest.tracker.metrics()
-    assert backtest.tracker.metrics().n_trades == sum(reasons.values())
+    assert live.metrics() == backtest.metrics()
+    assert backtest.metrics().n_trades == sum(reasons.values())

@@ -143,4 +143,4 @@ def test_kernel_is_deterministic_and_identical_for_both_position_classes(
     assert first.state == again.state
     assert live.events == first.events
     assert (live.state.cash, live.state.equity) == (first.state.cash, first.state.equity)
-    assert first.tracker.metrics() == live.tracker.metrics()
+    assert first.metrics() == live.metrics()

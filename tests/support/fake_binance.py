@@ -275,7 +275,7 @@ class FakeBinance:
         response = self._answer(path, params, now, fault)
         with self._lock:
             self._log.append(
-                RecordedRequest(path, params, response.status, fault and fault.kind, now)
+                RecordedRequest(path, params, response.status, fault.kind if fault else None, now)
             )
         return response
 
@@ -310,7 +310,9 @@ class FakeBinance:
             start = int(params["startTime"]) if "startTime" in params else None
             end = int(params["endTime"]) if "endTime" in params else None
         except ValueError:
-            return _Response.of_json(400, {"code": -1100, "msg": "Illegal characters in parameter."})
+            return _Response.of_json(
+                400, {"code": -1100, "msg": "Illegal characters in parameter."}
+            )
         if not 1 <= limit <= 1000:
             return _Response.of_json(400, {"code": -1130, "msg": "Invalid limit."})
         klines = _select(series, start, end, limit, now)
@@ -320,8 +322,9 @@ class FakeBinance:
             klines = klines[::-1]
         elif kind == "conflicting_klines" and klines:
             twin = list(klines[0])
-            twin[4] = _price(float(twin[2]) * 1.5)  # a higher close (and high) at the same time
-            twin[2] = twin[4]
+            # Same open time, a higher high and close: a conflict no client may resolve.
+            higher = _price(float(str(twin[2])) * 1.5)
+            twin[2] = twin[4] = higher
             klines = [klines[0], twin, *klines[1:]]
         return _Response.of_json(200, klines)
 
@@ -408,5 +411,5 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (timeout test): nothing to answer
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         """Silence the default stderr access log."""

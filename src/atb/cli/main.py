@@ -26,6 +26,13 @@ def cli() -> None:
 
 def _register_commands() -> None:
     """Attach every subcommand module (imported here to keep `atb --help` fast to change)."""
+    from atb.cli import strategy_cmds
+    from atb.cli.data_cmd import data
+
+    cli.add_command(data)
+    cli.add_command(strategy_cmds.strategies_command)
+    cli.add_command(strategy_cmds.check_strategy_command)
+    cli.add_command(strategy_cmds.train_command)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -99,8 +99,9 @@ class ValidatedCandles:
             if self.gaps
             else ""
         )
+        warmup = f" (incl. {self.warmup_bars} warm-up)" if self.warmup_bars else ""
         return (
-            f"{self.source}{tag}:{tf} {len(self)} bars, "
+            f"{self.source}{tag}:{tf} {len(self)} bars{warmup}, "
             f"{format_time(self.first)} → {format_time(self.last)}{gaps}"
         )
 

@@ -15,6 +15,7 @@ column.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -74,10 +75,15 @@ def _read_table(file: Path) -> tuple[pd.DataFrame, int | None]:
         if name.endswith(_PARQUET_SUFFIXES):
             return pd.read_parquet(file), None
         if name.endswith(_CSV_SUFFIXES):
-            # One header line: data row n sits on line n + 1.
-            return pd.read_csv(file, skipinitialspace=True), 1
+            with warnings.catch_warnings():
+                # pandas would silently drop the extra fields of a row longer than the header.
+                warnings.simplefilter("error", pd.errors.ParserWarning)
+                # One header line: data row n sits on line n + 1.
+                return pd.read_csv(file, skipinitialspace=True, index_col=False), 1
     except pd.errors.EmptyDataError as error:
         raise DataError(f"{file}: the file is empty") from error
+    except pd.errors.ParserWarning as warning:
+        raise DataError(f"{file}: cannot read the file: {warning}") from warning
     except (OSError, ValueError) as error:  # parser and Arrow errors are ValueError/OSError
         raise DataError(f"{file}: cannot read the file: {error}") from error
     raise DataError(

@@ -125,7 +125,8 @@ def _utc_index(frame: pd.DataFrame, source: str) -> pd.DatetimeIndex:
     if missing.size:
         raise DataError(f"{source}: row {int(missing[0]) + 1}: missing timestamp")
     index = index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
-    return pd.DatetimeIndex(index.as_unit("ns"), name=INDEX_NAME)
+    # No `freq`: frames from every provider must compare equal, and gaps are normal.
+    return pd.DatetimeIndex(index.as_unit("ns"), name=INDEX_NAME, freq=None)
 
 
 def _numeric_values(

@@ -15,6 +15,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Generic, TypeVar
 
+import attrs
+
 from atb.domain.bars import Bar
 from atb.domain.decisions import Action, Decider, Decision
 from atb.domain.events import (
@@ -142,6 +144,40 @@ class Kernel(Generic[P]):
             equity=equity,
             exposure=exposure,
             ambiguous=ambiguous,
+        )
+
+    def close_at(self, result: StepResult[P], bar: Bar, reason: str) -> StepResult[P]:
+        """Close the open position at `bar`'s close, after its step (end of data, when asked).
+
+        Orders still pending for a next bar that will never come are dropped.
+        """
+        state = result.state
+        if state.position is None:
+            return result
+        work = BarStep(self, state, bar)
+        order = work.new_order(OrderIntent.CLOSE, reason)
+        work.events.append(
+            OrderPlaced(
+                time=bar.time, order_id=order.order_id, intent=order.intent.value, reason=reason
+            )
+        )
+        work.execute(order, bar.close, bar.time + self.bar_interval)
+        equity = work.equity(bar.close)
+        closed = attrs.evolve(
+            state,
+            cash=work.cash,
+            position=work.position,
+            pending=(),
+            equity=equity,
+            peak_equity=max(state.peak_equity, equity),
+            order_seq=work.order_seq,
+        )
+        return StepResult(
+            state=closed,
+            events=(*result.events, *work.events),
+            equity=equity,
+            exposure=0.0,
+            ambiguous=result.ambiguous,
         )
 
     @staticmethod

@@ -88,7 +88,9 @@ class PartialOperationsManager:
         quantity = self.instrument.round_quantity(wanted)
         remainder = position.quantity - quantity
         last_rung = rung == len(policy.exit_targets) - 1
-        if last_rung or remainder < self.instrument.lot_step:
+        # A remainder of exactly one lot can come out a hair under it in binary (0.3 − 0.2).
+        less_than_a_lot = remainder < self.instrument.lot_step * (1.0 - 1e-9)
+        if last_rung or less_than_a_lot:
             return ExitSlice(position.quantity, closes_position=True)
         return ExitSlice(quantity, closes_position=False)
 

@@ -194,7 +194,7 @@ class _Checker:
                 kind,
                 f"feature {self.columns[col]!r}",
                 full_row,
-                f"full frame {mine[row, col]!r} != {label} {got[row, col]!r}",
+                f"full frame {float(mine[row, col])!r} != {label} {float(got[row, col])!r}",
             )
             return False
         other_mask = np.asarray(other.signal_mask(), dtype=np.bool_)[rows]

@@ -138,7 +138,8 @@ def _canonical(document: Mapping[str, Any]) -> bytes:
     return json.dumps(document, sort_keys=True, indent=2, allow_nan=False).encode() + b"\n"
 
 
-def _metadata_digest(document: Mapping[str, Any]) -> str:
+def metadata_digest(document: Mapping[str, Any]) -> str:
+    """SHA-256 of the canonical JSON of `document` without its `metadata_sha256` field."""
     body = {key: value for key, value in document.items() if key != "metadata_sha256"}
     return hashlib.sha256(_canonical(body)).hexdigest()
 
@@ -179,7 +180,7 @@ def build_metadata(
         "weights_file": weights_file,
         "weights_sha256": weights_sha256,
     }
-    document["metadata_sha256"] = _metadata_digest(document)
+    document["metadata_sha256"] = metadata_digest(document)
     return document
 
 
@@ -232,7 +233,7 @@ def load_artifact(
         raise StrategyError(f"{where} is unreadable: {error}") from None
     if not isinstance(document, dict):
         raise StrategyError(f"{where}: metadata must be a JSON object")
-    if document.get("metadata_sha256") != _metadata_digest(document):
+    if document.get("metadata_sha256") != metadata_digest(document):
         raise StrategyError(f"{where}: metadata hash mismatch (the file was modified)")
     _expect(where, document, "strategy", STRATEGY_NAME)
     _expect(where, document, "version", FORMAT_VERSION)

@@ -1,1 +1,5 @@
-"""atb.engines.backtest."""
+"""The backtest engine: replays validated candles through the shared kernel."""
+
+from atb.engines.backtest.engine import BacktestRequest, run_backtest
+
+__all__ = ["BacktestRequest", "run_backtest"]

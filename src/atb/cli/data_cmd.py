@@ -1,0 +1,206 @@
+"""`atb data`: import files into the candle cache, download from the exchange, list the cache.
+
+A thin layer over `atb.data`. Heavy imports (pandas, httpx) happen inside the commands so that
+`atb --help` stays quick.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from atb.domain.errors import DataError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from atb.data.cache import CandleCache
+    from atb.data.gaps import Gap
+
+_DATA_DIR_KEY = "atb.data.data_dir"
+_MAX_GAPS_SHOWN = 5
+
+
+@click.group("data")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Cache location (default: $ATB_DATA_DIR, else the user data directory).",
+)
+@click.pass_context
+def data(ctx: click.Context, data_dir: Path | None) -> None:
+    """Market data: import, download and list cached candles."""
+    ctx.meta[_DATA_DIR_KEY] = data_dir
+
+
+@data.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--symbol", required=True, help="Symbol to file the candles under, e.g. BTCUSDT.")
+@click.option("--timeframe", required=True, help="Bar length: 1m 3m 5m 15m 30m 1h … 1d.")
+@click.option("--repair", is_flag=True, help="Sort rows and drop exact duplicates, reporting it.")
+@click.pass_context
+def import_file(ctx: click.Context, file: Path, symbol: str, timeframe: str, repair: bool) -> None:
+    """Validate a CSV or Parquet FILE and copy its candles into the cache."""
+    from atb.data.files import read_candles_file
+    from atb.data.times import utc_now
+
+    pair = _exchange_symbol(symbol)
+    candles = read_candles_file(file, timeframe=timeframe, repair=repair)
+    if candles.first is None or candles.last is None:
+        raise DataError(f"{file}: no candles to import")
+    cache = _cache(ctx)
+    cache.store(pair, candles, source=f"file {file.resolve()}", fetched_at=utc_now())
+    click.echo(
+        f"imported {len(candles)} {pair} {candles.timeframe} bars from {file}: "
+        f"{_span(candles.first, candles.last)}"
+    )
+    if candles.repairs.any:
+        click.echo(f"repaired: {candles.repairs.describe()}")
+    _echo_gaps(candles.gaps)
+    click.echo(f"cache: {cache.directory(pair, timeframe)}")
+
+
+@data.command("download")
+@click.option("--symbol", required=True, help="Exchange symbol, e.g. BTCUSDT.")
+@click.option("--timeframe", required=True, help="Bar length: 1m 3m 5m 15m 30m 1h … 1d.")
+@click.option("--days", type=click.IntRange(min=1), required=True, help="Days of history.")
+@click.option("--end", default=None, help="End of the window (ISO-8601, UTC; default: now).")
+@click.option(
+    "--exchange-url",
+    default=None,
+    help="Exchange REST base URL (default: $ATB_BINANCE_URL, else https://api.binance.com).",
+)
+@click.pass_context
+def download(
+    ctx: click.Context,
+    *,
+    symbol: str,
+    timeframe: str,
+    days: int,
+    end: str | None,
+    exchange_url: str | None,
+) -> None:
+    """Fill the cache with the DAYS days ending at END; cached ranges are not fetched again."""
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TimeRemainingColumn
+
+    from atb.data.loading import days_window, download_ranges, missing_ranges
+    from atb.data.timeframes import parse_timeframe
+
+    pair = _exchange_symbol(symbol)
+    tf = parse_timeframe(timeframe)
+    cache = _cache(ctx)
+    window = days_window(days, end)
+    missing = missing_ranges(cache, pair, tf, window)
+    if not missing:
+        click.echo(f"{pair} {tf}: {window.describe()} is already cached; nothing to download")
+        return
+    total = sum((r.end - r.start) // tf.pandas_offset for r in missing)
+    console = _console(stderr=True)
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        disable=not console.is_terminal,
+    ) as bar:
+        task = bar.add_task(f"{pair} {tf}", total=total)
+        fetched = download_ranges(
+            cache,
+            pair,
+            tf,
+            missing,
+            exchange_url=exchange_url,
+            progress=lambda bars: bar.advance(task, bars),
+        )
+    click.echo(f"downloaded {fetched} {pair} {tf} bars for {window.describe()}")
+    entry = next((e for e in cache.entries() if (e.symbol, e.timeframe) == (pair, tf)), None)
+    if entry is not None and entry.first is not None and entry.last is not None:
+        click.echo(f"cache now holds {entry.bars} bars: {_span(entry.first, entry.last)}")
+        _echo_gaps(entry.gaps)
+
+
+@data.command("list")
+@click.pass_context
+def list_cache(ctx: click.Context) -> None:
+    """Show what the cache holds per symbol and timeframe, with ranges and gaps."""
+    from rich.table import Table
+
+    from atb.data.demo import DEMO_RANGE, DEMO_SYMBOL
+
+    cache = _cache(ctx)
+    entries = cache.entries()
+    console = _console()
+    if not entries:
+        click.echo(f"the cache at {cache.root} is empty; use `atb data download` or `import`")
+    else:
+        table = Table(title=f"candle cache: {cache.root}")
+        for column in ("symbol", "timeframe", "bars", "first", "last", "gaps", "source"):
+            table.add_column(column, justify="right" if column == "bars" else "left")
+        for entry in entries:
+            gaps = f"{len(entry.gaps)} ({sum(g.missing_bars for g in entry.gaps)} bars)"
+            table.add_row(
+                entry.symbol,
+                entry.timeframe.name,
+                str(entry.bars),
+                _time(entry.first),
+                _time(entry.last),
+                gaps if entry.gaps else "none",
+                ", ".join(entry.sources),
+            )
+        console.print(table)
+        for entry in entries:
+            covered = ", ".join(r.describe() for r in entry.coverage)
+            click.echo(f"{entry.symbol} {entry.timeframe}: covered {covered or 'nothing'}")
+            _echo_gaps(entry.gaps, indent="  ")
+    click.echo(f"{DEMO_SYMBOL}: built-in synthetic market, any timeframe, {DEMO_RANGE.describe()}")
+
+
+def _exchange_symbol(symbol: str) -> str:
+    from atb.data.demo import is_demo
+    from atb.data.symbols import normalize_symbol
+
+    if is_demo(symbol):
+        raise DataError("DEMO is the built-in synthetic market; there is nothing to store for it")
+    return normalize_symbol(symbol)
+
+
+def _cache(ctx: click.Context) -> CandleCache:
+    from atb.data.cache import CandleCache
+
+    data_dir = ctx.meta.get(_DATA_DIR_KEY)
+    return CandleCache(data_dir if isinstance(data_dir, Path) else None)
+
+
+def _console(*, stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    console = Console(stderr=stderr)
+    # Piped output is not squeezed to 80 columns: the table stays one line per series.
+    return console if console.is_terminal else Console(stderr=stderr, width=200)
+
+
+def _time(value: object) -> str:
+    import pandas as pd
+
+    from atb.data.times import format_time
+
+    return format_time(value) if isinstance(value, pd.Timestamp) else "-"
+
+
+def _span(first: object, last: object) -> str:
+    return f"{_time(first)} → {_time(last)}"
+
+
+def _echo_gaps(gaps: tuple[Gap, ...], *, indent: str = "") -> None:
+    if not gaps:
+        return
+    missing = sum(gap.missing_bars for gap in gaps)
+    click.echo(f"{indent}{len(gaps)} gap(s), {missing} bar(s) missing (not filled in):")
+    for gap in gaps[:_MAX_GAPS_SHOWN]:
+        click.echo(f"{indent}  {gap.describe()}")
+    if len(gaps) > _MAX_GAPS_SHOWN:
+        click.echo(f"{indent}  … and {len(gaps) - _MAX_GAPS_SHOWN} more")

@@ -1,0 +1,82 @@
+"""Options shared by the commands that run a strategy (`atb backtest`, `atb live`).
+
+One definition of each flag, and one way to turn them into a configuration and a strategy,
+so the two engines are always driven by the same inputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from atb.managers.risk_config import RiskConfiguration
+from atb.strategies.protocol import Strategy
+from atb.strategies.registry import StrategyContext, get_entry
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def strategy_options(command: F) -> F:
+    """`--param`, `--set`, `--config`, `--initial-balance`, `--model-dir`."""
+    decorators = [
+        click.option(
+            "--param",
+            "params",
+            multiple=True,
+            metavar="NAME=VALUE",
+            help="Strategy parameter (repeatable), e.g. --param fast=10.",
+        ),
+        click.option(
+            "--set",
+            "assignments",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="Config override (repeatable), e.g. --set costs.slippage=0 --set partials=None.",
+        ),
+        click.option(
+            "--config",
+            "config_file",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help="TOML file of config overrides (applied before --set).",
+        ),
+        click.option(
+            "--initial-balance",
+            type=float,
+            default=10_000.0,
+            show_default=True,
+            help="Starting cash in quote currency.",
+        ),
+        click.option(
+            "--model-dir",
+            type=click.Path(path_type=Path, file_okay=False),
+            help="Where trained models live (default: ATB_MODEL_DIR or the user data dir).",
+        ),
+    ]
+    for decorator in reversed(decorators):
+        command = decorator(command)
+    return command
+
+
+def build_config(config_file: Path | None, assignments: Sequence[str]) -> RiskConfiguration:
+    """Defaults, then the TOML file, then `--set` pairs (later wins)."""
+    config = RiskConfiguration.default()
+    if config_file is not None:
+        config = RiskConfiguration.from_toml(config_file, config)
+    return RiskConfiguration.from_assignments(assignments, config)
+
+
+def build_strategy(
+    name: str,
+    params: Sequence[str],
+    *,
+    symbol: str,
+    timeframe: str,
+    model_dir: Path | None,
+) -> Strategy:
+    """The named strategy with `--param` values validated against its declared parameters."""
+    entry = get_entry(name)
+    context = StrategyContext(symbol=symbol, timeframe=timeframe, model_dir=model_dir)
+    return entry.create(entry.parse(params), context)

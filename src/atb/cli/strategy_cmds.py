@@ -1,0 +1,256 @@
+"""`atb strategies`, `atb check-strategy` and `atb train`: thin layers over `atb.strategies`.
+
+Candles come from `atb.data.load_candles` (a file with `--data`, the synthetic `DEMO` market,
+or the local cache/exchange). User errors raise `AtbError` subclasses, which `atb.cli.main`
+turns into a one-line message and exit code 2; a failed bias check exits with code 1.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from atb.data.candles import ValidatedCandles
+from atb.data.loading import load_candles
+from atb.data.symbols import normalize_symbol
+from atb.data.timeframes import parse_timeframe
+from atb.domain.errors import StrategyError
+from atb.strategies import (
+    BUILTINS,
+    StrategyContext,
+    check_strategy,
+    default_model_dir,
+    get_entry,
+    parse_params,
+    train,
+)
+from atb.strategies.ml_model import TRAIN_PARAMETERS
+from atb.strategies.parameters import ParameterSpec
+
+
+def _console() -> Console:
+    return Console(highlight=False, soft_wrap=False)
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _data_options(default_symbol: str | None) -> Callable[[_F], _F]:
+    """The shared candle-selection options (same names as `atb backtest`)."""
+    options = [
+        click.option(
+            "--symbol",
+            default=default_symbol,
+            show_default=default_symbol is not None,
+            help="Symbol (DEMO = the built-in synthetic market).",
+        ),
+        click.option("--timeframe", default="1h", show_default=True, help="Bar timeframe."),
+        click.option(
+            "--data",
+            "data_file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Read candles from this CSV/Parquet file instead of the cache.",
+        ),
+        click.option("--start", help="First bar time (UTC, inclusive)."),
+        click.option("--end", help="End time (UTC, exclusive)."),
+        click.option("--days", type=int, help="The N days ending at --end."),
+        click.option(
+            "--model-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            help="Model directory (default: $ATB_MODEL_DIR or the user data dir).",
+        ),
+    ]
+
+    def attach(function: _F) -> _F:
+        for option in reversed(options):
+            function = option(function)
+        return function
+
+    return attach
+
+
+def _load(
+    symbol: str | None,
+    *,
+    timeframe: str,
+    data_file: Path | None,
+    start: str | None,
+    end: str | None,
+    days: int | None,
+) -> tuple[ValidatedCandles, str | None, str]:
+    """Candles plus the normalised symbol (None when only a file was given) and timeframe."""
+    tf = str(parse_timeframe(timeframe))
+    name = normalize_symbol(symbol) if symbol else None
+    candles = load_candles(name or "FILE", tf, start, end, days=days, data_file=data_file)
+    if len(candles) == 0:
+        raise StrategyError(f"no candles in the requested window ({candles.describe()})")
+    return candles, name, tf
+
+
+def _user_path_importable(name: str) -> None:
+    # Like `python -m`, a user strategy `pkg.module:attr` is importable from the directory
+    # the command runs in.
+    if ":" in name and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+
+
+def _describe_range(spec: ParameterSpec) -> str:
+    low = (
+        "" if spec.minimum is None else f"{'>' if spec.exclusive_minimum else '≥'} {spec.minimum:g}"
+    )
+    high = "" if spec.maximum is None else f"≤ {spec.maximum:g}"
+    text = ", ".join(part for part in (low, high) if part)
+    return (
+        f"{text}{', or None' if spec.nullable else ''}"
+        if text
+        else ("or None" if spec.nullable else "")
+    )
+
+
+@click.command("strategies")
+def strategies_command() -> None:
+    """List the built-in strategies with their parameters and defaults."""
+    console = _console()
+    for name in sorted(BUILTINS):
+        entry = BUILTINS[name]
+        table = Table(title=f"[bold]{name}[/bold]: {entry.description}", title_justify="left")
+        for heading in ("parameter", "default", "type / range", "description"):
+            table.add_column(heading, overflow="fold")
+        for spec in entry.parameters:
+            kind = spec.kind.value
+            bounds = _describe_range(spec)
+            table.add_row(
+                spec.name, repr(spec.default), f"{kind}, {bounds}" if bounds else kind,
+                spec.description,
+            )  # fmt: skip
+        console.print(table)
+    click.echo("Set parameters with --param name=value (None turns an optional one off).")
+    click.echo("User strategies: pass package.module:attribute wherever a name is expected.")
+
+
+@click.command("check-strategy")
+@_data_options(default_symbol="DEMO")
+@click.argument("name")
+@click.option("--param", "params", multiple=True, help="Strategy parameter name=value.")
+@click.option(
+    "--samples",
+    type=click.IntRange(min=1),
+    default=40,
+    show_default=True,
+    help="Evenly spaced bars whose prefix and warm-up window are re-prepared.",
+)
+@click.option("--exact", is_flag=True, help="Demand bit-identical features (rtol = atol = 0).")
+def check_strategy_command(
+    *,
+    name: str,
+    params: tuple[str, ...],
+    samples: int,
+    exact: bool,
+    symbol: str | None,
+    timeframe: str,
+    data_file: Path | None,
+    start: str | None,
+    end: str | None,
+    days: int | None,
+    model_dir: Path | None,
+) -> None:
+    """Prove a strategy has no look-ahead or history-length bias (exit 1 if it has).
+
+    Features, signal mask and decisions at sampled bars must be the same computed on the full
+    frame, on the frame ending at that bar, and on only `warmup` bars ending at it; decide()
+    must return HOLD wherever signal_mask() is False.
+    """  # fmt: skip
+    _user_path_importable(name)
+    entry = get_entry(name)
+    values = parse_params(params, entry.parameters)
+    candles, symbol_name, tf = _load(
+        symbol, timeframe=timeframe, data_file=data_file, start=start, end=end, days=days
+    )
+    context = StrategyContext(symbol_name, tf, model_dir)
+    entry.create(values, context)  # fail fast on parameters or a missing model
+    started = time.perf_counter()
+    rtol, atol = (0.0, 0.0) if exact else (1e-9, 1e-12)
+    report = check_strategy(
+        lambda: entry.create(values, context), candles.frame, samples=samples, rtol=rtol, atol=atol
+    )
+    elapsed = time.perf_counter() - started
+    click.echo(f"data: {candles.describe()}")
+    if not report.passed:
+        click.echo(f"FAIL {report.summary()}", err=True)
+        for finding in report.findings[1:]:
+            click.echo(f"  also: {finding.describe()}", err=True)
+        raise SystemExit(1)
+    click.echo(f"PASS {report.summary()} ({elapsed:.1f}s)")
+
+
+@click.command("train")
+@_data_options(default_symbol=None)
+@click.argument("name")
+@click.option("--param", "params", multiple=True, help="Training parameter name=value.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+def train_command(
+    *,
+    name: str,
+    params: tuple[str, ...],
+    seed: int,
+    symbol: str | None,
+    timeframe: str,
+    data_file: Path | None,
+    start: str | None,
+    end: str | None,
+    days: int | None,
+    model_dir: Path | None,
+) -> None:
+    """Train a model strategy (ml_basic) and save its artifact.
+
+    Fits on the window's head, evaluates on its held-out tail and prints the metrics. The
+    whole window is recorded as the training window: backtests overlapping it are refused.
+    """
+    if name != "ml_basic":
+        raise StrategyError(f"only ml_basic can be trained, got {name!r}")
+    if not symbol:
+        raise StrategyError("atb train needs --symbol (the model is saved per symbol/timeframe)")
+    values = parse_params(params, TRAIN_PARAMETERS)
+    candles, symbol_name, tf = _load(
+        symbol, timeframe=timeframe, data_file=data_file, start=start, end=end, days=days
+    )
+    assert symbol_name is not None
+    started = time.perf_counter()
+    artifact, metrics = train(
+        candles.frame,
+        symbol_name,
+        tf,
+        values,
+        seed=seed,
+        model_dir=model_dir or default_model_dir(),
+    )
+    elapsed = time.perf_counter() - started
+    click.echo(f"data: {candles.describe()}")
+    table = Table(title=f"ml_basic {symbol_name} {tf}: held-out metrics")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in metrics.as_dict().items():
+        table.add_row(key, f"{value:.6g}" if isinstance(value, float) else str(value))
+    _console().print(table)
+    beats = metrics.directional_accuracy > metrics.baseline_up_accuracy
+    click.echo(
+        f"directional accuracy {metrics.directional_accuracy:.2%} vs always-up "
+        f"{metrics.baseline_up_accuracy:.2%}: {'beats' if beats else 'does NOT beat'} the baseline"
+    )
+    mse_note = "beats" if metrics.mse < metrics.baseline_zero_mse else "does NOT beat"
+    click.echo(
+        f"mean squared error {mse_note} the zero-return baseline (r2 {metrics.r2_vs_zero:.4f})"
+    )
+    click.echo(
+        f"training window {artifact.training_start.isoformat()} → "
+        f"{artifact.training_end.isoformat()} (backtests overlapping it are refused)"
+    )
+    click.echo(f"artifact: {artifact.path} (id {artifact.artifact_id}, {elapsed:.2f}s)")

@@ -1,0 +1,212 @@
+"""`run_backtest`: feed closed bars to the shared kernel with `ActiveTrade` positions.
+
+The engine owns no price or size arithmetic: bars go through `Kernel.step` (via a
+`KernelRunner`), and runs of quiet bars through `QuietSpanFinder`, both in `atb.managers`.
+Deterministic: the same candles, strategy and config give identical results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import attrs
+
+from atb import __version__
+from atb.data.candles import ValidatedCandles
+from atb.data.instruments import instrument_for
+from atb.domain.errors import DataError
+from atb.domain.events import PositionClosed
+from atb.domain.instruments import Instrument
+from atb.domain.models import ActiveTrade
+from atb.domain.pnl import unrealized_pnl
+from atb.engines.backtest.arrays import bar_arrays, bar_at
+from atb.managers.config_overrides import config_to_dict
+from atb.managers.kernel import Kernel
+from atb.managers.performance import PerformanceTracker
+from atb.managers.positions import ActiveTradeAdapter
+from atb.managers.quiet_span import BarArrays, QuietSpanFinder
+from atb.managers.risk_config import IntrabarPolicy, RiskConfiguration
+from atb.managers.runner import KernelRunner
+from atb.reporting.result import (
+    AmbiguityInfo,
+    BacktestResult,
+    DataInfo,
+    EquityCurve,
+    OpenPosition,
+    RunInfo,
+    StrategyInfo,
+)
+from atb.strategies.protocol import ModelBacked, Strategy
+
+Progress = Callable[[int, int], None]
+"""Called with (bars done, bars total) as the run advances."""
+
+END_OF_DATA = "end of data"
+"""Exit reason of a position closed at the last bar with `close_at_end`."""
+
+_PROGRESS_EVERY = 4096
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class BacktestRequest:
+    """What to run: the strategy, the candles (warm-up rows first), config and account."""
+
+    strategy: Strategy
+    candles: ValidatedCandles
+    config: RiskConfiguration
+    symbol: str
+    initial_balance: float = 10_000.0
+    close_at_end: bool = False
+    overlap_allowed: bool = False
+    instrument: Instrument | None = None
+    fast: bool = True
+    """Advance quiet bars in bulk (identical results; False steps every bar, for proofs)."""
+    command: tuple[str, ...] = ()
+
+
+def run_backtest(
+    request: BacktestRequest,
+    *,
+    progress: Progress | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> BacktestResult:
+    """Run one backtest and return everything it produced.
+
+    `clock` only stamps `run.created_at`; nothing else reads the wall clock.
+    """
+    candles = request.candles
+    timeframe = candles.timeframe
+    if timeframe is None:
+        raise DataError(f"{candles.source}: the candles' timeframe is unknown")
+    warmup = candles.warmup_bars
+    if len(candles) - warmup <= 0:
+        raise DataError(f"{candles.source}: no bars in the requested window")
+    if not request.initial_balance > 0:
+        raise DataError(f"--initial-balance must be > 0, got {request.initial_balance}")
+    strategy = request.strategy
+    strategy.prepare(candles.frame)
+    bars = bar_arrays(candles.frame)
+    instrument = request.instrument or instrument_for(request.symbol)
+
+    runner = _simulate(request, bars, instrument, request.config, progress)
+    state = runner.state
+    events = tuple(runner.events)
+    metrics = runner.metrics()
+
+    pnl = state.equity - request.initial_balance
+    pnl_by_policy = {request.config.fills.intrabar: pnl}
+    if state.ambiguous_bars:
+        for policy in (IntrabarPolicy.PESSIMISTIC, IntrabarPolicy.OPTIMISTIC):
+            if policy not in pnl_by_policy:
+                config = request.config.merge({"fills.intrabar": policy.value})
+                other = _simulate(request, bars, instrument, config, None).state
+                pnl_by_policy[policy] = other.equity - request.initial_balance
+    ambiguity = AmbiguityInfo(
+        bars=state.ambiguous_bars,
+        pessimistic_pnl=pnl_by_policy.get(IntrabarPolicy.PESSIMISTIC, pnl),
+        optimistic_pnl=pnl_by_policy.get(IntrabarPolicy.OPTIMISTIC, pnl),
+    )
+
+    last = len(bars) - 1
+    open_position = None
+    if state.position is not None:
+        position = state.position
+        mark = float(bars.close[last])
+        open_position = OpenPosition(
+            position=position,
+            mark_price=mark,
+            mark_time=bars.time(last),
+            unrealized_pnl=unrealized_pnl(
+                position.side, position.entry_price, position.quantity, mark
+            ),
+        )
+    warnings: list[str] = []
+    if candles.synthetic:
+        warnings.append("synthetic data: the DEMO market is generated, not real prices")
+    if request.overlap_allowed:
+        warnings.append("the backtest window overlaps the model's training window (allowed)")
+    model_id = None
+    if isinstance(strategy, ModelBacked):
+        model_id = strategy.model_artifact.artifact_id
+    curve = runner.curve()
+    return BacktestResult(
+        run=RunInfo(created_at=clock(), atb_version=__version__, command=request.command),
+        data=DataInfo(
+            symbol=request.symbol,
+            timeframe=str(timeframe),
+            start=bars.time(warmup),
+            end=bars.time(last),
+            bars=len(bars) - warmup,
+            warmup_bars=warmup,
+            fingerprint=candles.fingerprint(),
+            source=candles.source,
+            synthetic=candles.synthetic,
+            gaps=tuple(
+                (gap.start.to_pydatetime(), gap.end.to_pydatetime(), gap.missing_bars)
+                for gap in candles.gaps
+            ),
+        ),
+        strategy=StrategyInfo(
+            name=strategy.name,
+            parameters=dict(strategy.parameters),
+            model_id=model_id,
+            overlap_allowed=request.overlap_allowed,
+        ),
+        config=config_to_dict(request.config),
+        initial_balance=request.initial_balance,
+        trades=tuple(event.trade for event in events if isinstance(event, PositionClosed)),
+        open_position=open_position,
+        equity=EquityCurve(times_ns=curve[0], equity=curve[1], close=curve[2], exposure=curve[3]),
+        metrics=metrics,
+        ambiguity=ambiguity,
+        events=events,
+        closed_at_end=request.close_at_end,
+        warnings=tuple(warnings),
+    )
+
+
+def _simulate(
+    request: BacktestRequest,
+    bars: BarArrays,
+    instrument: Instrument,
+    config: RiskConfiguration,
+    progress: Progress | None,
+) -> KernelRunner[ActiveTrade]:
+    """One pass of the kernel over the window (warm-up rows are never stepped)."""
+    candles = request.candles
+    assert candles.timeframe is not None
+    interval = candles.timeframe.timedelta
+    kernel = Kernel(
+        config=config,
+        instrument=instrument,
+        positions=ActiveTradeAdapter(),
+        decider=request.strategy,
+        bar_interval=interval,
+        id_prefix="bt",
+    )
+    tracker = PerformanceTracker(request.initial_balance, interval)
+    runner = KernelRunner(kernel, kernel.initial_state(request.initial_balance), tracker)
+    finder = QuietSpanFinder(kernel, bars, request.strategy.signal_mask())
+    total = len(bars)
+    start = candles.warmup_bars
+    # The last bar is always stepped: it may have to close the open position.
+    quiet_stop = total - 1
+    index = start
+    reported = index
+    while index < total:
+        if progress is not None and index - reported >= _PROGRESS_EVERY:
+            progress(index - start, total - start)
+            reported = index
+        if request.fast and index < quiet_stop:
+            span = finder.advance(runner.state, index, quiet_stop)
+            if span is not None:
+                runner.advance(span, bars, index)
+                index = span.end
+                continue
+        close_reason = END_OF_DATA if request.close_at_end and index == total - 1 else None
+        runner.feed(bar_at(bars, index), index, close_reason=close_reason)
+        index += 1
+    if progress is not None:
+        progress(total - start, total - start)
+    return runner

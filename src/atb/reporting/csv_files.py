@@ -1,0 +1,97 @@
+"""`trades.csv` (one row per leg) and `equity.csv` (one row per bar), as text.
+
+Both use `,` separators, `\\n` line endings, a header row, ISO 8601 UTC times with `Z`, floats
+in Python's shortest round-trip form and an empty cell for an undefined number, so the same
+result always gives byte-identical files. Columns are documented in docs/results.md.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import numpy as np
+
+from atb.reporting.derived import buy_and_hold_equity, drawdown, leg_rows
+from atb.reporting.jsonable import csv_number, iso_utc, iso_utc_ns
+from atb.reporting.result import BacktestResult
+
+TRADE_COLUMNS = (
+    "trade_id",
+    "status",
+    "symbol",
+    "side",
+    "leg",
+    "kind",
+    "time",
+    "action",
+    "price",
+    "quantity",
+    "fee",
+    "slippage",
+    "liquidity",
+    "order_id",
+    "reason",
+    "exit_reason",
+    "net_pnl",
+)
+"""Header of `trades.csv`."""
+
+EQUITY_COLUMNS = ("time", "equity", "close", "exposure", "drawdown", "buy_and_hold_equity")
+"""Header of `equity.csv`."""
+
+
+def trades_csv(result: BacktestResult) -> str:
+    """Every leg of every closed trade, then the open position's legs (status `open`).
+
+    `exit_reason` and `net_pnl` repeat the trade's values on each of its legs; for the open
+    position `exit_reason` is empty and `net_pnl` is marked to market (`OpenPosition.net_pnl`).
+    """
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(TRADE_COLUMNS)
+    for row in leg_rows(result):
+        fill = row.fill
+        writer.writerow(
+            (
+                row.trade_id,
+                row.status,
+                row.symbol,
+                row.side.value,
+                row.index,
+                fill.kind.value,
+                iso_utc(fill.time),
+                fill.action.value,
+                csv_number(fill.price),
+                csv_number(fill.quantity),
+                csv_number(fill.fee),
+                csv_number(fill.slippage),
+                fill.liquidity.value,
+                fill.order_id,
+                fill.reason,
+                row.exit_reason,
+                csv_number(row.net_pnl),
+            )
+        )
+    return buffer.getvalue()
+
+
+def equity_csv(result: BacktestResult) -> str:
+    """One row per recorded bar: time, equity, close, exposure, drawdown (fraction from the
+    running peak) and buy-and-hold equity (the initial balance held from the first close)."""
+    curve = result.equity
+    equity = np.asarray(curve.equity, dtype=np.float64)
+    close = np.asarray(curve.close, dtype=np.float64)
+    columns = (
+        iso_utc_ns(np.asarray(curve.times_ns, dtype=np.int64)),
+        [csv_number(value) for value in equity.tolist()],
+        [csv_number(value) for value in close.tolist()],
+        [csv_number(value) for value in np.asarray(curve.exposure, dtype=np.float64).tolist()],
+        [csv_number(value) for value in drawdown(equity, result.initial_balance).tolist()],
+        [csv_number(value) for value in buy_and_hold_equity(close, result.initial_balance).tolist()],
+    )
+    # Plain joins rather than csv.writer: every cell is a number or an ISO time (nothing to
+    # quote), and this is the one file that can hold a million rows.
+    lines = [",".join(EQUITY_COLUMNS)]
+    lines.extend(",".join(cells) for cells in zip(*columns, strict=True))
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,127 @@
+"""`BacktestResult`: everything one backtest run produced, as plain typed values.
+
+The engine fills it; `atb.reporting` turns it into the console summary, `result.json`,
+`trades.csv`, `equity.csv` and `report.html`. The only field that differs between two runs of
+the same inputs is `run.created_at` (the wall-clock time of the run itself).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from atb.domain.events import KernelEvent
+from atb.domain.models import Trade
+from atb.domain.protocols import Position
+from atb.managers.performance_metrics import PerformanceMetrics
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class RunInfo:
+    """Identity of the run: wall-clock creation time (the one non-deterministic field), atb
+    version, and the command line that produced it (empty for library calls)."""
+
+    created_at: datetime
+    atb_version: str
+    command: tuple[str, ...] = ()
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class DataInfo:
+    """The candles the run consumed: symbol, timeframe, the traded window (first and last bar
+    open time), bar counts, warm-up bars loaded before the window, the sha256 fingerprint of
+    the candles, where they came from, whether they are synthetic (DEMO), and the gaps found
+    (start, end, missing bars)."""
+
+    symbol: str
+    timeframe: str
+    start: datetime
+    end: datetime
+    bars: int
+    warmup_bars: int
+    fingerprint: str
+    source: str
+    synthetic: bool
+    gaps: tuple[tuple[datetime, datetime, int], ...] = ()
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class StrategyInfo:
+    """The strategy: name, effective parameters, and the model artifact id when there is one
+    (with whether a training-window overlap was explicitly allowed)."""
+
+    name: str
+    parameters: dict[str, object]
+    model_id: str | None = None
+    overlap_allowed: bool = False
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class OpenPosition:
+    """A position still open at the end of data, marked to market at the last close."""
+
+    position: Position
+    mark_price: float
+    mark_time: datetime
+    unrealized_pnl: float
+    """Gross PnL of the open quantity at `mark_price`: side.sign × (mark − entry) × quantity
+    (no fees, no exit slippage)."""
+
+    @property
+    def net_pnl(self) -> float:
+        """Mark-to-market net PnL of the whole position so far: PnL realized by partial exits
+        plus the unrealized PnL, minus every fee paid (exit fees not yet paid are not counted)."""
+        return self.position.realized_pnl + self.unrealized_pnl - self.position.fees_paid
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class AmbiguityInfo:
+    """Bars whose outcome depends on the intrabar policy, and the run's net PnL under the
+    pessimistic and the optimistic policy (the range those bars span)."""
+
+    bars: int
+    pessimistic_pnl: float
+    optimistic_pnl: float
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class EquityCurve:
+    """Per-bar arrays over the traded window: bar open times (int64 ns, UTC), equity at the
+    close (quote), close price, and exposure (|notional| / equity)."""
+
+    times_ns: npt.NDArray[np.int64]
+    equity: npt.NDArray[np.float64]
+    close: npt.NDArray[np.float64]
+    exposure: npt.NDArray[np.float64]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, EquityCurve):
+            return NotImplemented
+        return all(
+            np.array_equal(getattr(self, name), getattr(other, name))
+            for name in ("times_ns", "equity", "close", "exposure")
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class BacktestResult:
+    """One backtest: inputs, every trade with its legs, the equity curve, metrics and events."""
+
+    run: RunInfo
+    data: DataInfo
+    strategy: StrategyInfo
+    config: dict[str, object]
+    initial_balance: float
+    trades: tuple[Trade, ...]
+    open_position: OpenPosition | None
+    equity: EquityCurve
+    metrics: PerformanceMetrics
+    ambiguity: AmbiguityInfo
+    events: tuple[KernelEvent, ...]
+    closed_at_end: bool = False
+    warnings: tuple[str, ...] = ()
