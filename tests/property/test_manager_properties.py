@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Sequence
 
@@ -75,7 +76,7 @@ def _path(bar: Bar, low_first: bool) -> list[float]:
 
 def _first_passage(path: Sequence[float], price: float) -> float:
     """Where (segment index + fraction) the polyline `path` first reaches `price`."""
-    for index, (start, end) in enumerate(zip(path, path[1:], strict=False)):
+    for index, (start, end) in enumerate(itertools.pairwise(path)):
         if start != end and min(start, end) <= price <= max(start, end):
             return index + (price - start) / (end - start)
     raise AssertionError(f"{price} is never reached by {path}")
@@ -257,34 +258,34 @@ def ladders(draw: st.DrawFn) -> tuple[tuple[float, float], ...]:
     """1–4 rungs of (strictly increasing move, size in (0, 1])."""
     moves = draw(st.lists(st.integers(1, 50), min_size=1, max_size=4, unique=True))
     sizes = draw(st.lists(st.integers(1, 100), min_size=len(moves), max_size=len(moves)))
-    return tuple(
-        (move / 100, size / 100) for move, size in zip(sorted(moves), sizes, strict=True)
-    )
+    return tuple((move / 100, size / 100) for move, size in zip(sorted(moves), sizes, strict=True))
 
 
-@given(
-    sides,
-    ladders(),
-    ladders(),
-    st.integers(0, 3),
-    st.integers(1, 100_000),
-    st.integers(0, 3),
+partial_policies = st.builds(PartialPolicy, ladders(), ladders(), st.integers(0, 3))
+lot_instruments = st.sampled_from([0.00001, 0.001, 0.01, 0.1, 1.0]).map(
+    lambda lot: Instrument("X", tick_size=0.01, lot_step=lot, min_notional=0.0)
 )
+
+
+@given(sides, partial_policies, lot_instruments, st.integers(1, 100_000), st.integers(0, 3))
 def test_partial_ladders_never_oversell(
     side: PositionSide,
-    exits: tuple[tuple[float, float], ...],
-    scale_ins: tuple[tuple[float, float], ...],
-    max_scale_ins: int,
+    policy: PartialPolicy,
+    instrument: Instrument,
     original_lots: int,
     scale_ins_wanted: int,
 ) -> None:
-    manager = PartialOperationsManager(INSTRUMENT)
-    policy = PartialPolicy(
-        exit_targets=exits, scale_in_thresholds=scale_ins, max_scale_ins=max_scale_ins
-    )
-    lot = INSTRUMENT.lot_step
-    original = round(original_lots * lot, 3)
-    position = make_position(side, 100.0, original)
+    """Float quantities (as the ledger keeps them) against an exact oracle in whole lots."""
+    manager = PartialOperationsManager(instrument)
+    exits, scale_ins = policy.exit_targets, policy.scale_in_thresholds
+    lot = instrument.lot_step
+    position = make_position(side, 100.0, round(original_lots * lot, 6))
+    lots = original_lots
+
+    def rung_lots(size: float) -> int:
+        # sizes are whole percentages: floor(size × original) in lots, exactly
+        return round(size * 100) * original_lots // 100
+
     # Scale in as far as the ladder allows (each rung offered only while it is open).
     for rung in range(scale_ins_wanted):
         offered = [
@@ -293,10 +294,11 @@ def test_partial_ladders_never_oversell(
             if level.kind is LevelKind.SCALE_IN
         ]
         if rung not in offered:
-            assert rung >= min(max_scale_ins, len(scale_ins))
+            assert rung >= min(policy.max_scale_ins, len(scale_ins))
             break
         added = manager.scale_in_quantity(position, policy, rung)
-        assert 0 <= added <= policy.scale_in_thresholds[rung][1] * original
+        assert added == round(rung_lots(scale_ins[rung][1]) * lot, 6)
+        lots += rung_lots(scale_ins[rung][1])
         position = attrs.evolve(
             position, quantity=position.quantity + added, scale_ins_taken=rung + 1
         )
@@ -305,11 +307,15 @@ def test_partial_ladders_never_oversell(
     for rung in range(len(exits)):
         exit_slice = manager.exit_slice(position, policy, rung)
         assert 0 <= exit_slice.quantity <= position.quantity
+        expected = min(rung_lots(exits[rung][1]), lots)
         sold += exit_slice.quantity
         if exit_slice.closes_position:
             assert exit_slice.quantity == position.quantity
+            assert rung == len(exits) - 1 or lots - expected == 0
             break
-        assert rung < len(exits) - 1, "the last rung always closes"
+        assert lots - expected >= 1
+        assert exit_slice.quantity == round(expected * lot, 6)
+        lots -= expected
         remaining = position.quantity - exit_slice.quantity
         assert remaining >= lot * (1 - 1e-9)
         position = attrs.evolve(position, quantity=remaining, partial_exits_taken=rung + 1)
@@ -323,10 +329,10 @@ def test_partial_ladders_never_oversell(
 
 @st.composite
 def risk_configs(draw: st.DrawFn) -> DynamicRiskConfig:
-    thresholds = sorted(
-        draw(st.lists(st.integers(1, 90), min_size=1, max_size=4, unique=True))
+    thresholds = sorted(draw(st.lists(st.integers(1, 90), min_size=1, max_size=4, unique=True)))
+    factors = draw(
+        st.lists(st.integers(1, 100), min_size=len(thresholds), max_size=len(thresholds))
     )
-    factors = draw(st.lists(st.integers(1, 100), min_size=len(thresholds), max_size=len(thresholds)))
     tiers = tuple((t / 100, f / 100) for t, f in zip(thresholds, factors, strict=True))
     recovery = draw(st.integers(1, 100)) / 100
     return DynamicRiskConfig(tiers=tiers, recovery_fraction=recovery)

@@ -23,7 +23,7 @@ INSTRUMENT = Instrument("BTCUSDT", tick_size=0.01, lot_step=0.001, min_notional=
 
 
 def make_bar(
-    open_: float, high: float, low: float, close: float, time: datetime = T0, volume: float = 0.0
+    open_: float, high: float, low: float, close: float, *, time: datetime = T0, volume: float = 0.0
 ) -> Bar:
     """A bar from its OHLC values (argument order open, high, low, close)."""
     if not low <= min(open_, close) <= max(open_, close) <= high:

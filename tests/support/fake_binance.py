@@ -30,7 +30,8 @@ clock then runs at `speed` × real time) move it, e.g. to drive a live feed at h
 Faults are queued and consumed one per matching request (`times=None` means every request):
 `rate_limit` (429/418 + Retry-After), `fail` (5xx), `slow` (delay before answering, to trigger
 client timeouts), `malformed_json`, `duplicate_klines`, `shuffle_klines` (out of order) and
-`conflicting_klines` (same open time, different prices). `requests` logs every request.
+`conflicting_klines` (same open time, different prices), and `respond_with` (any JSON payload,
+e.g. a wrong shape). `requests` logs every request.
 """
 
 from __future__ import annotations
@@ -61,7 +62,8 @@ class RecordedRequest:
 
     path: str
     params: Mapping[str, str]
-    status: int
+    status: int | None
+    """HTTP status sent; None while the answer is still pending (a `slow` fault sleeping)."""
     fault: str | None
     clock_ms: int
 
@@ -74,6 +76,7 @@ class _Fault:
     status: int = 200
     retry_after: float | None = None
     delay: float = 0.0
+    payload: object = None
 
     def matches(self, path: str) -> bool:
         return (self.remaining is None or self.remaining > 0) and self.path in (None, path)
@@ -235,6 +238,12 @@ class FakeBinance:
         """Add a second, different kline with the same open time as the first one."""
         self._add(_Fault("conflicting_klines", times, KLINES))
 
+    def respond_with(
+        self, payload: object, times: int | None = 1, *, status: int = 200, path: str = KLINES
+    ) -> None:
+        """Answer the next `times` requests to `path` with this JSON `payload` (wrong shapes)."""
+        self._add(_Fault("payload", times, path, status=status, payload=payload))
+
     def clear_faults(self) -> None:
         """Drop every queued fault."""
         with self._lock:
@@ -256,7 +265,7 @@ class FakeBinance:
 
     @property
     def requests(self) -> list[RecordedRequest]:
-        """Every request so far, oldest first (a copy)."""
+        """Every request so far, in arrival order (a copy)."""
         with self._lock:
             return list(self._log)
 
@@ -270,13 +279,15 @@ class FakeBinance:
         with self._lock:
             fault = self._take_fault(path)
             now = self._now_locked()
+            # Logged in arrival order; the status is filled in once the answer is ready.
+            slot = len(self._log)
+            entry = RecordedRequest(path, params, None, fault.kind if fault else None, now)
+            self._log.append(entry)
         if fault is not None and fault.kind == "slow":
             time.sleep(fault.delay)
         response = self._answer(path, params, now, fault)
         with self._lock:
-            self._log.append(
-                RecordedRequest(path, params, response.status, fault.kind if fault else None, now)
-            )
+            self._log[slot] = attrs.evolve(entry, status=response.status)
         return response
 
     def _answer(
@@ -289,6 +300,8 @@ class FakeBinance:
             return _Response.of_json(fault.status, body, headers)
         if fault is not None and kind == "fail":
             return _Response.of_json(fault.status, {"code": -1000, "msg": "Internal error."})
+        if fault is not None and kind == "payload":
+            return _Response.of_json(fault.status, fault.payload)
         if kind == "malformed_json":
             return _Response(200, b'[[1672531200000,"16541.77","16545', {})
         if path == TIME:
@@ -392,7 +405,8 @@ class _Server(ThreadingHTTPServer):
 
 
 class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+    protocol_version = "HTTP/1.1"  # keep-alive, like the real exchange
+    disable_nagle_algorithm = True  # headers and body go out at once: no 40 ms ACK stalls
 
     def do_GET(self) -> None:
         server = self.server

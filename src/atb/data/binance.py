@@ -217,7 +217,7 @@ class BinanceClient:
         what = f"GET {self.base_url}{path}"
         problem = ""
         for attempt in range(self.retry.attempts):
-            delay = self.retry.backoff(attempt, self._jitter())
+            wait: float | None = None  # None: our own backoff; else what the server asked
             try:
                 response = self._http.get(path, params=params)
             except httpx.TimeoutException as error:
@@ -233,7 +233,6 @@ class BinanceClient:
                             f"{what}: HTTP {status}, the exchange asks to wait {wait:g} s "
                             f"(rate limit{' ban' if status == 418 else ''}); try again later"
                         )
-                    delay = delay if wait is None else wait
                     problem = f"HTTP {status} (rate limited)"
                 elif status >= 500:
                     problem = f"HTTP {status}"
@@ -245,7 +244,9 @@ class BinanceClient:
                     except ValueError:
                         problem = f"malformed JSON in the response ({response.text[:80]!r})"
             if attempt + 1 < self.retry.attempts:
-                self._sleep(delay)
+                self._sleep(
+                    wait if wait is not None else self.retry.backoff(attempt, self._jitter())
+                )
         raise DataError(
             f"{what}: giving up after {self.retry.attempts} attempts; last problem: {problem}"
         )

@@ -174,7 +174,7 @@ class CandleCache:
         return sorted(entries, key=lambda e: (e.symbol, e.timeframe.minutes))
 
     def _merge_month(self, path: Path, frame: pd.DataFrame, tf: Timeframe) -> pd.DataFrame:
-        if not path.exists():
+        if not path.is_file():
             return frame
         old = _read_month(path, tf).frame
         combined = pd.concat([old, frame])
@@ -219,6 +219,8 @@ def _month_files(folder: Path) -> list[tuple[pd.Timestamp, Path]]:
     """Month files of a series folder, in time order, with each month's first instant."""
     months = []
     for path in folder.glob("*.parquet"):
+        if not path.is_file():
+            continue
         try:
             month = pd.Timestamp(f"{path.stem}-01", tz="UTC")
         except ValueError:

@@ -126,7 +126,8 @@ def _utc_index(frame: pd.DataFrame, source: str) -> pd.DatetimeIndex:
         raise DataError(f"{source}: row {int(missing[0]) + 1}: missing timestamp")
     index = index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
     # No `freq`: frames from every provider must compare equal, and gaps are normal.
-    return pd.DatetimeIndex(index.as_unit("ns"), name=INDEX_NAME, freq=None)
+    stamps = pd.to_datetime(index.as_unit("ns").asi8, unit="ns", utc=True)
+    return pd.DatetimeIndex(stamps, name=INDEX_NAME)
 
 
 def _numeric_values(

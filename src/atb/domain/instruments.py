@@ -39,6 +39,25 @@ class Instrument:
         ticks = math.floor(price / self.tick_size + 0.5 + 1e-9)
         return round(ticks * self.tick_size, _decimals(self.tick_size))
 
+    def round_price_up(self, price: float) -> float:
+        """Round a price up to the tick grid (a buyer's slipped price never improves)."""
+        ticks = math.ceil(price / self.tick_size - 1e-9)
+        return round(ticks * self.tick_size, _decimals(self.tick_size))
+
+    def round_price_down(self, price: float) -> float:
+        """Round a price down to the tick grid (a seller's slipped price never improves)."""
+        ticks = math.floor(price / self.tick_size + 1e-9)
+        return round(ticks * self.tick_size, _decimals(self.tick_size))
+
+    def snap_quantity(self, quantity: float) -> float:
+        """Snap a quantity that should already be on the lot grid to the nearest lot.
+
+        Differences of grid quantities pick up binary noise (0.3 − 0.2 = 0.0999…); snapping
+        keeps an open position's quantity exactly on the grid.
+        """
+        lots = round(quantity / self.lot_step)
+        return round(lots * self.lot_step, _decimals(self.lot_step))
+
     def round_quantity(self, quantity: float) -> float:
         """Round a quantity *down* to the lot step; never returns more than `quantity`.
 

@@ -86,9 +86,10 @@ class PartialPolicy:
 class TimeExitPolicy:
     """Time-based exits, judged on bar time only.
 
-    `max_holding` closes a position held that long; `weekend_flat` closes before the weekend
-    (the last bar that ends on Friday or later, UTC); `daily_flat_hour` closes at the first bar
-    that ends at or after that UTC hour each day.
+    `max_holding` closes a position held that long; `weekend_flat` closes a position at the
+    first bar that closes in the weekend (Saturday/Sunday UTC) and refuses entries that would be
+    held into it; `daily_flat_hour` closes at the first bar that ends at or after that UTC hour
+    each day.
     """
 
     max_holding: timedelta | None = attrs.field(

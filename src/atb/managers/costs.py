@@ -39,9 +39,13 @@ class CostCalculator:
 
     def taker_price(self, reference: float, action: OrderAction, low: float, high: float) -> float:
         """Price of a market or stop fill: `reference` moved against the trader by the slippage
-        rate, rounded to the tick and clamped into the bar's [low, high]."""
+        rate, rounded to the tick against the trader and clamped into the bar's [low, high]."""
         slipped = reference * (1.0 + action.sign * self.costs.slippage)
-        rounded = self.instrument.round_price(slipped)
+        # Round against the trader: rounding must never give back part of the slippage.
+        if action is OrderAction.BUY:
+            rounded = self.instrument.round_price_up(slipped)
+        else:
+            rounded = self.instrument.round_price_down(slipped)
         return min(max(rounded, low), high)
 
     def taker_fill(

@@ -149,8 +149,13 @@ class FillModel:
         # Candle direction: a bullish bar is read as open → low → high → close.
         return bar.close >= bar.open
 
-    def walk(self, levels: tuple[Level, ...], bar: Bar, side: PositionSide) -> BarWalk:
-        """Hits of `levels` on `bar` in path order, with the ambiguity flag."""
+    def walk(
+        self, levels: tuple[Level, ...], bar: Bar, side: PositionSide, *, reverse: bool = False
+    ) -> BarWalk:
+        """Hits of `levels` on `bar` in path order, with the ambiguity flag.
+
+        `reverse=True` walks the extremes in the opposite order to the policy's choice.
+        """
         # Only levels inside the bar's range can fire; most bars touch none.
         reachable = tuple(
             level
@@ -159,7 +164,7 @@ class FillModel:
         )
         if not reachable:
             return _NOTHING
-        low_first = self.low_first(bar, side)
+        low_first = self.low_first(bar, side) != reverse
         hits = _walk(reachable, bar, low_first)
         triggers = {level.trigger for level in reachable}
         if len(triggers) == 1:

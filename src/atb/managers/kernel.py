@@ -34,7 +34,7 @@ from atb.domain.sides import PositionSide
 from atb.managers.costs import CostCalculator
 from atb.managers.dynamic_risk import NO_TIER, DynamicRiskHandler
 from atb.managers.fills import FillModel
-from atb.managers.kernel_state import ATR_WINDOW, KernelState, StepResult
+from atb.managers.kernel_state import KernelState, StepResult
 from atb.managers.kernel_step import BarStep
 from atb.managers.orders import MarketOrder, OrderIntent
 from atb.managers.partials import PartialOperationsManager
@@ -43,6 +43,7 @@ from atb.managers.positions import PositionAdapter, PositionChanges
 from atb.managers.risk_config import FillTiming, RiskConfiguration
 from atb.managers.time_exits import TimeExitManager
 from atb.managers.trailing import TrailingStopManager
+from atb.managers.volatility import PriceHistory
 
 P = TypeVar("P", bound=Position)
 
@@ -92,28 +93,35 @@ class Kernel(Generic[P]):
             order_seq=0,
             position_seq=0,
             ambiguous_bars=0,
-            true_ranges=(),
-            prev_close=None,
         )
 
-    def step(self, state: KernelState[P], bar: Bar, bar_index: int) -> StepResult[P]:
-        """Process one closed bar (DESIGN §3, steps 1–6)."""
+    def step(
+        self,
+        state: KernelState[P],
+        bar: Bar,
+        bar_index: int,
+        history: PriceHistory | None = None,
+    ) -> StepResult[P]:
+        """Process one closed bar (DESIGN §3, steps 1–6).
+
+        `history` answers ATR questions for ATR-based trailing (without it, trailing uses its
+        percentage distance).
+        """
         work = BarStep(self, state, bar)
-        next_open = self.config.fills.timing is FillTiming.NEXT_OPEN
         # 1. Market orders decided at the previous close fill at this open.
         for order in state.pending:
             work.execute(order, bar.open, bar.time)
         # 2. Resting levels along the bar path.
         ambiguous = work.walk_levels()
+        alternative = self._alternative_equity(state, bar) if ambiguous else None
         # 3. Excursions, trailing stop and time exits, from the completed bar.
-        true_ranges = self._true_ranges(state, bar)
-        time_exit = self._after_bar(work, true_ranges)
+        time_exit = self._after_bar(work, bar_index, history)
         # 4. Drawdown tier and close-only latch from equity at this close.
         self._update_risk(work)
         # 5. The decision, as market orders for the next fill point.
         orders = self._orders(work, self.decider.decide(bar_index, bar, work.position), time_exit)
         pending: tuple[MarketOrder, ...] = ()
-        if next_open:
+        if self.config.fills.timing is FillTiming.NEXT_OPEN:
             pending = orders
         else:
             for order in orders:
@@ -135,8 +143,6 @@ class Kernel(Generic[P]):
             order_seq=work.order_seq,
             position_seq=work.position_seq,
             ambiguous_bars=state.ambiguous_bars + (1 if ambiguous else 0),
-            true_ranges=true_ranges,
-            prev_close=bar.close,
         )
         return StepResult(
             state=new_state,
@@ -144,7 +150,16 @@ class Kernel(Generic[P]):
             equity=equity,
             exposure=exposure,
             ambiguous=ambiguous,
+            alternative_equity=alternative,
         )
+
+    def _alternative_equity(self, state: KernelState[P], bar: Bar) -> float:
+        """Equity at this close had the bar's other extreme come first (fills only)."""
+        work = BarStep(self, state, bar)
+        for order in state.pending:
+            work.execute(order, bar.open, bar.time)
+        work.walk_levels(reverse_extremes=True)
+        return work.equity(bar.close)
 
     def close_at(self, result: StepResult[P], bar: Bar, reason: str) -> StepResult[P]:
         """Close the open position at `bar`'s close, after its step (end of data, when asked).
@@ -180,16 +195,9 @@ class Kernel(Generic[P]):
             ambiguous=result.ambiguous,
         )
 
-    @staticmethod
-    def _true_ranges(state: KernelState[P], bar: Bar) -> tuple[float, ...]:
-        previous = state.prev_close
-        if previous is None:
-            true_range = bar.high - bar.low
-        else:
-            true_range = max(bar.high - bar.low, abs(bar.high - previous), abs(bar.low - previous))
-        return (*state.true_ranges[-(ATR_WINDOW - 1) :], true_range)
-
-    def _after_bar(self, work: BarStep[P], true_ranges: tuple[float, ...]) -> MarketOrder | None:
+    def _after_bar(
+        self, work: BarStep[P], bar_index: int, history: PriceHistory | None
+    ) -> MarketOrder | None:
         position = work.position
         if position is None:
             return None
@@ -204,9 +212,8 @@ class Kernel(Generic[P]):
         trailing = position.policies.trailing
         if trailing is not None:
             atr = None
-            if trailing.atr_multiple is not None and len(true_ranges) >= trailing.atr_period > 0:
-                window = true_ranges[-trailing.atr_period :]
-                atr = sum(window) / len(window)
+            if trailing.atr_multiple is not None and history is not None:
+                atr = history.atr(bar_index, trailing.atr_period)
             update = self.trailing.update(position, bar, trailing, atr)
             if update is not None:
                 if update.stop_loss != position.stop_loss:

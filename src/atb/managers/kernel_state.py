@@ -13,9 +13,6 @@ from atb.managers.orders import MarketOrder
 
 P = TypeVar("P", bound=Position)
 
-ATR_WINDOW = 100
-"""True ranges kept for ATR-based trailing (the longest ATR period a policy can use)."""
-
 
 @attrs.frozen(slots=True, kw_only=True)
 class KernelState(Generic[P]):
@@ -24,8 +21,7 @@ class KernelState(Generic[P]):
 
     `cash` is quote currency (margin style: moves by realized PnL and fees only), `pending` the
     market orders decided at the last close, `peak_equity` the highest close equity so far,
-    `order_seq`/`position_seq` the counters behind deterministic ids, `true_ranges` the last
-    `ATR_WINDOW` true ranges and `prev_close` the last close (for the next true range).
+    and `order_seq`/`position_seq` the counters behind deterministic ids.
     """
 
     cash: float
@@ -38,17 +34,20 @@ class KernelState(Generic[P]):
     order_seq: int
     position_seq: int
     ambiguous_bars: int
-    true_ranges: tuple[float, ...]
-    prev_close: float | None
 
 
 @attrs.frozen(slots=True, kw_only=True)
 class StepResult(Generic[P]):
     """The state after one bar, the events of that bar, the equity marked at its close and the
-    exposure (|position notional| / equity) at that close."""
+    exposure (|position notional| / equity) at that close.
+
+    On an ambiguous bar, `alternative_equity` is the equity this close would have had if the
+    bar's other extreme had come first (same state before the bar); None otherwise.
+    """
 
     state: KernelState[P]
     events: tuple[KernelEvent, ...]
     equity: float
     exposure: float
     ambiguous: bool
+    alternative_equity: float | None = None

@@ -207,8 +207,12 @@ class BarStep(Generic[P]):
         self.events.append(OrderRejected(time=self.bar.time, order_id=order_id, reason=reason))
 
     # -- resting levels --------------------------------------------------------------------
-    def walk_levels(self) -> bool:
-        """Fill the position's resting levels in bar-path order; True if the bar is ambiguous."""
+    def walk_levels(self, *, reverse_extremes: bool = False) -> bool:
+        """Fill the position's resting levels in bar-path order; True if the bar is ambiguous.
+
+        `reverse_extremes` visits the extremes in the order the intrabar policy did not choose
+        (used to value the alternative outcome of an ambiguous bar).
+        """
         position = self.position
         if position is None:
             return False
@@ -217,7 +221,7 @@ class BarStep(Generic[P]):
         partials = position.policies.partials
         if partials is not None:
             levels += kernel.partials.levels(position, partials, not self.close_only)
-        walk = kernel.fill_model.walk(levels, self.bar, position.side)
+        walk = kernel.fill_model.walk(levels, self.bar, position.side, reverse=reverse_extremes)
         for hit in walk.hits:
             if self.position is None:
                 break
@@ -255,6 +259,12 @@ class BarStep(Generic[P]):
         if exit_slice.closes_position:
             self._close(position, priced, self.bar.time, PARTIALS_COMPLETE)
             return
+        if not kernel.instrument.meets_min_notional(hit.price, exit_slice.quantity):
+            # A rung smaller than a lot or than the minimum order: consumed, not filled.
+            self._reject(self.next_order_id(), "partial exit below the lot or minimum notional")
+            consumed = PositionChanges(partial_exits_taken=position.partial_exits_taken + 1)
+            self.position = kernel.positions.update(position, consumed)
+            return
         fill = self._fill(
             priced,
             action=position.side.exit_action,
@@ -266,7 +276,9 @@ class BarStep(Generic[P]):
             position_id=position.position_id,
         )
         self.cash += cash_change(position, fill)
-        self.position = kernel.positions.update(position, partial_exit_changes(position, fill))
+        remaining = kernel.instrument.snap_quantity(position.quantity - fill.quantity)
+        changes = partial_exit_changes(position, fill, remaining)
+        self.position = kernel.positions.update(position, changes)
 
     def _scale_in(self, position: P, hit: LevelHit) -> None:
         kernel = self.kernel
@@ -300,4 +312,5 @@ class BarStep(Generic[P]):
             position_id=position.position_id,
         )
         self.cash += cash_change(position, fill)
-        self.position = kernel.positions.update(position, scale_in_changes(position, fill))
+        total = kernel.instrument.snap_quantity(position.quantity + fill.quantity)
+        self.position = kernel.positions.update(position, scale_in_changes(position, fill, total))

@@ -21,13 +21,18 @@ def cash_change(position: Position, fill: Fill) -> float:
     return leg_pnl(position.side, position.entry_price, fill.price, fill.quantity) - fill.fee
 
 
-def scale_in_changes(position: Position, fill: Fill) -> PositionChanges:
-    """Changes of a scale-in fill: larger, re-averaged, one more scale-in taken."""
+def scale_in_changes(
+    position: Position, fill: Fill, quantity: float | None = None
+) -> PositionChanges:
+    """Changes of a scale-in fill: larger, re-averaged, one more scale-in taken.
+
+    `quantity` is the new open quantity when the caller snapped it to the lot grid.
+    """
     return PositionChanges(
         entry_price=average_entry(
             position.entry_price, position.quantity, fill.price, fill.quantity
         ),
-        quantity=position.quantity + fill.quantity,
+        quantity=position.quantity + fill.quantity if quantity is None else quantity,
         scale_ins_taken=position.scale_ins_taken + 1,
         fees_paid=position.fees_paid + fill.fee,
         slippage_paid=position.slippage_paid + fill.slippage,
@@ -35,9 +40,15 @@ def scale_in_changes(position: Position, fill: Fill) -> PositionChanges:
     )
 
 
-def partial_exit_changes(position: Position, fill: Fill) -> PositionChanges:
-    """Changes of a partial-exit fill that leaves some quantity open."""
-    remaining = position.quantity - fill.quantity
+def partial_exit_changes(
+    position: Position, fill: Fill, remaining: float | None = None
+) -> PositionChanges:
+    """Changes of a partial-exit fill that leaves some quantity open.
+
+    `remaining` is the open quantity left when the caller snapped it to the lot grid.
+    """
+    if remaining is None:
+        remaining = position.quantity - fill.quantity
     if remaining <= 0:
         raise ValueError(f"partial exit of {fill.quantity} would close {position.quantity}")
     return PositionChanges(

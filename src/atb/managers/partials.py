@@ -20,6 +20,9 @@ from atb.managers.fills import Level, LevelKind, Trigger
 PARTIALS_COMPLETE = "partial exits complete"
 """Exit reason when the ladder consumed the whole position."""
 
+_LOT_TOLERANCE = 1e-6
+"""Fraction of a lot treated as float noise when putting quantities on the lot grid."""
+
 
 @attrs.frozen(slots=True)
 class ExitSlice:
@@ -32,6 +35,7 @@ class ExitSlice:
 @lru_cache(maxsize=256)
 def _ladder_levels(
     instrument: Instrument,
+    *,
     side: PositionSide,
     base: float,
     exits_taken: int,
@@ -70,12 +74,12 @@ class PartialOperationsManager:
         `allow_scale_in` (False under a close-only latch)."""
         return _ladder_levels(
             self.instrument,
-            position.side,
-            position.first_entry_price,
-            position.partial_exits_taken,
-            position.scale_ins_taken,
-            policy,
-            allow_scale_in,
+            side=position.side,
+            base=position.first_entry_price,
+            exits_taken=position.partial_exits_taken,
+            scale_ins_taken=position.scale_ins_taken,
+            policy=policy,
+            allow_scale_in=allow_scale_in,
         )
 
     def exit_slice(self, position: PositionState, policy: PartialPolicy, rung: int) -> ExitSlice:
@@ -85,11 +89,10 @@ class PartialOperationsManager:
         """
         size = policy.exit_targets[rung][1]
         wanted = min(size * position.original_quantity, position.quantity)
-        quantity = self.instrument.round_quantity(wanted)
+        quantity = min(self._lots(wanted), position.quantity)
         remainder = position.quantity - quantity
         last_rung = rung == len(policy.exit_targets) - 1
-        # A remainder of exactly one lot can come out a hair under it in binary (0.3 − 0.2).
-        less_than_a_lot = remainder < self.instrument.lot_step * (1.0 - 1e-9)
+        less_than_a_lot = remainder < self.instrument.lot_step * (1.0 - _LOT_TOLERANCE)
         if last_rung or less_than_a_lot:
             return ExitSlice(position.quantity, closes_position=True)
         return ExitSlice(quantity, closes_position=False)
@@ -97,4 +100,9 @@ class PartialOperationsManager:
     def scale_in_quantity(self, position: PositionState, policy: PartialPolicy, rung: int) -> float:
         """Quantity added by scale-in rung `rung`: size × original quantity, on the lot grid."""
         size = policy.scale_in_thresholds[rung][1]
-        return self.instrument.round_quantity(size * position.original_quantity)
+        return self._lots(size * position.original_quantity)
+
+    def _lots(self, quantity: float) -> float:
+        """`quantity` rounded down to the lot grid, tolerating binary noise just under a lot
+        multiple (0.7 × 0.1 = 0.0699…, 0.3 − 0.2 = 0.0999…), which would otherwise lose a lot."""
+        return self.instrument.round_quantity(quantity + self.instrument.lot_step * _LOT_TOLERANCE)

@@ -8,6 +8,7 @@ The backtest runs the kernel with `ActiveTradeAdapter`, the live engine with
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Protocol, TypeVar
 
 import attrs
@@ -59,12 +60,13 @@ class PositionChanges:
     policies: PositionPolicies | None = None
 
     def as_kwargs(self) -> dict[str, Any]:
-        """The changed fields, ready for `attrs.evolve` (validators run again there)."""
+        """The changed fields by name (validated again when applied)."""
         return {
-            key: value
-            for key, value in attrs.asdict(self, recurse=False).items()
-            if (value is not None)
+            name: value for name in _CHANGE_FIELDS if (value := getattr(self, name)) is not None
         }
+
+
+_CHANGE_FIELDS = tuple(field.name for field in attrs.fields(PositionChanges))
 
 
 class PositionAdapter(Protocol[P]):
@@ -102,6 +104,29 @@ def _fields(opening: Opening) -> dict[str, Any]:
     }
 
 
+T = TypeVar("T", ActiveTrade, LivePosition)
+
+
+def _replace(position: T, changes: PositionChanges) -> T:
+    """A copy of `position` with `changes`, validating only the changed fields.
+
+    Equivalent to `attrs.evolve` (each new value passes its field's validator), without
+    re-running the validators of the fields that did not change: positions change on every
+    eventful bar, and a full re-validation of 20+ fields dominated the kernel's step time.
+    """
+    values = changes.as_kwargs()
+    fields = attrs.fields_dict(type(position))
+    for name, value in values.items():
+        field = fields[name]
+        if field.validator is not None:
+            field.validator(position, field, value)
+    clone = copy.copy(position)
+    for name, value in values.items():
+        # Frozen classes refuse normal assignment; the copy is not yet shared with anyone.
+        object.__setattr__(clone, name, value)
+    return clone
+
+
 @attrs.frozen(slots=True)
 class ActiveTradeAdapter:
     """`ActiveTrade`s for the backtest engine."""
@@ -112,7 +137,7 @@ class ActiveTradeAdapter:
 
     def update(self, position: ActiveTrade, changes: PositionChanges) -> ActiveTrade:
         """The next version of a backtest position."""
-        return attrs.evolve(position, **changes.as_kwargs())
+        return _replace(position, changes)
 
 
 @attrs.frozen(slots=True)
@@ -125,7 +150,7 @@ class LivePositionAdapter:
 
     def update(self, position: LivePosition, changes: PositionChanges) -> LivePosition:
         """The next version of a live position (exchange ids and store id carried over)."""
-        return attrs.evolve(position, **changes.as_kwargs())
+        return _replace(position, changes)
 
 
 __all__ = [

@@ -3,7 +3,7 @@
 A bar is *quiet* when the kernel step would change nothing but marks: no pending order, the
 strategy's signal mask promises HOLD, no resting level is in the bar's range, the trailing stop
 cannot move, no time exit fires, and the drawdown tier and close-only latch stay put. Over a
-run of quiet bars only equity, the equity peak, the excursions and the true-range window move,
+run of quiet bars only equity, the equity peak and the excursions move,
 and those are computed here with numpy using the very formulas of the scalar step.
 
 Every test here is a *sufficient* condition for quietness (with safety margins where rounding
@@ -24,7 +24,7 @@ from atb.domain.policies import TrailReference
 from atb.domain.protocols import Position
 from atb.domain.sides import PositionSide
 from atb.managers.fills import Trigger, levels_for_exit
-from atb.managers.kernel_state import ATR_WINDOW, KernelState
+from atb.managers.kernel_state import KernelState
 from atb.managers.positions import PositionChanges
 
 if TYPE_CHECKING:
@@ -126,11 +126,13 @@ class QuietSpanFinder(Generic[P]):
         return eventful
 
     def _risk_changes(self, state: KernelState[P], equity: FloatArray) -> BoolArray:
-        peak = np.maximum(np.maximum.accumulate(equity), state.peak_equity)
-        drawdown = np.maximum(0.0, 1.0 - equity / peak)
         changes = np.zeros(len(equity), dtype=np.bool_)
         config = self.kernel.config
         limit = config.risk.max_drawdown
+        if config.dynamic_risk is None and (limit is None or state.close_only):
+            return changes
+        peak = np.maximum(np.maximum.accumulate(equity), state.peak_equity)
+        drawdown = np.maximum(0.0, 1.0 - equity / peak)
         if limit is not None and not state.close_only:
             changes |= drawdown >= limit * (1 - _MARGIN)
         dynamic = config.dynamic_risk
@@ -226,20 +228,5 @@ class QuietSpanFinder(Generic[P]):
             position=position,
             equity=float(equity[-1]),
             peak_equity=max(state.peak_equity, float(equity.max())),
-            true_ranges=self._true_ranges(state, start, end),
-            prev_close=float(bars.close[end - 1]),
         )
         return QuietSpan(end=end, state=new_state, equity=equity, exposure=exposure)
-
-    def _true_ranges(self, state: KernelState[P], start: int, end: int) -> tuple[float, ...]:
-        first = max(start, end - ATR_WINDOW)
-        high, low = self.bars.high[first:end], self.bars.low[first:end]
-        previous = self.bars.close[first - 1 : end - 1] if first > start else None
-        if previous is None:
-            previous = np.concatenate(([np.nan], self.bars.close[first : end - 1]))
-            if state.prev_close is not None:
-                previous[0] = state.prev_close
-        ranges = np.maximum(high - low, np.maximum(np.abs(high - previous), np.abs(low - previous)))
-        if np.isnan(previous[0]):
-            ranges[0] = high[0] - low[0]
-        return (*state.true_ranges, *(float(value) for value in ranges))[-ATR_WINDOW:]

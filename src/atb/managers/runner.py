@@ -12,7 +12,6 @@ from typing import Generic, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-
 from atb.domain.bars import Bar
 from atb.domain.events import KernelEvent, OrderFilled, PositionClosed
 from atb.domain.protocols import Position
@@ -21,6 +20,7 @@ from atb.managers.kernel_state import KernelState, StepResult
 from atb.managers.performance import PerformanceTracker
 from atb.managers.performance_metrics import PerformanceMetrics
 from atb.managers.quiet_span import BarArrays, QuietSpan
+from atb.managers.volatility import PriceHistory
 
 P = TypeVar("P", bound=Position)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -45,11 +45,20 @@ class KernelRunner(Generic[P]):
     """
 
     def __init__(
-        self, kernel: Kernel[P], state: KernelState[P], tracker: PerformanceTracker
+        self,
+        kernel: Kernel[P],
+        state: KernelState[P],
+        tracker: PerformanceTracker,
+        history: PriceHistory | None = None,
     ) -> None:
         self.kernel = kernel
         self.state = state
         self.tracker = tracker
+        self.history = history
+        self.ambiguous_pnl_low = 0.0
+        """Sum over ambiguous bars of the bar's PnL under the worse of the two extreme orders."""
+        self.ambiguous_pnl_high = 0.0
+        """Sum over ambiguous bars of the bar's PnL under the better of the two extreme orders."""
         self.events: list[KernelEvent] = []
         # The equity curve as recorded: array segments from quiet spans, and the rows of
         # stepped bars not yet folded into a segment.
@@ -63,7 +72,12 @@ class KernelRunner(Generic[P]):
         With `close_reason`, an open position is closed at this bar's close after the step
         (the last bar of a backtest run with `--close-at-end`).
         """
-        result = self.kernel.step(self.state, bar, bar_index)
+        before = self.state.equity
+        result = self.kernel.step(self.state, bar, bar_index, self.history)
+        if result.alternative_equity is not None:
+            chosen, other = result.equity - before, result.alternative_equity - before
+            self.ambiguous_pnl_low += min(chosen, other)
+            self.ambiguous_pnl_high += max(chosen, other)
         if close_reason is not None:
             result = self.kernel.close_at(result, bar, close_reason)
         for event in result.events:

@@ -36,7 +36,8 @@ class TimeExitManager:
         """Why the position must be closed at this bar's close, or None.
 
         - max holding: close time − entry time ≥ `max_holding`;
-        - weekend flat: the bar closes in the weekend (Saturday 00:00 to Monday 00:00 UTC);
+        - weekend flat: the bar closes in the weekend (Saturday 00:00 to Monday 00:00 UTC), so
+          the position is closed at the next fill point (the first weekend open, or this close);
         - daily flat: a daily cutoff at `daily_flat_hour` passed since the entry.
         """
         close_time = bar.time + self.bar_interval
@@ -52,7 +53,13 @@ class TimeExitManager:
         return None
 
     def blocks_entry(self, bar: Bar, policy: TimeExitPolicy | None) -> bool:
-        """True when a new entry decided at this bar would be closed straight away."""
+        """True when a new entry decided at this bar's close would be held into the weekend.
+
+        The entry fills at the next open (or this close) and is first checked at the close of
+        the next bar, so that bar's close time decides.
+        """
         return (
-            policy is not None and policy.weekend_flat and in_weekend(bar.time + self.bar_interval)
+            policy is not None
+            and policy.weekend_flat
+            and in_weekend(bar.time + 2 * self.bar_interval)
         )

@@ -11,6 +11,7 @@ import csv
 import io
 
 import numpy as np
+import numpy.typing as npt
 
 from atb.reporting.derived import buy_and_hold_equity, drawdown, leg_rows
 from atb.reporting.jsonable import csv_number, iso_utc, iso_utc_ns
@@ -84,14 +85,22 @@ def equity_csv(result: BacktestResult) -> str:
     close = np.asarray(curve.close, dtype=np.float64)
     columns = (
         iso_utc_ns(np.asarray(curve.times_ns, dtype=np.int64)),
-        [csv_number(value) for value in equity.tolist()],
-        [csv_number(value) for value in close.tolist()],
-        [csv_number(value) for value in np.asarray(curve.exposure, dtype=np.float64).tolist()],
-        [csv_number(value) for value in drawdown(equity, result.initial_balance).tolist()],
-        [csv_number(value) for value in buy_and_hold_equity(close, result.initial_balance).tolist()],
+        _cells(equity),
+        _cells(close),
+        _cells(np.asarray(curve.exposure, dtype=np.float64)),
+        _cells(drawdown(equity, result.initial_balance)),
+        _cells(buy_and_hold_equity(close, result.initial_balance)),
     )
     # Plain joins rather than csv.writer: every cell is a number or an ISO time (nothing to
     # quote), and this is the one file that can hold a million rows.
     lines = [",".join(EQUITY_COLUMNS)]
     lines.extend(",".join(cells) for cells in zip(*columns, strict=True))
     return "\n".join(lines) + "\n"
+
+
+def _cells(values: npt.NDArray[np.float64]) -> list[str]:
+    """`csv_number` of each value, vectorised: `repr` of each float, empty where not finite."""
+    cells = [repr(value) for value in values.tolist()]
+    for index in np.flatnonzero(~np.isfinite(values)).tolist():
+        cells[index] = ""
+    return cells

@@ -123,7 +123,9 @@ def monthly_returns(result: BacktestResult) -> list[MonthlyReturn]:
     month_end_equity = np.asarray(curve.equity, dtype=np.float64)[last]
     previous = np.concatenate(([result.initial_balance], month_end_equity[:-1]))
     out: list[MonthlyReturn] = []
-    for index, start, end in zip(last.tolist(), previous.tolist(), month_end_equity.tolist()):
+    for index, start, end in zip(
+        last.tolist(), previous.tolist(), month_end_equity.tolist(), strict=True
+    ):
         month_number = int(months[index].astype(np.int64))  # months since 1970-01
         value = end / start - 1.0 if start > 0 else float("nan")
         year, month = divmod(month_number, 12)

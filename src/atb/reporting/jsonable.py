@@ -12,17 +12,20 @@ import enum
 import math
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
-from typing import TypeAlias
+from typing import Literal, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
 
-JsonValue: TypeAlias = (
-    None | bool | int | float | str | list["JsonValue"] | dict[str, "JsonValue"]
-)
+JsonValue: TypeAlias = bool | int | float | str | list["JsonValue"] | dict[str, "JsonValue"] | None
 """A value `json.dumps` writes without a `default` hook."""
 
-_NS_PER_UNIT = (("s", 1_000_000_000), ("ms", 1_000_000), ("us", 1_000))
+_TimeUnit = Literal["s", "ms", "us", "ns"]
+_NS_PER_UNIT: tuple[tuple[_TimeUnit, int], ...] = (
+    ("s", 1_000_000_000),
+    ("ms", 1_000_000),
+    ("us", 1_000),
+)
 
 
 def iso_utc(value: datetime) -> str:
@@ -43,12 +46,13 @@ def iso_utc_ns(times_ns: npt.NDArray[np.int64]) -> list[str]:
     whole-minute bar series reads `2024-01-01T00:00:00Z` and never grows trailing zeros.
     """
     times = np.asarray(times_ns, dtype=np.int64)
-    unit = "ns"
+    unit: _TimeUnit = "ns"
     for name, size in _NS_PER_UNIT:
         if not (times % size).any():
             unit = name
             break
-    strings = np.datetime_as_string(times.astype("datetime64[ns]"), unit=unit)
+    stamps: npt.NDArray[np.datetime64] = times.astype("datetime64[ns]")
+    strings = np.datetime_as_string(stamps, unit=unit)
     return [f"{text}Z" for text in strings.tolist()]
 
 

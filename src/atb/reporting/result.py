@@ -79,8 +79,10 @@ class OpenPosition:
 
 @attrs.frozen(slots=True, kw_only=True)
 class AmbiguityInfo:
-    """Bars whose outcome depends on the intrabar policy, and the run's net PnL under the
-    pessimistic and the optimistic policy (the range those bars span)."""
+    """Bars whose outcome depends on the intrabar policy, and the range of PnL those bars span:
+    the sum over ambiguous bars of each bar's PnL (quote) under the worse (`pessimistic_pnl`)
+    and the better (`optimistic_pnl`) of the two orders in which the extremes can be visited,
+    from the same state before the bar."""
 
     bars: int
     pessimistic_pnl: float

@@ -10,7 +10,9 @@ next bar's log return from `ml_features.FEATURE_NAMES`.
   capped at 1 — always within (0, `size`]; the engine's caps apply on top.
 - Every entry carries `stop_loss` / `take_profit` and a policy bundle that enables breakeven,
   trailing, scale-ins and partial exits, with levels sized for hourly BTC moves.
-- In a position: exit when the prediction turns against it by at least `exit_threshold`.
+- In a position: exit when the prediction turns against it by at least `exit_threshold`; if
+  it also clears the entry threshold on the other side (and shorts are allowed), reverse — an
+  opposite entry, which the kernel turns into close-and-open.
 """
 
 from __future__ import annotations
@@ -168,8 +170,12 @@ class MlBasic:
                 return self._enter(Action.ENTER_SHORT, prediction)
             return HOLD
         if position.side is PositionSide.LONG and prediction <= -self._exit_threshold:
+            if self._allow_short and prediction <= -self._threshold:
+                return self._enter(Action.ENTER_SHORT, prediction)  # the kernel reverses
             return Decision(Action.EXIT, reason="prediction turned down")
         if position.side is PositionSide.SHORT and prediction >= self._exit_threshold:
+            if prediction >= self._threshold:
+                return self._enter(Action.ENTER_LONG, prediction)
             return Decision(Action.EXIT, reason="prediction turned up")
         return HOLD
 

@@ -1,12 +1,11 @@
 """`sma_cross`: trend following on fast/slow simple-moving-average crosses.
 
-- Bullish cross (fast moves above slow): enter long when flat; exit a short.
-- Bearish cross (fast moves below slow): exit a long; enter short when flat and shorts are
-  allowed.
-- Reversal with `allow_short`: the cross bar exits, and the next bar enters the new side when
-  the position is flat and the cross still holds. A decision is one action, so a reversal takes
-  two (the exit fills at the next open, the entry one bar later); this never relies on an engine
-  turning an opposite entry into close-and-open.
+- Bullish cross (fast moves above slow): enter long when flat; a short is reversed to long.
+- Bearish cross (fast moves below slow): exit a long, or reverse it to short when shorts are
+  allowed; enter short when flat and shorts are allowed.
+
+A reversal is an opposite entry: the kernel closes the position and opens the new side in one
+step at the next fill (`atb.managers.kernel`: "reverse: …").
 
 Entries carry `size` (fraction of equity; the engine's caps apply separately) and optional
 stop-loss / take-profit distances.
@@ -104,8 +103,8 @@ class SmaCross:
 
     @property
     def warmup(self) -> int:
-        """`slow + 2`: the cross at the previous bar needs the slow SMA two bars back."""
-        return self._slow + 2
+        """`slow + 1`: a cross compares this bar's regime with the previous bar's."""
+        return self._slow + 1
 
     def prepare(self, frame: pd.DataFrame) -> None:
         """Compute both SMAs, the regime (sign of fast − slow) and the crosses."""
@@ -121,11 +120,8 @@ class SmaCross:
         up = both & (regime > 0) & (previous <= 0)
         down = both & (regime < 0) & (previous >= 0)
         cross = up.astype(np.int8) - down.astype(np.int8)
-        mask = cross != 0
-        if self._allow_short:
-            mask[1:] |= cross[:-1] != 0
         self._cross = cross
-        self._mask = mask
+        self._mask = cross != 0
         self._features = pd.DataFrame(
             {
                 "fast_sma": fast,
@@ -141,30 +137,22 @@ class SmaCross:
         return require_prepared(self._features, self.name)
 
     def signal_mask(self) -> BoolArray:
-        """Cross bars, plus the bar after a cross when shorts are allowed (reversal entry)."""
+        """The cross bars."""
         require_prepared(self._features, self.name)
         return self._mask.copy()
 
     def decide(self, bar_index: int, bar: Bar, position: PositionState | None) -> Decision:
-        """Act on a cross at `bar_index` (or complete a reversal the bar after one)."""
+        """Act on a cross at `bar_index`: enter, exit or reverse."""
         cross = int(self._cross[bar_index])
         side = None if position is None else position.side
-        if cross > 0:
-            if side is PositionSide.SHORT:
-                return Decision(Action.EXIT, reason="bullish cross")
-            return self._enter(Action.ENTER_LONG) if side is None else HOLD
-        if cross < 0:
+        if cross > 0 and side is not PositionSide.LONG:
+            # flat: enter; short (only possible with allow_short): reverse to long
+            return self._enter(Action.ENTER_LONG)
+        if cross < 0 and side is not PositionSide.SHORT:
+            if self._allow_short:
+                return self._enter(Action.ENTER_SHORT)
             if side is PositionSide.LONG:
                 return Decision(Action.EXIT, reason="bearish cross")
-            if side is None and self._allow_short:
-                return self._enter(Action.ENTER_SHORT)
-            return HOLD
-        if self._allow_short and side is None and bar_index > 0:
-            previous = int(self._cross[bar_index - 1])
-            if previous > 0:
-                return self._enter(Action.ENTER_LONG)
-            if previous < 0:
-                return self._enter(Action.ENTER_SHORT)
         return HOLD
 
     def _enter(self, action: Action) -> Decision:

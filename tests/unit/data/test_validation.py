@@ -17,6 +17,7 @@ from tests.support.candle_frames import make_candles
 
 def test_a_valid_frame_comes_back_in_the_exact_schema() -> None:
     raw = make_candles(48)
+    assert isinstance(raw.index, pd.DatetimeIndex)
     raw.index = raw.index.tz_localize(None)  # naive means UTC
     raw = raw.rename(columns=str.upper)  # names are case-insensitive
     raw["trades"] = 1  # extra columns are dropped
@@ -36,6 +37,7 @@ def test_a_valid_frame_comes_back_in_the_exact_schema() -> None:
 
 def test_other_time_zones_are_converted_to_utc() -> None:
     raw = make_candles(3)
+    assert isinstance(raw.index, pd.DatetimeIndex)
     raw.index = raw.index.tz_convert("Asia/Tokyo")
     frame = validate_candles(raw, source="test", timeframe="1h").frame
     assert frame.index[0] == pd.Timestamp("2024-01-01", tz="UTC")

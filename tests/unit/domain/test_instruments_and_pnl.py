@@ -60,3 +60,19 @@ def test_average_entry() -> None:
     assert average_entry(100.0, 3.0, 120.0, 1.0) == pytest.approx(105.0)
     with pytest.raises(ValueError, match="total quantity must be > 0"):
         average_entry(100.0, 0.0, 110.0, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("price", "up", "down"),
+    [(100.001, 100.01, 100.0), (100.0, 100.0, 100.0), (99.999, 100.0, 99.99), (0.3, 0.3, 0.3)],
+)
+def test_directional_price_rounding(price: float, up: float, down: float) -> None:
+    assert BTC.round_price_up(price) == pytest.approx(up, abs=1e-12)
+    assert BTC.round_price_down(price) == pytest.approx(down, abs=1e-12)
+
+
+def test_snap_quantity_removes_binary_noise() -> None:
+    instrument = Instrument(symbol="X", tick_size=0.01, lot_step=0.1, min_notional=0.0)
+    assert 0.3 - 0.2 != 0.1
+    assert instrument.snap_quantity(0.3 - 0.2) == 0.1
+    assert instrument.snap_quantity(0.7 * 0.1 * 10) == 0.7

@@ -42,11 +42,11 @@ def _prices(walk: BarWalk) -> list[float]:
 
 
 def test_exit_levels_trigger_against_and_with_the_position() -> None:
-    assert LONG_EXITS == (
+    assert levels_for_exit(LONG, 95.0, 105.0) == (
         Level(95.0, Trigger.DOWN, LevelKind.STOP_LOSS),
         Level(105.0, Trigger.UP, LevelKind.TAKE_PROFIT),
     )
-    assert SHORT_EXITS == (
+    assert levels_for_exit(SHORT, 105.0, 95.0) == (
         Level(105.0, Trigger.UP, LevelKind.STOP_LOSS),
         Level(95.0, Trigger.DOWN, LevelKind.TAKE_PROFIT),
     )
@@ -220,7 +220,9 @@ def test_candle_direction_reads_the_body(bar: Bar, side: PositionSide, first: Le
         (CANDLE, make_bar(100.0, 110.0, 90.0, 99.0), LONG, False),
     ],
 )
-def test_low_first_by_policy(model: FillModel, bar: Bar, side: PositionSide, low_first: bool) -> None:
+def test_low_first_by_policy(
+    model: FillModel, bar: Bar, side: PositionSide, low_first: bool
+) -> None:
     assert model.low_first(bar, side) is low_first
 
 

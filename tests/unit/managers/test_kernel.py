@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
+import attrs
 import pytest
 
 from atb.domain.decisions import Action, Decision, PolicyBundle
@@ -16,11 +19,21 @@ from atb.domain.events import (
 )
 from atb.domain.fills import FillKind, Liquidity
 from atb.domain.models import ActiveTrade
+from atb.domain.policies import PositionPolicies
+from atb.domain.protocols import Position
 from atb.domain.sides import OrderAction, PositionSide
-from atb.managers.positions import ActiveTradeAdapter
+from atb.managers.positions import (
+    ActiveTradeAdapter,
+    LivePositionAdapter,
+    Opening,
+    PositionAdapter,
+    PositionChanges,
+)
 from atb.managers.risk_config import RiskConfiguration
 from atb.managers.runner import KernelRunner
 from tests.support.scripted import HOUR, T0, ScriptedDecider, bars_from_rows, run_kernel
+
+P = TypeVar("P", bound=Position)
 
 NO_COSTS = ["costs.taker_fee=0", "costs.maker_fee=0", "costs.slippage=0"]
 FULL_SIZE = ["risk.max_position=1.0", "dynamic_risk=None", "risk.max_drawdown=None"]
@@ -380,3 +393,74 @@ def test_initial_cash_must_be_positive() -> None:
     )
     with pytest.raises(ValueError, match=r"initial cash must be > 0, got 0\.0"):
         kernel.initial_state(0.0)
+
+
+def _check_update(adapter: PositionAdapter[P]) -> None:
+    from tests.unit.domain.test_models import make_fill
+
+    opening = Opening(
+        position_id="p1",
+        symbol="BTCUSDT",
+        side=PositionSide.LONG,
+        fill=make_fill(),
+        stop_loss=95.0,
+        take_profit=None,
+        policies=PositionPolicies(),
+    )
+    position = adapter.open(opening)
+    moved = adapter.update(position, PositionChanges(stop_loss=97.5, trailing_active=True))
+    assert type(moved) is type(position)
+    assert (moved.stop_loss, moved.trailing_active) == (97.5, True)
+    assert (position.stop_loss, position.trailing_active) == (95.0, False)
+    assert moved.legs == position.legs
+    with pytest.raises(ValueError, match=r"^quantity must be finite and > 0, got -1\.0"):
+        adapter.update(position, PositionChanges(quantity=-1.0))
+    with pytest.raises(ValueError, match=r"^stop_loss must be finite and > 0, got nan"):
+        adapter.update(position, PositionChanges(stop_loss=float("nan")))
+
+
+def test_position_update_validates_the_changed_fields_and_keeps_the_rest() -> None:
+    _check_update(ActiveTradeAdapter())
+    _check_update(LivePositionAdapter())
+
+
+def test_partial_rung_below_a_lot_is_consumed_not_filled() -> None:
+    """A 1 % rung of a 50-lot position is half a lot: rejected and consumed, no zero fill."""
+    from tests.support.scripted import BTC as _BTC
+
+    coarse = attrs.evolve(_BTC, lot_step=1.0, min_notional=0.0)
+    entry = Decision(Action.ENTER_LONG, size=0.5)
+    rows = [(100, 100, 100, 100), (100, 100, 100, 100), (100, 103.5, 100, 103)]
+    runner = run_kernel(
+        bars_from_rows(rows),
+        ScriptedDecider({0: entry}),
+        ActiveTradeAdapter(),
+        config=config(
+            *NO_COSTS,
+            *FULL_SIZE,
+            "partials.exit_targets=[[0.01, 0.01], [0.03, 0.5], [0.2, 0.49]]",
+            "partials.scale_in_thresholds=[]",
+        ),
+        instrument=coarse,
+    )
+    rejected = [e.reason for e in runner.events if isinstance(e, OrderRejected)]
+    assert rejected == ["partial exit below the lot or minimum notional"]
+    exits = [f.fill for f in fills(runner) if f.fill.kind is FillKind.PARTIAL_EXIT]
+    assert [(e.price, e.quantity) for e in exits] == [(103.0, 25.0)]
+    position = runner.state.position
+    assert position is not None
+    assert position.partial_exits_taken == 2
+    assert position.quantity == 25.0
+
+
+def test_taker_slippage_is_rounded_against_the_trader() -> None:
+    bars = bars_from_rows([(100, 100, 100, 100), (100.004, 101, 99, 100), (100, 101, 99, 100)])
+    runner = run_kernel(
+        bars,
+        ScriptedDecider({0: LONG, 1: EXIT}),
+        ActiveTradeAdapter(),
+        config=config("costs.slippage=0.00001", *FULL_SIZE),
+    )
+    buy, sell = (f.fill for f in fills(runner))
+    assert buy.price == 100.01  # 100.004 × 1.00001 = 100.005, rounded up
+    assert sell.price == 99.99  # 100 × 0.99999 = 99.999, rounded down

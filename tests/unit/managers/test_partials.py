@@ -167,12 +167,36 @@ def test_slice_leaving_exactly_one_lot_keeps_the_position_open(
     lot: float, quantity: float, original: float, expected: float
 ) -> None:
     # 0.3 − 0.2 is 0.0999… in binary: the remainder is one whole lot and must stay open.
-    manager = PartialOperationsManager(Instrument("X", tick_size=0.01, lot_step=lot, min_notional=0))
+    manager = PartialOperationsManager(
+        Instrument("X", tick_size=0.01, lot_step=lot, min_notional=0)
+    )
     position = make_position(LONG, quantity=quantity, original_quantity=original)
     assert manager.exit_slice(position, PARTIALS_DEFAULTS, 0) == ExitSlice(expected, False)
 
 
+def test_slice_after_a_noisy_one_lot_remainder_sells_the_rest() -> None:
+    # The ledger leaves 0.3 − 0.2 = 0.0999… open: the next rung must sell it, not sell nothing.
+    tenths = PartialOperationsManager(Instrument("X", tick_size=0.01, lot_step=0.1, min_notional=0))
+    position = make_position(LONG, quantity=0.3 - 0.2, original_quantity=0.8, partial_exits_taken=1)
+    assert tenths.exit_slice(position, PARTIALS_DEFAULTS, 1) == ExitSlice(0.3 - 0.2, True)
+
+
+def test_sizes_that_are_exact_lot_multiples_do_not_lose_a_lot_to_float_noise() -> None:
+    # 0.7 × 0.1 is 0.0699… in binary; 70 % of 0.1 on a 0.01 grid is still 0.07.
+    hundredths = PartialOperationsManager(
+        Instrument("X", tick_size=0.01, lot_step=0.01, min_notional=0)
+    )
+    policy = PartialPolicy(
+        exit_targets=((0.03, 0.7), (0.06, 0.3)), scale_in_thresholds=((0.02, 0.7),), max_scale_ins=1
+    )
+    position = make_position(LONG, quantity=0.1)
+    assert hundredths.exit_slice(position, policy, 0) == ExitSlice(0.07, False)
+    assert hundredths.scale_in_quantity(position, policy, 0) == 0.07
+
+
 def test_scale_in_quantity_is_a_fraction_of_the_original_on_the_lot_grid() -> None:
-    assert MANAGER.scale_in_quantity(make_position(LONG, quantity=1.0), PARTIALS_DEFAULTS, 0) == 0.25
+    assert (
+        MANAGER.scale_in_quantity(make_position(LONG, quantity=1.0), PARTIALS_DEFAULTS, 0) == 0.25
+    )
     scaled = make_position(SHORT, quantity=0.416, original_quantity=0.333, scale_ins_taken=1)
     assert MANAGER.scale_in_quantity(scaled, PARTIALS_DEFAULTS, 1) == 0.083

@@ -42,7 +42,9 @@ def test_max_holding_counts_to_the_bar_close(bar_hour: int, reason: str | None) 
 
 def test_max_holding_with_four_hour_bars() -> None:
     manager = TimeExitManager(timedelta(hours=4))
-    policy = TimeExitPolicy(max_holding=timedelta(hours=8), weekend_flat=False, daily_flat_hour=None)
+    policy = TimeExitPolicy(
+        max_holding=timedelta(hours=8), weekend_flat=False, daily_flat_hour=None
+    )
     position = make_live_position(PositionSide.LONG, entry_time=MONDAY)
     first = make_bar(100.0, 101.0, 99.0, 100.0, time=MONDAY)
     second = make_bar(100.0, 101.0, 99.0, 100.0, time=MONDAY + 4 * HOUR)
@@ -101,10 +103,13 @@ def test_max_holding_is_reported_before_the_other_rules() -> None:
 @pytest.mark.parametrize(
     ("bar_time", "policy", "blocked"),
     [
-        (FRIDAY + 22 * HOUR, WEEKEND, False),
-        (FRIDAY + 23 * HOUR, WEEKEND, True),
+        # An entry decided at bar t is first held through bar t+1: blocked when that bar
+        # closes in the weekend, i.e. for decision bars opening Fri 22:00 … Sun 21:00.
+        (FRIDAY + 21 * HOUR, WEEKEND, False),
+        (FRIDAY + 22 * HOUR, WEEKEND, True),
         (FRIDAY + 36 * HOUR, WEEKEND, True),
-        (FRIDAY + 71 * HOUR, WEEKEND, False),
+        (FRIDAY + 69 * HOUR, WEEKEND, True),
+        (FRIDAY + 70 * HOUR, WEEKEND, False),
         (FRIDAY + 36 * HOUR, MAX_4H, False),
         (FRIDAY + 36 * HOUR, None, False),
     ],

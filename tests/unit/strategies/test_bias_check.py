@@ -88,5 +88,5 @@ def test_broken_signal_mask_promise_is_caught(synthetic: pd.DataFrame) -> None:
 
 
 def test_frame_shorter_than_warmup_is_refused(synthetic: pd.DataFrame) -> None:
-    with pytest.raises(StrategyError, match="needs at least warmup = 32 bars, got 10"):
+    with pytest.raises(StrategyError, match="needs at least warmup = 31 bars, got 10"):
         check_strategy(lambda: create_strategy("sma_cross"), synthetic.iloc[:10])

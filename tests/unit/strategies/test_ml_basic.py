@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from atb.domain.decisions import HOLD, Action
+from atb.domain.decisions import HOLD, Action, Decision
 from atb.domain.errors import StrategyError
 from atb.managers.policies import PolicyHydrator
 from atb.managers.risk_config import RiskConfiguration
@@ -152,11 +152,27 @@ def test_decisions(synthetic: pd.DataFrame, synthetic_model_dir: Path) -> None:
     assert policies.partials is not None
     assert strategy.decide(up, BAR, LONG) is HOLD
     down = int(np.flatnonzero(prediction <= -strategy.threshold)[0])
-    assert strategy.decide(down, BAR, LONG).action is Action.EXIT
+    assert strategy.decide(down, BAR, LONG).action is Action.ENTER_SHORT  # reversal
     assert strategy.decide(down, BAR, None).action is Action.ENTER_SHORT
     quiet = int(np.flatnonzero(~mask[96:])[0]) + 96
     assert strategy.decide(quiet, BAR, None) is HOLD
     assert strategy.model_artifact.symbol == "SYNTH"
+
+
+def test_long_only_exits_when_prediction_turns(
+    synthetic: pd.DataFrame, synthetic_model_dir: Path
+) -> None:
+    strategy = create_strategy(
+        "ml_basic", context=StrategyContext("SYNTH", "1h", synthetic_model_dir)
+    )
+    strategy.prepare(synthetic)
+    prediction = strategy.features()["prediction"].to_numpy()
+    assert isinstance(strategy, MlBasic)
+    down = int(np.flatnonzero(prediction <= -strategy.threshold)[0])
+    assert strategy.decide(down, BAR, LONG) == Decision(
+        Action.EXIT, reason="prediction turned down"
+    )
+    assert strategy.decide(down, BAR, None) is HOLD
 
 
 def test_real_sample_trains_in_seconds(btc_frame: pd.DataFrame, tmp_path: Path) -> None:

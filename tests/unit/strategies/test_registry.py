@@ -36,7 +36,7 @@ def test_create_builtin_with_params() -> None:
     assert isinstance(strategy, Strategy)
     assert strategy.parameters["fast"] == 5
     assert strategy.parameters["stop_loss"] is None
-    assert strategy.warmup == 22
+    assert strategy.warmup == 21
 
 
 def test_parse_params_converts_and_validates() -> None:

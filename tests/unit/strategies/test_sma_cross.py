@@ -71,17 +71,17 @@ def test_long_only_decisions() -> None:
     assert strategy.decide(7, BAR, None) is HOLD
 
 
-def test_shorts_and_two_step_reversal() -> None:
+def test_shorts_and_reversal() -> None:
     strategy = prepared(allow_short=True)
-    assert list(np.flatnonzero(strategy.signal_mask())) == [3, 4, 6, 7, 9, 10]
+    assert list(np.flatnonzero(strategy.signal_mask())) == [3, 6, 9]
     assert strategy.decide(3, BAR, None).action is Action.ENTER_SHORT
-    assert strategy.decide(4, BAR, None).action is Action.ENTER_SHORT  # entry was not filled
-    assert strategy.decide(4, BAR, SHORT) is HOLD
-    assert strategy.decide(6, BAR, SHORT) == Decision(Action.EXIT, reason="bullish cross")
-    assert strategy.decide(7, BAR, None).action is Action.ENTER_LONG  # reversal completes
-    assert strategy.decide(7, BAR, LONG) is HOLD
-    assert strategy.decide(9, BAR, LONG).action is Action.EXIT
-    assert strategy.decide(10, BAR, None).action is Action.ENTER_SHORT
+    assert strategy.decide(3, BAR, SHORT) is HOLD
+    reverse = strategy.decide(6, BAR, SHORT)
+    assert reverse == Decision(Action.ENTER_LONG, size=1.0, reason="bullish cross")
+    assert strategy.decide(6, BAR, LONG) is HOLD
+    assert strategy.decide(9, BAR, LONG).action is Action.ENTER_SHORT
+    assert strategy.decide(9, BAR, None).action is Action.ENTER_SHORT
+    assert strategy.decide(7, BAR, None) is HOLD
 
 
 def test_defaults_and_protocol() -> None:
@@ -90,7 +90,7 @@ def test_defaults_and_protocol() -> None:
         "fast": 10, "slow": 30, "stop_loss": None, "take_profit": None, "size": 1.0,
         "allow_short": False,
     }  # fmt: skip
-    assert strategy.warmup == 32
+    assert strategy.warmup == 31
 
 
 def test_buy_and_hold() -> None:

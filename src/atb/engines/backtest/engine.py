@@ -26,8 +26,9 @@ from atb.managers.kernel import Kernel
 from atb.managers.performance import PerformanceTracker
 from atb.managers.positions import ActiveTradeAdapter
 from atb.managers.quiet_span import BarArrays, QuietSpanFinder
-from atb.managers.risk_config import IntrabarPolicy, RiskConfiguration
+from atb.managers.risk_config import RiskConfiguration
 from atb.managers.runner import KernelRunner
+from atb.managers.volatility import ArrayHistory
 from atb.reporting.result import (
     AmbiguityInfo,
     BacktestResult,
@@ -89,23 +90,15 @@ def run_backtest(
     bars = bar_arrays(candles.frame)
     instrument = request.instrument or instrument_for(request.symbol)
 
-    runner = _simulate(request, bars, instrument, request.config, progress)
+    runner = _simulate(request, bars, instrument, progress)
     state = runner.state
     events = tuple(runner.events)
     metrics = runner.metrics()
 
-    pnl = state.equity - request.initial_balance
-    pnl_by_policy = {request.config.fills.intrabar: pnl}
-    if state.ambiguous_bars:
-        for policy in (IntrabarPolicy.PESSIMISTIC, IntrabarPolicy.OPTIMISTIC):
-            if policy not in pnl_by_policy:
-                config = request.config.merge({"fills.intrabar": policy.value})
-                other = _simulate(request, bars, instrument, config, None).state
-                pnl_by_policy[policy] = other.equity - request.initial_balance
     ambiguity = AmbiguityInfo(
         bars=state.ambiguous_bars,
-        pessimistic_pnl=pnl_by_policy.get(IntrabarPolicy.PESSIMISTIC, pnl),
-        optimistic_pnl=pnl_by_policy.get(IntrabarPolicy.OPTIMISTIC, pnl),
+        pessimistic_pnl=runner.ambiguous_pnl_low,
+        optimistic_pnl=runner.ambiguous_pnl_high,
     )
 
     last = len(bars) - 1
@@ -170,7 +163,6 @@ def _simulate(
     request: BacktestRequest,
     bars: BarArrays,
     instrument: Instrument,
-    config: RiskConfiguration,
     progress: Progress | None,
 ) -> KernelRunner[ActiveTrade]:
     """One pass of the kernel over the window (warm-up rows are never stepped)."""
@@ -178,7 +170,7 @@ def _simulate(
     assert candles.timeframe is not None
     interval = candles.timeframe.timedelta
     kernel = Kernel(
-        config=config,
+        config=request.config,
         instrument=instrument,
         positions=ActiveTradeAdapter(),
         decider=request.strategy,
@@ -186,7 +178,8 @@ def _simulate(
         id_prefix="bt",
     )
     tracker = PerformanceTracker(request.initial_balance, interval)
-    runner = KernelRunner(kernel, kernel.initial_state(request.initial_balance), tracker)
+    history = ArrayHistory(bars.high, bars.low, bars.close)
+    runner = KernelRunner(kernel, kernel.initial_state(request.initial_balance), tracker, history)
     finder = QuietSpanFinder(kernel, bars, request.strategy.signal_mask())
     total = len(bars)
     start = candles.warmup_bars

@@ -1,0 +1,283 @@
+"""The report's four plotly figures: price with trade markers, equity vs buy-and-hold,
+drawdown, and monthly returns.
+
+Times go to plotly as milliseconds since the epoch on `date` axes (UTC): numeric arrays are
+written as compact base64 typed arrays, half the size of date strings, and plotly.js never
+guesses a time zone. The price is a close line (the result carries closes, not full candles);
+lines longer than `MAX_LINE_POINTS` are thinned to each bucket's minimum and maximum, so a
+million-bar run still gives a report a browser opens quickly and no extreme is lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import numpy as np
+import numpy.typing as npt
+import plotly.graph_objects as go
+
+from atb.domain.fills import FillKind
+from atb.domain.sides import PositionSide
+from atb.reporting import display
+from atb.reporting.derived import (
+    LegRow,
+    buy_and_hold_equity,
+    drawdown,
+    leg_rows,
+    monthly_returns,
+    stop_moves,
+)
+from atb.reporting.result import BacktestResult
+
+FloatArray = npt.NDArray[np.float64]
+IndexArray = npt.NDArray[np.intp]
+
+MAX_LINE_POINTS = 20_000
+"""Longest line drawn point for point; longer ones keep each bucket's min and max."""
+
+_NS_PER_MS = 1_000_000
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_HOVER = "%{text}<extra></extra>"
+_LAYOUT: dict[str, object] = {
+    "template": "plotly_white",
+    "margin": {"l": 60, "r": 20, "t": 90, "b": 40},
+    "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+    "hovermode": "closest",
+}
+_TITLE: dict[str, object] = {"x": 0, "xref": "paper", "y": 0.98, "yanchor": "top"}
+_DATE_AXIS: dict[str, object] = {"type": "date", "title": {"text": "time (UTC)"}}
+
+
+def line_indices(values: FloatArray, max_points: int = MAX_LINE_POINTS) -> IndexArray:
+    """Indices of the points to draw: all of them, or the first, the last, and the minimum
+    and maximum of each of about `max_points // 2` equal buckets, in order."""
+    n = int(values.size)
+    if n <= max_points:
+        return np.arange(n, dtype=np.intp)
+    size = -(-n // (max_points // 2))  # bucket length, rounded up
+    buckets = -(-n // size)
+    # Pad with the last value to a whole number of buckets; a pick in the padding is clipped
+    # back to the last real point, which has the same value.
+    padded = np.concatenate((values, np.full(buckets * size - n, values[-1])))
+    rows = padded.reshape(buckets, size)
+    offsets = np.arange(buckets, dtype=np.intp) * size
+    picks = np.concatenate(
+        (
+            [0, n - 1],
+            offsets + np.argmin(rows, axis=1),
+            offsets + np.argmax(rows, axis=1),
+        )
+    )
+    result: IndexArray = np.unique(np.minimum(picks, n - 1).astype(np.intp))
+    return result
+
+
+def _times_ms(result: BacktestResult) -> FloatArray:
+    times = np.asarray(result.equity.times_ns, dtype=np.int64)
+    values: FloatArray = (times // _NS_PER_MS).astype(np.float64)
+    return values
+
+
+def _ms(row: LegRow) -> float:
+    return row.fill.time.timestamp() * 1000.0
+
+
+def price_figure(result: BacktestResult) -> go.Figure:
+    """Close line with markers for entries, scale-ins, partial exits, exits and stop moves."""
+    close = np.asarray(result.equity.close, dtype=np.float64)
+    keep = line_indices(close)
+    figure = go.Figure()
+    figure.add_trace(
+        go.Scatter(
+            x=_times_ms(result)[keep],
+            y=close[keep],
+            name="close",
+            mode="lines",
+            line={"color": "#4b5563", "width": 1},
+        )
+    )
+    rows = list(leg_rows(result))
+    for name, chosen, marker in _MARKER_GROUPS:
+        picked = [row for row in rows if chosen(row)]
+        if picked:
+            figure.add_trace(_marker_trace(name, picked, marker))
+    moves = [event for event in stop_moves(result) if event.new_stop is not None]
+    if moves:
+        figure.add_trace(
+            go.Scatter(
+                x=[event.time.timestamp() * 1000.0 for event in moves],
+                y=[event.new_stop for event in moves],
+                name="stop moved",
+                mode="markers",
+                marker={"symbol": "line-ew-open", "size": 10, "color": "#b91c1c"},
+                text=[
+                    f"stop {display.price(event.old_stop)} → {display.price(event.new_stop)}"
+                    f"<br>{event.cause} · {event.position_id}"
+                    for event in moves
+                ],
+                hovertemplate=_HOVER,
+            )
+        )
+    title = f"{result.data.symbol} {result.data.timeframe} close and trades"
+    figure.update_layout(
+        **_LAYOUT,
+        title={**_TITLE, "text": title},
+        height=520,
+        xaxis=_DATE_AXIS,
+        yaxis={"title": {"text": "price (quote)"}},
+    )
+    return figure
+
+
+def _is(kind: FillKind, side: PositionSide | None = None) -> Callable[[LegRow], bool]:
+    def chosen(row: LegRow) -> bool:
+        return row.fill.kind is kind and (side is None or row.side is side)
+
+    return chosen
+
+
+_MARKER_GROUPS: tuple[tuple[str, Callable[[LegRow], bool], dict[str, object]], ...] = (
+    (
+        "long entry",
+        _is(FillKind.ENTRY, PositionSide.LONG),
+        {"symbol": "triangle-up", "size": 11, "color": "#16a34a"},
+    ),
+    (
+        "short entry",
+        _is(FillKind.ENTRY, PositionSide.SHORT),
+        {"symbol": "triangle-down", "size": 11, "color": "#dc2626"},
+    ),
+    ("scale-in", _is(FillKind.SCALE_IN), {"symbol": "cross", "size": 9, "color": "#2563eb"}),
+    (
+        "partial exit",
+        _is(FillKind.PARTIAL_EXIT),
+        {"symbol": "diamond", "size": 9, "color": "#f59e0b"},
+    ),
+    ("exit", _is(FillKind.EXIT), {"symbol": "x", "size": 10, "color": "#111827"}),
+)
+
+
+def _marker_trace(name: str, rows: Iterable[LegRow], marker: dict[str, object]) -> go.Scatter:
+    picked = list(rows)
+    return go.Scatter(
+        x=[_ms(row) for row in picked],
+        y=[row.fill.price for row in picked],
+        name=name,
+        mode="markers",
+        marker={**marker, "line": {"width": 1, "color": "#ffffff"}},
+        text=[_leg_text(row) for row in picked],
+        hovertemplate=_HOVER,
+    )
+
+
+def _leg_text(row: LegRow) -> str:
+    fill = row.fill
+    state = "open position" if row.status == "open" else f"exit: {row.exit_reason}"
+    return (
+        f"{row.trade_id} · {row.side.value} · {fill.kind.value} ({state})<br>"
+        f"{display.when(fill.time)}<br>{fill.action.value} {display.price(fill.quantity)} "
+        f"@ {display.price(fill.price)}<br>fee {display.money(fill.fee)} · "
+        f"slippage {display.money(fill.slippage)}<br>{fill.reason}"
+    )
+
+
+def equity_figure(result: BacktestResult) -> go.Figure:
+    """The strategy's equity and the initial balance held in the asset (buy and hold)."""
+    equity = np.asarray(result.equity.equity, dtype=np.float64)
+    hold = buy_and_hold_equity(
+        np.asarray(result.equity.close, dtype=np.float64), result.initial_balance
+    )
+    keep = np.union1d(line_indices(equity), line_indices(hold))
+    times = _times_ms(result)[keep]
+    figure = go.Figure()
+    figure.add_trace(
+        go.Scatter(
+            x=times,
+            y=equity[keep],
+            name="strategy",
+            mode="lines",
+            line={"color": "#2563eb", "width": 1.5},
+        )
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=times,
+            y=hold[keep],
+            name="buy and hold",
+            mode="lines",
+            line={"color": "#9ca3af", "width": 1.2, "dash": "dash"},
+        )
+    )
+    figure.update_layout(
+        **_LAYOUT,
+        title={**_TITLE, "text": "Equity vs buy and hold"},
+        height=380,
+        xaxis=_DATE_AXIS,
+        yaxis={"title": {"text": "equity (quote)"}},
+    )
+    return figure
+
+
+def drawdown_figure(result: BacktestResult) -> go.Figure:
+    """Drawdown from the running peak, in percent (0 at a peak, negative below it)."""
+    equity = np.asarray(result.equity.equity, dtype=np.float64)
+    under: FloatArray = -100.0 * drawdown(equity, result.initial_balance)
+    keep = line_indices(under)
+    figure = go.Figure()
+    figure.add_trace(
+        go.Scatter(
+            x=_times_ms(result)[keep],
+            y=under[keep],
+            name="drawdown",
+            mode="lines",
+            fill="tozeroy",
+            fillcolor="rgba(220, 38, 38, 0.25)",
+            line={"color": "#dc2626", "width": 1},
+        )
+    )
+    figure.update_layout(
+        **_LAYOUT,
+        title={**_TITLE, "text": "Drawdown"},
+        height=300,
+        xaxis=_DATE_AXIS,
+        yaxis={"title": {"text": "drawdown (%)"}, "ticksuffix": "%"},
+    )
+    return figure
+
+
+def monthly_returns_figure(result: BacktestResult) -> go.Figure:
+    """A year × month heatmap of monthly equity returns, in percent."""
+    months = monthly_returns(result)
+    years = sorted({month.year for month in months})
+    z: list[list[float | None]] = [[None] * 12 for _ in years]
+    text: list[list[str]] = [[""] * 12 for _ in years]
+    for month in months:
+        row = years.index(month.year)
+        value = month.value * 100.0
+        if np.isfinite(value):
+            z[row][month.month - 1] = value
+            text[row][month.month - 1] = f"{value:.1f}%"
+    figure = go.Figure()
+    figure.add_trace(
+        go.Heatmap(
+            z=z,
+            x=list(_MONTHS),
+            y=[str(year) for year in years],
+            text=text,
+            texttemplate="%{text}",
+            hovertemplate="%{y} %{x}: %{text}<extra></extra>",
+            colorscale="RdYlGn",
+            zmid=0.0,
+            xgap=2,
+            ygap=2,
+            colorbar={"title": {"text": "%"}},
+        )
+    )
+    figure.update_layout(
+        **_LAYOUT,
+        title={**_TITLE, "text": "Monthly returns"},
+        height=140 + 40 * max(len(years), 1),
+        yaxis={"type": "category", "autorange": "reversed"},
+        xaxis={"type": "category", "side": "top"},
+    )
+    return figure

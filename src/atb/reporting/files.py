@@ -1,0 +1,121 @@
+"""Writing a result's four files into an output folder, atomically.
+
+Everything is rendered in memory first, then written into a hidden temporary sibling of the
+output folder (same parent, so the same file system), each file flushed and fsynced, and the
+temporary folder is renamed into place as the last step. A failure at any point removes the
+temporary folder: the output folder either appears complete or not at all.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+from atb.reporting.csv_files import equity_csv, trades_csv
+from atb.reporting.html_report import render_report
+from atb.reporting.result import BacktestResult
+from atb.reporting.result_files import (
+    EQUITY_CSV,
+    REPORT_HTML,
+    RESULT_FILE_NAMES,
+    RESULT_JSON,
+    TRADES_CSV,
+    ResultFiles,
+)
+from atb.reporting.result_json import result_to_json
+
+
+def render_result_files(result: BacktestResult) -> dict[str, str]:
+    """The text of each result file by file name (what `write_result_files` writes)."""
+    return {
+        RESULT_JSON: result_to_json(result),
+        TRADES_CSV: trades_csv(result),
+        EQUITY_CSV: equity_csv(result),
+        REPORT_HTML: render_report(result),
+    }
+
+
+def write_result_files(
+    result: BacktestResult, out_dir: str | os.PathLike[str], *, overwrite: bool = False
+) -> ResultFiles:
+    """Write `result.json`, `trades.csv`, `equity.csv` and `report.html` into `out_dir`.
+
+    `out_dir` must not exist (missing parents are created). With `overwrite=True` an existing
+    `out_dir` that holds nothing but these four files is replaced as a whole; a folder with any
+    other content is never touched. Raises `FileExistsError` for an existing folder that may
+    not be replaced, and re-raises any rendering or IO error after removing the temporary
+    folder, so no partial output folder is ever left behind.
+    """
+    target = Path(out_dir).absolute()
+    _check_target(target, overwrite=overwrite)
+    contents = render_result_files(result)  # rendering errors happen before any file exists
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.parent / f".{target.name}.partial-{uuid.uuid4().hex[:12]}"
+    # os.mkdir (unlike tempfile.mkdtemp's 0700) honours the umask, so the renamed folder gets
+    # the same permissions as any folder the user creates.
+    staging.mkdir()
+    try:
+        for name in RESULT_FILE_NAMES:
+            _write_synced(staging / name, contents[name])
+        _fsync_directory(staging)
+        _move_into_place(staging, target, overwrite=overwrite)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    _fsync_directory(target.parent)
+    return ResultFiles(target)
+
+
+def _check_target(target: Path, *, overwrite: bool) -> None:
+    if not target.exists() and not target.is_symlink():
+        return
+    if not overwrite:
+        raise FileExistsError(f"output folder {target} already exists")
+    if not target.is_dir() or target.is_symlink():
+        raise FileExistsError(f"output path {target} exists and is not a folder")
+    foreign = sorted(p.name for p in target.iterdir() if p.name not in RESULT_FILE_NAMES)
+    if foreign:
+        raise FileExistsError(
+            f"output folder {target} holds other files ({', '.join(foreign[:3])}); not replacing it"
+        )
+
+
+def _move_into_place(staging: Path, target: Path, *, overwrite: bool) -> None:
+    if not (overwrite and target.exists()):
+        if target.exists():  # appeared while we were writing
+            raise FileExistsError(f"output folder {target} already exists")
+        os.rename(staging, target)
+        return
+    # Replacing: move the old folder aside, move the new one in, then delete the old one. Only
+    # the two renames sit between "old complete" and "new complete".
+    retired = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:12]}"
+    os.rename(target, retired)
+    try:
+        os.rename(staging, target)
+    except BaseException:
+        os.rename(retired, target)
+        raise
+    shutil.rmtree(retired, ignore_errors=True)
+
+
+def _write_synced(path: Path, text: str) -> None:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _fsync_directory(path: Path) -> None:
+    # Makes the rename durable; not every platform can open a directory, which is harmless.
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -1,0 +1,209 @@
+"""The console summary of a backtest: rich tables sized for a 100-column terminal.
+
+`render_summary` builds the renderable (so callers and tests can print or record it);
+`print_summary` prints it. When the console is not a terminal the tables use plain ASCII
+borders, and rich itself drops colours, so piped output stays readable text.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich import box
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from atb.reporting import display
+from atb.reporting.derived import (
+    close_only_latches,
+    exit_reason_counts,
+    stop_moves,
+    tier_changes,
+)
+from atb.reporting.result import BacktestResult, OpenPosition
+from atb.reporting.result_files import ResultFiles
+
+_MAX_TIER_ROWS = 8
+"""Tier changes listed one by one; beyond this the summary says how many more there were."""
+
+
+def render_summary(
+    result: BacktestResult, files: ResultFiles | None = None, *, plain: bool = False
+) -> RenderableType:
+    """The summary of `result` (and where its files are, when given) as one rich renderable.
+
+    `plain=True` draws ASCII borders (for pipes, logs and dumb terminals).
+    """
+    style = box.ASCII2 if plain else box.ROUNDED
+    parts: list[RenderableType] = [_title(result)]
+    parts.extend(_warnings(result))
+    parts.append(Text())
+    parts.append(_side_by_side(_headline_table(result, style), _costs_table(result, style)))
+    parts.append(_side_by_side(_exit_table(result, style), _risk_table(result, style)))
+    parts.append(Text())
+    parts.append(_ambiguity(result))
+    if result.open_position is not None:
+        parts.append(_open_position(result.open_position))
+    if files is not None:
+        parts.append(_files(files))
+    return Group(*parts)
+
+
+def print_summary(
+    result: BacktestResult, files: ResultFiles | None = None, console: Console | None = None
+) -> None:
+    """Print the summary to `console` (default: a new stdout console)."""
+    console = console or Console()
+    console.print(render_summary(result, files, plain=not console.is_terminal))
+
+
+def _title(result: BacktestResult) -> Text:
+    data, strategy = result.data, result.strategy
+    text = Text()
+    text.append("Backtest ", style="bold")
+    text.append(strategy.name, style="bold cyan")
+    text.append(f" on {data.symbol} {data.timeframe}", style="bold")
+    if data.synthetic:
+        text.append("  SYNTHETIC DATA ", style="bold black on yellow")
+    text.append(f"\n{display.when(data.start)} → {display.when(data.end)} · {data.bars:,d} bars")
+    text.append(f"\ndata: {data.source}", style="dim")
+    if strategy.parameters:
+        params = ", ".join(
+            f"{key}={strategy.parameters[key]}" for key in sorted(strategy.parameters)
+        )
+        text.append(f"\nparameters: {params}", style="dim")
+    if strategy.model_id:
+        overlap = " (training-window overlap allowed)" if strategy.overlap_allowed else ""
+        text.append(f"\nmodel: {strategy.model_id}{overlap}", style="dim")
+    return text
+
+
+def _warnings(result: BacktestResult) -> list[Text]:
+    # The engine already words the synthetic-data and overlap warnings into `result.warnings`;
+    # the title carries the SYNTHETIC tag, so nothing is repeated here.
+    lines = list(result.warnings)
+    if result.data.gaps:
+        missing = sum(gap[2] for gap in result.data.gaps)
+        lines.append(f"{len(result.data.gaps)} data gap(s), {missing:,d} missing bar(s)")
+    return [Text(f"! {line}", style="bold yellow") for line in lines]
+
+
+def _table(title: str, style: box.Box) -> Table:
+    table = Table(title=title, box=style, title_justify="left", title_style="bold")
+    table.add_column("", no_wrap=True)
+    table.add_column("", justify="right", no_wrap=True)
+    table.show_header = False
+    return table
+
+
+def _side_by_side(left: Table, right: Table) -> Table:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(vertical="top")
+    grid.add_column(vertical="top")
+    grid.add_row(left, right)
+    return grid
+
+
+def _headline_table(result: BacktestResult, style: box.Box) -> Table:
+    table = _table("Performance", style)
+    for headline in display.HEADLINES:
+        table.add_row(headline.label, headline.value(result.metrics))
+    return table
+
+
+def _costs_table(result: BacktestResult, style: box.Box) -> Table:
+    metrics = result.metrics
+    table = _table("Costs and comparison", style)
+    table.add_row("Initial balance", display.money(result.initial_balance))
+    table.add_row("Net profit", display.money(metrics.net_profit))
+    table.add_row("Fees paid", display.money(metrics.total_fees))
+    table.add_row("Slippage paid", display.money(metrics.total_slippage))
+    table.add_row("Buy & hold return", display.pct(metrics.buy_and_hold_return))
+    table.add_row("Excess over hold", display.pct(metrics.excess_return))
+    table.add_row("Partial exits", display.count(metrics.partial_exits_taken))
+    table.add_row("Scale-ins", display.count(metrics.scale_ins_taken))
+    table.add_row("Long / short", f"{metrics.long_trades:,d} / {metrics.short_trades:,d}")
+    return table
+
+
+def _exit_table(result: BacktestResult, style: box.Box) -> Table:
+    table = Table(title="Exits by reason", box=style, title_justify="left", title_style="bold")
+    table.add_column("Reason")
+    table.add_column("Trades", justify="right")
+    table.add_column("Net PnL", justify="right")
+    counts = exit_reason_counts(result)
+    pnl = dict.fromkeys(counts, 0.0)
+    for trade in result.trades:
+        pnl[trade.exit_reason] += trade.pnl
+    for reason, number in counts.items():
+        table.add_row(reason, f"{number:,d}", display.money(pnl[reason]))
+    if not counts:
+        table.add_row("no closed trades", "0", display.money(0.0))
+    return table
+
+
+def _risk_table(result: BacktestResult, style: box.Box) -> Table:
+    table = Table(title="Dynamic risk", box=style, title_justify="left", title_style="bold")
+    table.add_column("Time")
+    table.add_column("Tier", justify="right")
+    table.add_column("Size ×", justify="right")
+    table.add_column("Drawdown", justify="right")
+    changes = tier_changes(result)
+    for event in changes[:_MAX_TIER_ROWS]:
+        table.add_row(
+            display.when(event.time),
+            f"{event.old_tier} → {event.new_tier}",
+            display.ratio(event.factor),
+            display.pct(event.drawdown),
+        )
+    if len(changes) > _MAX_TIER_ROWS:
+        table.add_row(f"… {len(changes) - _MAX_TIER_ROWS} more", "", "", "")
+    if not changes:
+        table.add_row("no tier changes", "", "", "")
+    moves = len(stop_moves(result))
+    table.caption = f"{len(changes)} tier change(s) · {moves} stop move(s)"
+    latches = close_only_latches(result)
+    if latches:
+        table.caption += f"\nclose-only since {display.when(latches[0].time)} (max drawdown hit)"
+    table.caption_justify = "left"
+    return table
+
+
+def _ambiguity(result: BacktestResult) -> Text:
+    ambiguity = result.ambiguity
+    text = Text("Ambiguous bars: ", style="bold")
+    text.append(f"{ambiguity.bars:,d}")
+    if ambiguity.bars:
+        text.append(
+            f" · net PnL {display.money(ambiguity.pessimistic_pnl)} (pessimistic) … "
+            f"{display.money(ambiguity.optimistic_pnl)} (optimistic)"
+        )
+    return text
+
+
+def _open_position(open_position: OpenPosition) -> Text:
+    position = open_position.position
+    text = Text("Open position: ", style="bold")
+    text.append(
+        f"{position.side.value} {display.price(position.quantity)} {position.symbol} "
+        f"@ {display.price(position.entry_price)} since {display.when(position.entry_time)}; "
+        f"marked at {display.price(open_position.mark_price)}, "
+        f"unrealized {display.money(open_position.unrealized_pnl)}, "
+        f"net {display.money(open_position.net_pnl)} (listed as open, not closed)"
+    )
+    return text
+
+
+def _files(files: ResultFiles) -> Text:
+    text = Text("Files: ", style="bold")
+    text.append(str(files.directory))
+    for path in (files.result_json, files.trades_csv, files.equity_csv):
+        text.append(f"\n  {_name(path)}")
+    text.append("\nReport: ", style="bold")
+    text.append(str(files.report_html), style="underline")
+    return text
+
+
+def _name(path: Path) -> str:
+    return path.name

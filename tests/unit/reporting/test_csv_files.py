@@ -1,0 +1,104 @@
+"""`trades.csv` (one row per leg, exact values) and `equity.csv` (one row per bar)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+
+import attrs
+
+from atb.reporting.csv_files import EQUITY_COLUMNS, TRADE_COLUMNS, equity_csv, trades_csv
+from atb.reporting.result import EquityCurve
+from tests.support.result_builder import build_result
+
+
+def _rows(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_trades_csv_has_one_row_per_leg_with_exact_values() -> None:
+    result = build_result()
+    text = trades_csv(result)
+    lines = text.splitlines()
+    assert lines[0] == ",".join(TRADE_COLUMNS)
+    assert len(lines) == 1 + 4 + 2 + 1  # p1: 4 legs, p2: 2 legs, open p3: 1 leg
+    assert lines[1] == (
+        "p1,closed,BTCUSDT,long,1,entry,2024-01-30T08:00:00Z,buy,100.0,1.0,0.125,0.25,taker,"
+        "bt-o0000001,signal,take_profit,6.625"
+    )
+    assert lines[3] == (
+        "p1,closed,BTCUSDT,long,3,partial-exit,2024-01-31T00:00:00Z,sell,105.0,0.5,0.0625,"
+        "0.125,taker,bt-o0000003,partial exit 1,take_profit,6.625"
+    )
+    assert lines[6] == (
+        "p2,closed,BTCUSDT,short,2,exit,2024-02-01T16:00:00Z,buy,106.0,2.0,0.25,0.25,taker,"
+        "bt-o0000006,stop_loss,stop_loss,-4.5"
+    )
+    assert result.open_position is not None
+    net = result.open_position.net_pnl
+    assert lines[7] == (
+        "p3,open,BTCUSDT,long,1,entry,2024-02-04T00:00:00Z,buy,102.0,1.0,0.125,0.0,taker,"
+        f"bt-o0000007,signal,,{net!r}"
+    )
+    assert text.endswith("\n")
+    assert "\r" not in text
+
+
+def test_trade_legs_sum_to_the_trade_totals() -> None:
+    result = build_result(with_open_position=False)
+    rows = _rows(trades_csv(result))
+    assert {row["status"] for row in rows} == {"closed"}
+    for trade in result.trades:
+        legs = [row for row in rows if row["trade_id"] == trade.trade_id]
+        assert len(legs) == len(trade.legs)
+        assert sum(float(row["fee"]) for row in legs) == trade.fees
+        assert sum(float(row["slippage"]) for row in legs) == trade.slippage
+        assert {row["net_pnl"] for row in legs} == {repr(trade.pnl)}
+
+
+def test_equity_csv_rows_and_derived_columns() -> None:
+    result = build_result()
+    rows = _rows(equity_csv(result))
+    assert list(rows[0]) == list(EQUITY_COLUMNS)
+    assert len(rows) == 36
+    assert rows[0] == {
+        "time": "2024-01-30T00:00:00Z",
+        "equity": "10000.0",
+        "close": "103.0",
+        "exposure": "0.0",
+        "drawdown": "0.0",
+        "buy_and_hold_equity": "10000.0",
+    }
+    curve = result.equity
+    for index, row in enumerate(rows):
+        assert float(row["equity"]) == curve.equity[index]
+        assert float(row["close"]) == curve.close[index]
+        assert float(row["exposure"]) == curve.exposure[index]
+    peak = 10_000.0
+    for index, row in enumerate(rows):
+        peak = max(peak, float(curve.equity[index]))
+        assert float(row["drawdown"]) == 1.0 - float(curve.equity[index]) / peak
+    hold = 10_000.0 * float(curve.close[-1]) / float(curve.close[0])
+    assert float(rows[-1]["buy_and_hold_equity"]) == hold
+    assert max(float(row["drawdown"]) for row in rows) == result.metrics.max_drawdown
+
+
+def test_equity_csv_writes_an_empty_cell_for_non_finite_values() -> None:
+    result = build_result()
+    exposure = result.equity.exposure.copy()
+    exposure[3] = math.nan
+    exposure[4] = math.inf
+    curve = attrs.evolve(result.equity, exposure=exposure)
+    assert isinstance(curve, EquityCurve)
+    text = equity_csv(attrs.evolve(result, equity=curve))
+    rows = _rows(text)
+    assert rows[3]["exposure"] == ""
+    assert rows[4]["exposure"] == ""
+    assert "nan" not in text.lower()
+    assert "inf" not in text.lower()
+
+
+def test_csv_files_are_byte_identical_for_the_same_result() -> None:
+    assert trades_csv(build_result()) == trades_csv(build_result())
+    assert equity_csv(build_result()) == equity_csv(build_result())

@@ -1,0 +1,135 @@
+"""`write_result_files`: the four files, determinism on disk, and the atomic-folder promise
+(a failure never leaves a partial output folder or a temporary sibling behind)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from datetime import UTC, datetime
+from pathlib import Path
+
+import attrs
+import pytest
+
+from atb.reporting.files import render_result_files, write_result_files
+from atb.reporting.result_files import RESULT_FILE_NAMES, ResultFiles
+from tests.support.result_builder import build_result
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def _umask() -> int:
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
+
+
+def test_writes_the_four_files(tmp_path: Path) -> None:
+    result = build_result()
+    files = write_result_files(result, tmp_path / "results" / "run1")
+    assert files == ResultFiles(tmp_path / "results" / "run1")
+    assert sorted(p.name for p in files.directory.iterdir()) == sorted(RESULT_FILE_NAMES)
+    expected = render_result_files(result)
+    for path in (files.result_json, files.trades_csv, files.equity_csv, files.report_html):
+        assert path.read_bytes() == expected[path.name].encode("utf-8")
+    # The folder gets ordinary permissions (umask applied), not a temp folder's 0700.
+    assert files.directory.stat().st_mode & 0o777 == 0o777 & ~_umask()
+    assert sorted(p.name for p in (tmp_path / "results").iterdir()) == ["run1"]
+
+
+def test_two_runs_differ_only_in_created_at(tmp_path: Path) -> None:
+    result = build_result()
+    later = attrs.evolve(
+        result, run=attrs.evolve(result.run, created_at=datetime(2026, 1, 1, tzinfo=UTC))
+    )
+    first = write_result_files(result, tmp_path / "a")
+    second = write_result_files(later, tmp_path / "b")
+    for name in ("trades.csv", "equity.csv", "report.html"):
+        assert (first.directory / name).read_bytes() == (second.directory / name).read_bytes()
+    a = first.result_json.read_text().splitlines()
+    b = second.result_json.read_text().splitlines()
+    assert [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y] == [3]
+    assert "created_at" in a[3]
+
+
+def _leftovers(parent: Path) -> list[str]:
+    return sorted(p.name for p in parent.iterdir() if p.name.startswith("."))
+
+
+def test_existing_folder_is_refused_and_left_untouched(tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    target.mkdir()
+    (target / "notes.txt").write_text("mine")
+    with pytest.raises(FileExistsError, match="already exists"):
+        write_result_files(build_result(), target)
+    with pytest.raises(FileExistsError, match="other files"):
+        write_result_files(build_result(), target, overwrite=True)
+    assert [p.name for p in target.iterdir()] == ["notes.txt"]
+    assert _leftovers(tmp_path) == []
+
+
+def test_overwrite_replaces_a_previous_result_folder(tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    write_result_files(build_result(), target)
+    files = write_result_files(build_result(synthetic=True), target, overwrite=True)
+    assert "SYNTHETIC DATA" in files.report_html.read_text()
+    assert sorted(p.name for p in target.iterdir()) == sorted(RESULT_FILE_NAMES)
+    assert _leftovers(tmp_path) == []
+
+
+def test_unwritable_path_leaves_nothing(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(OSError, match="a-file"):
+        write_result_files(build_result(), blocker / "out")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory permissions")
+def test_read_only_parent_leaves_nothing(tmp_path: Path) -> None:
+    parent = tmp_path / "ro"
+    parent.mkdir()
+    parent.chmod(0o555)
+    try:
+        with pytest.raises(PermissionError):
+            write_result_files(build_result(), parent / "out")
+        assert list(parent.iterdir()) == []
+    finally:
+        parent.chmod(0o755)
+
+
+def test_failure_while_writing_removes_the_partial_folder(tmp_path: Path) -> None:
+    # A real mid-write failure: with the file-size limit at 64 KiB, result.json and the CSV
+    # files are written but report.html (plotly.js alone is megabytes) fails with EFBIG. A
+    # subprocess keeps the limit away from pytest's own files.
+    script = textwrap.dedent(
+        f"""
+        import resource, signal, sys
+        from pathlib import Path
+        from atb.reporting.files import write_result_files
+        from tests.support.result_builder import build_result
+
+        result = build_result()
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, resource.RLIM_INFINITY))
+        try:
+            write_result_files(result, Path({str(tmp_path / "out")!r}))
+        except OSError as exc:
+            print("failed:", exc.errno)
+            sys.exit(0)
+        sys.exit("write unexpectedly succeeded")
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("failed: 27")  # EFBIG: File too large
+    assert list(tmp_path.iterdir()) == []
