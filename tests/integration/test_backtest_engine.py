@@ -131,7 +131,7 @@ def test_ambiguous_bars_report_the_policy_range(sample: ValidatedCandles) -> Non
     managers = ["trailing=on", "partials=on", "risk.max_position=1.0"]
     pessimistic = run(sample, managers)
     optimistic = run(sample, [*managers, "fills.intrabar=optimistic"])
-    assert pessimistic.ambiguity.bars == 3
+    assert pessimistic.ambiguity.bars == 4
     low, high = pessimistic.ambiguity.pessimistic_pnl, pessimistic.ambiguity.optimistic_pnl
     assert low < high
     # The first ambiguous bar is met from the same state by both runs, so the optimistic run's

@@ -273,7 +273,7 @@ def build_result(
             unrealized_pnl=unrealized_pnl(PositionSide.LONG, 102.0, 1.0, mark),
         )
     return BacktestResult(
-        run=RunInfo(created_at=CREATED_AT, atb_version="0.1.0", command=("backtest", "sma")),
+        run=RunInfo(created_at=CREATED_AT, atb_version="0.1.0"),
         data=DataInfo(
             symbol="BTCUSDT",
             timeframe="4h",

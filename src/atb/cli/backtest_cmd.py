@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -111,7 +110,6 @@ def backtest(
         initial_balance=initial_balance,
         close_at_end=close_at_end,
         overlap_allowed=allow_overlap,
-        command=tuple(sys.argv[1:]),
     )
     with Progress(
         TextColumn("[bold]backtest[/] {task.description}"),

@@ -27,8 +27,10 @@ def cli() -> None:
 def _register_commands() -> None:
     """Attach every subcommand module (imported here to keep `atb --help` fast to change)."""
     from atb.cli import strategy_cmds
+    from atb.cli.backtest_cmd import backtest
     from atb.cli.data_cmd import data
 
+    cli.add_command(backtest)
     cli.add_command(data)
     cli.add_command(strategy_cmds.strategies_command)
     cli.add_command(strategy_cmds.check_strategy_command)

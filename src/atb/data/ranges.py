@@ -12,6 +12,7 @@ import attrs
 import pandas as pd
 
 from atb.data.times import format_time, from_ms, to_ms, utc_timestamp
+from atb.domain.errors import DataError
 
 
 @attrs.frozen(slots=True, order=True)
@@ -23,7 +24,9 @@ class TimeRange:
 
     def __attrs_post_init__(self) -> None:
         if self.end < self.start:
-            raise ValueError(f"range end {self.end} is before its start {self.start}")
+            raise DataError(
+                f"the end {format_time(self.end)} is before the start {format_time(self.start)}"
+            )
 
     @classmethod
     def from_ms(cls, start_ms: int, end_ms: int) -> TimeRange:

@@ -29,6 +29,7 @@ from atb.domain.events import (
     TierChanged,
 )
 from atb.domain.instruments import Instrument
+from atb.domain.policies import PositionPolicies
 from atb.domain.protocols import Position
 from atb.domain.sides import PositionSide
 from atb.managers.costs import CostCalculator
@@ -319,8 +320,9 @@ class Kernel(Generic[P]):
         if refusal is not None:
             work.events.append(OrderRejected(time=work.bar.time, order_id=order_id, reason=refusal))
             return []
+        policies = self.hydrator.hydrate(decision.policies)
         size = decision.size if decision.size is not None else 0.0
-        fraction = min(size, self.config.risk.position_cap) * work.tier.factor
+        fraction = min(size, self._entry_cap(policies)) * work.tier.factor
         intent = OrderIntent.OPEN_LONG if side is PositionSide.LONG else OrderIntent.OPEN_SHORT
         return [
             MarketOrder(
@@ -331,9 +333,19 @@ class Kernel(Generic[P]):
                 fraction=fraction,
                 stop_loss_pct=decision.stop_loss_pct,
                 take_profit_pct=decision.take_profit_pct,
-                policies=self.hydrator.hydrate(decision.policies),
+                policies=policies,
             )
         ]
+
+    def _entry_cap(self, policies: PositionPolicies) -> float:
+        """Largest entry fraction: the position cap, shrunk so that the planned scale-ins
+        (fractions of the original quantity) still fit under it."""
+        cap = self.config.risk.position_cap
+        partials = policies.partials
+        if partials is None:
+            return cap
+        planned = partials.scale_in_thresholds[: partials.max_scale_ins]
+        return cap / (1.0 + sum(size for _move, size in planned))
 
 
 __all__ = ["Kernel", "KernelState", "PoliciesSwapped", "StepResult"]

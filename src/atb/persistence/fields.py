@@ -51,15 +51,26 @@ def dumps(value: object) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def loads_object(text: object, where: str) -> JsonDict:
-    """Parse JSON text that must hold an object; `StoreError` naming `where` otherwise."""
+def _loads(text: object, where: str) -> object:
     if not isinstance(text, str):
         raise StoreError(f"{where}: expected JSON text, got {text!r}")
     try:
-        value = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise StoreError(f"{where}: invalid JSON ({exc})") from exc
-    return as_object(value, where)
+
+
+def loads_object(text: object, where: str) -> JsonDict:
+    """Parse JSON text that must hold an object; `StoreError` naming `where` otherwise."""
+    return as_object(_loads(text, where), where)
+
+
+def loads_list(text: object, where: str) -> list[object]:
+    """Parse JSON text that must hold an array; `StoreError` naming `where` otherwise."""
+    value = _loads(text, where)
+    if not isinstance(value, list):
+        raise StoreError(f"{where}: expected a JSON list, got {value!r}")
+    return value
 
 
 def as_object(value: object, where: str) -> JsonDict:
@@ -156,6 +167,25 @@ class Fields:
         if not isinstance(value, list):
             raise self._wrong(key, "a list", value)
         return value
+
+    def texts(self, key: str) -> list[str]:
+        """A JSON array of strings."""
+        values = self.array(key)
+        for index, value in enumerate(values):
+            if not isinstance(value, str):
+                raise StoreError(f"{self.path(key)}[{index}]: expected a string, got {value!r}")
+        return [str(value) for value in values]
+
+    def pairs(self, key: str) -> list[tuple[float, float]]:
+        """A JSON array of [number, number] pairs (ladders)."""
+        pairs: list[tuple[float, float]] = []
+        for index, value in enumerate(self.array(key)):
+            where = f"{self.path(key)}[{index}]"
+            if not (isinstance(value, list) and len(value) == 2):
+                raise StoreError(f"{where}: expected a [number, number] pair, got {value!r}")
+            pair = Fields({"0": value[0], "1": value[1]}, where)
+            pairs.append((pair.num("0"), pair.num("1")))
+        return pairs
 
     def child(self, key: str) -> Fields:
         """A nested JSON object, read with `where.key` as its own context."""

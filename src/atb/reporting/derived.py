@@ -12,7 +12,7 @@ Definitions (the same as `PerformanceMetrics`):
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import attrs
 import numpy as np
@@ -154,7 +154,7 @@ def close_only_latches(result: BacktestResult) -> list[CloseOnlyLatched]:
     return [event for event in result.events if isinstance(event, CloseOnlyLatched)]
 
 
-def count_by(values: Iterator[str] | list[str]) -> dict[str, int]:
+def count_by(values: Iterable[str]) -> dict[str, int]:
     """Occurrences of each string, keys sorted (a stable order for JSON)."""
     counts = Counter(values)
     return {key: counts[key] for key in sorted(counts)}

@@ -21,12 +21,11 @@ from atb.managers.performance_metrics import PerformanceMetrics
 
 @attrs.frozen(slots=True, kw_only=True)
 class RunInfo:
-    """Identity of the run: wall-clock creation time (the one non-deterministic field), atb
-    version, and the command line that produced it (empty for library calls)."""
+    """Identity of the run: wall-clock creation time (the one non-deterministic field) and the
+    atb version. The inputs themselves are recorded in `data`, `strategy` and `config`."""
 
     created_at: datetime
     atb_version: str
-    command: tuple[str, ...] = ()
 
 
 @attrs.frozen(slots=True, kw_only=True)

@@ -58,7 +58,6 @@ def result_to_dict(result: BacktestResult) -> dict[str, JsonValue]:
         "run": {
             "created_at": iso_utc(result.run.created_at),
             "atb_version": result.run.atb_version,
-            "command": list(result.run.command),
         },
         "data": _data(result),
         "strategy": {

@@ -7,8 +7,6 @@ borders, and rich itself drops colours, so piped output stays readable text.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from rich import box
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
@@ -199,11 +197,7 @@ def _files(files: ResultFiles) -> Text:
     text = Text("Files: ", style="bold")
     text.append(str(files.directory))
     for path in (files.result_json, files.trades_csv, files.equity_csv):
-        text.append(f"\n  {_name(path)}")
+        text.append(f"\n  {path.name}")
     text.append("\nReport: ", style="bold")
     text.append(str(files.report_html), style="underline")
     return text
-
-
-def _name(path: Path) -> str:
-    return path.name

@@ -7,22 +7,10 @@ from collections.abc import Iterator
 import pandas as pd
 import pytest
 
-from atb.data.binance import BinanceClient, RetryPolicy
+from atb.data.binance import BinanceClient
 from tests.support.candle_frames import make_candles
 from tests.support.fake_binance import FakeBinance
-
-FAST_RETRIES = RetryPolicy(attempts=4, base_delay=0.01, max_delay=0.05, max_retry_after=60)
-"""Short backoffs: the tests record the waits instead of sleeping them."""
-
-
-class RecordingSleeper:
-    """A `Sleeper` that records the requested waits and returns at once."""
-
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    def __call__(self, seconds: float, /) -> None:
-        self.waits.append(seconds)
+from tests.support.retry import FAST_RETRIES, RecordingSleeper
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ from atb.data.binance import (
     resolve_base_url,
 )
 from atb.domain.errors import DataError
-from tests.integration.data.conftest import FAST_RETRIES, RecordingSleeper
 from tests.support.candle_frames import epoch_ms
 from tests.support.fake_binance import KLINES, TIME, FakeBinance
+from tests.support.retry import FAST_RETRIES, RecordingSleeper
 
 START = epoch_ms("2024-01-01")
 END = epoch_ms("2024-01-01") + 3000 * 3_600_000

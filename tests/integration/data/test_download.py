@@ -15,9 +15,9 @@ from atb.data.files import read_candles_file
 from atb.data.loading import load_candles
 from atb.data.ranges import TimeRange
 from atb.domain.errors import DataError
-from tests.integration.data.conftest import FAST_RETRIES, RecordingSleeper
 from tests.support.candle_frames import epoch_ms
 from tests.support.fake_binance import KLINES, FakeBinance
+from tests.support.retry import FAST_RETRIES, RecordingSleeper
 
 NOW = pd.Timestamp("2025-06-01", tz="UTC")
 

@@ -22,7 +22,7 @@ def test_naive_and_offset_times_become_utc() -> None:
 
 
 def test_an_inverted_range_is_rejected_and_garbage_is_a_data_error() -> None:
-    with pytest.raises(ValueError, match="before its start"):
+    with pytest.raises(DataError, match="the end 2024-01-01 00:00 UTC is before the start"):
         r("2024-02-01", "2024-01-01")
     with pytest.raises(DataError, match="not a valid date"):
         r("yesterday-ish", "2024-01-01")

@@ -11,12 +11,13 @@ from typing import Any
 import attrs
 import numpy as np
 
+from atb.domain.events import CloseOnlyLatched
 from atb.managers.performance_metrics import PerformanceMetrics
 from atb.managers.risk_config import RiskConfiguration
 from atb.reporting.jsonable import iso_duration, iso_utc, iso_utc_ns, plain
 from atb.reporting.result import AmbiguityInfo, BacktestResult, EquityCurve, StrategyInfo
 from atb.reporting.result_json import SCHEMA_VERSION, result_to_dict, result_to_json
-from tests.support.result_builder import build_result
+from tests.support.result_builder import bar_time, build_result
 
 TOP_LEVEL_KEYS = [
     "schema_version",
@@ -61,7 +62,6 @@ def test_run_data_strategy_and_config() -> None:
     assert document["run"] == {
         "created_at": "2025-01-01T12:30:00Z",
         "atb_version": "0.1.0",
-        "command": ["backtest", "sma"],
     }
     assert document["data"] == {
         "symbol": "BTCUSDT",
@@ -282,3 +282,11 @@ def test_time_and_value_spelling() -> None:
     assert iso_duration(timedelta(hours=36)) == "PT36H"
     assert iso_duration(timedelta(minutes=90)) == "PT1H30M"
     assert iso_duration(timedelta(0)) == "PT0S"
+
+
+def test_close_only_latch_time() -> None:
+    result = build_result()
+    latched = attrs.evolve(
+        result, events=(*result.events, CloseOnlyLatched(bar_time(33), drawdown=0.21))
+    )
+    assert _document(latched)["dynamic_risk"]["close_only_since"] == "2024-02-04T12:00:00Z"

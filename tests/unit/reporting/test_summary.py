@@ -9,11 +9,12 @@ from pathlib import Path
 import attrs
 from rich.console import Console
 
+from atb.domain.events import CloseOnlyLatched
 from atb.reporting import display
 from atb.reporting.result import BacktestResult, StrategyInfo
 from atb.reporting.result_files import ResultFiles
 from atb.reporting.summary import print_summary, render_summary
-from tests.support.result_builder import build_result
+from tests.support.result_builder import bar_time, build_result
 
 
 def _text(result: BacktestResult, files: ResultFiles | None = None, *, plain: bool = False) -> str:
@@ -109,3 +110,12 @@ def test_no_trades_run() -> None:
     text = _text(result)
     assert "no closed trades" in text
     assert "no tier changes" in text
+
+
+def test_close_only_latch_is_shown() -> None:
+    result = build_result()
+    latched = attrs.evolve(
+        result, events=(*result.events, CloseOnlyLatched(bar_time(33), drawdown=0.21))
+    )
+    assert "close-only since 2024-02-04 12:00 UTC" in _text(latched)
+    assert "close-only" not in _text(result)

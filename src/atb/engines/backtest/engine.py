@@ -63,7 +63,6 @@ class BacktestRequest:
     instrument: Instrument | None = None
     fast: bool = True
     """Advance quiet bars in bulk (identical results; False steps every bar, for proofs)."""
-    command: tuple[str, ...] = ()
 
 
 def run_backtest(
@@ -124,7 +123,7 @@ def run_backtest(
         model_id = strategy.model_artifact.artifact_id
     curve = runner.curve()
     return BacktestResult(
-        run=RunInfo(created_at=clock(), atb_version=__version__, command=request.command),
+        run=RunInfo(created_at=clock(), atb_version=__version__),
         data=DataInfo(
             symbol=request.symbol,
             timeframe=str(timeframe),

@@ -1,0 +1,210 @@
+"""`atb live`: run a strategy on live closed candles (paper trading), and `status` / `stop`.
+
+`atb live STRATEGY --symbol S --timeframe TF --paper-trading …` runs a session;
+`atb live status` and `atb live stop` inspect and stop a running one.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from atb.cli.run_options import build_config, build_strategy, strategy_options
+from atb.data.binance import BinanceClient
+from atb.data.cache import default_data_dir
+from atb.data.files import read_candles_file
+from atb.data.instruments import instrument_for
+from atb.data.symbols import normalize_symbol
+from atb.data.timeframes import parse_timeframe
+from atb.domain.errors import AtbError
+from atb.engines.live.engine import LiveEngine, LiveSettings, default_poll_interval
+from atb.engines.live.feed import CandleFeed, ExchangeFeed, ReplayFeed
+from atb.engines.live.health import HealthServer, HealthState
+from atb.engines.live.log import JsonLog
+from atb.persistence.lock import lock_holder
+from atb.persistence.store import SessionStore
+from atb.strategies.protocol import ModelBacked
+
+
+def default_db() -> Path:
+    """The default live store: `<data dir>/live/atb-live.sqlite3`."""
+    return default_data_dir() / "live" / "atb-live.sqlite3"
+
+
+class _LiveGroup(click.Group):
+    """`atb live STRATEGY …` runs a session; `atb live status|stop` are subcommands."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group("live", cls=_LiveGroup)
+def live() -> None:
+    """Run STRATEGY live on closed candles (paper trading), or inspect/stop a session.
+
+    \b
+    atb live ml_basic --symbol BTCUSDT --timeframe 1h --paper-trading
+    atb live status
+    atb live stop
+    """
+
+
+@live.command("run")
+@click.argument("strategy_name", metavar="STRATEGY")
+@click.option("--symbol", required=True, help="Trading pair, e.g. BTCUSDT.")
+@click.option("--timeframe", default="1h", show_default=True, help="Bar length.")
+@click.option(
+    "--paper-trading", is_flag=True, help="Simulate fills (required: no real orders yet)."
+)
+@strategy_options
+@click.option("--db", type=click.Path(path_type=Path, dir_okay=False), help="SQLite store path.")
+@click.option("--exchange-url", help="Binance-compatible REST base URL (or ATB_BINANCE_URL).")
+@click.option("--poll-interval", type=float, help="Seconds between polls (default by timeframe).")
+@click.option("--health-port", type=int, default=0, help="Health endpoint port on 127.0.0.1.")
+@click.option(
+    "--replay",
+    "replay_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Dry run: replay candles from this file instead of polling the exchange.",
+)
+@click.option("--pace", type=float, default=0.0, help="Seconds between replayed bars.")
+def run(
+    strategy_name: str,
+    symbol: str,
+    timeframe: str,
+    paper_trading: bool,
+    params: tuple[str, ...],
+    assignments: tuple[str, ...],
+    config_file: Path | None,
+    initial_balance: float,
+    model_dir: Path | None,
+    db: Path | None,
+    exchange_url: str | None,
+    poll_interval: float | None,
+    health_port: int,
+    replay_file: Path | None,
+    pace: float,
+) -> None:
+    """Run a live (paper) session."""
+    if not paper_trading:
+        raise click.UsageError(
+            "real-money order routing is not available: pass --paper-trading to simulate fills"
+        )
+    symbol = normalize_symbol(symbol)
+    tf = parse_timeframe(timeframe)
+    config = build_config(config_file, assignments)
+    strategy = build_strategy(
+        strategy_name, params, symbol=symbol, timeframe=str(tf), model_dir=model_dir
+    )
+    model_id = (
+        strategy.model_artifact.artifact_id if isinstance(strategy, ModelBacked) else None
+    )
+    settings = LiveSettings(
+        strategy_name=strategy.name,
+        parameters=dict(strategy.parameters),
+        config=config,
+        symbol=symbol,
+        timeframe=tf,
+        initial_balance=initial_balance,
+        instrument=instrument_for(symbol),
+        poll_interval=poll_interval if poll_interval is not None else default_poll_interval(tf),
+        model_id=model_id,
+    )
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda _signum, _frame: stop.set())
+    health = HealthState()
+    log = JsonLog(symbol=symbol, strategy=strategy.name)
+    store = SessionStore.open(db or default_db())
+    client: BinanceClient | None = None
+    server = HealthServer(health, health_port).start()
+    try:
+        feed: CandleFeed
+        if replay_file is not None:
+            candles = read_candles_file(replay_file, timeframe=tf)
+            engine_window = max(strategy.warmup, 101)
+            feed = ReplayFeed(candles, history_bars=engine_window, bars_per_poll=1, pace=pace)
+        else:
+            client = BinanceClient(exchange_url)
+            feed = ExchangeFeed(client, symbol, tf)
+        engine = LiveEngine(
+            store=store,
+            feed=feed,
+            strategy=strategy,
+            settings=settings,
+            stop=stop,
+            log=log,
+            health=health,
+        )
+        session = engine.open_session()
+        log.write("health", url=f"http://127.0.0.1:{server.port}/health", session=session.id)
+        engine.run()
+    except AtbError as error:
+        log.write("fatal", error=str(error))
+        raise
+    finally:
+        server.stop()
+        if client is not None:
+            client.close()
+        store.close()
+
+
+@live.command("status")
+@click.option("--db", type=click.Path(path_type=Path, dir_okay=False), help="SQLite store path.")
+def status(db: Path | None) -> None:
+    """Show the sessions in the store and whether a process is running one."""
+    path = db or default_db()
+    if not path.exists():
+        raise AtbError(f"no live store at {path} (start one with `atb live … --paper-trading`)")
+    holder = lock_holder(path)
+    with SessionStore.open_readonly(path) as store:
+        sessions = store.list_sessions()
+        table = Table(title=f"live sessions in {path}")
+        for column in ("id", "strategy", "symbol", "tf", "status", "last bar", "equity", "trades"):
+            table.add_column(column)
+        for session in sessions:
+            equity = store.equity(session.id)
+            trades = store.trades(session.id)
+            last_equity = f"{equity[-1][1]:,.2f}" if equity else "-"
+            running = holder is not None and session.status == "active"
+            table.add_row(
+                str(session.id),
+                session.strategy,
+                session.symbol,
+                session.timeframe,
+                f"{session.status}{' (running, pid ' + str(holder) + ')' if running else ''}",
+                str(session.last_bar_time or "-"),
+                last_equity,
+                str(len(trades)),
+            )
+        Console().print(table)
+
+
+@live.command("stop")
+@click.option("--db", type=click.Path(path_type=Path, dir_okay=False), help="SQLite store path.")
+@click.option("--timeout", type=float, default=30.0, show_default=True, help="Seconds to wait.")
+def stop_command(db: Path | None, timeout: float) -> None:
+    """Ask the process running a session on this store to stop (SIGTERM) and wait for it."""
+    path = db or default_db()
+    holder = lock_holder(path)
+    if holder is None:
+        raise AtbError(f"no live process holds {path}")
+    os.kill(holder, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if lock_holder(path) is None:
+            click.echo(f"stopped process {holder}")
+            return
+        time.sleep(0.1)
+    click.echo(f"process {holder} did not stop within {timeout:.0f} s", err=True)
+    sys.exit(1)

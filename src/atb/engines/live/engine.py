@@ -1,0 +1,236 @@
+"""`LiveEngine`: the shared kernel fed by closed candles as they arrive, with paper fills.
+
+Per closed bar, in order: append it to the rolling window, prepare the strategy on the window,
+run `Kernel.step` (fills happen inside the kernel with the shared `FillModel` and
+`CostCalculator` — the paper broker is exactly the backtest's execution), then write the bar,
+its events, the equity and the complete kernel state to the store in ONE transaction, and only
+then log and report. The market orders decided at a bar's close are part of that state, so an
+order intent is always on disk before the next bar acts on it.
+
+After a crash the engine reloads the last committed state and processes the missed closed bars
+in order; because the step is deterministic, it ends where an uninterrupted run would be.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import attrs
+
+from atb.data.timeframes import Timeframe
+from atb.domain.bars import Bar
+from atb.domain.errors import AtbError, DataError, StrategyError
+from atb.domain.instruments import Instrument
+from atb.domain.models import LivePosition
+from atb.engines.live.feed import CandleFeed
+from atb.engines.live.health import HealthState
+from atb.engines.live.log import JsonLog
+from atb.engines.live.window import CandleWindow
+from atb.managers.config_overrides import config_to_dict
+from atb.managers.kernel import Kernel
+from atb.managers.kernel_state import KernelState
+from atb.managers.positions import LivePositionAdapter
+from atb.managers.risk_config import RiskConfiguration
+from atb.persistence.store import SessionRecord, SessionStore
+from atb.strategies.protocol import Strategy
+
+ATR_HISTORY = 101
+"""Bars kept beyond the strategy's warm-up so ATR (period ≤ 100) sees full true ranges."""
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class LiveSettings:
+    """What a live session runs: strategy and parameters, config, market and account."""
+
+    strategy_name: str
+    parameters: dict[str, object]
+    config: RiskConfiguration
+    symbol: str
+    timeframe: Timeframe
+    initial_balance: float
+    instrument: Instrument
+    poll_interval: float
+    model_id: str | None = None
+    max_feed_backoff: float = 60.0
+
+
+def default_poll_interval(timeframe: Timeframe) -> float:
+    """A poll interval suited to the bar length: 1/120 of it, between 1 s and 60 s."""
+    return min(60.0, max(1.0, timeframe.timedelta.total_seconds() / 120.0))
+
+
+class LiveEngine:
+    """Runs one live (paper) session until stopped or until a replay feed is exhausted."""
+
+    def __init__(
+        self,
+        *,
+        store: SessionStore,
+        feed: CandleFeed,
+        strategy: Strategy,
+        settings: LiveSettings,
+        stop: threading.Event,
+        log: JsonLog,
+        health: HealthState | None = None,
+        on_bar: Callable[[Bar], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.feed = feed
+        self.strategy = strategy
+        self.settings = settings
+        self.stop = stop
+        self.log = log
+        self.health = health or HealthState()
+        self.on_bar = on_bar
+        self.window = CandleWindow(max(strategy.warmup, ATR_HISTORY))
+        self.session: SessionRecord | None = None
+        self.state: KernelState[LivePosition] | None = None
+        self.last_time: datetime | None = None
+        self.kernel: Kernel[LivePosition] | None = None
+        self.bars_processed = 0
+
+    # -- session -----------------------------------------------------------------------------
+    def open_session(self) -> SessionRecord:
+        """Resume the active session for this strategy/symbol/timeframe, or start a new one."""
+        settings = self.settings
+        config = config_to_dict(settings.config)
+        session = self.store.find_active_session(
+            settings.strategy_name, settings.symbol, str(settings.timeframe)
+        )
+        if session is not None:
+            if session.params != settings.parameters or session.config != config:
+                raise StrategyError(
+                    f"session {session.id} for {settings.strategy_name} {settings.symbol} "
+                    f"{settings.timeframe} is active with other parameters or config; resume it "
+                    "with the same --param/--set values, or use another --db"
+                )
+            loaded = self.store.load_state(session.id)
+            history = self.store.history_bars(session.id)
+            processed = self.store.processed_bars(session.id)
+            for bar in [*history, *processed][-self.window.size :]:
+                self.window.append(bar)
+            if loaded is not None:
+                self.state, self.last_time = loaded
+            elif history:
+                self.last_time = history[-1].time
+            self.log.write("session_resumed", session=session.id, last_bar=self.last_time)
+        else:
+            history = self.feed.history(None, self.window.size)
+            session = self.store.create_session(
+                strategy=settings.strategy_name,
+                params=settings.parameters,
+                config=config,
+                symbol=settings.symbol,
+                timeframe=str(settings.timeframe),
+                initial_balance=settings.initial_balance,
+                model_id=settings.model_id,
+            )
+            self.store.record_history(session.id, history)
+            for bar in history:
+                self.window.append(bar)
+            self.last_time = history[-1].time if history else None
+            self.log.write("session_started", session=session.id, history_bars=len(history))
+        self.session = session
+        self.kernel = Kernel(
+            config=settings.config,
+            instrument=settings.instrument,
+            positions=LivePositionAdapter(),
+            decider=self.strategy,
+            bar_interval=settings.timeframe.timedelta,
+            id_prefix=session.id_prefix,
+        )
+        if self.state is None:
+            self.state = self.kernel.initial_state(settings.initial_balance)
+        self._report("starting")
+        return session
+
+    # -- the loop ----------------------------------------------------------------------------
+    def run(self) -> None:
+        """Poll, process every newly closed bar, repeat until stopped (or the replay ends)."""
+        if self.session is None:
+            self.open_session()
+        failures = 0
+        while not self.stop.is_set():
+            try:
+                batch = self.feed.poll(self.last_time)
+            except DataError as error:
+                failures += 1
+                wait = min(self.settings.max_feed_backoff, self.settings.poll_interval * 2**failures)
+                self.log.write("feed_error", error=str(error), retry_in=wait)
+                self._report("feed_error", feed_error=str(error))
+                self.stop.wait(wait)
+                continue
+            failures = 0
+            for start, missing in batch.gaps:
+                self.log.write("gap", first_missing=start, missing_bars=missing)
+            catching_up = len(batch.bars) > 1
+            for bar in batch.bars:
+                if self.stop.is_set():
+                    break
+                self.process(bar, catching_up=catching_up)
+            self._report("running", server_time=batch.server_time)
+            if self.feed.finished and not batch.bars:
+                break
+            if not batch.bars or not catching_up:
+                self.stop.wait(self.settings.poll_interval)
+        self._report("stopped")
+        self.log.write("stopped", session=self.session.id if self.session else None)
+
+    def process(self, bar: Bar, *, catching_up: bool = False) -> None:
+        """One closed bar: kernel step, then one store transaction, then logs."""
+        assert self.kernel is not None and self.state is not None and self.session is not None
+        if self.last_time is not None and bar.time <= self.last_time:
+            return  # already processed (a duplicate or out-of-order kline)
+        self.window.append(bar)
+        self.strategy.prepare(self.window.frame())
+        result = self.kernel.step(self.state, bar, len(self.window) - 1, self.window.history())
+        try:
+            self.store.record_bar(
+                self.session.id, bar, result.events, result.state, result.equity, result.exposure
+            )
+        except AtbError:
+            self._report("store_error")
+            raise
+        self.state = result.state
+        self.last_time = bar.time
+        self.bars_processed += 1
+        for event in result.events:
+            self.log.kernel_event(event)
+        self._report("catching_up" if catching_up else "running")
+        if self.on_bar is not None:
+            self.on_bar(bar)
+
+    def _report(self, status: str, **extra: object) -> None:
+        state = self.state
+        position = state.position if state is not None else None
+        interval = self.settings.timeframe.timedelta
+        fields: dict[str, object] = {
+            "status": status,
+            "session": self.session.id if self.session else None,
+            "strategy": self.settings.strategy_name,
+            "symbol": self.settings.symbol,
+            "timeframe": str(self.settings.timeframe),
+            "last_bar_time": self.last_time,
+            "bars_processed": self.bars_processed,
+            "equity": state.equity if state else None,
+            "cash": state.cash if state else None,
+            "close_only": state.close_only if state else None,
+            "position": None
+            if position is None
+            else {
+                "side": position.side.value,
+                "quantity": position.quantity,
+                "entry_price": position.entry_price,
+                "stop_loss": position.stop_loss,
+                "take_profit": position.take_profit,
+            },
+            **extra,
+        }
+        server_time = extra.get("server_time")
+        if isinstance(server_time, datetime) and self.last_time is not None:
+            lag = server_time - (self.last_time + interval)
+            fields["lag_seconds"] = lag.total_seconds()
+            fields["stale"] = lag > 2 * interval + timedelta(seconds=self.settings.poll_interval)
+        self.health.update(**fields)

@@ -1,0 +1,88 @@
+"""Structured log lines: one JSON object per line for every decision, order, fill and state
+change, so operators can grep and machines can parse the same stream."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from typing import IO
+
+import attrs
+
+from atb.domain.events import (
+    DecisionMade,
+    KernelEvent,
+    OrderFilled,
+    OrderPlaced,
+    OrderRejected,
+    PositionClosed,
+    StopMoved,
+    TierChanged,
+)
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def event_fields(event: KernelEvent) -> dict[str, object]:
+    """The fields worth logging for a kernel event."""
+    fields: dict[str, object] = {"event": event.kind, "bar_time": _iso(event.time)}
+    if isinstance(event, DecisionMade):
+        fields.update(action=event.action, size=event.size, reason=event.reason)
+    elif isinstance(event, OrderPlaced):
+        fields.update(order_id=event.order_id, intent=event.intent, reason=event.reason)
+    elif isinstance(event, OrderRejected):
+        fields.update(order_id=event.order_id, reason=event.reason)
+    elif isinstance(event, OrderFilled):
+        fill = event.fill
+        fields.update(
+            position_id=event.position_id,
+            order_id=fill.order_id,
+            kind=fill.kind.value,
+            action=fill.action.value,
+            price=fill.price,
+            quantity=fill.quantity,
+            fee=fill.fee,
+            slippage=fill.slippage,
+            reason=fill.reason,
+        )
+    elif isinstance(event, StopMoved):
+        fields.update(
+            position_id=event.position_id, old=event.old_stop, new=event.new_stop, cause=event.cause
+        )
+    elif isinstance(event, TierChanged):
+        fields.update(old=event.old_tier, new=event.new_tier, factor=event.factor)
+    elif isinstance(event, PositionClosed):
+        trade = event.trade
+        fields.update(trade_id=trade.trade_id, pnl=trade.pnl, reason=trade.exit_reason)
+    else:
+        fields.update(
+            {
+                name: value
+                for name, value in attrs.asdict(event, recurse=False).items()
+                if name != "time"
+            }
+        )
+    return fields
+
+
+class JsonLog:
+    """Writes one JSON object per line to a stream (stderr by default), flushed at once."""
+
+    def __init__(self, stream: IO[str] | None = None, **context: object) -> None:
+        self.stream = stream or sys.stderr
+        self.context = context
+
+    def write(self, event: str, **fields: object) -> None:
+        """Log `event` with `fields` and the logger's context (session, symbol, …)."""
+        record = {"event": event, **self.context, **fields}
+        self.stream.write(json.dumps(record, default=str) + "\n")
+        self.stream.flush()
+
+    def kernel_event(self, event: KernelEvent) -> None:
+        """Log one kernel event."""
+        fields = event_fields(event)
+        name = str(fields.pop("event"))
+        self.write(name, **fields)

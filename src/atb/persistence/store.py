@@ -1,0 +1,416 @@
+"""`SessionStore`: the live engine's crash-safe SQLite store (docs/concepts/store.md).
+
+One file per deployment. The writer holds `<db>.lock` (one writer per store), runs the schema
+migrations, and records each processed bar in ONE `BEGIN IMMEDIATE … COMMIT` transaction: the
+candle, its events, orders, fills, positions, trades, equity and the complete kernel state. WAL
+mode with `synchronous=FULL` makes every commit durable before `record_bar` returns, and
+SQLite's atomic commit means a crash (SIGKILL anywhere) leaves either the whole bar or none of
+it. Readers (`atb live status`, `atb parity`) open the file read-only, without the lock, while
+a writer runs.
+
+Every failure is a `StoreError` naming the database file; a failed write is rolled back.
+A `SessionStore` is not thread-safe: use it from one thread at a time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import sqlite3
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+
+from atb.domain.bars import Bar
+from atb.domain.events import KernelEvent
+from atb.domain.models import LivePosition, Trade
+from atb.managers.config_overrides import config_to_dict
+from atb.managers.kernel_state import KernelState, StepResult
+from atb.managers.risk_config import RiskConfiguration
+from atb.persistence import queries
+from atb.persistence.errors import StoreError
+from atb.persistence.fields import dump_time, dumps
+from atb.persistence.lock import WriterLock
+from atb.persistence.recording import write_bar
+from atb.persistence.records import (
+    EquityPoint,
+    FillRecord,
+    OrderRecord,
+    PositionRecord,
+    SessionRecord,
+)
+from atb.persistence.schema import SCHEMA_VERSION, check_version, migrate, schema_version
+
+BUSY_TIMEOUT_MS = 5_000
+"""How long a statement waits for another connection's lock before failing."""
+
+
+class SessionStore:
+    """The session store; create it with `SessionStore.open`, finish with `close()` (or `with`)."""
+
+    def __init__(self, path: Path, connection: sqlite3.Connection, lock: WriterLock | None) -> None:
+        """Internal: use `SessionStore.open`."""
+        self._path = path
+        self._connection: sqlite3.Connection | None = connection
+        self._lock = lock
+
+    # --- opening and closing -----------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: Path, *, read_only: bool = False) -> SessionStore:
+        """Open (creating it and its parent directories if needed) the store at `path`.
+
+        For writing: takes the writer lock (a `StoreError` naming the holder's pid if another
+        process has it), sets WAL mode, `synchronous=FULL`, foreign keys and a busy timeout,
+        and migrates the schema. With `read_only=True`: no lock, no migration, no creation;
+        the file must exist and have this code's schema version.
+        """
+        path = Path(path).absolute()
+        if read_only:
+            return cls(path, _connect_reader(path), None)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the directory of store {path}: {exc}") from exc
+        lock = WriterLock.acquire(path)
+        try:
+            connection = _connect_writer(path)
+        except BaseException:
+            lock.release()
+            raise
+        return cls(path, connection, lock)
+
+    @property
+    def path(self) -> Path:
+        """The database file."""
+        return self._path
+
+    @property
+    def read_only(self) -> bool:
+        """True for a reader (opened with `read_only=True`)."""
+        return self._lock is None
+
+    def close(self) -> None:
+        """Close the database and release the writer lock (idempotent)."""
+        connection, self._connection = self._connection, None
+        try:
+            if connection is not None:
+                connection.close()
+        finally:
+            if self._lock is not None:
+                self._lock.release()
+
+    def __enter__(self) -> SessionStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def pragmas(self) -> dict[str, object]:
+        """The connection's effective settings: journal_mode, synchronous (2 = FULL),
+        foreign_keys, busy_timeout (ms) and user_version (the schema version)."""
+        names = ("journal_mode", "synchronous", "foreign_keys", "busy_timeout", "user_version")
+        with self._reading("read settings") as connection:
+            return {name: connection.execute(f"PRAGMA {name}").fetchone()[0] for name in names}
+
+    # --- sessions ----------------------------------------------------------------------------
+
+    def create_session(
+        self,
+        *,
+        strategy: str,
+        symbol: str,
+        timeframe: str,
+        params: Mapping[str, object],
+        config: RiskConfiguration | Mapping[str, object],
+        initial_balance: float,
+        model_id: str | None = None,
+        id_prefix: str | None = None,
+    ) -> SessionRecord:
+        """Start a new active session and return it.
+
+        `config` is stored in `config_to_dict` form. `id_prefix` (the prefix of the session's
+        deterministic order and position ids, unique in the store) defaults to `s<id>`.
+        """
+        config_dict = config_to_dict(config) if isinstance(config, RiskConfiguration) else config
+        try:
+            params_text, config_text = dumps(dict(params)), dumps(dict(config_dict))
+        except (TypeError, ValueError) as exc:
+            raise StoreError(f"session params/config are not JSON values: {exc}") from exc
+        with self._transaction("create a session") as connection:
+            (session_id,) = connection.execute(
+                "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'sessions'), 0) + 1"
+            ).fetchone()
+            connection.execute(
+                "INSERT INTO sessions (id, strategy, params, config, symbol, timeframe,"
+                " initial_balance, model_id, id_prefix, status, created_at, writer_pid,"
+                " writer_host) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?)",
+                (
+                    session_id,
+                    strategy,
+                    params_text,
+                    config_text,
+                    symbol,
+                    timeframe,
+                    float(initial_balance),
+                    model_id,
+                    id_prefix if id_prefix is not None else f"s{session_id}",
+                    _now(),
+                    os.getpid(),
+                    socket.gethostname(),
+                ),
+            )
+        return self.get_session(session_id)
+
+    def resume_session(self, session_id: int) -> SessionRecord:
+        """Claim an active session for this writer (records its pid/host) and return it."""
+        with self._transaction(f"resume session {session_id}") as connection:
+            updated = connection.execute(
+                "UPDATE sessions SET writer_pid = ?, writer_host = ?"
+                " WHERE id = ? AND status = 'active'",
+                (os.getpid(), socket.gethostname(), session_id),
+            ).rowcount
+            if not updated:
+                raise StoreError(f"no active session {session_id}")
+        return self.get_session(session_id)
+
+    def mark_stopped(self, session_id: int) -> SessionRecord:
+        """Stop a session for good: it is no longer resumed and records no more bars."""
+        with self._transaction(f"stop session {session_id}") as connection:
+            connection.execute(
+                "UPDATE sessions SET status = 'stopped', stopped_at = COALESCE(stopped_at, ?)"
+                " WHERE id = ?",
+                (_now(), session_id),
+            )
+        return self.get_session(session_id)
+
+    def get_session(self, session_id: int) -> SessionRecord:
+        """The session with this id; `StoreError` if there is none."""
+        found = self._sessions("WHERE id = ?", (session_id,))
+        if not found:
+            raise StoreError(f"no session {session_id} in store {self._path}")
+        return found[0]
+
+    def find_active_session(
+        self, strategy: str, symbol: str, timeframe: str
+    ) -> SessionRecord | None:
+        """The newest active session for this strategy, symbol and timeframe, if any."""
+        found = self._sessions(
+            "WHERE strategy = ? AND symbol = ? AND timeframe = ? AND status = 'active'"
+            " ORDER BY id DESC LIMIT 1",
+            (strategy, symbol, timeframe),
+        )
+        return found[0] if found else None
+
+    def latest_session(self) -> SessionRecord | None:
+        """The most recently created session, if any."""
+        found = self._sessions("ORDER BY id DESC LIMIT 1", ())
+        return found[0] if found else None
+
+    def list_sessions(self) -> list[SessionRecord]:
+        """Every session, oldest first."""
+        return self._sessions("ORDER BY id", ())
+
+    def _sessions(self, clause: str, args: tuple[object, ...]) -> list[SessionRecord]:
+        with self._reading("read sessions") as connection:
+            rows = connection.execute(
+                f"SELECT {queries.SESSION_COLUMNS} FROM sessions {clause}", args
+            ).fetchall()
+            return [queries.session_from_row(row) for row in rows]
+
+    # --- recording ---------------------------------------------------------------------------
+
+    def record_bar(
+        self,
+        session_id: int,
+        bar: Bar,
+        *,
+        events: Sequence[KernelEvent],
+        state: KernelState[LivePosition],
+        equity: float,
+        exposure: float,
+    ) -> None:
+        """Record one processed bar in ONE transaction; durable when this returns.
+
+        Writes the candle, its events (next per-session `seq`), the orders (intents from
+        `OrderPlaced` and the state's pending orders, resolutions from fills and rejections),
+        fills, positions, trades (from `PositionClosed`), the equity point, the kernel state
+        after the bar, and `sessions.last_bar_time`. Refuses (`StoreError`) a bar that is not
+        strictly after the session's last processed bar, a stopped session, a reused order id;
+        on any error nothing of the bar is written.
+        """
+        action = f"record bar {dump_time(bar.time)} of session {session_id}"
+        with self._transaction(action) as connection:
+            write_bar(
+                connection,
+                session_id,
+                bar,
+                events=events,
+                state=state,
+                equity=equity,
+                exposure=exposure,
+            )
+
+    def record_step(self, session_id: int, bar: Bar, result: StepResult[LivePosition]) -> None:
+        """`record_bar` with the fields of a kernel `StepResult`."""
+        self.record_bar(
+            session_id,
+            bar,
+            events=result.events,
+            state=result.state,
+            equity=result.equity,
+            exposure=result.exposure,
+        )
+
+    # --- reading -----------------------------------------------------------------------------
+
+    def load_state(self, session_id: int) -> tuple[KernelState[LivePosition], datetime] | None:
+        """The kernel state after the last committed bar and that bar's time (None before the
+        first bar): what a resumed session continues from."""
+        with self._reading(f"load the state of session {session_id}") as connection:
+            return queries.latest_state(connection, session_id)
+
+    def states(self, session_id: int) -> list[tuple[datetime, KernelState[LivePosition]]]:
+        """The kernel state after every processed bar, by bar time (for parity and debugging)."""
+        with self._reading(f"read the states of session {session_id}") as connection:
+            return queries.states(connection, session_id)
+
+    def processed_bars(self, session_id: int) -> list[Bar]:
+        """The exact candles the session processed, in time order."""
+        with self._reading(f"read the bars of session {session_id}") as connection:
+            return queries.bars(connection, session_id)
+
+    def events(self, session_id: int) -> list[KernelEvent]:
+        """The session's full kernel event stream, in order."""
+        with self._reading(f"read the events of session {session_id}") as connection:
+            return queries.events(connection, session_id)
+
+    def trades(self, session_id: int) -> list[Trade]:
+        """The session's closed trades with every leg, in closing order."""
+        with self._reading(f"read the trades of session {session_id}") as connection:
+            return queries.trades(connection, session_id)
+
+    def equity(self, session_id: int) -> list[EquityPoint]:
+        """Equity, cash and exposure at each processed bar's close."""
+        with self._reading(f"read the equity of session {session_id}") as connection:
+            return queries.equity(connection, session_id)
+
+    def orders(self, session_id: int) -> list[OrderRecord]:
+        """Every order of the session with its status."""
+        with self._reading(f"read the orders of session {session_id}") as connection:
+            return queries.orders(connection, session_id)
+
+    def fills(self, session_id: int) -> list[FillRecord]:
+        """Every execution of the session, in order."""
+        with self._reading(f"read the fills of session {session_id}") as connection:
+            return queries.fills(connection, session_id)
+
+    def positions(self, session_id: int) -> list[PositionRecord]:
+        """Every position of the session, open and closed."""
+        with self._reading(f"read the positions of session {session_id}") as connection:
+            return queries.positions(connection, session_id)
+
+    # --- plumbing ----------------------------------------------------------------------------
+
+    def _open_connection(self, action: str) -> sqlite3.Connection:
+        if self._connection is None:
+            raise StoreError(f"cannot {action}: store {self._path} is closed")
+        return self._connection
+
+    @contextlib.contextmanager
+    def _reading(self, action: str) -> Iterator[sqlite3.Connection]:
+        connection = self._open_connection(action)
+        try:
+            # One read transaction, so a multi-statement read sees one consistent snapshot.
+            connection.execute("BEGIN")
+            yield connection
+        except (sqlite3.Error, ValueError) as exc:  # ValueError: stored data that won't decode
+            raise StoreError(f"cannot {action} in store {self._path}: {exc}") from exc
+        finally:
+            _rollback(connection)  # ends the read transaction; nothing was written
+
+    @contextlib.contextmanager
+    def _transaction(self, action: str) -> Iterator[sqlite3.Connection]:
+        connection = self._open_connection(action)
+        if self._lock is None:
+            raise StoreError(f"cannot {action}: store {self._path} is open read-only")
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            yield connection
+            connection.execute("COMMIT")
+        except BaseException as exc:
+            _rollback(connection)
+            if isinstance(exc, sqlite3.Error | StoreError):
+                raise StoreError(
+                    f"cannot {action} in store {self._path}: {exc} (rolled back: nothing of it "
+                    "was written)"
+                ) from exc
+            raise
+
+
+def _rollback(connection: sqlite3.Connection) -> None:
+    if connection.in_transaction:
+        with contextlib.suppress(sqlite3.Error):
+            connection.execute("ROLLBACK")
+
+
+def _now() -> str:
+    # Wall clock, informational only (created/stopped); bar times never come from here.
+    return dump_time(datetime.now(UTC))
+
+
+def _connect_writer(path: Path) -> sqlite3.Connection:
+    try:
+        connection = sqlite3.connect(
+            str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000
+        )
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot open store {path}: {exc}") from exc
+    try:
+        mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise StoreError(f"cannot switch store {path} to WAL mode (got {mode!r})")
+        connection.execute("PRAGMA synchronous = FULL")
+        connection.execute("PRAGMA foreign_keys = ON")
+        connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        migrate(connection, str(path))
+    except BaseException as exc:
+        connection.close()
+        if isinstance(exc, sqlite3.Error):
+            raise StoreError(f"cannot open store {path}: {exc}") from exc
+        raise
+    return connection
+
+
+def _connect_reader(path: Path) -> sqlite3.Connection:
+    if not path.is_file():
+        raise StoreError(f"no store at {path}")
+    try:
+        connection = sqlite3.connect(
+            f"{path.as_uri()}?mode=ro", uri=True, isolation_level=None, timeout=5.0
+        )
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot open store {path} read-only: {exc}") from exc
+    try:
+        connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        version = schema_version(connection)
+        check_version(version, str(path))
+        if version < SCHEMA_VERSION:
+            raise StoreError(
+                f"store {path} has schema version {version}, older than this atb's "
+                f"({SCHEMA_VERSION}); open it for writing once (e.g. resume the live session) "
+                "to migrate it"
+            )
+    except BaseException as exc:
+        connection.close()
+        if isinstance(exc, sqlite3.Error):
+            raise StoreError(f"cannot open store {path} read-only: {exc}") from exc
+        raise
+    return connection
