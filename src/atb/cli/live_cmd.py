@@ -106,9 +106,7 @@ def run(
     strategy = build_strategy(
         strategy_name, params, symbol=symbol, timeframe=str(tf), model_dir=model_dir
     )
-    model_id = (
-        strategy.model_artifact.artifact_id if isinstance(strategy, ModelBacked) else None
-    )
+    model_id = strategy.model_artifact.artifact_id if isinstance(strategy, ModelBacked) else None
     settings = LiveSettings(
         strategy_name=strategy.name,
         parameters=dict(strategy.parameters),
@@ -167,7 +165,7 @@ def status(db: Path | None) -> None:
     if not path.exists():
         raise AtbError(f"no live store at {path} (start one with `atb live … --paper-trading`)")
     holder = lock_holder(path)
-    with SessionStore.open_readonly(path) as store:
+    with SessionStore.open(path, read_only=True) as store:
         sessions = store.list_sessions()
         table = Table(title=f"live sessions in {path}")
         for column in ("id", "strategy", "symbol", "tf", "status", "last bar", "equity", "trades"):
@@ -175,7 +173,7 @@ def status(db: Path | None) -> None:
         for session in sessions:
             equity = store.equity(session.id)
             trades = store.trades(session.id)
-            last_equity = f"{equity[-1][1]:,.2f}" if equity else "-"
+            last_equity = f"{equity[-1].equity:,.2f}" if equity else "-"
             running = holder is not None and session.status == "active"
             table.add_row(
                 str(session.id),

@@ -85,14 +85,57 @@ def _optional(check: Callable[[str, object], None]) -> Validator:
     return validate
 
 
-finite = _attrs_validator(require_finite)
-finite_positive = _attrs_validator(require_finite_positive)
-finite_non_negative = _attrs_validator(require_finite_non_negative)
+# The attrs validators below run on every fill, trade and position a run creates. Each starts
+# with a fast path for the common valid case (a plain float or datetime; NaN fails every
+# comparison, so it falls through) and defers to the `require_*` check, which builds the
+# message, only when that path does not apply.
+_INF = math.inf
+
+
+def finite(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """attrs validator: `require_finite`."""
+    if type(value) is float and -_INF < value < _INF:
+        return
+    require_finite(attribute.name, value)
+
+
+def finite_positive(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """attrs validator: `require_finite_positive`."""
+    if type(value) is float and 0.0 < value < _INF:
+        return
+    require_finite_positive(attribute.name, value)
+
+
+def finite_non_negative(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """attrs validator: `require_finite_non_negative`."""
+    if type(value) is float and 0.0 <= value < _INF:
+        return
+    require_finite_non_negative(attribute.name, value)
+
+
+def aware_datetime(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """attrs validator: `require_aware_datetime`."""
+    if type(value) is datetime and value.tzinfo is not None:
+        return
+    require_aware_datetime(attribute.name, value)
+
+
+def non_empty_str(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """attrs validator: `require_non_empty_str`."""
+    if type(value) is str and value and not value[0].isspace():
+        return
+    require_non_empty_str(attribute.name, value)
+
+
+def optional_finite_positive(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """attrs validator: None, or `require_finite_positive`."""
+    if value is None or (type(value) is float and 0.0 < value < _INF):
+        return
+    require_finite_positive(attribute.name, value)
+
+
 fraction = _attrs_validator(require_fraction)
 non_negative_int = _attrs_validator(require_non_negative_int)
-aware_datetime = _attrs_validator(require_aware_datetime)
-non_empty_str = _attrs_validator(require_non_empty_str)
-optional_finite_positive = _optional(require_finite_positive)
 optional_finite_non_negative = _optional(require_finite_non_negative)
 
 
@@ -104,7 +147,7 @@ def instance_of(kind: type) -> Validator:
     """
 
     def validate(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if not isinstance(value, kind):
+        if type(value) is not kind and not isinstance(value, kind):
             raise ValueError(f"{attribute.name} must be a {kind.__name__}, got {value!r}")
 
     return validate

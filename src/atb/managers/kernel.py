@@ -268,6 +268,8 @@ class Kernel(Generic[P]):
     def _orders(
         self, work: BarStep[P], decision: Decision, time_exit: MarketOrder | None
     ) -> tuple[MarketOrder, ...]:
+        if decision.action is Action.HOLD and decision.policies is None and time_exit is None:
+            return ()  # the common case: nothing to order, nothing to report
         bar = work.bar
         position = work.position
         orders: list[MarketOrder] = [] if time_exit is None else [time_exit]

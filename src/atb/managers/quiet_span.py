@@ -92,19 +92,32 @@ class QuietSpanFinder(Generic[P]):
         stop = min(stop, self.next_signal(start))
         if stop <= start:
             return None
+        if state.position is None and self._flat_is_quiet(state):
+            # Flat: equity is the cash on every bar, so nothing can happen before the signal.
+            return self._advanced(state, start, stop, np.full(stop - start, state.cash))
         end = start
         window = _FIRST_WINDOW
+        chunks: list[FloatArray] = []
         while end < stop:
             chunk_end = min(stop, end + window)
-            eventful = self._eventful(state, end, chunk_end)
+            equity = self._equity(state, end, chunk_end)
+            eventful = self._eventful(state, end, chunk_end, equity)
             if eventful.any():
-                end += int(np.argmax(eventful))
+                first = int(np.argmax(eventful))
+                chunks.append(equity[:first])
+                end += first
                 break
+            chunks.append(equity)
             end = chunk_end
             window = min(window * 4, _MAX_WINDOW)
         if end == start:
             return None
-        return self._advanced(state, start, end)
+        return self._advanced(state, start, end, np.concatenate(chunks))
+
+    def _flat_is_quiet(self, state: KernelState[P]) -> bool:
+        """Whether a flat account's constant drawdown keeps the tier and the latch as they are."""
+        equity = np.full(1, state.cash)
+        return not bool(self._risk_changes(state, equity)[0])
 
     # -- what can happen on a bar --------------------------------------------------------------
     def _equity(self, state: KernelState[P], start: int, end: int) -> FloatArray:
@@ -115,8 +128,9 @@ class QuietSpanFinder(Generic[P]):
         # Same operation order as `unrealized_pnl`: sign × (mark − entry) × quantity.
         return state.cash + position.side.sign * (close - position.entry_price) * position.quantity
 
-    def _eventful(self, state: KernelState[P], start: int, end: int) -> BoolArray:
-        equity = self._equity(state, start, end)
+    def _eventful(
+        self, state: KernelState[P], start: int, end: int, equity: FloatArray
+    ) -> BoolArray:
         eventful = self._risk_changes(state, equity)
         position = state.position
         if position is not None:
@@ -206,9 +220,10 @@ class QuietSpanFinder(Generic[P]):
         return close_ns >= limit_ns - 1_000_000  # 1 ms margin for the float conversion
 
     # -- the bulk advance ----------------------------------------------------------------------
-    def _advanced(self, state: KernelState[P], start: int, end: int) -> QuietSpan[P]:
+    def _advanced(
+        self, state: KernelState[P], start: int, end: int, equity: FloatArray
+    ) -> QuietSpan[P]:
         bars = self.bars
-        equity = self._equity(state, start, end)
         position = state.position
         exposure = np.zeros(end - start)
         if position is not None:

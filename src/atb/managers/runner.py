@@ -36,6 +36,56 @@ def _ns(bar: Bar) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
 
 
+class _CurveBuffer:
+    """The equity curve as it is recorded: growable arrays (doubling), one row per bar."""
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self.size = 0
+        self.times = np.zeros(capacity, dtype=np.int64)
+        self.equity = np.zeros(capacity, dtype=np.float64)
+        self.close = np.zeros(capacity, dtype=np.float64)
+        self.exposure = np.zeros(capacity, dtype=np.float64)
+
+    def _reserve(self, extra: int) -> None:
+        needed = self.size + extra
+        if needed <= len(self.times):
+            return
+        capacity = max(needed, 2 * len(self.times))
+        for name in ("times", "equity", "close", "exposure"):
+            old = getattr(self, name)
+            grown = np.zeros(capacity, dtype=old.dtype)
+            grown[: self.size] = old[: self.size]
+            setattr(self, name, grown)
+
+    def append(self, time_ns: int, equity: float, close: float, exposure: float) -> None:
+        self._reserve(1)
+        row = self.size
+        self.times[row] = time_ns
+        self.equity[row] = equity
+        self.close[row] = close
+        self.exposure[row] = exposure
+        self.size += 1
+
+    def extend(self, part: _CurvePart) -> None:
+        count = len(part[0])
+        self._reserve(count)
+        rows = slice(self.size, self.size + count)
+        self.times[rows] = part[0]
+        self.equity[rows] = part[1]
+        self.close[rows] = part[2]
+        self.exposure[rows] = part[3]
+        self.size += count
+
+    def view(self, start: int = 0) -> _CurvePart:
+        rows = slice(start, self.size)
+        return (
+            self.times[rows].copy(),
+            self.equity[rows].copy(),
+            self.close[rows].copy(),
+            self.exposure[rows].copy(),
+        )
+
+
 class KernelRunner(Generic[P]):
     """Holds the kernel state between bars and records every bar's outcome.
 
@@ -60,10 +110,7 @@ class KernelRunner(Generic[P]):
         self.ambiguous_pnl_high = 0.0
         """Sum over ambiguous bars of the bar's PnL under the better of the two extreme orders."""
         self.events: list[KernelEvent] = []
-        # The equity curve as recorded: array segments from quiet spans, and the rows of
-        # stepped bars not yet folded into a segment.
-        self._curve_parts: list[_CurvePart] = []
-        self._rows: list[tuple[int, float, float, float]] = []
+        self._curve = _CurveBuffer()
         self._tracked = 0
 
     def feed(self, bar: Bar, bar_index: int, *, close_reason: str | None = None) -> StepResult[P]:
@@ -85,7 +132,7 @@ class KernelRunner(Generic[P]):
                 self.tracker.record_fill(event.fill)
             elif isinstance(event, PositionClosed):
                 self.tracker.record_trade(event.trade)
-        self._rows.append((_ns(bar), result.equity, bar.close, result.exposure))
+        self._curve.append(_ns(bar), result.equity, bar.close, result.exposure)
         self.events.extend(result.events)
         self.state = result.state
         return result
@@ -93,54 +140,22 @@ class KernelRunner(Generic[P]):
     def advance(self, span: QuietSpan[P], bars: BarArrays, start: int) -> None:
         """Take over a quiet span computed in bulk (bars `start` … `span.end − 1`)."""
         self.state = span.state
-        self._flush_rows()
-        self._curve_parts.append(
+        self._curve.extend(
             (
-                bars.times_ns[start : span.end].copy(),
+                bars.times_ns[start : span.end],
                 span.equity,
-                bars.close[start : span.end].copy(),
+                bars.close[start : span.end],
                 span.exposure,
             )
         )
 
-    def _flush_rows(self) -> None:
-        if self._rows:
-            times, equity, close, exposure = zip(*self._rows, strict=True)
-            self._curve_parts.append(
-                (
-                    np.array(times, dtype=np.int64),
-                    np.array(equity, dtype=np.float64),
-                    np.array(close, dtype=np.float64),
-                    np.array(exposure, dtype=np.float64),
-                )
-            )
-            self._rows = []
-
     def metrics(self) -> PerformanceMetrics:
         """Metrics of everything fed so far (the curve reaches the tracker in one batch)."""
-        times, equity, close, exposure = self.curve()
-        fresh = slice(self._tracked, len(times))
-        if len(times) > self._tracked:
-            self.tracker.record_bars(times[fresh], equity[fresh], close[fresh], exposure[fresh])
-            self._tracked = len(times)
+        if self._curve.size > self._tracked:
+            self.tracker.record_bars(*self._curve.view(self._tracked))
+            self._tracked = self._curve.size
         return self.tracker.metrics()
 
-    def curve(
-        self,
-    ) -> tuple[
-        npt.NDArray[np.int64],
-        npt.NDArray[np.float64],
-        npt.NDArray[np.float64],
-        npt.NDArray[np.float64],
-    ]:
+    def curve(self) -> _CurvePart:
         """The recorded curve: bar open times (int64 ns), equity, close and exposure arrays."""
-        self._flush_rows()
-        if not self._curve_parts:
-            empty = np.zeros(0, dtype=np.float64)
-            return np.zeros(0, dtype=np.int64), empty, empty.copy(), empty.copy()
-        return (
-            np.concatenate([part[0] for part in self._curve_parts]),
-            np.concatenate([part[1] for part in self._curve_parts]),
-            np.concatenate([part[2] for part in self._curve_parts]),
-            np.concatenate([part[3] for part in self._curve_parts]),
-        )
+        return self._curve.view()

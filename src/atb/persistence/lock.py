@@ -78,6 +78,26 @@ class WriterLock:
                 os.close(fd)
 
 
+def lock_holder(db_path: Path) -> int | None:
+    """The pid of the process holding the writer lock of the store at `db_path`, or None when
+    no process holds it (a crashed writer's lock is released by the kernel)."""
+    path = lock_path(db_path)
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            text = os.pread(fd, 256, 0).decode(errors="replace").split()
+            return int(text[0]) if text and text[0].isdigit() else -1
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
 def _read_holder(fd: int) -> str:
     try:
         text = os.pread(fd, 256, 0).decode(errors="replace").split()

@@ -101,12 +101,14 @@ def states(
     return result
 
 
-def bars(connection: sqlite3.Connection, session_id: int) -> list[Bar]:
-    """The candles the session processed, in time order."""
+def bars(connection: sqlite3.Connection, session_id: int, table: str = "bars") -> list[Bar]:
+    """The candles the session processed (`bars`) or was started with (`history_bars`)."""
+    if table not in ("bars", "history_bars"):
+        raise ValueError(f"no candle table {table!r}")
     return [
-        Bar(_time(time, f"bars[{session_id}]"), o, h, low, c, v)
+        Bar(_time(time, f"{table}[{session_id}]"), o, h, low, c, v)
         for time, o, h, low, c, v in connection.execute(
-            "SELECT time, open, high, low, close, volume FROM bars"
+            f"SELECT time, open, high, low, close, volume FROM {table}"
             " WHERE session_id = ? ORDER BY time",
             (session_id,),
         )

@@ -161,7 +161,24 @@ _V1 = (
     """,
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1,)
+_V2 = (
+    """
+    CREATE TABLE history_bars (
+        session_id INTEGER NOT NULL REFERENCES sessions (id),
+        time       TEXT NOT NULL,
+        open       REAL NOT NULL,
+        high       REAL NOT NULL,
+        low        REAL NOT NULL,
+        close      REAL NOT NULL,
+        volume     REAL NOT NULL,
+        PRIMARY KEY (session_id, time)
+    )
+    """,
+)
+"""Version 2: the warm-up history a session was started with (fed to the strategy, never
+stepped), so a resumed session and `atb parity` see exactly the candles the session saw."""
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
 """Ordered migration steps; step i takes the schema from version i to i + 1."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -30,6 +30,7 @@ from atb.managers.config_overrides import config_to_dict
 from atb.managers.kernel_state import KernelState, StepResult
 from atb.managers.risk_config import RiskConfiguration
 from atb.persistence import queries
+from atb.persistence.connection import connect_reader, connect_writer
 from atb.persistence.errors import StoreError
 from atb.persistence.fields import dump_time, dumps
 from atb.persistence.lock import WriterLock
@@ -41,10 +42,6 @@ from atb.persistence.records import (
     PositionRecord,
     SessionRecord,
 )
-from atb.persistence.schema import SCHEMA_VERSION, check_version, migrate, schema_version
-
-BUSY_TIMEOUT_MS = 5_000
-"""How long a statement waits for another connection's lock before failing."""
 
 
 class SessionStore:
@@ -69,14 +66,14 @@ class SessionStore:
         """
         path = Path(path).absolute()
         if read_only:
-            return cls(path, _connect_reader(path), None)
+            return cls(path, connect_reader(path), None)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot create the directory of store {path}: {exc}") from exc
         lock = WriterLock.acquire(path)
         try:
-            connection = _connect_writer(path)
+            connection = connect_writer(path)
         except BaseException:
             lock.release()
             raise
@@ -258,6 +255,32 @@ class SessionStore:
                 exposure=exposure,
             )
 
+    def record_history(self, session_id: int, bars: Sequence[Bar]) -> None:
+        """Record the warm-up history a session starts with (one transaction; only once, before
+        its first processed bar)."""
+        with self._transaction(f"record the history of session {session_id}") as connection:
+            connection.executemany(
+                "INSERT INTO history_bars (session_id, time, open, high, low, close, volume)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        session_id,
+                        dump_time(bar.time),
+                        bar.open,
+                        bar.high,
+                        bar.low,
+                        bar.close,
+                        bar.volume,
+                    )
+                    for bar in bars
+                ],
+            )
+
+    def history_bars(self, session_id: int) -> list[Bar]:
+        """The warm-up history the session was started with, in time order."""
+        with self._reading(f"read the history of session {session_id}") as connection:
+            return queries.bars(connection, session_id, "history_bars")
+
     def record_step(self, session_id: int, bar: Bar, result: StepResult[LivePosition]) -> None:
         """`record_bar` with the fields of a kernel `StepResult`."""
         self.record_bar(
@@ -364,53 +387,3 @@ def _rollback(connection: sqlite3.Connection) -> None:
 def _now() -> str:
     # Wall clock, informational only (created/stopped); bar times never come from here.
     return dump_time(datetime.now(UTC))
-
-
-def _connect_writer(path: Path) -> sqlite3.Connection:
-    try:
-        connection = sqlite3.connect(
-            str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000
-        )
-    except sqlite3.Error as exc:
-        raise StoreError(f"cannot open store {path}: {exc}") from exc
-    try:
-        mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if str(mode).lower() != "wal":
-            raise StoreError(f"cannot switch store {path} to WAL mode (got {mode!r})")
-        connection.execute("PRAGMA synchronous = FULL")
-        connection.execute("PRAGMA foreign_keys = ON")
-        connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        migrate(connection, str(path))
-    except BaseException as exc:
-        connection.close()
-        if isinstance(exc, sqlite3.Error):
-            raise StoreError(f"cannot open store {path}: {exc}") from exc
-        raise
-    return connection
-
-
-def _connect_reader(path: Path) -> sqlite3.Connection:
-    if not path.is_file():
-        raise StoreError(f"no store at {path}")
-    try:
-        connection = sqlite3.connect(
-            f"{path.as_uri()}?mode=ro", uri=True, isolation_level=None, timeout=5.0
-        )
-    except sqlite3.Error as exc:
-        raise StoreError(f"cannot open store {path} read-only: {exc}") from exc
-    try:
-        connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        version = schema_version(connection)
-        check_version(version, str(path))
-        if version < SCHEMA_VERSION:
-            raise StoreError(
-                f"store {path} has schema version {version}, older than this atb's "
-                f"({SCHEMA_VERSION}); open it for writing once (e.g. resume the live session) "
-                "to migrate it"
-            )
-    except BaseException as exc:
-        connection.close()
-        if isinstance(exc, sqlite3.Error):
-            raise StoreError(f"cannot open store {path} read-only: {exc}") from exc
-        raise
-    return connection

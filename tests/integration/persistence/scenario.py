@@ -1,7 +1,7 @@
 """A deterministic live-like session for the store tests: the real kernel with `LivePosition`s,
 a seeded random-walk series and a decider that enters both sides, swaps policies and exits, with
-trailing stops, partial exits, scale-ins, time exits and dynamic risk on, so every table and
-nearly every event kind gets rows.
+trailing stops, partial exits, scale-ins, time exits (max holding, weekend flat: entries refused
+over the weekend) and dynamic risk on, so every table gets rows.
 
 `run_session(db, total)` is what a live engine does with the store: resume the active session
 (or create it), reload the last committed state, and process the remaining bars one by one,
@@ -35,8 +35,9 @@ CONFIG = RiskConfiguration.from_assignments(
         "trailing=on",
         "partials=on",
         "time_exits.max_holding=4h",
+        "time_exits.weekend_flat=true",
         "risk.max_position=0.6",
-        "risk.max_drawdown=0.10",
+        "risk.max_drawdown=0.12",
         "dynamic_risk.tiers=[[0.01, 0.8], [0.03, 0.5]]",
     ]
 )

@@ -43,7 +43,9 @@ non_negative = st.one_of(st.just(0.0), positive)
 signed = st.floats(min_value=-1e12, max_value=1e12, allow_nan=False, allow_infinity=False)
 fraction = st.floats(min_value=1e-6, max_value=1.0, exclude_min=False)
 texts = st.text(min_size=1, max_size=20).filter(lambda text: bool(text.strip()))
-ids = st.builds("s{}-{}{:07d}".format, st.integers(1, 99), st.sampled_from("op"), st.integers(0, 10**7))
+ids = st.builds(
+    "s{}-{}{:07d}".format, st.integers(1, 99), st.sampled_from("op"), st.integers(0, 10**7)
+)
 offsets = st.sampled_from(
     [UTC, timezone(timedelta(hours=2)), timezone(timedelta(hours=-5, minutes=-30))]
 )

@@ -63,6 +63,8 @@ class BacktestRequest:
     instrument: Instrument | None = None
     fast: bool = True
     """Advance quiet bars in bulk (identical results; False steps every bar, for proofs)."""
+    id_prefix: str = "bt"
+    """Prefix of order and position ids (a live session's own prefix when checking parity)."""
 
 
 def run_backtest(
@@ -174,7 +176,7 @@ def _simulate(
         positions=ActiveTradeAdapter(),
         decider=request.strategy,
         bar_interval=interval,
-        id_prefix="bt",
+        id_prefix=request.id_prefix,
     )
     tracker = PerformanceTracker(request.initial_balance, interval)
     history = ArrayHistory(bars.high, bars.low, bars.close)

@@ -33,7 +33,8 @@ from atb.managers.kernel import Kernel
 from atb.managers.kernel_state import KernelState
 from atb.managers.positions import LivePositionAdapter
 from atb.managers.risk_config import RiskConfiguration
-from atb.persistence.store import SessionRecord, SessionStore
+from atb.persistence.records import SessionRecord
+from atb.persistence.store import SessionStore
 from atb.strategies.protocol import Strategy
 
 ATR_HISTORY = 101
@@ -106,6 +107,7 @@ class LiveEngine:
                     f"{settings.timeframe} is active with other parameters or config; resume it "
                     "with the same --param/--set values, or use another --db"
                 )
+            session = self.store.resume_session(session.id)
             loaded = self.store.load_state(session.id)
             history = self.store.history_bars(session.id)
             processed = self.store.processed_bars(session.id)
@@ -157,7 +159,9 @@ class LiveEngine:
                 batch = self.feed.poll(self.last_time)
             except DataError as error:
                 failures += 1
-                wait = min(self.settings.max_feed_backoff, self.settings.poll_interval * 2**failures)
+                wait = min(
+                    self.settings.max_feed_backoff, self.settings.poll_interval * 2**failures
+                )
                 self.log.write("feed_error", error=str(error), retry_in=wait)
                 self._report("feed_error", feed_error=str(error))
                 self.stop.wait(wait)
@@ -173,23 +177,24 @@ class LiveEngine:
             self._report("running", server_time=batch.server_time)
             if self.feed.finished and not batch.bars:
                 break
-            if not batch.bars or not catching_up:
+            if not batch.bars:
+                # Nothing new: wait. After new bars, poll again at once (more may be waiting).
                 self.stop.wait(self.settings.poll_interval)
         self._report("stopped")
         self.log.write("stopped", session=self.session.id if self.session else None)
 
     def process(self, bar: Bar, *, catching_up: bool = False) -> None:
         """One closed bar: kernel step, then one store transaction, then logs."""
-        assert self.kernel is not None and self.state is not None and self.session is not None
+        assert self.kernel is not None
+        assert self.state is not None
+        assert self.session is not None
         if self.last_time is not None and bar.time <= self.last_time:
             return  # already processed (a duplicate or out-of-order kline)
         self.window.append(bar)
         self.strategy.prepare(self.window.frame())
         result = self.kernel.step(self.state, bar, len(self.window) - 1, self.window.history())
         try:
-            self.store.record_bar(
-                self.session.id, bar, result.events, result.state, result.equity, result.exposure
-            )
+            self.store.record_step(self.session.id, bar, result)
         except AtbError:
             self._report("store_error")
             raise

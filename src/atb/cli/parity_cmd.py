@@ -1,0 +1,161 @@
+"""`atb parity`: prove a live (paper) session did exactly what the backtest does on its candles."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from atb.cli.live_cmd import default_db
+from atb.cli.run_options import build_config, build_strategy, strategy_options
+from atb.data.files import read_candles_file
+from atb.data.instruments import instrument_for
+from atb.data.symbols import normalize_symbol
+from atb.data.timeframes import parse_timeframe
+from atb.domain.errors import AtbError
+from atb.engines.live.engine import ATR_HISTORY, LiveEngine, LiveSettings
+from atb.engines.live.feed import ReplayFeed
+from atb.engines.live.log import JsonLog
+from atb.engines.parity import ParityReport, compare_session
+from atb.persistence.store import SessionStore
+from atb.strategies.protocol import ModelBacked
+
+
+@click.command("parity")
+@click.option("--session", "session_id", type=int, help="Session id (default: the latest).")
+@click.option("--db", type=click.Path(path_type=Path, dir_okay=False), help="SQLite store path.")
+@click.option(
+    "--data",
+    "data_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Instead of a stored session: replay this file through the live engine, then compare.",
+)
+@click.option("--strategy", "strategy_name", help="With --data: the strategy to run.")
+@click.option("--symbol", help="With --data: the symbol.")
+@click.option("--timeframe", help="With --data: the timeframe.")
+@strategy_options
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def parity(
+    session_id: int | None,
+    db: Path | None,
+    data_file: Path | None,
+    strategy_name: str | None,
+    symbol: str | None,
+    timeframe: str | None,
+    params: tuple[str, ...],
+    assignments: tuple[str, ...],
+    config_file: Path | None,
+    initial_balance: float,
+    model_dir: Path | None,
+    as_json: bool,
+) -> None:
+    """Diff a live session against the backtest of the very candles it consumed.
+
+    Exit code 0 only when every event and every bar's equity are identical.
+    """
+    if data_file is not None:
+        if not (strategy_name and symbol and timeframe):
+            raise click.UsageError("--data needs --strategy, --symbol and --timeframe")
+        with tempfile.TemporaryDirectory(prefix="atb-parity-") as folder:
+            store_path = Path(folder) / "replay.sqlite3"
+            _replay(
+                data_file,
+                store_path,
+                strategy_name=strategy_name,
+                symbol=symbol,
+                timeframe=timeframe,
+                params=params,
+                assignments=assignments,
+                config_file=config_file,
+                initial_balance=initial_balance,
+                model_dir=model_dir,
+            )
+            with SessionStore.open(store_path, read_only=True) as store:
+                report = compare_session(store, None, model_dir=model_dir)
+    else:
+        path = db or default_db()
+        if not path.exists():
+            raise AtbError(f"no live store at {path}")
+        with SessionStore.open(path, read_only=True) as store:
+            report = compare_session(store, session_id, model_dir=model_dir)
+    _print(report, as_json)
+    sys.exit(0 if report.identical else 1)
+
+
+def _replay(
+    data_file: Path,
+    store_path: Path,
+    *,
+    strategy_name: str,
+    symbol: str,
+    timeframe: str,
+    params: tuple[str, ...],
+    assignments: tuple[str, ...],
+    config_file: Path | None,
+    initial_balance: float,
+    model_dir: Path | None,
+) -> None:
+    symbol = normalize_symbol(symbol)
+    tf = parse_timeframe(timeframe)
+    strategy = build_strategy(
+        strategy_name, params, symbol=symbol, timeframe=str(tf), model_dir=model_dir
+    )
+    settings = LiveSettings(
+        strategy_name=strategy.name,
+        parameters=dict(strategy.parameters),
+        config=build_config(config_file, assignments),
+        symbol=symbol,
+        timeframe=tf,
+        initial_balance=initial_balance,
+        instrument=instrument_for(symbol),
+        poll_interval=0.0,
+        model_id=strategy.model_artifact.artifact_id if isinstance(strategy, ModelBacked) else None,
+    )
+    candles = read_candles_file(data_file, timeframe=tf)
+    feed = ReplayFeed(candles, history_bars=max(strategy.warmup, ATR_HISTORY))
+    with SessionStore.open(store_path) as store:
+        engine = LiveEngine(
+            store=store,
+            feed=feed,
+            strategy=strategy,
+            settings=settings,
+            stop=threading.Event(),
+            log=JsonLog(io.StringIO()),
+        )
+        engine.run()
+
+
+def _print(report: ParityReport, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2))
+        return
+    console = Console()
+    if report.identical:
+        console.print(
+            f"identical: session {report.session_id}, {report.bars} bars, "
+            f"{report.events} events match the backtest exactly"
+        )
+        return
+    console.print(
+        f"DIFFERENT: session {report.session_id}: {report.total_divergences} divergence(s) "
+        f"over {report.bars} bars and {report.events} live events; the first ones:"
+    )
+    table = Table()
+    for column in ("stream", "#", "bar time", "live", "backtest"):
+        table.add_column(column, overflow="fold")
+    for divergence in report.divergences:
+        table.add_row(
+            divergence.stream,
+            str(divergence.index),
+            "" if divergence.time is None else divergence.time.isoformat(),
+            divergence.live,
+            divergence.backtest,
+        )
+    console.print(table)

@@ -1,0 +1,191 @@
+"""Parity: re-run a live session's exact candles through the backtest engine and diff the two.
+
+The store holds what a session consumed: its warm-up history and every processed candle, with
+the session's config, strategy parameters and model id. `backtest_session` replays exactly
+those candles with the session's own id prefix, so both sides must produce the same event
+stream (decisions, orders, fills, stop moves, partial exits, scale-ins, tier changes, closed
+trades) and the same equity at every bar. `compare_session` lists the first differences.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import attrs
+import pandas as pd
+
+from atb.data.candles import ValidatedCandles
+from atb.data.instruments import instrument_for
+from atb.data.validation import validate_candles
+from atb.domain.bars import Bar
+from atb.domain.errors import AtbError, StrategyError
+from atb.domain.events import KernelEvent
+from atb.engines.backtest import BacktestRequest, run_backtest
+from atb.engines.live.log import event_fields
+from atb.persistence.records import SessionRecord
+from atb.persistence.store import SessionStore
+from atb.reporting.result import BacktestResult
+from atb.strategies.protocol import ModelBacked
+from atb.strategies.registry import StrategyContext, create_strategy
+
+
+@attrs.frozen(slots=True)
+class Divergence:
+    """One place where live and backtest differ: which stream, where, and both sides."""
+
+    stream: str
+    """"events" or "equity"."""
+    index: int
+    time: datetime | None
+    live: str
+    backtest: str
+
+
+@attrs.frozen(slots=True)
+class ParityReport:
+    """The comparison of one session with its backtest replay."""
+
+    session_id: int
+    bars: int
+    events: int
+    divergences: tuple[Divergence, ...]
+    total_divergences: int
+
+    @property
+    def identical(self) -> bool:
+        """True when not a single event or equity value differs."""
+        return self.total_divergences == 0
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready form (for `atb parity --json`)."""
+        return {
+            "session": self.session_id,
+            "identical": self.identical,
+            "bars": self.bars,
+            "events": self.events,
+            "total_divergences": self.total_divergences,
+            "divergences": [
+                {
+                    "stream": d.stream,
+                    "index": d.index,
+                    "time": None if d.time is None else d.time.isoformat(),
+                    "live": d.live,
+                    "backtest": d.backtest,
+                }
+                for d in self.divergences
+            ],
+        }
+
+
+def _frame(bars: list[Bar]) -> pd.DataFrame:
+    index = pd.DatetimeIndex([bar.time for bar in bars], name="time").as_unit("ns")
+    return pd.DataFrame(
+        {
+            "open": [bar.open for bar in bars],
+            "high": [bar.high for bar in bars],
+            "low": [bar.low for bar in bars],
+            "close": [bar.close for bar in bars],
+            "volume": [bar.volume for bar in bars],
+        },
+        index=index,
+        dtype="float64",
+    )
+
+
+def session_candles(store: SessionStore, session: SessionRecord) -> ValidatedCandles:
+    """The candles a session consumed: warm-up history first, then every processed bar."""
+    history = store.history_bars(session.id)
+    processed = store.processed_bars(session.id)
+    if not processed:
+        raise AtbError(f"session {session.id} in {store.path} has not processed any bar yet")
+    candles = validate_candles(
+        _frame([*history, *processed]),
+        source=f"live session {session.id} ({store.path})",
+        timeframe=session.timeframe,
+    )
+    return attrs.evolve(candles, warmup_bars=len(history))
+
+
+def backtest_session(
+    store: SessionStore, session: SessionRecord, *, model_dir: Path | None = None
+) -> BacktestResult:
+    """The backtest of exactly the session's candles, config, parameters and model."""
+    context = StrategyContext(
+        symbol=session.symbol, timeframe=session.timeframe, model_dir=model_dir
+    )
+    strategy = create_strategy(session.strategy, dict(session.params), context)
+    if isinstance(strategy, ModelBacked) and session.model_id is not None:
+        found = strategy.model_artifact.artifact_id
+        if found != session.model_id:
+            raise StrategyError(
+                f"session {session.id} ran model {session.model_id}, but the model directory "
+                f"now holds {found}; point --model-dir at the session's model"
+            )
+    request = BacktestRequest(
+        strategy=strategy,
+        candles=session_candles(store, session),
+        config=session.risk_configuration(),
+        symbol=session.symbol,
+        initial_balance=session.initial_balance,
+        instrument=instrument_for(session.symbol),
+        id_prefix=session.id_prefix,
+    )
+    return run_backtest(request)
+
+
+def _describe(event: KernelEvent | None) -> str:
+    if event is None:
+        return "(none)"
+    fields = event_fields(event)
+    kind = fields.pop("event")
+    fields.pop("bar_time", None)
+    return f"{kind} " + ", ".join(f"{key}={value}" for key, value in fields.items())
+
+
+def compare_session(
+    store: SessionStore,
+    session_id: int | None = None,
+    *,
+    model_dir: Path | None = None,
+    limit: int = 10,
+) -> ParityReport:
+    """Diff a session (default: the latest) against its backtest replay, event by event and
+    equity bar by bar; keep the first `limit` divergences."""
+    session = store.get_session(session_id) if session_id is not None else store.latest_session()
+    if session is None:
+        raise AtbError(f"no live session in {store.path}")
+    result = backtest_session(store, session, model_dir=model_dir)
+    live_events = store.events(session.id)
+    divergences: list[Divergence] = []
+    total = 0
+    for index in range(max(len(live_events), len(result.events))):
+        live = live_events[index] if index < len(live_events) else None
+        backtest = result.events[index] if index < len(result.events) else None
+        if live != backtest:
+            total += 1
+            if len(divergences) < limit:
+                either = live if live is not None else backtest
+                time = either.time if either is not None else None
+                divergences.append(
+                    Divergence("events", index, time, _describe(live), _describe(backtest))
+                )
+    points = store.equity(session.id)
+    curve = result.equity
+    for index in range(max(len(points), len(curve.equity))):
+        live_value = points[index].equity if index < len(points) else None
+        backtest_value = float(curve.equity[index]) if index < len(curve.equity) else None
+        if live_value != backtest_value:
+            total += 1
+            if len(divergences) < limit:
+                time = points[index].time if index < len(points) else None
+                divergences.append(
+                    Divergence("equity", index, time, repr(live_value), repr(backtest_value))
+                )
+    return ParityReport(
+        session_id=session.id,
+        bars=len(points),
+        events=len(live_events),
+        divergences=tuple(divergences),
+        total_divergences=total,
+    )
