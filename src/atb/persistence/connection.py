@@ -12,9 +12,12 @@ BUSY_TIMEOUT_MS = 5_000
 """How long a statement waits for another connection's lock before failing."""
 
 
-def connect_writer(path: Path) -> sqlite3.Connection:
+def connect_writer(path: Path, max_bytes: int | None = None) -> sqlite3.Connection:
     """The writer's connection: autocommit mode (transactions are explicit), WAL,
-    `synchronous=FULL`, foreign keys, busy timeout, schema migrated. The caller holds the lock."""
+    `synchronous=FULL`, foreign keys, busy timeout, schema migrated. The caller holds the lock.
+
+    `max_bytes` caps the database file (SQLite's `max_page_count`): a write that would grow it
+    past the cap fails like a full disk, and its transaction is rolled back."""
     try:
         connection = sqlite3.connect(
             str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000
@@ -29,6 +32,11 @@ def connect_writer(path: Path) -> sqlite3.Connection:
         connection.execute("PRAGMA foreign_keys = ON")
         connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         migrate(connection, str(path))
+        if max_bytes is not None:
+            (page_size,) = connection.execute("PRAGMA page_size").fetchone()
+            (pages,) = connection.execute("PRAGMA page_count").fetchone()
+            limit = max(int(pages), max_bytes // int(page_size))
+            connection.execute(f"PRAGMA max_page_count = {limit}")
     except BaseException as exc:
         connection.close()
         if isinstance(exc, sqlite3.Error):

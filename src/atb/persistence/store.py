@@ -56,13 +56,16 @@ class SessionStore:
     # --- opening and closing -----------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: Path, *, read_only: bool = False) -> SessionStore:
+    def open(
+        cls, path: Path, *, read_only: bool = False, max_bytes: int | None = None
+    ) -> SessionStore:
         """Open (creating it and its parent directories if needed) the store at `path`.
 
         For writing: takes the writer lock (a `StoreError` naming the holder's pid if another
         process has it), sets WAL mode, `synchronous=FULL`, foreign keys and a busy timeout,
-        and migrates the schema. With `read_only=True`: no lock, no migration, no creation;
-        the file must exist and have this code's schema version.
+        and migrates the schema; `max_bytes` caps the file size (a bar that would pass it fails
+        like a full disk: `StoreError`, nothing of it written). With `read_only=True`: no lock,
+        no migration, no creation; the file must exist and have this code's schema version.
         """
         path = Path(path).absolute()
         if read_only:
@@ -73,7 +76,7 @@ class SessionStore:
             raise StoreError(f"cannot create the directory of store {path}: {exc}") from exc
         lock = WriterLock.acquire(path)
         try:
-            connection = connect_writer(path)
+            connection = connect_writer(path, max_bytes)
         except BaseException:
             lock.release()
             raise

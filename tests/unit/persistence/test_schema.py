@@ -23,6 +23,7 @@ TABLES = {
     "trades",
     "equity",
     "events",
+    "history_bars",
 }
 
 
@@ -71,11 +72,14 @@ def test_writer_settings_are_in_force(tmp_path: Path) -> None:
 
 
 def test_foreign_keys_are_enforced(tmp_path: Path) -> None:
-    with SessionStore.open(tmp_path / "store.db") as store:
-        store_connection = store._connection  # the writer's own connection, settings included
-        assert store_connection is not None
+    """The schema declares the references (the writer turns enforcement on: see the pragma
+    test); any connection with enforcement refuses an orphan row."""
+    path = tmp_path / "store.db"
+    SessionStore.open(path).close()
+    with sqlite3.connect(path) as connection:
+        connection.execute("PRAGMA foreign_keys = ON")
         with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
-            store_connection.execute(
+            connection.execute(
                 "INSERT INTO bars VALUES (42, '2024-01-01T00:00:00.000000+00:00', 1, 1, 1, 1, 0)"
             )
 
@@ -110,3 +114,27 @@ def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
     path.write_text("not a database, just some text " * 100)
     with pytest.raises(StoreError, match=rf"cannot open store {re.escape(str(path))}"):
         SessionStore.open(path)
+
+
+def test_a_version_1_store_migrates_to_version_2_keeping_its_data(tmp_path: Path) -> None:
+    """Stores written before the history table existed gain it on the next writer open."""
+    from atb.persistence.schema import MIGRATIONS as STEPS
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as connection:
+        for statement in STEPS[0]:
+            connection.execute(statement)
+        connection.execute("PRAGMA user_version = 1")
+        connection.execute(
+            "INSERT INTO sessions (strategy, params, config, symbol, timeframe,"
+            " initial_balance, id_prefix, status, created_at)"
+            " VALUES ('sma_cross', '{}', '{}', 'BTCUSDT', '1h', 1000.0, 's1', 'active',"
+            " '2024-01-01T00:00:00.000000+00:00')"
+        )
+    assert "history_bars" not in _tables(path)
+    with SessionStore.open(path) as store:
+        assert store.pragmas()["user_version"] == 2
+        (session,) = store.list_sessions()
+        assert session.strategy == "sma_cross"
+        assert store.history_bars(session.id) == []
+    assert "history_bars" in _tables(path)

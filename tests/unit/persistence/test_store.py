@@ -359,24 +359,23 @@ def test_a_failing_bar_leaves_nothing_behind(tmp_path: Path) -> None:
 
 def test_a_full_disk_fails_the_bar_cleanly(tmp_path: Path) -> None:
     store, sid = new_store(tmp_path)
-    with store:
-        record_script(store, sid, upto=2)
-        before = counts(store.path)
-        connection = store._connection  # inject the failure: cap the file at its current size
-        assert connection is not None
-        (pages,) = connection.execute("PRAGMA page_count").fetchone()
-        connection.execute(f"PRAGMA max_page_count = {pages}")
-        big = DecisionMade(bar(2).time, "enter long", 0.5, "x" * 200_000)
-        with pytest.raises(StoreError, match=rf"{re.escape(str(store.path))}.*full.*rolled back"):
-            store.record_bar(
+    record_script(store, sid, upto=2)
+    store.close()
+    # Reopen with the file capped at (about) its current size: the next big bar cannot fit.
+    size = store.path.stat().st_size
+    big = DecisionMade(bar(2).time, "enter long", 0.5, "x" * 200_000)
+    with SessionStore.open(store.path, max_bytes=size) as capped:
+        before = counts(capped.path)
+        with pytest.raises(StoreError, match=rf"{re.escape(str(capped.path))}.*full.*rolled back"):
+            capped.record_bar(
                 sid, bar(2), events=(big,), state=state(cash=1.0), equity=1.0, exposure=0.0
             )
-        assert counts(store.path) == before
-        connection.execute("PRAGMA max_page_count = 1073741823")
-        store.record_bar(
+        assert counts(capped.path) == before
+    with SessionStore.open(store.path) as roomy:
+        roomy.record_bar(
             sid, bar(2), events=(big,), state=state(cash=1.0), equity=1.0, exposure=0.0
         )
-        assert store.events(sid)[-1] == big
+        assert roomy.events(sid)[-1] == big
 
 
 def test_naive_bar_time_is_refused_with_nothing_written(tmp_path: Path) -> None:
@@ -415,3 +414,27 @@ def test_tampered_data_is_reported_with_file_and_key(tmp_path: Path) -> None:
         ),
     ):
         reader.events(sid)
+
+
+def test_history_bars_round_trip_in_time_order(tmp_path: Path) -> None:
+    store, sid = new_store(tmp_path)
+    with store:
+        history = [bar(index) for index in range(3)]
+        store.record_history(sid, history)
+        assert store.history_bars(sid) == history
+        assert store.processed_bars(sid) == []
+        with pytest.raises(StoreError):
+            store.record_history(sid, history[:1])  # the same bars twice
+        assert store.history_bars(sid) == history
+
+
+def test_lock_holder_names_the_writer_pid_only_while_it_holds_the_lock(tmp_path: Path) -> None:
+    import os
+
+    from atb.persistence.lock import lock_holder
+
+    path = tmp_path / "store.db"
+    assert lock_holder(path) is None
+    with SessionStore.open(path):
+        assert lock_holder(path) == os.getpid()
+    assert lock_holder(path) is None
