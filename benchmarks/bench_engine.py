@@ -18,8 +18,8 @@ from atb.data.candles import ValidatedCandles
 from atb.data.loading import load_candles
 from atb.engines.backtest import BacktestRequest, run_backtest
 from atb.managers.risk_config import RiskConfiguration
-from atb.strategies.protocol import Strategy
 from atb.strategies.ml_training import train
+from atb.strategies.protocol import Strategy
 from atb.strategies.registry import StrategyContext, create_strategy
 from benchmarks.synthetic import synthetic_minutes
 

@@ -139,7 +139,11 @@ def test_crash_at_several_points_ends_like_an_uninterrupted_run(
     wait_until(lambda: session_started(crashed_db), timeout=60, process=process)
     run_clock(exchange)
     for target in (40, 110, 190, 260):
-        wait_until(lambda t=target: processed_bars(crashed_db) >= t, timeout=60, process=process)
+
+        def reached(bars: int = target) -> bool:
+            return processed_bars(crashed_db) >= bars
+
+        wait_until(reached, timeout=60, process=process)
         process.kill()
         process = LiveProcess(args, log)
     wait_until(lambda: processed_bars(crashed_db) >= EXPECTED_BARS, timeout=90, process=process)
