@@ -12,6 +12,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from atb.cli.run_options import build_config, build_strategy, strategy_options
 from atb.data.loading import load_candles
 from atb.data.symbols import normalize_symbol
+from atb.data.timeframes import parse_timeframe
 from atb.domain.errors import DataError, StrategyError
 from atb.engines.backtest import BacktestRequest, run_backtest
 from atb.reporting.files import write_result_files
@@ -45,6 +46,16 @@ from atb.strategies.protocol import ModelBacked
 @click.option(
     "--allow-overlap", is_flag=True, help="Run even if the window overlaps model training."
 )
+@click.option(
+    "--detail-timeframe",
+    help="Resolve stops and targets on finer candles inside each bar, e.g. 1m "
+    "(same as --set fills.detail_timeframe=1m).",
+)
+@click.option(
+    "--detail-data",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="File with the finer candles (default: the cache, DEMO or the exchange).",
+)
 def backtest(
     strategy_name: str,
     symbol: str,
@@ -62,6 +73,8 @@ def backtest(
     out_dir: Path | None,
     close_at_end: bool,
     allow_overlap: bool,
+    detail_timeframe: str | None,
+    detail_data: Path | None,
 ) -> None:
     """Backtest STRATEGY on SYMBOL/TIMEFRAME candles.
 
@@ -74,6 +87,8 @@ def backtest(
     if days is not None and start is not None:
         raise click.UsageError("use either --days or --start, not both")
     symbol = normalize_symbol(symbol)
+    if detail_timeframe is not None:
+        assignments = (*assignments, f"fills.detail_timeframe={detail_timeframe}")
     config = build_config(config_file, assignments)
     strategy = build_strategy(
         strategy_name, params, symbol=symbol, timeframe=timeframe, model_dir=model_dir
@@ -101,6 +116,16 @@ def backtest(
                 f"{artifact.training_start:%Y-%m-%d} → {artifact.training_end:%Y-%m-%d}; "
                 "pick a later window or pass --allow-overlap"
             )
+    detail = None
+    if config.fills.detail_timeframe is not None:
+        detail = load_candles(
+            symbol,
+            config.fills.detail_timeframe,
+            window_start,
+            candles.index[-1] + parse_timeframe(timeframe).pandas_offset,
+            data_file=detail_data,
+            exchange_url=exchange_url,
+        )
     console = Console()
     request = BacktestRequest(
         strategy=strategy,
@@ -110,6 +135,7 @@ def backtest(
         initial_balance=initial_balance,
         close_at_end=close_at_end,
         overlap_allowed=allow_overlap,
+        detail=detail,
     )
     with Progress(
         TextColumn("[bold]backtest[/] {task.description}"),

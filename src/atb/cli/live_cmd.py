@@ -78,6 +78,11 @@ def live() -> None:
     help="Dry run: replay candles from this file instead of polling the exchange.",
 )
 @click.option("--pace", type=float, default=0.0, help="Seconds between replayed bars.")
+@click.option(
+    "--max-store-mb",
+    type=click.FloatRange(min=0.1),
+    help="Cap the store file; reaching it stops the engine cleanly (like a full disk).",
+)
 def run(
     strategy_name: str,
     symbol: str,
@@ -94,6 +99,7 @@ def run(
     health_port: int,
     replay_file: Path | None,
     pace: float,
+    max_store_mb: float | None,
 ) -> None:
     """Run a live (paper) session."""
     if not paper_trading:
@@ -123,7 +129,8 @@ def run(
         signal.signal(signum, lambda _signum, _frame: stop.set())
     health = HealthState()
     log = JsonLog(symbol=symbol, strategy=strategy.name)
-    store = SessionStore.open(db or default_db())
+    max_bytes = None if max_store_mb is None else int(max_store_mb * 1_000_000)
+    store = SessionStore.open(db or default_db(), max_bytes=max_bytes)
     client: BinanceClient | None = None
     server = HealthServer(health, health_port).start()
     try:

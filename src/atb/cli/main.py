@@ -27,6 +27,7 @@ def cli() -> None:
 def _register_commands() -> None:
     """Attach every subcommand module (imported here to keep `atb --help` fast to change)."""
     from atb.cli import strategy_cmds
+    from atb.cli.assumptions_cmd import assumptions
     from atb.cli.backtest_cmd import backtest
     from atb.cli.data_cmd import data
     from atb.cli.live_cmd import live
@@ -39,6 +40,7 @@ def _register_commands() -> None:
     cli.add_command(strategy_cmds.strategies_command)
     cli.add_command(strategy_cmds.check_strategy_command)
     cli.add_command(strategy_cmds.train_command)
+    cli.add_command(assumptions)
 
 
 def main(argv: list[str] | None = None) -> None:

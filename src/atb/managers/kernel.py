@@ -12,6 +12,7 @@ does no IO, so the backtest and the live engine get identical results from ident
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Generic, TypeVar
 
@@ -102,19 +103,22 @@ class Kernel(Generic[P]):
         bar: Bar,
         bar_index: int,
         history: PriceHistory | None = None,
+        detail: Sequence[Bar] | None = None,
     ) -> StepResult[P]:
         """Process one closed bar (DESIGN §3, steps 1–6).
 
         `history` answers ATR questions for ATR-based trailing (without it, trailing uses its
-        percentage distance).
+        percentage distance). `detail` holds the bar's lower-timeframe candles (in order, inside
+        the bar's range): resting levels are then resolved on them instead of by the intrabar
+        policy.
         """
         work = BarStep(self, state, bar)
         # 1. Market orders decided at the previous close fill at this open.
         for order in state.pending:
             work.execute(order, bar.open, bar.time)
         # 2. Resting levels along the bar path.
-        ambiguous = work.walk_levels()
-        alternative = self._alternative_equity(state, bar) if ambiguous else None
+        ambiguous = work.walk_levels(detail=detail)
+        alternative = self._alternative_equity(state, bar, detail) if ambiguous else None
         # 3. Excursions, trailing stop and time exits, from the completed bar.
         time_exit = self._after_bar(work, bar_index, history)
         # 4. Drawdown tier and close-only latch from equity at this close.
@@ -154,12 +158,14 @@ class Kernel(Generic[P]):
             alternative_equity=alternative,
         )
 
-    def _alternative_equity(self, state: KernelState[P], bar: Bar) -> float:
-        """Equity at this close had the bar's other extreme come first (fills only)."""
+    def _alternative_equity(
+        self, state: KernelState[P], bar: Bar, detail: Sequence[Bar] | None
+    ) -> float:
+        """Equity at this close had the other extreme come first (fills only)."""
         work = BarStep(self, state, bar)
         for order in state.pending:
             work.execute(order, bar.open, bar.time)
-        work.walk_levels(reverse_extremes=True)
+        work.walk_levels(reverse_extremes=True, detail=detail)
         return work.equity(bar.close)
 
     def close_at(self, result: StepResult[P], bar: Bar, reason: str) -> StepResult[P]:

@@ -7,6 +7,7 @@ position and the event list consistent. One instance lives for one `Kernel.step`
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Generic, TypeVar
 
@@ -52,6 +53,10 @@ class BarStep(Generic[P]):
     def __init__(self, kernel: Kernel[P], state: KernelState[P], bar: Bar) -> None:
         self.kernel = kernel
         self.bar = bar
+        # The bar whose path is being walked: the bar itself, or one of its finer candles when
+        # the step has lower-timeframe detail. Resting fills are clamped into it and stamped
+        # with its time.
+        self.path_bar = bar
         self.cash = state.cash
         self.position: P | None = state.position
         self.peak_equity = state.peak_equity
@@ -207,30 +212,40 @@ class BarStep(Generic[P]):
         self.events.append(OrderRejected(time=self.bar.time, order_id=order_id, reason=reason))
 
     # -- resting levels --------------------------------------------------------------------
-    def walk_levels(self, *, reverse_extremes: bool = False) -> bool:
-        """Fill the position's resting levels in bar-path order; True if the bar is ambiguous.
+    def walk_levels(
+        self, *, reverse_extremes: bool = False, detail: Sequence[Bar] | None = None
+    ) -> bool:
+        """Fill the position's resting levels in path order; True if the bar is ambiguous.
 
-        `reverse_extremes` visits the extremes in the order the intrabar policy did not choose
-        (used to value the alternative outcome of an ambiguous bar).
+        With `detail` (the bar's finer candles, in time order) each finer candle's path is
+        walked in turn, so the order in which levels are met comes from the data; the intrabar
+        policy only decides inside a finer candle, and only such candles can be ambiguous.
+        `reverse_extremes` visits the extremes in the order the policy did not choose (used to
+        value the alternative outcome of an ambiguous bar).
         """
-        position = self.position
-        if position is None:
-            return False
-        kernel = self.kernel
-        levels = levels_for_exit(position.side, position.stop_loss, position.take_profit)
-        partials = position.policies.partials
-        if partials is not None:
-            levels += kernel.partials.levels(position, partials, not self.close_only)
-        walk = kernel.fill_model.walk(levels, self.bar, position.side, reverse=reverse_extremes)
-        for hit in walk.hits:
-            if self.position is None:
+        ambiguous = False
+        for path_bar in detail or (self.bar,):
+            position = self.position
+            if position is None:
                 break
-            self._hit(self.position, hit)
-        return walk.ambiguous
+            self.path_bar = path_bar
+            kernel = self.kernel
+            levels = levels_for_exit(position.side, position.stop_loss, position.take_profit)
+            partials = position.policies.partials
+            if partials is not None:
+                levels += kernel.partials.levels(position, partials, not self.close_only)
+            walk = kernel.fill_model.walk(levels, path_bar, position.side, reverse=reverse_extremes)
+            for hit in walk.hits:
+                if self.position is None:
+                    break
+                self._hit(self.position, hit)
+            ambiguous = ambiguous or walk.ambiguous
+        self.path_bar = self.bar
+        return ambiguous
 
     def _hit(self, position: P, hit: LevelHit) -> None:
         kernel = self.kernel
-        bar = self.bar
+        bar = self.path_bar
         kind = hit.level.kind
         if kind is LevelKind.STOP_LOSS:
             priced = kernel.costs.taker_fill(
@@ -257,7 +272,7 @@ class BarStep(Generic[P]):
         exit_slice = kernel.partials.exit_slice(position, policy, hit.level.rung)
         priced = kernel.costs.maker_fill(hit.price, exit_slice.quantity)
         if exit_slice.closes_position:
-            self._close(position, priced, self.bar.time, PARTIALS_COMPLETE)
+            self._close(position, priced, self.path_bar.time, PARTIALS_COMPLETE)
             return
         if not kernel.instrument.meets_min_notional(hit.price, exit_slice.quantity):
             # A rung smaller than a lot or than the minimum order: consumed, not filled.
@@ -269,7 +284,7 @@ class BarStep(Generic[P]):
             priced,
             action=position.side.exit_action,
             quantity=exit_slice.quantity,
-            time=self.bar.time,
+            time=self.path_bar.time,
             reason=f"partial exit {hit.level.rung + 1}",
             kind=FillKind.PARTIAL_EXIT,
             order_id=self.next_order_id(),
@@ -282,7 +297,7 @@ class BarStep(Generic[P]):
 
     def _scale_in(self, position: P, hit: LevelHit) -> None:
         kernel = self.kernel
-        bar = self.bar
+        bar = self.path_bar
         policy = position.policies.partials
         rung = hit.level.rung
         if policy is None or position.partial_exits_taken > 0 or position.scale_ins_taken != rung:

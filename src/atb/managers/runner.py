@@ -6,6 +6,7 @@ Both engines feed closed bars through a runner, so fills, trades and the equity 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
@@ -113,14 +114,21 @@ class KernelRunner(Generic[P]):
         self._curve = _CurveBuffer()
         self._tracked = 0
 
-    def feed(self, bar: Bar, bar_index: int, *, close_reason: str | None = None) -> StepResult[P]:
+    def feed(
+        self,
+        bar: Bar,
+        bar_index: int,
+        *,
+        close_reason: str | None = None,
+        detail: Sequence[Bar] | None = None,
+    ) -> StepResult[P]:
         """Run the kernel step for one closed bar and record its fills, trades and equity.
 
         With `close_reason`, an open position is closed at this bar's close after the step
         (the last bar of a backtest run with `--close-at-end`).
         """
         before = self.state.equity
-        result = self.kernel.step(self.state, bar, bar_index, self.history)
+        result = self.kernel.step(self.state, bar, bar_index, self.history, detail)
         if result.alternative_equity is not None:
             chosen, other = result.equity - before, result.alternative_equity - before
             self.ambiguous_pnl_low += min(chosen, other)

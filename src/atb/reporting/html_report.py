@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from atb.reporting import display
+from atb.reporting.assumptions import result_assumptions
 from atb.reporting.charts import (
     drawdown_figure,
     equity_figure,
@@ -56,6 +57,8 @@ table { border-collapse: collapse; background: #fff; width: 100%; font-size: 0.9
 th, td { padding: 4px 10px; border-bottom: 1px solid #e5e7eb; text-align: left; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .chart { background: #fff; margin: 16px 0; padding: 4px; border: 1px solid #e5e7eb; }
+.assumptions { background: #fff; border: 1px solid #e5e7eb; padding: 8px 12px 8px 28px;
+               line-height: 1.45; font-size: 0.9rem; }
 footer { color: #6b7280; font-size: 0.8rem; margin-top: 32px; }
 """
 
@@ -101,6 +104,7 @@ def render_report(result: BacktestResult) -> str:
     parts.append("<h2>Charts</h2>")
     for index, (chart_id, build) in enumerate(zip(CHART_IDS, _CHARTS, strict=True)):
         parts.append(f'<div class="chart">{_chart_html(build(result), chart_id, index == 0)}</div>')
+    parts.append(_assumptions_html(result))
     parts.append(
         f"<footer>atb {_e(result.run.atb_version)} · data fingerprint "
         f"{_e(data.fingerprint)}</footer>"
@@ -127,6 +131,14 @@ def _e(text: str) -> str:
 def _section(title: str, rows: Iterable[tuple[str, str]]) -> str:
     body = "".join(f'<tr><th>{_e(k)}</th><td class="num">{_e(v)}</td></tr>' for k, v in rows)
     return f"<div><h2>{_e(title)}</h2><table>{body}</table></div>"
+
+
+def _assumptions_html(result: BacktestResult) -> str:
+    items = "".join(
+        f"<li><strong>{_e(item.topic)}.</strong> {_e(item.text)}</li>"
+        for item in result_assumptions(result)
+    )
+    return f'<h2 id="assumptions">Assumptions</h2><ul class="assumptions">{items}</ul>'
 
 
 def _headline_rows(result: BacktestResult) -> list[tuple[str, str]]:

@@ -20,6 +20,7 @@ import numpy as np
 
 from atb.domain.fills import Fill
 from atb.domain.models import Trade
+from atb.reporting.assumptions import result_assumptions
 from atb.reporting.derived import (
     CLOSED,
     OPEN,
@@ -96,6 +97,7 @@ def result_to_dict(result: BacktestResult) -> dict[str, JsonValue]:
         "event_counts": dict(count_by([event.kind for event in result.events])),
         "open_position": None if result.open_position is None else _open(result.open_position),
         "trades": [_trade(trade) for trade in result.trades],
+        "assumptions": [dict(item.as_dict()) for item in result_assumptions(result)],
     }
 
 

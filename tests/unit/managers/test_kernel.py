@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TypeVar
 
 import attrs
@@ -468,3 +469,45 @@ def test_taker_slippage_is_rounded_against_the_trader() -> None:
     buy, sell = (f.fill for f in fills(runner))
     assert buy.price == 100.01  # 100.004 × 1.00001 = 100.005, rounded up
     assert sell.price == 99.99  # 100 × 0.99999 = 99.999, rounded down
+
+
+def test_detail_candles_resolve_the_path_instead_of_the_intrabar_policy() -> None:
+    """Stop and target in one hourly bar: pessimistic says stop; the minute candles show the
+    target was reached first, so the target fills, at its minute, and the bar is not
+    ambiguous. A detail candle that is itself ambiguous still counts."""
+    from atb.domain.bars import Bar
+    from atb.managers.kernel import Kernel
+    from tests.support.scripted import BTC as _BTC
+
+    entry = Decision(Action.ENTER_LONG, size=1.0, stop_loss_pct=0.02, take_profit_pct=0.02)
+    bars = bars_from_rows([(100, 100, 100, 100), (100, 100, 100, 100), (100, 102.5, 97, 101)])
+    minute = timedelta(minutes=1)
+    hour = bars[2].time
+    detail = [
+        Bar(hour, 100, 102.5, 99.5, 102, 1.0),  # the target (102) first …
+        Bar(hour + minute, 102, 102, 97, 101, 1.0),  # … the stop's low only later
+    ]
+    kernel = Kernel(
+        config=config(*NO_COSTS, *FULL_SIZE),
+        instrument=_BTC,
+        positions=ActiveTradeAdapter(),
+        decider=ScriptedDecider({0: entry}),
+        bar_interval=HOUR,
+    )
+    state = kernel.initial_state(10_000.0)
+    state = kernel.step(state, bars[0], 0).state
+    state = kernel.step(state, bars[1], 1).state
+    coarse = kernel.step(state, bars[2], 2)
+    fine = kernel.step(state, bars[2], 2, detail=detail)
+    (coarse_close,) = [e for e in coarse.events if isinstance(e, PositionClosed)]
+    (fine_close,) = [e for e in fine.events if isinstance(e, PositionClosed)]
+    assert coarse_close.trade.exit_reason == "stop loss"
+    assert coarse.ambiguous
+    assert fine_close.trade.exit_reason == "take profit"
+    assert fine_close.trade.exit_price == 102.0
+    assert fine_close.trade.exit_time == hour
+    assert not fine.ambiguous
+    assert fine.state.ambiguous_bars == 0
+    # One minute that holds both levels is still ambiguous.
+    both = [Bar(hour, 100, 102.5, 97, 101, 1.0)]
+    assert kernel.step(state, bars[2], 2, detail=both).ambiguous

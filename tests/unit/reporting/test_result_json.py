@@ -38,6 +38,7 @@ TOP_LEVEL_KEYS = [
     "event_counts",
     "open_position",
     "trades",
+    "assumptions",
 ]
 
 

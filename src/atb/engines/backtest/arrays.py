@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import numpy as np
 import pandas as pd
 
+from atb.data.candles import ValidatedCandles
 from atb.domain.bars import Bar
 from atb.managers.quiet_span import BarArrays
 
@@ -38,3 +41,21 @@ def bar_at(bars: BarArrays, index: int) -> Bar:
         float(bars.close[index]),
         float(bars.volume[index]),
     )
+
+
+class DetailIndex:
+    """Finds the lower-timeframe candles inside a bar, by the bar's open time."""
+
+    def __init__(self, detail: ValidatedCandles, interval: timedelta) -> None:
+        self.bars = bar_arrays(detail.frame)
+        self.interval_ns = int(interval.total_seconds() * 1e9)
+
+    def inside(self, bar_time_ns: int | np.int64) -> list[Bar] | None:
+        """The finer candles of the bar opening at `bar_time_ns` (None when there are none: the
+        intrabar policy then decides, as without detail)."""
+        times = self.bars.times_ns
+        first = int(np.searchsorted(times, bar_time_ns, side="left"))
+        last = int(np.searchsorted(times, int(bar_time_ns) + self.interval_ns, side="left"))
+        if first == last:
+            return None
+        return [bar_at(self.bars, row) for row in range(first, last)]

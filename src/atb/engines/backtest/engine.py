@@ -14,13 +14,14 @@ import attrs
 
 from atb import __version__
 from atb.data.candles import ValidatedCandles
+from atb.data.detail import check_detail
 from atb.data.instruments import instrument_for
 from atb.domain.errors import DataError
 from atb.domain.events import PositionClosed
 from atb.domain.instruments import Instrument
 from atb.domain.models import ActiveTrade
 from atb.domain.pnl import unrealized_pnl
-from atb.engines.backtest.arrays import bar_arrays, bar_at
+from atb.engines.backtest.arrays import DetailIndex, bar_arrays, bar_at
 from atb.managers.config_overrides import config_to_dict
 from atb.managers.kernel import Kernel
 from atb.managers.performance import PerformanceTracker
@@ -65,6 +66,8 @@ class BacktestRequest:
     """Advance quiet bars in bulk (identical results; False steps every bar, for proofs)."""
     id_prefix: str = "bt"
     """Prefix of order and position ids (a live session's own prefix when checking parity)."""
+    detail: ValidatedCandles | None = None
+    """Lower-timeframe candles covering the window: resting levels are resolved on them."""
 
 
 def run_backtest(
@@ -86,6 +89,8 @@ def run_backtest(
         raise DataError(f"{candles.source}: no bars in the requested window")
     if not request.initial_balance > 0:
         raise DataError(f"--initial-balance must be > 0, got {request.initial_balance}")
+    if request.detail is not None:
+        check_detail(candles, request.detail)
     strategy = request.strategy
     strategy.prepare(candles.frame)
     bars = bar_arrays(candles.frame)
@@ -182,6 +187,7 @@ def _simulate(
     history = ArrayHistory(bars.high, bars.low, bars.close)
     runner = KernelRunner(kernel, kernel.initial_state(request.initial_balance), tracker, history)
     finder = QuietSpanFinder(kernel, bars, request.strategy.signal_mask())
+    detail = None if request.detail is None else DetailIndex(request.detail, interval)
     total = len(bars)
     start = candles.warmup_bars
     # The last bar is always stepped: it may have to close the open position.
@@ -199,7 +205,9 @@ def _simulate(
                 index = span.end
                 continue
         close_reason = END_OF_DATA if request.close_at_end and index == total - 1 else None
-        runner.feed(bar_at(bars, index), index, close_reason=close_reason)
+        bar = bar_at(bars, index)
+        finer = None if detail is None else detail.inside(bars.times_ns[index])
+        runner.feed(bar, index, close_reason=close_reason, detail=finer)
         index += 1
     if progress is not None:
         progress(total - start, total - start)

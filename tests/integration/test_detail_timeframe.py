@@ -1,0 +1,100 @@
+"""Lower-timeframe detail in the backtest: finer candles resolve the bars the intrabar policy
+could only guess, the fast path stays identical to stepping every bar, and inconsistent detail
+is refused."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pandas as pd
+import pytest
+
+from atb.data.candles import ValidatedCandles
+from atb.data.validation import validate_candles
+from atb.domain.errors import DataError
+from atb.engines.backtest import BacktestRequest, run_backtest
+from atb.managers.risk_config import RiskConfiguration
+from atb.reporting.result import BacktestResult
+from atb.strategies.registry import create_strategy
+from tests.support.candle_frames import make_candles
+
+CONFIG = ["trailing=on", "partials=on", "risk.max_position=0.5", "risk.max_drawdown=None"]
+
+
+def hourly_from(minutes: pd.DataFrame) -> pd.DataFrame:
+    grouped = minutes.resample("1h")
+    hours = pd.DataFrame(
+        {
+            "open": grouped["open"].first(),
+            "high": grouped["high"].max(),
+            "low": grouped["low"].min(),
+            "close": grouped["close"].last(),
+            "volume": grouped["volume"].sum(),
+        }
+    )
+    return hours.dropna()
+
+
+@pytest.fixture(scope="module")
+def series() -> tuple[ValidatedCandles, ValidatedCandles]:
+    minutes = make_candles(60 * 24 * 40, start="2024-01-01", timeframe="1m", seed=5)
+    detail = validate_candles(minutes, source="synthetic minutes", timeframe="1m")
+    hours = validate_candles(hourly_from(minutes), source="synthetic hours", timeframe="1h")
+    return hours, detail
+
+
+def run(
+    hours: ValidatedCandles, detail: ValidatedCandles | None, *, fast: bool = True
+) -> BacktestResult:
+    strategy = create_strategy(
+        "sma_cross",
+        {"fast": 3, "slow": 12, "stop_loss": 0.003, "take_profit": 0.003, "allow_short": True},
+    )
+    return run_backtest(
+        BacktestRequest(
+            strategy=strategy,
+            candles=hours,
+            config=RiskConfiguration.from_assignments(CONFIG),
+            symbol="BTCUSDT",
+            detail=detail,
+            fast=fast,
+        ),
+        clock=lambda: datetime(2026, 1, 1, tzinfo=UTC),
+    )
+
+
+def test_detail_resolves_ambiguous_bars(series: tuple[ValidatedCandles, ValidatedCandles]) -> None:
+    hours, detail = series
+    guessed = run(hours, None)
+    resolved = run(hours, detail)
+    assert guessed.ambiguity.bars > 10
+    # Only a minute holding both levels can stay ambiguous: far fewer than hours that do.
+    assert resolved.ambiguity.bars < guessed.ambiguity.bars / 5
+    assert resolved.trades != guessed.trades
+    # Resting fills carry the minute they happened in, not the hour.
+    minute_stamps = [
+        leg.time
+        for trade in resolved.trades
+        for leg in trade.legs
+        if leg.reason in ("stop loss", "take profit") and leg.time.minute != 0
+    ]
+    assert minute_stamps
+
+
+def test_fast_path_with_detail_equals_stepping_every_bar(
+    series: tuple[ValidatedCandles, ValidatedCandles],
+) -> None:
+    hours, detail = series
+    assert run(hours, detail, fast=True) == run(hours, detail, fast=False)
+
+
+def test_detail_outside_its_bar_is_refused(
+    series: tuple[ValidatedCandles, ValidatedCandles],
+) -> None:
+    hours, detail = series
+    frame = detail.frame.copy()
+    row = frame.index[90]
+    frame.loc[row, "high"] = frame["high"].iloc[90] * 1.5
+    broken = validate_candles(frame, source="broken minutes", timeframe="1m")
+    with pytest.raises(DataError, match=r"broken minutes: detail candle at 2024-01-01 01:30"):
+        run(hours, broken)
