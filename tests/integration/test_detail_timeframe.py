@@ -4,16 +4,26 @@ is refused."""
 
 from __future__ import annotations
 
+import io
+import threading
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from atb.data.candles import ValidatedCandles
+from atb.data.instruments import instrument_for
+from atb.data.timeframes import parse_timeframe
 from atb.data.validation import validate_candles
 from atb.domain.errors import DataError
 from atb.engines.backtest import BacktestRequest, run_backtest
+from atb.engines.live.engine import ATR_HISTORY, LiveEngine, LiveSettings
+from atb.engines.live.feed import ReplayFeed
+from atb.engines.live.log import JsonLog
+from atb.engines.parity import backtest_session, compare_session
 from atb.managers.risk_config import RiskConfiguration
+from atb.persistence.store import SessionStore
 from atb.reporting.result import BacktestResult
 from atb.strategies.registry import create_strategy
 from tests.support.candle_frames import make_candles
@@ -98,3 +108,44 @@ def test_detail_outside_its_bar_is_refused(
     broken = validate_candles(frame, source="broken minutes", timeframe="1m")
     with pytest.raises(DataError, match=r"broken minutes: detail candle at 2024-01-01 01:30"):
         run(hours, broken)
+
+
+def test_parity_holds_with_detail_on(
+    series: tuple[ValidatedCandles, ValidatedCandles], tmp_path: Path
+) -> None:
+    """A live (replay) session resolving bars on minute candles equals the backtest of the
+    candles it recorded, detail included."""
+    hours, detail = series
+    strategy = create_strategy(
+        "sma_cross",
+        {"fast": 3, "slow": 12, "stop_loss": 0.003, "take_profit": 0.003, "allow_short": True},
+    )
+    config = RiskConfiguration.from_assignments([*CONFIG, "fills.detail_timeframe=1m"])
+    settings = LiveSettings(
+        strategy_name="sma_cross",
+        parameters=dict(strategy.parameters),
+        config=config,
+        symbol="BTCUSDT",
+        timeframe=parse_timeframe("1h"),
+        initial_balance=10_000.0,
+        instrument=instrument_for("BTCUSDT"),
+        poll_interval=0.0,
+    )
+    window = hours.select(None, "2024-01-20")
+    with SessionStore.open(tmp_path / "detail.sqlite3") as store:
+        engine = LiveEngine(
+            store=store,
+            feed=ReplayFeed(window, history_bars=ATR_HISTORY, detail=detail),
+            strategy=strategy,
+            settings=settings,
+            stop=threading.Event(),
+            log=JsonLog(io.StringIO()),
+        )
+        engine.run()
+    with SessionStore.open(tmp_path / "detail.sqlite3", read_only=True) as store:
+        assert len(store.detail_bars(1)) == 60 * len(store.processed_bars(1))
+        report = compare_session(store)
+        result = backtest_session(store, store.get_session(1))
+    assert report.identical, report.divergences
+    assert report.events > 50
+    assert len(result.trades) > 10

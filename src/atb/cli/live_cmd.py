@@ -79,6 +79,10 @@ def live() -> None:
 )
 @click.option("--pace", type=float, default=0.0, help="Seconds between replayed bars.")
 @click.option(
+    "--detail-timeframe",
+    help="Resolve stops and targets on finer candles (e.g. 1m); = --set fills.detail_timeframe.",
+)
+@click.option(
     "--max-store-mb",
     type=click.FloatRange(min=0.1),
     help="Cap the store file; reaching it stops the engine cleanly (like a full disk).",
@@ -100,6 +104,7 @@ def run(
     replay_file: Path | None,
     pace: float,
     max_store_mb: float | None,
+    detail_timeframe: str | None,
 ) -> None:
     """Run a live (paper) session."""
     if not paper_trading:

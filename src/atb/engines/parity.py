@@ -122,14 +122,24 @@ def backtest_session(
                 f"session {session.id} ran model {session.model_id}, but the model directory "
                 f"now holds {found}; point --model-dir at the session's model"
             )
+    config = session.risk_configuration()
+    detail = None
+    detail_timeframe = config.fills.detail_timeframe
+    if detail_timeframe is not None:
+        detail = validate_candles(
+            _frame(store.detail_bars(session.id)),
+            source=f"live session {session.id} detail ({store.path})",
+            timeframe=detail_timeframe,
+        )
     request = BacktestRequest(
         strategy=strategy,
         candles=session_candles(store, session),
-        config=session.risk_configuration(),
+        config=config,
         symbol=session.symbol,
         initial_balance=session.initial_balance,
         instrument=instrument_for(session.symbol),
         id_prefix=session.id_prefix,
+        detail=detail,
     )
     return run_backtest(request)
 

@@ -102,8 +102,9 @@ def states(
 
 
 def bars(connection: sqlite3.Connection, session_id: int, table: str = "bars") -> list[Bar]:
-    """The candles the session processed (`bars`) or was started with (`history_bars`)."""
-    if table not in ("bars", "history_bars"):
+    """The candles the session processed (`bars`), was started with (`history_bars`) or
+    resolved bars on (`detail_bars`)."""
+    if table not in ("bars", "history_bars", "detail_bars"):
         raise ValueError(f"no candle table {table!r}")
     return [
         Bar(_time(time, f"{table}[{session_id}]"), o, h, low, c, v)

@@ -52,6 +52,7 @@ def write_bar(
     state: KernelState[LivePosition],
     equity: float,
     exposure: float,
+    detail: Sequence[Bar] = (),
 ) -> None:
     """Write one processed bar and everything it produced (inside the caller's transaction)."""
     _check_next_bar(connection, session_id, bar.time)
@@ -60,6 +61,23 @@ def write_bar(
         "INSERT INTO bars (session_id, time, open, high, low, close, volume)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
         (session_id, when, bar.open, bar.high, bar.low, bar.close, bar.volume),
+    )
+    connection.executemany(
+        "INSERT INTO detail_bars (session_id, bar_time, time, open, high, low, close, volume)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                session_id,
+                when,
+                dump_time(fine.time),
+                fine.open,
+                fine.high,
+                fine.low,
+                fine.close,
+                fine.volume,
+            )
+            for fine in detail
+        ],
     )
     _write_events(connection, session_id, when, events)
     pending = {order.order_id: order for order in state.pending}

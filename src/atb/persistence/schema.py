@@ -178,7 +178,26 @@ _V2 = (
 """Version 2: the warm-up history a session was started with (fed to the strategy, never
 stepped), so a resumed session and `atb parity` see exactly the candles the session saw."""
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
+_V3 = (
+    """
+    CREATE TABLE detail_bars (
+        session_id INTEGER NOT NULL REFERENCES sessions (id),
+        bar_time   TEXT NOT NULL,             -- open time of the processed bar it refines
+        time       TEXT NOT NULL,
+        open       REAL NOT NULL,
+        high       REAL NOT NULL,
+        low        REAL NOT NULL,
+        close      REAL NOT NULL,
+        volume     REAL NOT NULL,
+        PRIMARY KEY (session_id, time),
+        FOREIGN KEY (session_id, bar_time) REFERENCES bars (session_id, time)
+    )
+    """,
+)
+"""Version 3: the lower-timeframe candles each processed bar was resolved on (when
+`fills.detail_timeframe` is set), part of what the session consumed."""
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
 """Ordered migration steps; step i takes the schema from version i to i + 1."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

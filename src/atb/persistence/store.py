@@ -236,6 +236,7 @@ class SessionStore:
         state: KernelState[LivePosition],
         equity: float,
         exposure: float,
+        detail: Sequence[Bar] = (),
     ) -> None:
         """Record one processed bar in ONE transaction; durable when this returns.
 
@@ -256,6 +257,7 @@ class SessionStore:
                 state=state,
                 equity=equity,
                 exposure=exposure,
+                detail=detail,
             )
 
     def record_history(self, session_id: int, bars: Sequence[Bar]) -> None:
@@ -284,8 +286,15 @@ class SessionStore:
         with self._reading(f"read the history of session {session_id}") as connection:
             return queries.bars(connection, session_id, "history_bars")
 
-    def record_step(self, session_id: int, bar: Bar, result: StepResult[LivePosition]) -> None:
-        """`record_bar` with the fields of a kernel `StepResult`."""
+    def record_step(
+        self,
+        session_id: int,
+        bar: Bar,
+        result: StepResult[LivePosition],
+        detail: Sequence[Bar] = (),
+    ) -> None:
+        """`record_bar` with the fields of a kernel `StepResult` (and the detail candles the
+        bar was resolved on)."""
         self.record_bar(
             session_id,
             bar,
@@ -293,7 +302,13 @@ class SessionStore:
             state=result.state,
             equity=result.equity,
             exposure=result.exposure,
+            detail=detail,
         )
+
+    def detail_bars(self, session_id: int) -> list[Bar]:
+        """Every lower-timeframe candle the session resolved bars on, in time order."""
+        with self._reading(f"read the detail candles of session {session_id}") as connection:
+            return queries.bars(connection, session_id, "detail_bars")
 
     # --- reading -----------------------------------------------------------------------------
 

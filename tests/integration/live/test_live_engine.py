@@ -194,3 +194,23 @@ def test_a_full_store_stops_the_engine_with_nothing_half_recorded(
         assert state is not None
         assert state[1] == store.processed_bars(1)[-1].time
         assert compare_session(store).identical
+
+
+def test_exchange_feed_fetches_the_finer_candles_of_a_closed_bar(tmp_path: Path) -> None:
+    minutes = make_candles(60 * 6, start="2024-03-01", timeframe="1m", seed=3)
+    hours = minutes.resample("1h").agg(
+        {"open": "first", "high": "max", "low": "min", "close": "last", "volume": "sum"}
+    )
+    with FakeBinance(hours) as fake:
+        fake.add_series("BTCUSDT", "1m", minutes)
+        client = BinanceClient(fake.url, retry=FAST_RETRIES, sleep=RecordingSleeper())
+        with client:
+            feed = ExchangeFeed(client, "BTCUSDT", HOUR)
+            (bar,) = feed.poll(hours.index[1].to_pydatetime()).bars[:1]
+            finer = feed.detail(bar, parse_timeframe("1m"))
+    assert bar.time == hours.index[2].to_pydatetime()
+    assert len(finer) == 60
+    assert finer[0].time == bar.time
+    assert finer[0].open == bar.open
+    assert max(fine.high for fine in finer) == bar.high
+    assert min(fine.low for fine in finer) == bar.low

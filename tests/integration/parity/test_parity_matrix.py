@@ -40,7 +40,7 @@ from atb.data.timeframes import parse_timeframe
 from atb.data.validation import validate_candles
 from atb.domain.bars import Bar
 from atb.domain.events import KernelEvent, OrderFilled, OrderPlaced, StopMoved, TierChanged
-from atb.domain.models import ActiveTrade
+from atb.domain.models import ActiveTrade, LivePosition
 from atb.domain.sides import PositionSide
 from atb.engines.backtest import BacktestRequest, run_backtest
 from atb.engines.live.engine import ATR_HISTORY, LiveEngine, LiveSettings
@@ -422,7 +422,8 @@ def assert_session_matches_backtest(
         if expected.open_position is None:
             assert state.position is None
         else:
-            assert state.position is not None
+            assert isinstance(state.position, LivePosition)
+            assert isinstance(expected.open_position.position, ActiveTrade)
             common = [field.name for field in attrs.fields(ActiveTrade)]
             live_position = attrs.asdict(state.position, recurse=False)
             backtest_position = attrs.asdict(expected.open_position.position, recurse=False)
@@ -484,6 +485,7 @@ def test_the_matrix_exercises_every_feature(market: Market) -> None:
     totals: collections.Counter[str] = collections.Counter()
     outcomes: dict[tuple[str, str], set[tuple[KernelEvent, ...]]] = collections.defaultdict(set)
     by_timing: dict[tuple[str, str], set[tuple[KernelEvent, ...]]] = collections.defaultdict(set)
+    by_strategy: dict[str, set[tuple[KernelEvent, ...]]] = collections.defaultdict(set)
     for case in REPLAY_CASES:
         if case.market != market.name:
             continue
@@ -494,6 +496,7 @@ def test_the_matrix_exercises_every_feature(market: Market) -> None:
         totals.update(attrs.asdict(done))
         outcomes[(case.strategy, case.timing)].add(result.events)
         by_timing[(case.strategy, case.intrabar)].add(result.events)
+        by_strategy[case.strategy].add(result.events)
     for feature in (
         "short_trades",
         "partial_exits",
@@ -503,6 +506,8 @@ def test_the_matrix_exercises_every_feature(market: Market) -> None:
         "ambiguous_bars",
     ):
         assert totals[feature] > 0, f"{market.name}: no {feature} anywhere in the matrix"
+    for strategy, streams in by_strategy.items():
+        assert len(streams) > 1, f"{market.name}: {strategy} has one outcome in all 8 cells"
     assert any(len(streams) > 1 for streams in outcomes.values()), (
         f"{market.name}: the intrabar policy never changes an outcome"
     )

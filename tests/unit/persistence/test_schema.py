@@ -24,6 +24,7 @@ TABLES = {
     "equity",
     "events",
     "history_bars",
+    "detail_bars",
 }
 
 
@@ -133,7 +134,7 @@ def test_a_version_1_store_migrates_to_version_2_keeping_its_data(tmp_path: Path
         )
     assert "history_bars" not in _tables(path)
     with SessionStore.open(path) as store:
-        assert store.pragmas()["user_version"] == 2
+        assert store.pragmas()["user_version"] == SCHEMA_VERSION
         (session,) = store.list_sessions()
         assert session.strategy == "sma_cross"
         assert store.history_bars(session.id) == []

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 import attrs
 
-from atb.data.timeframes import Timeframe
+from atb.data.timeframes import Timeframe, parse_timeframe
 from atb.domain.bars import Bar
 from atb.domain.errors import AtbError, DataError, StrategyError
 from atb.domain.instruments import Instrument
@@ -190,11 +190,14 @@ class LiveEngine:
         assert self.session is not None
         if self.last_time is not None and bar.time <= self.last_time:
             return  # already processed (a duplicate or out-of-order kline)
+        detail = self._detail(bar)
         self.window.append(bar)
         self.strategy.prepare(self.window.frame())
-        result = self.kernel.step(self.state, bar, len(self.window) - 1, self.window.history())
+        result = self.kernel.step(
+            self.state, bar, len(self.window) - 1, self.window.history(), detail or None
+        )
         try:
-            self.store.record_step(self.session.id, bar, result)
+            self.store.record_step(self.session.id, bar, result, detail)
         except AtbError:
             self._report("store_error")
             raise
@@ -206,6 +209,25 @@ class LiveEngine:
         self._report("catching_up" if catching_up else "running")
         if self.on_bar is not None:
             self.on_bar(bar)
+
+    def _detail(self, bar: Bar) -> list[Bar]:
+        """The bar's finer candles when `fills.detail_timeframe` is set, kept only if they all
+        lie inside the bar (otherwise the bar falls back to the intrabar policy, as the
+        backtest does for a bar without detail)."""
+        name = self.settings.config.fills.detail_timeframe
+        if name is None:
+            return []
+        finer = self.feed.detail(bar, parse_timeframe(name))
+        inside = all(
+            bar.time <= fine.time < bar.time + self.settings.timeframe.timedelta
+            and fine.high <= bar.high
+            and fine.low >= bar.low
+            for fine in finer
+        )
+        if not inside:
+            self.log.write("detail_inconsistent", bar_time=bar.time, candles=len(finer))
+            return []
+        return finer
 
     def _report(self, status: str, **extra: object) -> None:
         state = self.state

@@ -8,6 +8,7 @@ trade a still-forming candle.
 
 from __future__ import annotations
 
+import bisect
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -51,6 +52,10 @@ class CandleFeed(Protocol):
     @property
     def finished(self) -> bool:
         """True when no bar will ever come again (end of a replay)."""
+        ...
+
+    def detail(self, bar: Bar, timeframe: Timeframe) -> list[Bar]:
+        """The closed `timeframe` candles inside `bar` (lower-timeframe detail), in order."""
         ...
 
 
@@ -133,6 +138,14 @@ class ExchangeFeed:
             missing = _missing(bars, after, self.step)
         return FeedBatch(tuple(bars), _from_ms(now), missing)
 
+    def detail(self, bar: Bar, timeframe: Timeframe) -> list[Bar]:
+        """The finer candles of a closed bar, fetched from the exchange."""
+        start = _ms(bar.time)
+        candles = self.client.fetch_klines(
+            self.symbol, timeframe, start, start + self.timeframe.milliseconds
+        )
+        return frame_bars(candles.frame)
+
     def _fetch(self, start_ms: int, end_ms: int, now_ms: int) -> list[Bar]:
         candles: ValidatedCandles = self.client.fetch_klines(
             self.symbol, self.timeframe, start_ms, end_ms, server_time_ms=now_ms
@@ -167,8 +180,11 @@ class ReplayFeed:
         bars_per_poll: int = 1_000_000,
         pace: float = 0.0,
         sleep: Callable[[float], None] = time.sleep,
+        detail: ValidatedCandles | None = None,
     ) -> None:
         self.bars = frame_bars(candles.frame)
+        self.detail_bars = [] if detail is None else frame_bars(detail.frame)
+        self._detail_times = [fine.time for fine in self.detail_bars]
         self.history_bars = min(history_bars, len(self.bars))
         self.bars_per_poll = bars_per_poll
         self.pace = pace
@@ -194,6 +210,12 @@ class ReplayFeed:
         if before is not None:
             rows = [bar for bar in self.bars if bar.time < before]
         return rows[-bars:] if bars else []
+
+    def detail(self, bar: Bar, timeframe: Timeframe) -> list[Bar]:
+        """The replay's finer candles inside `bar` (empty without a detail series)."""
+        first = bisect.bisect_left(self._detail_times, bar.time)
+        last = bisect.bisect_left(self._detail_times, bar.time + self.step)
+        return self.detail_bars[first:last]
 
     def poll(self, after: datetime | None) -> FeedBatch:
         """The next bars after `after` (resuming a session skips what it already processed)."""
