@@ -111,6 +111,12 @@ class LiveEngine:
             loaded = self.store.load_state(session.id)
             history = self.store.history_bars(session.id)
             processed = self.store.processed_bars(session.id)
+            if loaded is None and not history and not processed:
+                # The session row and its warm-up history are two commits: a crash between
+                # them leaves a session that never started. Start it now, with its history
+                # (otherwise it would run with no warm-up at all).
+                history = self.feed.history(None, self.window.size)
+                self.store.record_history(session.id, history)
             for bar in [*history, *processed][-self.window.size :]:
                 self.window.append(bar)
             if loaded is not None:

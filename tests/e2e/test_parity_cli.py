@@ -1,0 +1,103 @@
+"""`atb parity` as a user runs it: identical for an untouched session, the first differing
+event (and exit code 1) once the session's store is tampered with; replay mode via --data."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.support.cli import run_atb
+
+SESSION = (
+    "sma_cross", "--symbol", "BTCUSDT", "--timeframe", "1h",
+    "--param", "stop_loss=0.02", "--param", "allow_short=true",
+    "--set", "trailing=on", "--set", "partials=on", "--set", "risk.max_position=0.5",
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def replay_file(tmp_path_factory: pytest.TempPathFactory, sample_csv: Path) -> Path:
+    path = tmp_path_factory.mktemp("replay") / "btc.csv"
+    frame = pd.read_csv(sample_csv)
+    frame.iloc[:1000].to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def session_db(tmp_path_factory: pytest.TempPathFactory, replay_file: Path) -> Path:
+    db = tmp_path_factory.mktemp("store") / "live.sqlite3"
+    ran = run_atb(
+        "live", *SESSION, "--paper-trading", "--replay", str(replay_file), "--db", str(db)
+    )
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    return db
+
+
+def test_untouched_session_is_identical(session_db: Path) -> None:
+    result = run_atb("parity", "--db", str(session_db))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("identical: session 1, 899 bars")
+
+
+def test_tampered_fill_is_reported_as_the_first_divergence(
+    session_db: Path, tmp_path: Path
+) -> None:
+    tampered = tmp_path / "tampered.sqlite3"
+    shutil.copy(session_db, tampered)
+    with sqlite3.connect(tampered) as connection:
+        seq, payload = connection.execute(
+            "SELECT seq, payload FROM events WHERE kind = 'fill' ORDER BY seq LIMIT 1 OFFSET 3"
+        ).fetchone()
+        event = json.loads(payload)
+        original = event["fill"]["price"]
+        event["fill"]["price"] = original + 1.0
+        connection.execute("UPDATE events SET payload = ? WHERE seq = ?", (json.dumps(event), seq))
+    result = run_atb("parity", "--db", str(tampered), "--json")
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    assert report["identical"] is False
+    assert report["total_divergences"] == 1
+    (first,) = report["divergences"]
+    assert first["stream"] == "events"
+    assert f"price={original + 1.0}" in first["live"]
+    assert f"price={original}" in first["backtest"]
+
+    table = run_atb("parity", "--db", str(tampered))
+    assert table.returncode == 1
+    assert table.stdout.startswith("DIFFERENT: session 1: 1 divergence(s)")
+
+
+def test_tampered_equity_is_reported(session_db: Path, tmp_path: Path) -> None:
+    tampered = tmp_path / "equity.sqlite3"
+    shutil.copy(session_db, tampered)
+    with sqlite3.connect(tampered) as connection:
+        connection.execute(
+            "UPDATE equity SET equity = equity + 0.01 WHERE rowid = (SELECT max(rowid) FROM equity)"
+        )
+    result = run_atb("parity", "--db", str(tampered), "--json")
+    assert result.returncode == 1
+    (first,) = json.loads(result.stdout)["divergences"]
+    assert first["stream"] == "equity"
+    assert first["index"] == 898
+
+
+def test_replay_mode_compares_without_a_stored_session(replay_file: Path) -> None:
+    result = run_atb("parity", "--data", str(replay_file), *_as_parity_args())
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("identical:")
+
+
+def test_missing_store_is_a_clear_error(tmp_path: Path) -> None:
+    result = run_atb("parity", "--db", str(tmp_path / "none.sqlite3"))
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: no live store at")
+
+
+def _as_parity_args() -> list[str]:
+    args = list(SESSION)
+    return ["--strategy", args[0], *args[1:]]
