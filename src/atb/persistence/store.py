@@ -133,11 +133,14 @@ class SessionStore:
         initial_balance: float,
         model_id: str | None = None,
         id_prefix: str | None = None,
+        history: Sequence[Bar] = (),
     ) -> SessionRecord:
         """Start a new active session and return it.
 
         `config` is stored in `config_to_dict` form. `id_prefix` (the prefix of the session's
         deterministic order and position ids, unique in the store) defaults to `s<id>`.
+        `history` (the warm-up candles the session starts with) is written in the same
+        transaction, so a crash can never leave a session without its warm-up.
         """
         config_dict = config_to_dict(config) if isinstance(config, RiskConfiguration) else config
         try:
@@ -167,6 +170,7 @@ class SessionStore:
                     socket.gethostname(),
                 ),
             )
+            _insert_history(connection, session_id, history)
         return self.get_session(session_id)
 
     def resume_session(self, session_id: int) -> SessionRecord:
@@ -264,22 +268,7 @@ class SessionStore:
         """Record the warm-up history a session starts with (one transaction; only once, before
         its first processed bar)."""
         with self._transaction(f"record the history of session {session_id}") as connection:
-            connection.executemany(
-                "INSERT INTO history_bars (session_id, time, open, high, low, close, volume)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        session_id,
-                        dump_time(bar.time),
-                        bar.open,
-                        bar.high,
-                        bar.low,
-                        bar.close,
-                        bar.volume,
-                    )
-                    for bar in bars
-                ],
-            )
+            _insert_history(connection, session_id, bars)
 
     def history_bars(self, session_id: int) -> list[Bar]:
         """The warm-up history the session was started with, in time order."""
@@ -405,3 +394,14 @@ def _rollback(connection: sqlite3.Connection) -> None:
 def _now() -> str:
     # Wall clock, informational only (created/stopped); bar times never come from here.
     return dump_time(datetime.now(UTC))
+
+
+def _insert_history(connection: sqlite3.Connection, session_id: int, bars: Sequence[Bar]) -> None:
+    connection.executemany(
+        "INSERT INTO history_bars (session_id, time, open, high, low, close, volume)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            (session_id, dump_time(bar.time), bar.open, bar.high, bar.low, bar.close, bar.volume)
+            for bar in bars
+        ],
+    )

@@ -438,3 +438,30 @@ def test_lock_holder_names_the_writer_pid_only_while_it_holds_the_lock(tmp_path:
     with SessionStore.open(path):
         assert lock_holder(path) == os.getpid()
     assert lock_holder(path) is None
+
+
+def test_a_session_and_its_history_are_created_in_one_transaction(tmp_path: Path) -> None:
+    history = [bar(index) for index in range(4)]
+    with SessionStore.open(tmp_path / "store.db") as store:
+        session = store.create_session(
+            strategy="sma_cross",
+            symbol="BTCUSDT",
+            timeframe="1h",
+            params={},
+            config=RiskConfiguration.default(),
+            initial_balance=1_000.0,
+            history=history,
+        )
+        assert store.history_bars(session.id) == history
+        # A failing history leaves no session behind either.
+        with pytest.raises(StoreError):
+            store.create_session(
+                strategy="sma_cross",
+                symbol="ETHUSDT",
+                timeframe="1h",
+                params={},
+                config=RiskConfiguration.default(),
+                initial_balance=1_000.0,
+                history=[history[0], history[0]],
+            )
+        assert [s.symbol for s in store.list_sessions()] == ["BTCUSDT"]

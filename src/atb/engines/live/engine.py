@@ -112,9 +112,8 @@ class LiveEngine:
             history = self.store.history_bars(session.id)
             processed = self.store.processed_bars(session.id)
             if loaded is None and not history and not processed:
-                # The session row and its warm-up history are two commits: a crash between
-                # them leaves a session that never started. Start it now, with its history
-                # (otherwise it would run with no warm-up at all).
+                # Stores written before sessions and their history shared one transaction can
+                # hold a session that never started: start it now, with its warm-up history.
                 history = self.feed.history(None, self.window.size)
                 self.store.record_history(session.id, history)
             for bar in [*history, *processed][-self.window.size :]:
@@ -134,8 +133,8 @@ class LiveEngine:
                 timeframe=str(settings.timeframe),
                 initial_balance=settings.initial_balance,
                 model_id=settings.model_id,
+                history=history,
             )
-            self.store.record_history(session.id, history)
             for bar in history:
                 self.window.append(bar)
             self.last_time = history[-1].time if history else None
