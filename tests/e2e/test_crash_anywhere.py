@@ -23,12 +23,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from atb.data.bars import bars_from_frame
 from atb.data.loading import load_candles
 from atb.domain.errors import AtbError
 from atb.domain.events import OrderFilled, OrderPlaced
 from atb.engines.backtest import BacktestRequest, run_backtest
 from atb.engines.live.engine import ATR_HISTORY
-from atb.engines.live.feed import frame_bars
 from atb.managers.config_overrides import config_to_dict
 from atb.managers.risk_config import RiskConfiguration
 from atb.persistence.store import SessionStore
@@ -142,7 +142,7 @@ def assert_identical_to_the_backtest(db: Path, sample_csv: Path, bars: int) -> N
 
     end = START + pd.Timedelta(hours=bars)
     candles = load_candles("BTCUSDT", "1h", START, end, warmup=ATR_HISTORY, data_file=sample_csv)
-    source = frame_bars(candles.frame)
+    source = bars_from_frame(candles.frame)
     with SessionStore.open(db, read_only=True) as store:
         (session,) = store.list_sessions()
         assert store.history_bars(session.id) == source[:ATR_HISTORY]

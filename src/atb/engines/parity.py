@@ -13,12 +13,11 @@ from datetime import datetime
 from pathlib import Path
 
 import attrs
-import pandas as pd
 
+from atb.data.bars import frame_from_bars
 from atb.data.candles import ValidatedCandles
 from atb.data.instruments import instrument_for
 from atb.data.validation import validate_candles
-from atb.domain.bars import Bar
 from atb.domain.errors import AtbError, StrategyError
 from atb.domain.events import KernelEvent
 from atb.engines.backtest import BacktestRequest, run_backtest
@@ -78,21 +77,6 @@ class ParityReport:
         }
 
 
-def _frame(bars: list[Bar]) -> pd.DataFrame:
-    index = pd.DatetimeIndex([bar.time for bar in bars], name="time").as_unit("ns")
-    return pd.DataFrame(
-        {
-            "open": [bar.open for bar in bars],
-            "high": [bar.high for bar in bars],
-            "low": [bar.low for bar in bars],
-            "close": [bar.close for bar in bars],
-            "volume": [bar.volume for bar in bars],
-        },
-        index=index,
-        dtype="float64",
-    )
-
-
 def session_candles(store: SessionStore, session: SessionRecord) -> ValidatedCandles:
     """The candles a session consumed: warm-up history first, then every processed bar."""
     history = store.history_bars(session.id)
@@ -100,7 +84,7 @@ def session_candles(store: SessionStore, session: SessionRecord) -> ValidatedCan
     if not processed:
         raise AtbError(f"session {session.id} in {store.path} has not processed any bar yet")
     candles = validate_candles(
-        _frame([*history, *processed]),
+        frame_from_bars([*history, *processed]),
         source=f"live session {session.id} ({store.path})",
         timeframe=session.timeframe,
     )
@@ -127,7 +111,7 @@ def backtest_session(
     detail_timeframe = config.fills.detail_timeframe
     if detail_timeframe is not None:
         detail = validate_candles(
-            _frame(store.detail_bars(session.id)),
+            frame_from_bars(store.detail_bars(session.id)),
             source=f"live session {session.id} detail ({store.path})",
             timeframe=detail_timeframe,
         )

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from atb.data.bars import bars_from_frame
 from atb.data.binance import BinanceClient
 from atb.data.candles import ValidatedCandles
 from atb.data.instruments import instrument_for
@@ -44,7 +45,7 @@ from atb.domain.models import ActiveTrade, LivePosition
 from atb.domain.sides import PositionSide
 from atb.engines.backtest import BacktestRequest, run_backtest
 from atb.engines.live.engine import ATR_HISTORY, LiveEngine, LiveSettings
-from atb.engines.live.feed import CandleFeed, ExchangeFeed, ReplayFeed, frame_bars
+from atb.engines.live.feed import CandleFeed, ExchangeFeed, ReplayFeed
 from atb.engines.live.log import JsonLog
 from atb.engines.parity import ParityReport, compare_session
 from atb.managers.risk_config import RiskConfiguration
@@ -303,7 +304,7 @@ def run_against_exchange(case: Case, market: Market, db: Path) -> ValidatedCandl
     runs at EXCHANGE_BARS_PER_SECOND; the engine stops itself after the window's last bar.
     """
     candles = case_candles(case, market)
-    last_bar = frame_bars(candles.frame)[-1].time
+    last_bar = bars_from_frame(candles.frame)[-1].time
     stop = threading.Event()
     watchdog = threading.Timer(60.0, stop.set)
     with (
@@ -401,7 +402,7 @@ def assert_session_matches_backtest(
     """The stored session equals its backtest (`compare_session`) and an independent backtest
     of the source candles; it traded; no order id repeats. Returns what it did."""
     warmup = candles.warmup_bars
-    source_bars = frame_bars(candles.frame)
+    source_bars = bars_from_frame(candles.frame)
     with SessionStore.open(db, read_only=True) as store:
         report = compare_session(store, model_dir=market.model_dir)
         assert report.identical, describe(report)

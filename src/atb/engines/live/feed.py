@@ -15,8 +15,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 import attrs
-import pandas as pd
 
+from atb.data.bars import bars_from_frame
 from atb.data.binance import BinanceClient, closed_end_ms
 from atb.data.candles import ValidatedCandles
 from atb.data.timeframes import Timeframe
@@ -57,27 +57,6 @@ class CandleFeed(Protocol):
     def detail(self, bar: Bar, timeframe: Timeframe) -> list[Bar]:
         """The closed `timeframe` candles inside `bar` (lower-timeframe detail), in order."""
         ...
-
-
-def frame_bars(frame: pd.DataFrame) -> list[Bar]:
-    """Bars of a validated candle frame, in its order."""
-    index = frame.index
-    assert isinstance(index, pd.DatetimeIndex)
-    opens, highs, lows, closes, volumes = (
-        frame[name].to_numpy(dtype=float) for name in ("open", "high", "low", "close", "volume")
-    )
-    times = index.to_pydatetime()
-    return [
-        Bar(
-            times[row],
-            float(opens[row]),
-            float(highs[row]),
-            float(lows[row]),
-            float(closes[row]),
-            float(volumes[row]),
-        )
-        for row in range(len(frame))
-    ]
 
 
 def _ms(when: datetime) -> int:
@@ -122,7 +101,7 @@ class ExchangeFeed:
         candles = self.client.fetch_klines(
             self.symbol, self.timeframe, start, end, server_time_ms=now
         )
-        return frame_bars(candles.frame)[-bars:] if bars else []
+        return bars_from_frame(candles.frame)[-bars:] if bars else []
 
     def poll(self, after: datetime | None) -> FeedBatch:
         """Bars closed since `after`; a hole is fetched a second time before it is reported."""
@@ -144,13 +123,13 @@ class ExchangeFeed:
         candles = self.client.fetch_klines(
             self.symbol, timeframe, start, start + self.timeframe.milliseconds
         )
-        return frame_bars(candles.frame)
+        return bars_from_frame(candles.frame)
 
     def _fetch(self, start_ms: int, end_ms: int, now_ms: int) -> list[Bar]:
         candles: ValidatedCandles = self.client.fetch_klines(
             self.symbol, self.timeframe, start_ms, end_ms, server_time_ms=now_ms
         )
-        return frame_bars(candles.frame)
+        return bars_from_frame(candles.frame)
 
 
 def _missing(
@@ -182,8 +161,8 @@ class ReplayFeed:
         sleep: Callable[[float], None] = time.sleep,
         detail: ValidatedCandles | None = None,
     ) -> None:
-        self.bars = frame_bars(candles.frame)
-        self.detail_bars = [] if detail is None else frame_bars(detail.frame)
+        self.bars = bars_from_frame(candles.frame)
+        self.detail_bars = [] if detail is None else bars_from_frame(detail.frame)
         self._detail_times = [fine.time for fine in self.detail_bars]
         self.history_bars = min(history_bars, len(self.bars))
         self.bars_per_poll = bars_per_poll

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from atb.data.bars import frame_from_bars
 from atb.domain.bars import Bar
 from atb.managers.volatility import ArrayHistory
 
@@ -40,18 +41,7 @@ class CandleWindow:
 
     def frame(self) -> pd.DataFrame:
         """The window as an OHLCV frame with a UTC DatetimeIndex named `time`."""
-        bars = list(self._bars)
-        index = pd.DatetimeIndex([bar.time for bar in bars], name="time").as_unit("ns")
-        return pd.DataFrame(
-            {
-                "open": np.array([bar.open for bar in bars], dtype=np.float64),
-                "high": np.array([bar.high for bar in bars], dtype=np.float64),
-                "low": np.array([bar.low for bar in bars], dtype=np.float64),
-                "close": np.array([bar.close for bar in bars], dtype=np.float64),
-                "volume": np.array([bar.volume for bar in bars], dtype=np.float64),
-            },
-            index=index,
-        )
+        return frame_from_bars(list(self._bars))
 
     def history(self) -> ArrayHistory:
         """ATR history over the window, indexed like the frame."""
