@@ -328,3 +328,15 @@ def _close_position(
             dumps([fill_to_dict(leg) for leg in trade.legs]),
         ),
     )
+
+
+def write_history(connection: sqlite3.Connection, session_id: int, bars: Sequence[Bar]) -> None:
+    """Write a session's warm-up history (inside the caller's transaction)."""
+    connection.executemany(
+        "INSERT INTO history_bars (session_id, time, open, high, low, close, volume)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            (session_id, dump_time(bar.time), bar.open, bar.high, bar.low, bar.close, bar.volume)
+            for bar in bars
+        ],
+    )

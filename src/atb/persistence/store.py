@@ -34,7 +34,7 @@ from atb.persistence.connection import connect_reader, connect_writer
 from atb.persistence.errors import StoreError
 from atb.persistence.fields import dump_time, dumps
 from atb.persistence.lock import WriterLock
-from atb.persistence.recording import write_bar
+from atb.persistence.recording import write_bar, write_history
 from atb.persistence.records import (
     EquityPoint,
     FillRecord,
@@ -170,7 +170,7 @@ class SessionStore:
                     socket.gethostname(),
                 ),
             )
-            _insert_history(connection, session_id, history)
+            write_history(connection, session_id, history)
         return self.get_session(session_id)
 
     def resume_session(self, session_id: int) -> SessionRecord:
@@ -268,7 +268,7 @@ class SessionStore:
         """Record the warm-up history a session starts with (one transaction; only once, before
         its first processed bar)."""
         with self._transaction(f"record the history of session {session_id}") as connection:
-            _insert_history(connection, session_id, bars)
+            write_history(connection, session_id, bars)
 
     def history_bars(self, session_id: int) -> list[Bar]:
         """The warm-up history the session was started with, in time order."""
@@ -394,14 +394,3 @@ def _rollback(connection: sqlite3.Connection) -> None:
 def _now() -> str:
     # Wall clock, informational only (created/stopped); bar times never come from here.
     return dump_time(datetime.now(UTC))
-
-
-def _insert_history(connection: sqlite3.Connection, session_id: int, bars: Sequence[Bar]) -> None:
-    connection.executemany(
-        "INSERT INTO history_bars (session_id, time, open, high, low, close, volume)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [
-            (session_id, dump_time(bar.time), bar.open, bar.high, bar.low, bar.close, bar.volume)
-            for bar in bars
-        ],
-    )
