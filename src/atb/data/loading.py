@@ -100,7 +100,15 @@ def load_candles(
     elif start is not None:
         window = TimeRange(start, utc_timestamp(end) if end is not None else now())
     else:
-        raise DataError(f"{pair} {tf}: give a start (--start or --days) to load exchange data")
+        # No start: the cached history is the natural window (e.g. `atb train … --end DATE`
+        # after `atb data import`); with nothing cached there is nothing to start from.
+        covered = CandleCache(data_dir).coverage(pair, tf)
+        if not covered:
+            raise DataError(
+                f"{pair} {tf}: nothing is cached yet; give a start (--start or --days) to "
+                "download it, or use `atb data import FILE` / `--data FILE`"
+            )
+        window = TimeRange(covered[0].start, utc_timestamp(end) if end is not None else now())
     window = _aligned(window, tf)
     fetch = TimeRange(window.start - tf.pandas_offset * warmup, window.end)
     cache = CandleCache(data_dir)

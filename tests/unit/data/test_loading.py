@@ -78,8 +78,17 @@ def test_missing_data_offline_says_what_was_asked_what_exists_and_what_to_do(
 def test_nothing_cached_offline(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"nothing cached in .*ETHUSDT.*atb data download"):
         load_candles("ETHUSDT", "4h", days=5, data_dir=tmp_path, allow_network=False, now=now)
-    with pytest.raises(DataError, match="give a start"):
+    with pytest.raises(DataError, match="ETHUSDT 4h: nothing is cached yet; give a start"):
         load_candles("ETHUSDT", "4h", data_dir=tmp_path, allow_network=False, now=now)
+
+
+def test_no_start_means_from_the_first_cached_bar(cached: Path) -> None:
+    candles = load_candles(
+        "BTCUSDT", "1h", end="2024-01-03", data_dir=cached, allow_network=False, now=now
+    )
+    assert candles.first == pd.Timestamp("2024-01-01", tz="UTC")
+    assert candles.last == pd.Timestamp("2024-01-02 23:00", tz="UTC")
+    assert len(candles) == 48
 
 
 def test_missing_ranges_stop_at_the_last_closed_bar(cached: Path) -> None:
