@@ -172,3 +172,14 @@ def test_crash_at_several_points_ends_like_an_uninterrupted_run(
         assert len(orders) == len({order.order_id for order in orders}) == len(clean.orders(1))
     parity = run_atb("parity", "--db", str(crashed_db))
     assert parity.returncode == 0, parity.stdout + parity.stderr
+
+
+def test_missing_replay_file_is_an_error_and_leaves_no_store(tmp_path: Path) -> None:
+    db = tmp_path / "store" / "live.sqlite3"
+    result = run_atb(
+        "live", "sma_cross", "--symbol", "BTCUSDT", "--paper-trading",
+        "--replay", str(tmp_path / "none.csv"), "--db", str(db),
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.strip().endswith(f"error: {tmp_path / 'none.csv'}: no such file")
+    assert not db.parent.exists()

@@ -25,7 +25,7 @@ from atb.data.instruments import instrument_for
 from atb.data.symbols import normalize_symbol
 from atb.data.timeframes import parse_timeframe
 from atb.domain.errors import AtbError
-from atb.engines.live.engine import LiveEngine, LiveSettings, default_poll_interval
+from atb.engines.live.engine import ATR_HISTORY, LiveEngine, LiveSettings, default_poll_interval
 from atb.engines.live.feed import CandleFeed, ExchangeFeed, ReplayFeed
 from atb.engines.live.health import HealthServer, HealthState
 from atb.engines.live.log import JsonLog
@@ -134,19 +134,26 @@ def run(
         signal.signal(signum, lambda _signum, _frame: stop.set())
     health = HealthState()
     log = JsonLog(symbol=symbol, strategy=strategy.name)
-    max_bytes = None if max_store_mb is None else int(max_store_mb * 1_000_000)
-    store = SessionStore.open(db or default_db(), max_bytes=max_bytes)
+    # Read the replay file (or set up the exchange client) before touching the store, so a
+    # bad --replay path leaves no empty store behind.
+    feed: CandleFeed
     client: BinanceClient | None = None
+    if replay_file is not None:
+        candles = read_candles_file(replay_file, timeframe=tf)
+        window = max(strategy.warmup, ATR_HISTORY)
+        feed = ReplayFeed(candles, history_bars=window, bars_per_poll=1, pace=pace)
+    else:
+        client = BinanceClient(exchange_url)
+        feed = ExchangeFeed(client, symbol, tf)
+    max_bytes = None if max_store_mb is None else int(max_store_mb * 1_000_000)
+    try:
+        store = SessionStore.open(db or default_db(), max_bytes=max_bytes)
+    except AtbError:
+        if client is not None:
+            client.close()
+        raise
     server = HealthServer(health, health_port).start()
     try:
-        feed: CandleFeed
-        if replay_file is not None:
-            candles = read_candles_file(replay_file, timeframe=tf)
-            engine_window = max(strategy.warmup, 101)
-            feed = ReplayFeed(candles, history_bars=engine_window, bars_per_poll=1, pace=pace)
-        else:
-            client = BinanceClient(exchange_url)
-            feed = ExchangeFeed(client, symbol, tf)
         engine = LiveEngine(
             store=store,
             feed=feed,
