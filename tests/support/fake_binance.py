@@ -14,6 +14,8 @@ Usage::
 Endpoints (Binance semantics):
 
 - `GET /api/v3/time` → `{"serverTime": <clock ms>}`.
+- `GET /api/v3/exchangeInfo?symbol=` → `{"symbols": [entry]}` with the symbol's PRICE_FILTER,
+  LOT_SIZE and NOTIONAL filters (`set_rules`; `DEFAULT_RULES` for a listed symbol without).
 - `GET /api/v3/klines?symbol=&interval=&startTime=&endTime=&limit=` → array of arrays
   `[openTime, "open", "high", "low", "close", "volume", closeTime, "quoteVolume", trades,
   "takerBase", "takerQuote", "0"]` with prices as strings. Bars with `startTime <= openTime <=
@@ -54,6 +56,15 @@ from atb.data.timeframes import parse_timeframe
 
 KLINES = "/api/v3/klines"
 TIME = "/api/v3/time"
+EXCHANGE_INFO = "/api/v3/exchangeInfo"
+
+DEFAULT_RULES = {
+    "tick_size": "0.01",
+    "step_size": "0.00001",
+    "min_qty": "0.00001",
+    "min_notional": "5",
+}
+"""The fake's listing rules for a symbol nobody set rules for (BTCUSDT-like)."""
 
 
 @attrs.frozen
@@ -110,6 +121,7 @@ class FakeBinance:
     ) -> None:
         self._lock = threading.Lock()
         self._series: dict[tuple[str, str], _Series] = {}
+        self._rules: dict[str, dict[str, str]] = {}
         self._faults: list[_Fault] = []
         self._log: list[RecordedRequest] = []
         self._clock_ms = 0
@@ -168,6 +180,29 @@ class FakeBinance:
         return f"http://{host!s}:{port}"
 
     # --- market data -----------------------------------------------------------------------
+
+    def set_rules(
+        self,
+        symbol: str,
+        *,
+        tick_size: str,
+        step_size: str,
+        min_qty: str,
+        min_notional: str,
+        base: str = "",
+        quote: str = "",
+    ) -> None:
+        """The trading rules `/api/v3/exchangeInfo` lists for `symbol` (decimal strings, as
+        Binance sends them)."""
+        with self._lock:
+            self._rules[symbol] = {
+                "tick_size": tick_size,
+                "step_size": step_size,
+                "min_qty": min_qty,
+                "min_notional": min_notional,
+                "base": base,
+                "quote": quote,
+            }
 
     def add_series(self, symbol: str, timeframe: str, candles: pd.DataFrame) -> None:
         """Serve `candles` (a candle frame: UTC index of open times, OHLCV columns)."""
@@ -308,7 +343,34 @@ class FakeBinance:
             return _Response.of_json(200, {"serverTime": now})
         if path == KLINES:
             return self._klines(params, now, kind)
+        if path == EXCHANGE_INFO:
+            return self._exchange_info(params)
         return _Response.of_json(404, {"code": -1, "msg": f"no such endpoint {path}"})
+
+    def _exchange_info(self, params: dict[str, str]) -> _Response:
+        symbol = params.get("symbol", "")
+        with self._lock:
+            listed = symbol in self._rules or any(name == symbol for name, _ in self._series)
+            rules = {**DEFAULT_RULES, **self._rules.get(symbol, {})}
+        if not listed:
+            return _Response.of_json(400, {"code": -1121, "msg": "Invalid symbol."})
+        quote = rules.get("quote") or ("USDT" if symbol.endswith("USDT") else symbol[-3:])
+        base = rules.get("base") or symbol[: -len(quote)]
+        entry = {
+            "symbol": symbol,
+            "status": "TRADING",
+            "baseAsset": base,
+            "quoteAsset": quote,
+            "filters": [
+                {"filterType": "PRICE_FILTER", "minPrice": rules["tick_size"],
+                 "maxPrice": "1000000.00000000", "tickSize": rules["tick_size"]},
+                {"filterType": "LOT_SIZE", "minQty": rules["min_qty"], "maxQty": "9000.00000000",
+                 "stepSize": rules["step_size"]},
+                {"filterType": "NOTIONAL", "minNotional": rules["min_notional"],
+                 "applyMinToMarket": True, "maxNotional": "9000000.00000000"},
+            ],
+        }  # fmt: skip
+        return _Response.of_json(200, {"timezone": "UTC", "symbols": [entry]})
 
     def _klines(self, params: dict[str, str], now: int, kind: str | None) -> _Response:
         with self._lock:

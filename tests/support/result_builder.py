@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
+from atb.data.instruments import KNOWN_INSTRUMENTS
 from atb.domain.events import (
     KernelEvent,
     OrderFilled,
@@ -41,6 +42,7 @@ from atb.reporting.result import (
     BacktestResult,
     DataInfo,
     EquityCurve,
+    InstrumentInfo,
     OpenPosition,
     RunInfo,
     StrategyInfo,
@@ -291,6 +293,10 @@ def build_result(
             parameters=parameters if parameters is not None else {"slow": 30, "fast": 10},
         ),
         config=RiskConfiguration.default().to_dict(),
+        instrument=InstrumentInfo(
+            instrument=KNOWN_INSTRUMENTS["BTCUSDT"],
+            source="built-in Binance spot rules for BTCUSDT",
+        ),
         initial_balance=INITIAL_BALANCE,
         trades=(TRADE_P1, TRADE_P2),
         open_position=open_position,

@@ -148,6 +148,21 @@ class BinanceClient:
             raise DataError(f"{self.base_url}/api/v3/time: unexpected response {payload!r:.200}")
         return value
 
+    def symbol_rules(self, symbol: str) -> object:
+        """The exchange's entry for `symbol` in `GET /api/v3/exchangeInfo` (tick, lot, minimums;
+        parsed by `atb.data.exchange_rules`)."""
+        pair = normalize_symbol(symbol)
+        payload = self._get_json("/api/v3/exchangeInfo", {"symbol": pair})
+        symbols = payload.get("symbols") if isinstance(payload, dict) else None
+        if not isinstance(symbols, list):
+            raise DataError(
+                f"{self.base_url}/api/v3/exchangeInfo: unexpected response {payload!r:.200}"
+            )
+        for entry in symbols:
+            if isinstance(entry, dict) and entry.get("symbol") == pair:
+                return entry
+        raise DataError(f"{self.base_url}/api/v3/exchangeInfo: no entry for {pair}")
+
     def fetch_klines(
         self,
         symbol: str,

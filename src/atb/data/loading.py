@@ -26,6 +26,7 @@ from atb.data.binance import BinanceClient, Progress, closed_end_ms
 from atb.data.cache import CandleCache
 from atb.data.candles import ValidatedCandles
 from atb.data.demo import DEMO_SYMBOL, demo_candles, is_demo
+from atb.data.exchange_rules import refresh_exchange_rules
 from atb.data.files import read_candles_file
 from atb.data.ranges import TimeRange
 from atb.data.symbols import normalize_symbol
@@ -178,6 +179,8 @@ def download_ranges(
                 covered=covered,
             )
             fetched += len(candles)
+        # The market's trading rules travel with its candles (atb.data.instruments uses them).
+        refresh_exchange_rules(exchange, cache.root, symbol, fetched_at=now())
         return fetched
     finally:
         if owned:

@@ -20,3 +20,7 @@ class DataError(AtbError):
 
 class StrategyError(AtbError):
     """An unknown strategy or parameter, or a strategy that broke its contract."""
+
+
+class InstrumentError(AtbError):
+    """An instrument's rules are missing, malformed or cannot serve the run (names the symbol)."""

@@ -39,12 +39,18 @@ class OrderPlaced:
 
 @attrs.frozen(slots=True)
 class OrderRejected:
-    """An order or level that could not execute (caps, close-only latch, too small)."""
+    """An order or level that could not execute (caps, close-only latch, too small).
+
+    `reason` is the rule that refused it (a fixed text, so rejections can be counted by it);
+    `detail` says by how much, in the instrument's units (e.g. `order value 0.0009 BTC below the
+    minimum 0.001 BTC`), or is empty.
+    """
 
     kind: ClassVar[str] = "rejected"
     time: datetime
     order_id: str
     reason: str
+    detail: str = ""
 
 
 @attrs.frozen(slots=True)

@@ -1,34 +1,56 @@
-"""Instrument rules: tick size, lot step and minimum notional, with the rounding every fill uses."""
+"""Instrument rules: tick size, lot step, minimum quantity and order value, with the rounding
+every fill uses, and the check that a market's rules can serve a run at all."""
 
 from __future__ import annotations
 
+import decimal
 import math
 from functools import lru_cache
 
 import attrs
 
+from atb.domain.errors import InstrumentError
 from atb.domain.validation import finite_non_negative, finite_positive, non_empty_str
 
+MAX_TICK_FRACTION = 0.001
+"""The coarsest tick atb accepts, as a fraction of the lowest price traded (0.1 %): a coarser
+grid moves stops, targets and slipped fills by more than the costs being modelled."""
 
-@lru_cache(maxsize=64)
+
+@lru_cache(maxsize=256)
 def _decimals(step: float) -> int:
-    """Number of decimals needed to print `step` exactly enough (0.001 -> 3, 5.0 -> 0)."""
-    text = f"{step:.12f}".rstrip("0")
-    return len(text.split(".")[1]) if "." in text else 0
+    """Decimals of `step` as written (0.001 -> 3, 5.0 -> 0, 1e-14 -> 14).
+
+    Taken from the shortest repr, so any step a float can hold gets its exact decimal count.
+    """
+    exponent = decimal.Decimal(repr(step)).normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
+def _optional_asset(
+    _instance: object, attribute: attrs.Attribute[str | None], value: object
+) -> None:
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise ValueError(f"{attribute.name} must be a non-empty string or None, got {value!r}")
 
 
 @attrs.frozen(slots=True)
 class Instrument:
     """Exchange rules for one symbol.
 
-    Prices live on a `tick_size` grid, quantities on a `lot_step` grid, and an order's notional
-    (price × quantity) must reach `min_notional` (quote currency).
+    Prices live on a `tick_size` grid, quantities on a `lot_step` grid; an order must be at
+    least `min_quantity` (base units) and its notional (price × quantity) at least
+    `min_notional` (quote currency). `base_asset`/`quote_asset` name the two currencies when
+    known (quote is the unit of cash, equity and fees).
     """
 
     symbol: str = attrs.field(validator=non_empty_str)
     tick_size: float = attrs.field(validator=finite_positive)
     lot_step: float = attrs.field(validator=finite_positive)
     min_notional: float = attrs.field(validator=finite_non_negative)
+    min_quantity: float = attrs.field(default=0.0, validator=finite_non_negative)
+    base_asset: str | None = attrs.field(default=None, validator=_optional_asset)
+    quote_asset: str | None = attrs.field(default=None, validator=_optional_asset)
 
     def round_price(self, price: float) -> float:
         """Round a price to the nearest tick; ties (as printed in decimal) round up.
@@ -72,11 +94,70 @@ class Instrument:
         if round((steps + 1) * step, decimals) <= quantity:
             steps += 1
         rounded = round(steps * step, decimals)
-        while rounded > quantity and steps > 0:
-            steps -= 1
-            rounded = round(steps * step, decimals)
+        # The float quotient is off by at most one step, so one step back is always enough
+        # (a loop here once ran for minutes on a 1e-14 step whose decimals were miscounted).
+        if rounded > quantity and steps > 0:
+            rounded = round((steps - 1) * step, decimals)
         return max(rounded, 0.0)
 
     def meets_min_notional(self, price: float, quantity: float) -> bool:
         """True when an order of `quantity` at `price` is large enough to be accepted."""
-        return quantity > 0 and price * quantity >= self.min_notional
+        return self.order_problem(price, quantity) is None
+
+    def order_problem(self, price: float, quantity: float) -> str | None:
+        """Why an order of `quantity` at `price` would be refused, or None when it is fine.
+
+        The text names the amounts and the rule, in the instrument's units, e.g.
+        `order value 0.0009 BTC below the minimum 0.001 BTC`.
+        """
+        if quantity <= 0:
+            return f"quantity rounds to 0 at lot step {self.lot_step:g}"
+        if quantity < self.min_quantity:
+            return (
+                f"quantity {quantity:.10g}{self._unit(self.base_asset)} below the minimum "
+                f"{self.min_quantity:g}{self._unit(self.base_asset)}"
+            )
+        value = price * quantity
+        if value < self.min_notional:
+            quote = self._unit(self.quote_asset)
+            return f"order value {value:.6g}{quote} below the minimum {self.min_notional:g}{quote}"
+        return None
+
+    @staticmethod
+    def _unit(asset: str | None) -> str:
+        return f" {asset}" if asset else ""
+
+    def check_prices(self, lowest: float, highest: float) -> None:
+        """Refuse rules that cannot serve prices in [`lowest`, `highest`].
+
+        The tick must be at most `MAX_TICK_FRACTION` of the lowest price, so no stop, target or
+        slipped fill is moved by more than the costs being modelled (and none rounds to 0).
+        Raises `InstrumentError` naming the symbol, the tick and the price.
+        """
+        if not (math.isfinite(lowest) and lowest > 0 and highest >= lowest):
+            raise InstrumentError(
+                f"instrument {self.symbol}: cannot check prices {lowest!r} … {highest!r}"
+            )
+        if self.tick_size > MAX_TICK_FRACTION * lowest:
+            raise InstrumentError(
+                f"instrument {self.symbol}: tick {self.tick_size:g} is "
+                f"{self.tick_size / lowest:.2%} of the lowest price {lowest:.10g} (at most "
+                f"{MAX_TICK_FRACTION:.1%} allowed); give the market's real tick "
+                "(--tick-size or instruments.toml)"
+            )
+
+    def check_account(self, cash: float, position_cap: float, highest: float) -> None:
+        """Refuse rules under which an account of `cash` can never place an entry.
+
+        The largest entry is `position_cap` × `cash` at the highest price: if it rounds to 0 at
+        the lot step, or falls below the minimum quantity or order value, every entry of the
+        run would be refused. Raises `InstrumentError` naming the amounts.
+        """
+        largest = self.round_quantity(position_cap * cash / highest)
+        problem = self.order_problem(highest, largest)
+        if problem is not None:
+            raise InstrumentError(
+                f"instrument {self.symbol}: even the largest entry ({position_cap:g} × "
+                f"balance {cash:g} at price {highest:.10g}) is refused: {problem}; raise "
+                "--initial-balance or risk.max_position, or check the instrument's rules"
+            )

@@ -16,7 +16,7 @@ import attrs
 
 from atb.data.bars import frame_from_bars
 from atb.data.candles import ValidatedCandles
-from atb.data.instruments import instrument_for
+from atb.data.instruments import ResolvedInstrument, instrument_for
 from atb.data.validation import validate_candles
 from atb.domain.errors import AtbError, StrategyError
 from atb.domain.events import KernelEvent
@@ -121,11 +121,19 @@ def backtest_session(
         config=config,
         symbol=session.symbol,
         initial_balance=session.initial_balance,
-        instrument=instrument_for(session.symbol),
+        instrument=_session_instrument(session),
         id_prefix=session.id_prefix,
         detail=detail,
     )
     return run_backtest(request)
+
+
+def _session_instrument(session: SessionRecord) -> ResolvedInstrument:
+    """The rules the session recorded; sessions from before they were recorded used atb's
+    built-in rules for their symbol."""
+    if session.instrument is not None:
+        return ResolvedInstrument(session.instrument, session.instrument_source or "session")
+    return ResolvedInstrument(instrument_for(session.symbol), "built-in rules (older session)")
 
 
 def _describe(event: KernelEvent | None) -> str:

@@ -172,8 +172,9 @@ class BarStep(Generic[P]):
         action = side.entry_action
         price = kernel.costs.taker_price(reference, action, bar.low, bar.high)
         quantity = kernel.costs.entry_quantity(order.fraction or 0.0, self.equity(price), price)
-        if not kernel.instrument.meets_min_notional(price, quantity):
-            self._reject(order.order_id, "order below the instrument's minimum notional")
+        problem = kernel.instrument.order_problem(price, quantity)
+        if problem is not None:
+            self._reject(order.order_id, "order below the instrument's minimum notional", problem)
             return
         priced = kernel.costs.taker_fill(reference, action, quantity, bar.low, bar.high)
         self.position_seq += 1
@@ -208,8 +209,10 @@ class BarStep(Generic[P]):
             )
         )
 
-    def _reject(self, order_id: str, reason: str) -> None:
-        self.events.append(OrderRejected(time=self.bar.time, order_id=order_id, reason=reason))
+    def _reject(self, order_id: str, reason: str, detail: str = "") -> None:
+        self.events.append(
+            OrderRejected(time=self.bar.time, order_id=order_id, reason=reason, detail=detail)
+        )
 
     # -- resting levels --------------------------------------------------------------------
     def walk_levels(
@@ -274,9 +277,12 @@ class BarStep(Generic[P]):
         if exit_slice.closes_position:
             self._close(position, priced, self.path_bar.time, PARTIALS_COMPLETE)
             return
-        if not kernel.instrument.meets_min_notional(hit.price, exit_slice.quantity):
+        problem = kernel.instrument.order_problem(hit.price, exit_slice.quantity)
+        if problem is not None:
             # A rung smaller than a lot or than the minimum order: consumed, not filled.
-            self._reject(self.next_order_id(), "partial exit below the lot or minimum notional")
+            self._reject(
+                self.next_order_id(), "partial exit below the lot or minimum notional", problem
+            )
             consumed = PositionChanges(partial_exits_taken=position.partial_exits_taken + 1)
             self.position = kernel.positions.update(position, consumed)
             return
@@ -310,8 +316,14 @@ class BarStep(Generic[P]):
         cap = kernel.config.risk.position_cap * self.equity(price)
         room = kernel.instrument.round_quantity(cap / price - position.quantity)
         quantity = min(wanted, room)
-        if self.close_only or not kernel.instrument.meets_min_notional(price, quantity):
-            self._reject(order_id, "scale-in exceeds the position cap or minimum notional")
+        if self.close_only:
+            problem: str | None = "close-only: max drawdown breached"
+        elif room <= 0:
+            problem = "the position is at its cap"
+        else:
+            problem = kernel.instrument.order_problem(price, quantity)
+        if problem is not None:
+            self._reject(order_id, "scale-in exceeds the position cap or minimum notional", problem)
             consumed = PositionChanges(scale_ins_taken=position.scale_ins_taken + 1)
             self.position = kernel.positions.update(position, consumed)
             return

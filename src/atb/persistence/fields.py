@@ -93,6 +93,10 @@ class Fields:
         """The dotted name of `key` in errors."""
         return f"{self.where}.{key}"
 
+    def has(self, key: str) -> bool:
+        """True when the object holds `key` (fields added by later versions may be absent)."""
+        return key in self._data
+
     def raw(self, key: str) -> object:
         """The value under `key`, whatever its type; `StoreError` when the key is missing."""
         try:

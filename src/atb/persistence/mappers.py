@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from atb.domain.bars import Bar
 from atb.domain.fills import Fill, FillKind, Liquidity
+from atb.domain.instruments import Instrument
 from atb.domain.models import LivePosition, Trade
 from atb.domain.policies import (
     Ladder,
@@ -29,6 +30,7 @@ from atb.domain.sides import OrderAction, PositionSide
 from atb.managers.dynamic_risk import RiskTier
 from atb.managers.kernel_state import KernelState
 from atb.managers.orders import MarketOrder, OrderIntent
+from atb.persistence.errors import StoreError
 from atb.persistence.fields import Fields, JsonDict, dump_time
 
 __all__ = [
@@ -72,6 +74,38 @@ def bar_from_dict(data: object, where: str = "bar") -> Bar:
     return Bar(
         f.time("time"), f.num("open"), f.num("high"), f.num("low"), f.num("close"), f.num("volume")
     )
+
+
+def instrument_to_dict(instrument: Instrument, source: str) -> JsonDict:
+    """A market's rules and where they came from, as a JSON object."""
+    return {
+        "symbol": instrument.symbol,
+        "tick_size": instrument.tick_size,
+        "lot_step": instrument.lot_step,
+        "min_notional": instrument.min_notional,
+        "min_quantity": instrument.min_quantity,
+        "base_asset": instrument.base_asset,
+        "quote_asset": instrument.quote_asset,
+        "source": source,
+    }
+
+
+def instrument_from_dict(data: object, where: str = "instrument") -> tuple[Instrument, str]:
+    """The rules and source `instrument_to_dict` wrote."""
+    f = Fields(data, where)
+    try:
+        instrument = Instrument(
+            f.text("symbol"),
+            tick_size=f.num("tick_size"),
+            lot_step=f.num("lot_step"),
+            min_notional=f.num("min_notional"),
+            min_quantity=f.num("min_quantity"),
+            base_asset=f.opt_text("base_asset"),
+            quote_asset=f.opt_text("quote_asset"),
+        )
+    except ValueError as error:
+        raise StoreError(f"{where}: {error}") from error
+    return instrument, f.text("source")
 
 
 def fill_to_dict(fill: Fill) -> JsonDict:

@@ -36,7 +36,10 @@ def _fields(event: KernelEvent) -> JsonDict:
         case OrderPlaced():
             return {"order_id": event.order_id, "intent": event.intent, "reason": event.reason}
         case OrderRejected():
-            return {"order_id": event.order_id, "reason": event.reason}
+            rejected: JsonDict = {"order_id": event.order_id, "reason": event.reason}
+            if event.detail:
+                rejected["detail"] = event.detail
+            return rejected
         case OrderFilled():
             return {"position_id": event.position_id, "fill": fill_to_dict(event.fill)}
         case StopMoved():
@@ -76,7 +79,8 @@ def _placed(f: Fields) -> KernelEvent:
 
 
 def _rejected(f: Fields) -> KernelEvent:
-    return OrderRejected(f.time("time"), f.text("order_id"), f.text("reason"))
+    detail = f.text("detail") if f.has("detail") else ""
+    return OrderRejected(f.time("time"), f.text("order_id"), f.text("reason"), detail)
 
 
 def _filled(f: Fields) -> KernelEvent:

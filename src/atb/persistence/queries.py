@@ -14,7 +14,12 @@ from atb.domain.sides import OrderAction, PositionSide
 from atb.managers.kernel_state import KernelState
 from atb.persistence.errors import StoreError
 from atb.persistence.fields import load_time, loads_list, loads_object
-from atb.persistence.mappers import fill_from_dict, position_from_dict, state_from_dict
+from atb.persistence.mappers import (
+    fill_from_dict,
+    instrument_from_dict,
+    position_from_dict,
+    state_from_dict,
+)
 from atb.persistence.mappers_events import event_from_dict
 from atb.persistence.records import (
     EquityPoint,
@@ -29,7 +34,7 @@ from atb.persistence.records import (
 
 SESSION_COLUMNS = (
     "id, strategy, symbol, timeframe, params, config, initial_balance, model_id, id_prefix,"
-    " status, created_at, stopped_at, last_bar_time, writer_pid, writer_host"
+    " status, created_at, stopped_at, last_bar_time, writer_pid, writer_host, instrument"
 )
 
 
@@ -44,8 +49,11 @@ def _opt_time(value: object, where: str) -> datetime | None:
 def session_from_row(row: tuple[object, ...]) -> SessionRecord:
     """A `SessionRecord` from a row selected with `SESSION_COLUMNS`."""
     (id_, strategy, symbol, timeframe, params, config, balance, model_id, prefix, status) = row[:10]
-    created, stopped, last_bar, pid, host = row[10:]
+    created, stopped, last_bar, pid, host, instrument = row[10:]
     where = f"sessions[{id_}]"
+    rules = None
+    if instrument is not None:
+        rules = instrument_from_dict(loads_object(instrument, f"{where}.instrument"), where)
     return SessionRecord(
         id=cast(int, id_),
         strategy=str(strategy),
@@ -62,6 +70,8 @@ def session_from_row(row: tuple[object, ...]) -> SessionRecord:
         last_bar_time=_opt_time(last_bar, f"{where}.last_bar_time"),
         writer_pid=None if pid is None else cast(int, pid),
         writer_host=None if host is None else str(host),
+        instrument=None if rules is None else rules[0],
+        instrument_source=None if rules is None else rules[1],
     )
 
 

@@ -9,6 +9,7 @@ from typing import Literal
 import attrs
 
 from atb.domain.fills import Fill
+from atb.domain.instruments import Instrument
 from atb.domain.models import LivePosition
 from atb.managers.config_overrides import merge_overrides
 from atb.managers.risk_config import RiskConfiguration
@@ -43,6 +44,10 @@ class SessionRecord:
     last_bar_time: datetime | None
     writer_pid: int | None
     writer_host: str | None
+    instrument: Instrument | None = None
+    """The market's rules the session trades with (None for sessions from before schema v4)."""
+    instrument_source: str | None = None
+    """Where those rules came from."""
 
     @property
     def active(self) -> bool:

@@ -197,7 +197,11 @@ _V3 = (
 """Version 3: the lower-timeframe candles each processed bar was resolved on (when
 `fills.detail_timeframe` is set), part of what the session consumed."""
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
+_V4 = ("ALTER TABLE sessions ADD COLUMN instrument TEXT",)
+"""Version 4: the market's rules a session trades with (JSON `instrument_to_dict`: tick, lot
+step, minimums, assets and where they came from). NULL for sessions started before it."""
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4)
 """Ordered migration steps; step i takes the schema from version i to i + 1."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

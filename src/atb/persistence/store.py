@@ -25,6 +25,7 @@ from types import TracebackType
 
 from atb.domain.bars import Bar
 from atb.domain.events import KernelEvent
+from atb.domain.instruments import Instrument
 from atb.domain.models import LivePosition, Trade
 from atb.managers.config_overrides import config_to_dict
 from atb.managers.kernel_state import KernelState, StepResult
@@ -34,6 +35,7 @@ from atb.persistence.connection import connect_reader, connect_writer
 from atb.persistence.errors import StoreError
 from atb.persistence.fields import dump_time, dumps
 from atb.persistence.lock import WriterLock
+from atb.persistence.mappers import instrument_to_dict
 from atb.persistence.recording import write_bar, write_history
 from atb.persistence.records import (
     EquityPoint,
@@ -134,17 +136,25 @@ class SessionStore:
         model_id: str | None = None,
         id_prefix: str | None = None,
         history: Sequence[Bar] = (),
+        instrument: Instrument | None = None,
+        instrument_source: str = "",
     ) -> SessionRecord:
         """Start a new active session and return it.
 
         `config` is stored in `config_to_dict` form. `id_prefix` (the prefix of the session's
         deterministic order and position ids, unique in the store) defaults to `s<id>`.
         `history` (the warm-up candles the session starts with) is written in the same
-        transaction, so a crash can never leave a session without its warm-up.
+        transaction, so a crash can never leave a session without its warm-up. `instrument`
+        (with `instrument_source`) records the market's rules the session trades with.
         """
         config_dict = config_to_dict(config) if isinstance(config, RiskConfiguration) else config
         try:
             params_text, config_text = dumps(dict(params)), dumps(dict(config_dict))
+            rules_text = (
+                None
+                if instrument is None
+                else dumps(instrument_to_dict(instrument, instrument_source))
+            )
         except (TypeError, ValueError) as exc:
             raise StoreError(f"session params/config are not JSON values: {exc}") from exc
         with self._transaction("create a session") as connection:
@@ -154,7 +164,8 @@ class SessionStore:
             connection.execute(
                 "INSERT INTO sessions (id, strategy, params, config, symbol, timeframe,"
                 " initial_balance, model_id, id_prefix, status, created_at, writer_pid,"
-                " writer_host) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?)",
+                " writer_host, instrument)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?)",
                 (
                     session_id,
                     strategy,
@@ -168,6 +179,7 @@ class SessionStore:
                     _now(),
                     os.getpid(),
                     socket.gethostname(),
+                    rules_text,
                 ),
             )
             write_history(connection, session_id, history)

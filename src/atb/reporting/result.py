@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from atb.domain.events import KernelEvent
+from atb.domain.instruments import Instrument
 from atb.domain.models import Trade
 from atb.domain.protocols import Position
 from atb.managers.performance_metrics import PerformanceMetrics
@@ -56,6 +57,15 @@ class StrategyInfo:
     parameters: dict[str, object]
     model_id: str | None = None
     overlap_allowed: bool = False
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class InstrumentInfo:
+    """The market's rules the run used (tick, lot step, minimums, assets) and where they came
+    from (the exchange, the user, atb's built-in table, or inferred from the data)."""
+
+    instrument: Instrument
+    source: str
 
 
 @attrs.frozen(slots=True, kw_only=True)
@@ -117,6 +127,7 @@ class BacktestResult:
     data: DataInfo
     strategy: StrategyInfo
     config: dict[str, object]
+    instrument: InstrumentInfo
     initial_balance: float
     trades: tuple[Trade, ...]
     open_position: OpenPosition | None

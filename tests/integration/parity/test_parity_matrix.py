@@ -35,12 +35,13 @@ import pytest
 from atb.data.bars import bars_from_frame
 from atb.data.binance import BinanceClient
 from atb.data.candles import ValidatedCandles
-from atb.data.instruments import instrument_for
+from atb.data.instruments import ResolvedInstrument, instrument_for
 from atb.data.loading import load_candles
 from atb.data.timeframes import parse_timeframe
 from atb.data.validation import validate_candles
 from atb.domain.bars import Bar
 from atb.domain.events import KernelEvent, OrderFilled, OrderPlaced, StopMoved, TierChanged
+from atb.domain.instruments import Instrument
 from atb.domain.models import ActiveTrade, LivePosition
 from atb.domain.sides import PositionSide
 from atb.engines.backtest import BacktestRequest, run_backtest
@@ -95,6 +96,12 @@ SYNTHETIC_DROPPED = (-60, 12, 13, 40, 60, 61, 62)
 inside the warm-up history, three inside the window (2, 1 and 3 bars)."""
 
 EXCHANGE_BARS_PER_SECOND = 250.0
+
+INSTRUMENTS = {
+    "BTCUSDT": instrument_for("BTCUSDT"),
+    SYNTHETIC_SYMBOL: Instrument(SYNTHETIC_SYMBOL, tick_size=0.01, lot_step=1e-5, min_notional=5.0),
+}
+"""Each market's rules (the synthetic series trades like BTCUSDT)."""
 
 
 @attrs.frozen
@@ -269,7 +276,7 @@ def live_engine(
         symbol=market.symbol,
         timeframe=HOUR,
         initial_balance=INITIAL_BALANCE,
-        instrument=instrument_for(market.symbol),
+        instrument=INSTRUMENTS[market.symbol],
         poll_interval=poll_interval,
         model_id=model_id,
     )
@@ -373,7 +380,7 @@ def backtest(
             config=case.config(),
             symbol=market.symbol,
             initial_balance=INITIAL_BALANCE,
-            instrument=instrument_for(market.symbol),
+            instrument=ResolvedInstrument(INSTRUMENTS[market.symbol], "test rules"),
             fast=False,
             id_prefix=id_prefix,
         )

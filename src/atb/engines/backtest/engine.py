@@ -15,7 +15,7 @@ import attrs
 from atb import __version__
 from atb.data.candles import ValidatedCandles
 from atb.data.detail import check_detail
-from atb.data.instruments import instrument_for
+from atb.data.instruments import ResolvedInstrument, default_instrument
 from atb.domain.errors import DataError
 from atb.domain.events import PositionClosed
 from atb.domain.instruments import Instrument
@@ -35,6 +35,7 @@ from atb.reporting.result import (
     BacktestResult,
     DataInfo,
     EquityCurve,
+    InstrumentInfo,
     OpenPosition,
     RunInfo,
     StrategyInfo,
@@ -61,7 +62,9 @@ class BacktestRequest:
     initial_balance: float = 10_000.0
     close_at_end: bool = False
     overlap_allowed: bool = False
-    instrument: Instrument | None = None
+    instrument: ResolvedInstrument | None = None
+    """The market's rules and where they came from (default: built-in rules, else inferred from
+    the candles' precision, with a warning)."""
     fast: bool = True
     """Advance quiet bars in bulk (identical results; False steps every bar, for proofs)."""
     id_prefix: str = "bt"
@@ -94,7 +97,11 @@ def run_backtest(
     strategy = request.strategy
     strategy.prepare(candles.frame)
     bars = bar_arrays(candles.frame)
-    instrument = request.instrument or instrument_for(request.symbol)
+    resolved = request.instrument or default_instrument(request.symbol, candles.frame)
+    instrument = resolved.instrument
+    highest = float(bars.high.max())
+    instrument.check_prices(float(bars.low.min()), highest)
+    instrument.check_account(request.initial_balance, request.config.risk.position_cap, highest)
 
     runner = _simulate(request, bars, instrument, progress)
     state = runner.state
@@ -120,7 +127,7 @@ def run_backtest(
                 position.side, position.entry_price, position.quantity, mark
             ),
         )
-    warnings: list[str] = []
+    warnings: list[str] = list(resolved.warnings)
     if candles.synthetic:
         warnings.append("synthetic data: the DEMO market is generated, not real prices")
     if request.overlap_allowed:
@@ -153,6 +160,7 @@ def run_backtest(
             overlap_allowed=request.overlap_allowed,
         ),
         config=config_to_dict(request.config),
+        instrument=InstrumentInfo(instrument=instrument, source=resolved.source),
         initial_balance=request.initial_balance,
         trades=tuple(event.trade for event in events if isinstance(event, PositionClosed)),
         open_position=open_position,

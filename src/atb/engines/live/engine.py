@@ -53,6 +53,8 @@ class LiveSettings:
     initial_balance: float
     instrument: Instrument
     poll_interval: float
+    instrument_source: str = ""
+    """Where the instrument's rules came from (recorded with the session)."""
     model_id: str | None = None
     max_feed_backoff: float = 60.0
 
@@ -107,6 +109,12 @@ class LiveEngine:
                     f"{settings.timeframe} is active with other parameters or config; resume it "
                     "with the same --param/--set values, or use another --db"
                 )
+            if session.instrument is not None and session.instrument != settings.instrument:
+                raise StrategyError(
+                    f"session {session.id} trades {settings.symbol} with other instrument rules "
+                    f"({session.instrument_source}); resume it with the same rules, or use "
+                    "another --db"
+                )
             session = self.store.resume_session(session.id)
             loaded = self.store.load_state(session.id)
             history = self.store.history_bars(session.id)
@@ -134,6 +142,8 @@ class LiveEngine:
                 initial_balance=settings.initial_balance,
                 model_id=settings.model_id,
                 history=history,
+                instrument=settings.instrument,
+                instrument_source=settings.instrument_source,
             )
             for bar in history:
                 self.window.append(bar)

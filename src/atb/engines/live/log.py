@@ -35,6 +35,8 @@ def event_fields(event: KernelEvent) -> dict[str, object]:
         fields.update(order_id=event.order_id, intent=event.intent, reason=event.reason)
     elif isinstance(event, OrderRejected):
         fields.update(order_id=event.order_id, reason=event.reason)
+        if event.detail:
+            fields["detail"] = event.detail
     elif isinstance(event, OrderFilled):
         fill = event.fill
         fields.update(
