@@ -9,7 +9,13 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from atb.cli.run_options import build_config, build_strategy, strategy_options
+from atb.cli.run_options import (
+    build_config,
+    build_strategy,
+    instrument_options,
+    resolve_run_instrument,
+    strategy_options,
+)
 from atb.data.loading import load_candles
 from atb.data.symbols import normalize_symbol
 from atb.data.timeframes import parse_timeframe
@@ -36,6 +42,7 @@ from atb.strategies.protocol import ModelBacked
 )
 @click.option("--exchange-url", help="Binance-compatible REST base URL for missing data.")
 @strategy_options
+@instrument_options
 @click.option(
     "--out",
     "out_dir",
@@ -75,6 +82,10 @@ def backtest(
     allow_overlap: bool,
     detail_timeframe: str | None,
     detail_data: Path | None,
+    tick_size: float | None,
+    lot_step: float | None,
+    min_notional: float | None,
+    instruments_file: Path | None,
 ) -> None:
     """Backtest STRATEGY on SYMBOL/TIMEFRAME candles.
 
@@ -105,6 +116,14 @@ def backtest(
     )
     if len(candles) - candles.warmup_bars <= 0:
         raise DataError(f"no bars in the requested window ({candles.describe()})")
+    instrument = resolve_run_instrument(
+        symbol,
+        candles.frame,
+        tick_size=tick_size,
+        lot_step=lot_step,
+        min_notional=min_notional,
+        instruments_file=instruments_file,
+    )
     window_start = candles.index[candles.warmup_bars].to_pydatetime()
     window_end = candles.index[-1].to_pydatetime()
     if isinstance(strategy, ModelBacked):
@@ -136,6 +155,7 @@ def backtest(
         close_at_end=close_at_end,
         overlap_allowed=allow_overlap,
         detail=detail,
+        instrument=instrument,
     )
     with Progress(
         TextColumn("[bold]backtest[/] {task.description}"),

@@ -17,13 +17,21 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from atb.cli.run_options import build_config, build_strategy, strategy_options
+from atb.cli.run_options import (
+    build_config,
+    build_strategy,
+    instrument_options,
+    resolve_run_instrument,
+    strategy_options,
+)
 from atb.data.binance import BinanceClient
 from atb.data.cache import default_data_dir
+from atb.data.exchange_rules import refresh_exchange_rules
 from atb.data.files import read_candles_file
-from atb.data.instruments import instrument_for
+from atb.data.instruments import InstrumentOverrides
 from atb.data.symbols import normalize_symbol
 from atb.data.timeframes import parse_timeframe
+from atb.data.times import utc_now
 from atb.domain.errors import AtbError
 from atb.engines.live.engine import ATR_HISTORY, LiveEngine, LiveSettings, default_poll_interval
 from atb.engines.live.feed import CandleFeed, ExchangeFeed, ReplayFeed
@@ -67,6 +75,7 @@ def live() -> None:
     "--paper-trading", is_flag=True, help="Simulate fills (required: no real orders yet)."
 )
 @strategy_options
+@instrument_options
 @click.option("--db", type=click.Path(path_type=Path, dir_okay=False), help="SQLite store path.")
 @click.option("--exchange-url", help="Binance-compatible REST base URL (or ATB_BINANCE_URL).")
 @click.option("--poll-interval", type=float, help="Seconds between polls (default by timeframe).")
@@ -105,6 +114,10 @@ def run(
     pace: float,
     max_store_mb: float | None,
     detail_timeframe: str | None,
+    tick_size: float | None,
+    lot_step: float | None,
+    min_notional: float | None,
+    instruments_file: Path | None,
 ) -> None:
     """Run a live (paper) session."""
     if not paper_trading:
@@ -118,17 +131,6 @@ def run(
         strategy_name, params, symbol=symbol, timeframe=str(tf), model_dir=model_dir
     )
     model_id = strategy.model_artifact.artifact_id if isinstance(strategy, ModelBacked) else None
-    settings = LiveSettings(
-        strategy_name=strategy.name,
-        parameters=dict(strategy.parameters),
-        config=config,
-        symbol=symbol,
-        timeframe=tf,
-        initial_balance=initial_balance,
-        instrument=instrument_for(symbol),
-        poll_interval=poll_interval if poll_interval is not None else default_poll_interval(tf),
-        model_id=model_id,
-    )
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda _signum, _frame: stop.set())
@@ -138,13 +140,45 @@ def run(
     # bad --replay path leaves no empty store behind.
     feed: CandleFeed
     client: BinanceClient | None = None
+    rules = InstrumentOverrides(tick_size, lot_step, min_notional)
     if replay_file is not None:
         candles = read_candles_file(replay_file, timeframe=tf)
         window = max(strategy.warmup, ATR_HISTORY)
         feed = ReplayFeed(candles, history_bars=window, bars_per_poll=1, pace=pace)
+        frame = candles.frame
     else:
         client = BinanceClient(exchange_url)
         feed = ExchangeFeed(client, symbol, tf)
+        frame = None
+        if not rules.complete:
+            # The session trades by the exchange's current rules: refresh the cached copy.
+            try:
+                refresh_exchange_rules(client, default_data_dir(), symbol, fetched_at=utc_now())
+            except AtbError:
+                client.close()
+                raise
+    instrument = resolve_run_instrument(
+        symbol,
+        frame,
+        tick_size=tick_size,
+        lot_step=lot_step,
+        min_notional=min_notional,
+        instruments_file=instruments_file,
+    )
+    for warning in instrument.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    settings = LiveSettings(
+        strategy_name=strategy.name,
+        parameters=dict(strategy.parameters),
+        config=config,
+        symbol=symbol,
+        timeframe=tf,
+        initial_balance=initial_balance,
+        instrument=instrument.instrument,
+        instrument_source=instrument.source,
+        poll_interval=poll_interval if poll_interval is not None else default_poll_interval(tf),
+        model_id=model_id,
+    )
     max_bytes = None if max_store_mb is None else int(max_store_mb * 1_000_000)
     try:
         store = SessionStore.open(db or default_db(), max_bytes=max_bytes)

@@ -14,9 +14,15 @@ from rich.console import Console
 from rich.table import Table
 
 from atb.cli.live_cmd import default_db
-from atb.cli.run_options import build_config, build_strategy, strategy_options
+from atb.cli.run_options import (
+    build_config,
+    build_strategy,
+    instrument_options,
+    resolve_run_instrument,
+    strategy_options,
+)
 from atb.data.files import read_candles_file
-from atb.data.instruments import instrument_for
+from atb.data.instruments import InstrumentOverrides
 from atb.data.symbols import normalize_symbol
 from atb.data.timeframes import parse_timeframe
 from atb.domain.errors import AtbError
@@ -41,6 +47,7 @@ from atb.strategies.protocol import ModelBacked
 @click.option("--symbol", help="With --data: the symbol.")
 @click.option("--timeframe", help="With --data: the timeframe.")
 @strategy_options
+@instrument_options
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def parity(
     session_id: int | None,
@@ -55,6 +62,10 @@ def parity(
     initial_balance: float,
     model_dir: Path | None,
     as_json: bool,
+    tick_size: float | None,
+    lot_step: float | None,
+    min_notional: float | None,
+    instruments_file: Path | None,
 ) -> None:
     """Diff a live session against the backtest of the very candles it consumed.
 
@@ -76,6 +87,8 @@ def parity(
                 config_file=config_file,
                 initial_balance=initial_balance,
                 model_dir=model_dir,
+                rules=InstrumentOverrides(tick_size, lot_step, min_notional),
+                instruments_file=instruments_file,
             )
             with SessionStore.open(store_path, read_only=True) as store:
                 report = compare_session(store, None, model_dir=model_dir)
@@ -101,12 +114,25 @@ def _replay(
     config_file: Path | None,
     initial_balance: float,
     model_dir: Path | None,
+    rules: InstrumentOverrides,
+    instruments_file: Path | None,
 ) -> None:
     symbol = normalize_symbol(symbol)
     tf = parse_timeframe(timeframe)
     strategy = build_strategy(
         strategy_name, params, symbol=symbol, timeframe=str(tf), model_dir=model_dir
     )
+    candles = read_candles_file(data_file, timeframe=tf)
+    instrument = resolve_run_instrument(
+        symbol,
+        candles.frame,
+        tick_size=rules.tick_size,
+        lot_step=rules.lot_step,
+        min_notional=rules.min_notional,
+        instruments_file=instruments_file,
+    )
+    for warning in instrument.warnings:
+        click.echo(f"warning: {warning}", err=True)
     settings = LiveSettings(
         strategy_name=strategy.name,
         parameters=dict(strategy.parameters),
@@ -114,11 +140,11 @@ def _replay(
         symbol=symbol,
         timeframe=tf,
         initial_balance=initial_balance,
-        instrument=instrument_for(symbol),
+        instrument=instrument.instrument,
+        instrument_source=instrument.source,
         poll_interval=0.0,
         model_id=strategy.model_artifact.artifact_id if isinstance(strategy, ModelBacked) else None,
     )
-    candles = read_candles_file(data_file, timeframe=tf)
     feed = ReplayFeed(candles, history_bars=max(strategy.warmup, ATR_HISTORY))
     with SessionStore.open(store_path) as store:
         engine = LiveEngine(

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from atb.data.instruments import InstrumentOverrides, ResolvedInstrument, resolve_instrument
 from atb.managers.risk_config import RiskConfiguration
 from atb.strategies.protocol import Strategy
 from atb.strategies.registry import StrategyContext, get_entry
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -58,6 +62,54 @@ def strategy_options(command: F) -> F:
     for decorator in reversed(decorators):
         command = decorator(command)
     return command
+
+
+def instrument_options(command: F) -> F:
+    """`--tick-size`, `--lot-step`, `--min-notional`, `--instruments`: the market's rules."""
+    positive = click.FloatRange(min=0.0, min_open=True)
+    decorators = [
+        click.option(
+            "--tick-size",
+            type=positive,
+            help="Price step of the market (default: exchange rules, instruments.toml, built-in, "
+            "else inferred from the data).",
+        ),
+        click.option("--lot-step", type=positive, help="Quantity step of the market (base units)."),
+        click.option(
+            "--min-notional",
+            type=click.FloatRange(min=0.0),
+            help="Smallest order value the market accepts (quote currency).",
+        ),
+        click.option(
+            "--instruments",
+            "instruments_file",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help="TOML file of market rules, one [SYMBOL] table each "
+            "(default: <data dir>/instruments.toml when present).",
+        ),
+    ]
+    for decorator in reversed(decorators):
+        command = decorator(command)
+    return command
+
+
+def resolve_run_instrument(
+    symbol: str,
+    frame: pd.DataFrame | None,
+    *,
+    tick_size: float | None,
+    lot_step: float | None,
+    min_notional: float | None,
+    instruments_file: Path | None,
+) -> ResolvedInstrument:
+    """The market's rules for a run, from the options and the sources of
+    `atb.data.instruments.resolve_instrument` (its warnings are the caller's to show)."""
+    return resolve_instrument(
+        symbol,
+        frame=frame,
+        overrides=InstrumentOverrides(tick_size, lot_step, min_notional),
+        instruments_file=instruments_file,
+    )
 
 
 def build_config(config_file: Path | None, assignments: Sequence[str]) -> RiskConfiguration:

@@ -136,8 +136,9 @@ def price_decimals(frame: pd.DataFrame) -> int:
         return 2
     for decimals in range(_MAX_DECIMALS + 1):
         scaled = values * 10.0**decimals
-        # Relative tolerance: a price parsed from "0.09828605" is within an ulp of the grid.
-        if np.all(np.abs(scaled - np.round(scaled)) <= 1e-6 * np.maximum(1.0, np.abs(scaled))):
+        # A price parsed from "0.09828605" lands within a few ulps of the decimal grid; 1e-13
+        # relative is a thousand ulps, far below the 0.1 a missing decimal would leave.
+        if np.all(np.abs(scaled - np.round(scaled)) <= 1e-13 * np.maximum(1.0, np.abs(scaled))):
             return decimals
     return _MAX_DECIMALS
 
@@ -295,14 +296,3 @@ def _first_source(
     if known is not None:
         return ResolvedInstrument(known, f"{_BUILTIN_SOURCE} for {name}")
     return None
-
-
-def describe_rules(instrument: Instrument) -> str:
-    """`tick 0.01 · lot 1e-05 · min qty 1e-05 BTC · min order 5 USDT` for summaries."""
-    base = f" {instrument.base_asset}" if instrument.base_asset else ""
-    quote = f" {instrument.quote_asset}" if instrument.quote_asset else ""
-    parts = [f"tick {instrument.tick_size:g}{quote}", f"lot {instrument.lot_step:g}{base}"]
-    if instrument.min_quantity:
-        parts.append(f"min qty {instrument.min_quantity:g}{base}")
-    parts.append(f"min order {instrument.min_notional:g}{quote}")
-    return " · ".join(parts)

@@ -127,6 +127,15 @@ class Instrument:
     def _unit(asset: str | None) -> str:
         return f" {asset}" if asset else ""
 
+    def describe(self) -> str:
+        """The rules for people: `tick 0.01 USDT · lot 1e-05 BTC · min order 5 USDT`."""
+        base, quote = self._unit(self.base_asset), self._unit(self.quote_asset)
+        parts = [f"tick {self.tick_size:g}{quote}", f"lot {self.lot_step:g}{base}"]
+        if self.min_quantity:
+            parts.append(f"min qty {self.min_quantity:g}{base}")
+        parts.append(f"min order {self.min_notional:g}{quote}")
+        return " · ".join(parts)
+
     def check_prices(self, lowest: float, highest: float) -> None:
         """Refuse rules that cannot serve prices in [`lowest`, `highest`].
 

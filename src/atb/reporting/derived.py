@@ -18,7 +18,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from atb.domain.events import CloseOnlyLatched, StopMoved, TierChanged
+from atb.domain.events import CloseOnlyLatched, OrderRejected, StopMoved, TierChanged
 from atb.domain.fills import Fill
 from atb.domain.sides import PositionSide
 from atb.reporting.result import BacktestResult
@@ -158,3 +158,32 @@ def count_by(values: Iterable[str]) -> dict[str, int]:
     """Occurrences of each string, keys sorted (a stable order for JSON)."""
     counts = Counter(values)
     return {key: counts[key] for key in sorted(counts)}
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class RejectionCount:
+    """Orders refused for one reason: how many, and the detail of the first one."""
+
+    reason: str
+    count: int
+    example: str
+
+    def describe(self) -> str:
+        """`114 orders rejected: order below … (first: order value 0.0009 BTC below …)`."""
+        noun = "order" if self.count == 1 else "orders"
+        example = f" (first: {self.example})" if self.example else ""
+        return f"{self.count:,d} {noun} rejected: {self.reason}{example}"
+
+
+def rejection_counts(result: BacktestResult) -> list[RejectionCount]:
+    """Rejected orders grouped by reason, most frequent first (ties in order of appearance)."""
+    counts: Counter[str] = Counter()
+    examples: dict[str, str] = {}
+    for event in result.events:
+        if isinstance(event, OrderRejected):
+            counts[event.reason] += 1
+            examples.setdefault(event.reason, event.detail)
+    return [
+        RejectionCount(reason=reason, count=number, example=examples[reason])
+        for reason, number in counts.most_common()
+    ]

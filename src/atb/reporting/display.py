@@ -31,10 +31,19 @@ def pct(value: float | None) -> str:
     return NOT_AVAILABLE if number is None else f"{number * 100:,.2f}%"
 
 
-def money(value: float | None) -> str:
-    """A quote-currency amount: 12345.678 → `12,345.68`."""
+def money(value: float | None, decimals: int = 2) -> str:
+    """A quote-currency amount: 12345.678 → `12,345.68` (`decimals` after the point)."""
     number = _defined(value)
-    return NOT_AVAILABLE if number is None else f"{number:,.2f}"
+    return NOT_AVAILABLE if number is None else f"{number:,.{decimals}f}"
+
+
+def money_decimals(scale: float) -> int:
+    """Decimals that show an account of size `scale` to six significant digits, at least two:
+    10,000 USDT → 2, 1 BTC → 5 (a 0.00001 BTC fee stays visible)."""
+    if not math.isfinite(scale) or scale <= 0:
+        return 2
+    digits = math.floor(math.log10(scale)) + 1
+    return max(2, min(10, 6 - digits))
 
 
 def ratio(value: float | None) -> str:
@@ -68,10 +77,13 @@ class Headline:
     field: str
     show: Callable[[float | None], str]
 
-    def value(self, metrics: PerformanceMetrics) -> str:
-        """The formatted value of this metric."""
+    def value(self, metrics: PerformanceMetrics, money_places: int = 2) -> str:
+        """The formatted value of this metric (amounts with `money_places` decimals)."""
         raw = getattr(metrics, self.field)
-        return self.show(None if raw is None else float(raw))
+        number = None if raw is None else float(raw)
+        if self.show is money:
+            return money(number, money_places)
+        return self.show(number)
 
 
 HEADLINES = (

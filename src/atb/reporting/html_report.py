@@ -25,6 +25,7 @@ from atb.reporting.charts import (
 from atb.reporting.derived import (
     close_only_latches,
     exit_reason_counts,
+    rejection_counts,
     stop_moves,
     tier_changes,
 )
@@ -87,10 +88,12 @@ def render_report(result: BacktestResult) -> str:
     parts.append(f"<h1>{_e(title)}</h1>")
     parts.append(
         f'<p class="sub">{_e(display.when(data.start))} → {_e(display.when(data.end))} · '
-        f"{data.bars:,d} bars · initial balance {_e(display.money(result.initial_balance))}</p>"
+        f"{data.bars:,d} bars · initial balance "
+        f"{_e(display.money(result.initial_balance, _places(result)))}</p>"
     )
-    if result.warnings:
-        items = "".join(f"<li>{_e(w)}</li>" for w in result.warnings)
+    notes = [*result.warnings, *(r.describe() for r in rejection_counts(result))]
+    if notes:
+        items = "".join(f"<li>{_e(w)}</li>" for w in notes)
         parts.append(f'<div class="warnings"><ul>{items}</ul></div>')
     parts.append('<div class="grid">')
     parts.append(_section("Performance", _headline_rows(result)))
@@ -141,17 +144,24 @@ def _assumptions_html(result: BacktestResult) -> str:
     return f'<h2 id="assumptions">Assumptions</h2><ul class="assumptions">{items}</ul>'
 
 
+def _places(result: BacktestResult) -> int:
+    return display.money_decimals(result.initial_balance)
+
+
 def _headline_rows(result: BacktestResult) -> list[tuple[str, str]]:
-    return [(h.label, h.value(result.metrics)) for h in display.HEADLINES]
+    places = _places(result)
+    return [(h.label, h.value(result.metrics, places)) for h in display.HEADLINES]
 
 
 def _cost_rows(result: BacktestResult) -> list[tuple[str, str]]:
     metrics = result.metrics
     ambiguity = result.ambiguity
+    places = _places(result)
+    rejections = sum(rejection.count for rejection in rejection_counts(result))
     return [
-        ("Net profit", display.money(metrics.net_profit)),
-        ("Fees paid", display.money(metrics.total_fees)),
-        ("Slippage paid", display.money(metrics.total_slippage)),
+        ("Net profit", display.money(metrics.net_profit, places)),
+        ("Fees paid", display.money(metrics.total_fees, places)),
+        ("Slippage paid", display.money(metrics.total_slippage, places)),
         ("Buy & hold return", display.pct(metrics.buy_and_hold_return)),
         ("Excess over hold", display.pct(metrics.excess_return)),
         (
@@ -166,9 +176,10 @@ def _cost_rows(result: BacktestResult) -> list[tuple[str, str]]:
         ("Ambiguous bars", f"{ambiguity.bars:,d}"),
         (
             "PnL range (pess. … opt.)",
-            f"{display.money(ambiguity.pessimistic_pnl)} … "
-            f"{display.money(ambiguity.optimistic_pnl)}",
+            f"{display.money(ambiguity.pessimistic_pnl, places)} … "
+            f"{display.money(ambiguity.optimistic_pnl, places)}",
         ),
+        ("Rejected orders", f"{rejections:,d}"),
     ]
 
 
@@ -184,7 +195,8 @@ def _exit_rows(result: BacktestResult) -> list[tuple[str, str]]:
         rows.append(
             (
                 "still open (marked)",
-                f"{position.position.side.value}, net {display.money(position.net_pnl)}",
+                f"{position.position.side.value}, "
+                f"net {display.money(position.net_pnl, _places(result))}",
             )
         )
     return rows or [("no trades", "0")]
@@ -195,6 +207,8 @@ def _data_rows(result: BacktestResult) -> list[tuple[str, str]]:
     gaps = sum(gap[2] for gap in data.gaps)
     return [
         ("Symbol / timeframe", f"{data.symbol} / {data.timeframe}"),
+        ("Instrument", result.instrument.instrument.describe()),
+        ("Rules from", result.instrument.source),
         ("Window", f"{display.when(data.start)} → {display.when(data.end)}"),
         ("Bars (warm-up)", f"{data.bars:,d} ({data.warmup_bars:,d})"),
         ("Source", data.source + (" (synthetic)" if data.synthetic else "")),

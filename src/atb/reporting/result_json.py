@@ -30,6 +30,7 @@ from atb.reporting.derived import (
     drawdown,
     exit_reason_counts,
     monthly_returns,
+    rejection_counts,
     stop_moves,
     tier_changes,
 )
@@ -43,7 +44,7 @@ from atb.reporting.jsonable import (
 )
 from atb.reporting.result import BacktestResult, OpenPosition
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """Version of the `result.json` layout (see docs/results.md)."""
 
 EQUITY_FILE = "equity.csv"
@@ -68,6 +69,7 @@ def result_to_dict(result: BacktestResult) -> dict[str, JsonValue]:
             "overlap_allowed": result.strategy.overlap_allowed,
         },
         "config": plain(result.config),
+        "instrument": _instrument(result),
         "initial_balance": finite_or_none(result.initial_balance),
         "closed_at_end": result.closed_at_end,
         "warnings": list(result.warnings),
@@ -84,6 +86,10 @@ def result_to_dict(result: BacktestResult) -> dict[str, JsonValue]:
             ),
         },
         "exit_reasons": dict(exit_reason_counts(result)),
+        "rejections": [
+            {"reason": item.reason, "count": item.count, "first_detail": item.example}
+            for item in rejection_counts(result)
+        ],
         "dynamic_risk": _dynamic_risk(result),
         "stop_moves": {
             "count": len(stop_moves(result)),
@@ -104,6 +110,20 @@ def result_to_dict(result: BacktestResult) -> dict[str, JsonValue]:
 def result_to_json(result: BacktestResult) -> str:
     """`result_to_dict` as the text of `result.json`: 2-space indent, UTF-8, final newline."""
     return json.dumps(result_to_dict(result), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def _instrument(result: BacktestResult) -> dict[str, JsonValue]:
+    instrument = result.instrument.instrument
+    return {
+        "symbol": instrument.symbol,
+        "tick_size": instrument.tick_size,
+        "lot_step": instrument.lot_step,
+        "min_quantity": instrument.min_quantity,
+        "min_notional": instrument.min_notional,
+        "base_asset": instrument.base_asset,
+        "quote_asset": instrument.quote_asset,
+        "source": result.instrument.source,
+    }
 
 
 def _data(result: BacktestResult) -> dict[str, JsonValue]:

@@ -16,6 +16,7 @@ from atb.reporting import display
 from atb.reporting.derived import (
     close_only_latches,
     exit_reason_counts,
+    rejection_counts,
     stop_moves,
     tier_changes,
 )
@@ -42,7 +43,8 @@ def render_summary(
     parts.append(Text())
     parts.append(_ambiguity(result))
     if result.open_position is not None:
-        parts.append(_open_position(result.open_position))
+        places = display.money_decimals(result.initial_balance)
+        parts.append(_open_position(result.open_position, places))
     if files is not None:
         parts.append(_files(files))
     return Group(*parts)
@@ -66,6 +68,10 @@ def _title(result: BacktestResult) -> Text:
         text.append("  SYNTHETIC DATA ", style="bold black on yellow")
     text.append(f"\n{display.when(data.start)} → {display.when(data.end)} · {data.bars:,d} bars")
     text.append(f"\ndata: {data.source}", style="dim")
+    instrument = result.instrument
+    text.append(
+        f"\ninstrument: {instrument.instrument.describe()} ({instrument.source})", style="dim"
+    )
     if strategy.parameters:
         params = ", ".join(
             f"{key}={strategy.parameters[key]}" for key in sorted(strategy.parameters)
@@ -81,6 +87,7 @@ def _warnings(result: BacktestResult) -> list[Text]:
     # The engine already words the synthetic-data and overlap warnings into `result.warnings`;
     # the title carries the SYNTHETIC tag, so nothing is repeated here.
     lines = list(result.warnings)
+    lines.extend(rejection.describe() for rejection in rejection_counts(result))
     if result.data.gaps:
         missing = sum(gap[2] for gap in result.data.gaps)
         lines.append(f"{len(result.data.gaps)} data gap(s), {missing:,d} missing bar(s)")
@@ -105,18 +112,21 @@ def _side_by_side(left: Table, right: Table) -> Table:
 
 def _headline_table(result: BacktestResult, style: box.Box) -> Table:
     table = _table("Performance", style)
+    places = display.money_decimals(result.initial_balance)
     for headline in display.HEADLINES:
-        table.add_row(headline.label, headline.value(result.metrics))
+        table.add_row(headline.label, headline.value(result.metrics, places))
     return table
 
 
 def _costs_table(result: BacktestResult, style: box.Box) -> Table:
     metrics = result.metrics
-    table = _table("Costs and comparison", style)
-    table.add_row("Initial balance", display.money(result.initial_balance))
-    table.add_row("Net profit", display.money(metrics.net_profit))
-    table.add_row("Fees paid", display.money(metrics.total_fees))
-    table.add_row("Slippage paid", display.money(metrics.total_slippage))
+    places = display.money_decimals(result.initial_balance)
+    quote = result.instrument.instrument.quote_asset
+    table = _table("Costs and comparison" + (f" ({quote})" if quote else ""), style)
+    table.add_row("Initial balance", display.money(result.initial_balance, places))
+    table.add_row("Net profit", display.money(metrics.net_profit, places))
+    table.add_row("Fees paid", display.money(metrics.total_fees, places))
+    table.add_row("Slippage paid", display.money(metrics.total_slippage, places))
     table.add_row("Buy & hold return", display.pct(metrics.buy_and_hold_return))
     table.add_row("Excess over hold", display.pct(metrics.excess_return))
     table.add_row("Partial exits", display.count(metrics.partial_exits_taken))
@@ -131,13 +141,14 @@ def _exit_table(result: BacktestResult, style: box.Box) -> Table:
     table.add_column("Trades", justify="right")
     table.add_column("Net PnL", justify="right")
     counts = exit_reason_counts(result)
+    places = display.money_decimals(result.initial_balance)
     pnl = dict.fromkeys(counts, 0.0)
     for trade in result.trades:
         pnl[trade.exit_reason] += trade.pnl
     for reason, number in counts.items():
-        table.add_row(reason, f"{number:,d}", display.money(pnl[reason]))
+        table.add_row(reason, f"{number:,d}", display.money(pnl[reason], places))
     if not counts:
-        table.add_row("no closed trades", "0", display.money(0.0))
+        table.add_row("no closed trades", "0", display.money(0.0, places))
     return table
 
 
@@ -170,25 +181,26 @@ def _risk_table(result: BacktestResult, style: box.Box) -> Table:
 
 def _ambiguity(result: BacktestResult) -> Text:
     ambiguity = result.ambiguity
+    places = display.money_decimals(result.initial_balance)
     text = Text("Ambiguous bars: ", style="bold")
     text.append(f"{ambiguity.bars:,d}")
     if ambiguity.bars:
         text.append(
-            f" · net PnL {display.money(ambiguity.pessimistic_pnl)} (pessimistic) … "
-            f"{display.money(ambiguity.optimistic_pnl)} (optimistic)"
+            f" · net PnL {display.money(ambiguity.pessimistic_pnl, places)} (pessimistic) … "
+            f"{display.money(ambiguity.optimistic_pnl, places)} (optimistic)"
         )
     return text
 
 
-def _open_position(open_position: OpenPosition) -> Text:
+def _open_position(open_position: OpenPosition, places: int) -> Text:
     position = open_position.position
     text = Text("Open position: ", style="bold")
     text.append(
         f"{position.side.value} {display.price(position.quantity)} {position.symbol} "
         f"@ {display.price(position.entry_price)} since {display.when(position.entry_time)}; "
         f"marked at {display.price(open_position.mark_price)}, "
-        f"unrealized {display.money(open_position.unrealized_pnl)}, "
-        f"net {display.money(open_position.net_pnl)} (listed as open, not closed)"
+        f"unrealized {display.money(open_position.unrealized_pnl, places)}, "
+        f"net {display.money(open_position.net_pnl, places)} (listed as open, not closed)"
     )
     return text
 

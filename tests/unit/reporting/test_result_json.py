@@ -11,7 +11,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from atb.domain.events import CloseOnlyLatched
+from atb.domain.events import CloseOnlyLatched, OrderRejected
 from atb.managers.performance_metrics import PerformanceMetrics
 from atb.managers.risk_config import RiskConfiguration
 from atb.reporting.jsonable import iso_duration, iso_utc, iso_utc_ns, plain
@@ -19,18 +19,22 @@ from atb.reporting.result import AmbiguityInfo, BacktestResult, EquityCurve, Str
 from atb.reporting.result_json import SCHEMA_VERSION, result_to_dict, result_to_json
 from tests.support.result_builder import bar_time, build_result
 
+T_REJECT = datetime(2024, 2, 4, 20, tzinfo=UTC)
+
 TOP_LEVEL_KEYS = [
     "schema_version",
     "run",
     "data",
     "strategy",
     "config",
+    "instrument",
     "initial_balance",
     "closed_at_end",
     "warnings",
     "metrics",
     "ambiguity",
     "exit_reasons",
+    "rejections",
     "dynamic_risk",
     "stop_moves",
     "equity_curve",
@@ -55,7 +59,46 @@ def test_top_level_keys_in_documented_order() -> None:
     assert list(result_to_dict(build_result())) == TOP_LEVEL_KEYS
     document = _document(build_result())
     assert list(document) == TOP_LEVEL_KEYS
-    assert document["schema_version"] == SCHEMA_VERSION == 1
+    assert document["schema_version"] == SCHEMA_VERSION == 2
+
+
+def test_instrument_and_rejections_are_recorded() -> None:
+    rejected = (
+        OrderRejected(
+            T_REJECT,
+            "bt-o0000091",
+            "order below the instrument's minimum notional",
+            "order value 4 USDT below the minimum 5 USDT",
+        ),
+        OrderRejected(
+            T_REJECT,
+            "bt-o0000092",
+            "order below the instrument's minimum notional",
+            "order value 3 USDT below the minimum 5 USDT",
+        ),
+        OrderRejected(T_REJECT, "bt-o0000093", "close-only: max drawdown breached"),
+    )
+    result = build_result()
+    result = attrs.evolve(result, events=(*result.events, *rejected))
+    document = _document(result)
+    assert document["instrument"] == {
+        "symbol": "BTCUSDT",
+        "tick_size": 0.01,
+        "lot_step": 0.00001,
+        "min_quantity": 0.00001,
+        "min_notional": 5.0,
+        "base_asset": "BTC",
+        "quote_asset": "USDT",
+        "source": "built-in Binance spot rules for BTCUSDT",
+    }
+    assert document["rejections"] == [
+        {
+            "reason": "order below the instrument's minimum notional",
+            "count": 2,
+            "first_detail": "order value 4 USDT below the minimum 5 USDT",
+        },
+        {"reason": "close-only: max drawdown breached", "count": 1, "first_detail": ""},
+    ]
 
 
 def test_run_data_strategy_and_config() -> None:

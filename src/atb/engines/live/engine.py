@@ -133,6 +133,7 @@ class LiveEngine:
             self.log.write("session_resumed", session=session.id, last_bar=self.last_time)
         else:
             history = self.feed.history(None, self.window.size)
+            self._check_instrument(history)
             session = self.store.create_session(
                 strategy=settings.strategy_name,
                 params=settings.parameters,
@@ -162,6 +163,17 @@ class LiveEngine:
             self.state = self.kernel.initial_state(settings.initial_balance)
         self._report("starting")
         return session
+
+    def _check_instrument(self, history: list[Bar]) -> None:
+        """Refuse, before anything is stored, rules that cannot serve this market or account
+        (the backtest engine makes the same checks on its candles)."""
+        if not history:
+            return
+        settings = self.settings
+        highest = max(bar.high for bar in history)
+        settings.instrument.check_prices(min(bar.low for bar in history), highest)
+        cap = settings.config.risk.position_cap
+        settings.instrument.check_account(settings.initial_balance, cap, highest)
 
     # -- the loop ----------------------------------------------------------------------------
     def run(self) -> None:
