@@ -3,16 +3,25 @@ exchange. User errors exit with code 2 and a one-line message."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from tests.support.fake_binance import FakeBinance
 
 ATB = Path(sys.executable).with_name("atb")
+PORTFOLIO_ETHBTC = (
+    Path(__file__).resolve().parents[3].parent
+    / "shared"
+    / "data"
+    / "portfolio"
+    / "ETHBTC_5m_20180110-20180130.csv"
+)
 
 
 def atb(*args: str, data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -109,3 +118,43 @@ def test_list_of_an_empty_cache(tmp_path: Path) -> None:
     result = atb("list", data_dir=tmp_path)
     assert result.returncode == 0
     assert "is empty" in result.stdout
+
+
+def test_download_caches_the_exchange_rules_and_runs_use_them(tmp_path: Path) -> None:
+    frame = pd.read_csv(PORTFOLIO_ETHBTC) if PORTFOLIO_ETHBTC.exists() else None
+    if frame is None:
+        pytest.skip(f"portfolio sample not found at {PORTFOLIO_ETHBTC}")
+    candles = frame.assign(timestamp=pd.to_datetime(frame["timestamp"], utc=True)).set_index(
+        "timestamp"
+    )
+    with FakeBinance(candles, symbol="ETHBTC", timeframe="5m") as fake:
+        fake.set_rules(
+            "ETHBTC", tick_size="0.00000100", step_size="0.00100000", min_qty="0.00100000",
+            min_notional="0.00100000", base="ETH", quote="BTC",
+        )  # fmt: skip
+        downloaded = atb(
+            "download", "--symbol", "ETHBTC", "--timeframe", "5m", "--days", "3",
+            "--end", "2018-01-20", "--exchange-url", fake.url, data_dir=tmp_path,
+        )  # fmt: skip
+        assert downloaded.returncode == 0, downloaded.stderr
+        assert any(request.path == "/api/v3/exchangeInfo" for request in fake.requests)
+        url = fake.url
+    rules = json.loads((tmp_path / "candles" / "ETHBTC" / "instrument.json").read_text())
+    assert rules["entry"]["symbol"] == "ETHBTC"
+    result = subprocess.run(
+        [
+            str(ATB), "backtest", "sma_cross", "--symbol", "ETHBTC", "--timeframe", "5m",
+            "--start", "2018-01-18", "--end", "2018-01-20", "--param", "stop_loss=0.01",
+            "--initial-balance", "1", "--out", str(tmp_path / "out"),
+        ],
+        capture_output=True, text=True, timeout=120, check=False,
+        env={**os.environ, "ATB_DATA_DIR": str(tmp_path), "ATB_BINANCE_URL": "http://127.0.0.1:9",
+             "COLUMNS": "200"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert (
+        "instrument: tick 1e-06 BTC · lot 0.001 ETH · min qty 0.001 ETH · min order 0.001 BTC"
+        in result.stdout
+    )
+    document = json.loads((tmp_path / "out" / "result.json").read_text())
+    assert document["instrument"]["source"].startswith(f"exchange rules ({url}")
