@@ -28,8 +28,8 @@ from atb.data.loading import load_candles
 from atb.domain.errors import AtbError
 from atb.domain.events import OrderFilled, OrderPlaced
 from atb.engines.backtest import BacktestRequest, run_backtest
-from atb.engines.live.engine import ATR_HISTORY
 from atb.managers.config_overrides import config_to_dict
+from atb.managers.lookback import history_bars
 from atb.managers.risk_config import RiskConfiguration
 from atb.persistence.store import SessionStore
 from atb.strategies.registry import create_strategy
@@ -52,6 +52,10 @@ CONFIG = (
     "risk.max_position=0.5",
     "dynamic_risk.tiers=[[0.01, 0.8], [0.02, 0.6], [0.03, 0.4]]",
 )
+HISTORY = history_bars(
+    create_strategy("sma_cross", PARAMS).warmup, RiskConfiguration.from_assignments(CONFIG)
+)
+"""The warm-up a session of this strategy and config keeps (and so loads when it starts)."""
 
 
 @pytest.fixture
@@ -141,12 +145,12 @@ def assert_identical_to_the_backtest(db: Path, sample_csv: Path, bars: int) -> N
     assert parity.stdout.startswith(f"identical: session 1, {bars} bars"), parity.stdout
 
     end = START + pd.Timedelta(hours=bars)
-    candles = load_candles("BTCUSDT", "1h", START, end, warmup=ATR_HISTORY, data_file=sample_csv)
+    candles = load_candles("BTCUSDT", "1h", START, end, warmup=HISTORY, data_file=sample_csv)
     source = bars_from_frame(candles.frame)
     with SessionStore.open(db, read_only=True) as store:
         (session,) = store.list_sessions()
-        assert store.history_bars(session.id) == source[:ATR_HISTORY]
-        assert store.processed_bars(session.id) == source[ATR_HISTORY:]
+        assert store.history_bars(session.id) == source[:HISTORY]
+        assert store.processed_bars(session.id) == source[HISTORY:]
         events = store.events(session.id)
         equity = [point.equity for point in store.equity(session.id)]
         orders = [order.order_id for order in store.orders(session.id)]

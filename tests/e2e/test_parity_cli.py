@@ -41,7 +41,9 @@ def session_db(tmp_path_factory: pytest.TempPathFactory, replay_file: Path) -> P
 def test_untouched_session_is_identical(session_db: Path) -> None:
     result = run_atb("parity", "--db", str(session_db))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.startswith("identical: session 1, 899 bars")
+    assert result.stdout.startswith(
+        "identical: session 1, 969 bars compared after 31 warm-up bars, "
+    )
 
 
 def test_tampered_fill_is_reported_as_the_first_divergence(
@@ -83,7 +85,7 @@ def test_tampered_equity_is_reported(session_db: Path, tmp_path: Path) -> None:
     assert result.returncode == 1
     (first,) = json.loads(result.stdout)["divergences"]
     assert first["stream"] == "equity"
-    assert first["index"] == 898
+    assert first["index"] == 968
 
 
 def test_replay_mode_compares_without_a_stored_session(replay_file: Path) -> None:
@@ -101,3 +103,50 @@ def test_missing_store_is_a_clear_error(tmp_path: Path) -> None:
 def _as_parity_args() -> list[str]:
     args = list(SESSION)
     return ["--strategy", args[0], *args[1:]]
+
+
+def test_a_long_atr_look_back_replays_identically(sample_csv: Path, tmp_path: Path) -> None:
+    # ATR(150) trailing needs 151 bars before the first decision: the replay keeps them and the
+    # backtest loads them (it once kept 101 and diverged 653 times over these 599 bars).
+    path = tmp_path / "first700.csv"
+    pd.read_csv(sample_csv).iloc[:700].to_csv(path, index=False)
+    result = run_atb(
+        "parity", "--data", str(path), "--strategy", "sma_cross", "--symbol", "BTCUSDT",
+        "--timeframe", "1h", "--param", "fast=5", "--param", "slow=20",
+        "--param", "stop_loss=0.05", "--set", "trailing=on",
+        "--set", "trailing.activation_pct=0.002", "--set", "trailing.atr_multiple=3",
+        "--set", "trailing.atr_period=150",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith(
+        "identical: session 1, 549 bars compared after 151 warm-up bars, "
+    ), result.stdout
+    assert result.stderr == ""
+
+
+def test_an_atr_period_beyond_what_engines_keep_is_refused(tmp_path: Path) -> None:
+    result = run_atb(
+        "backtest", "sma_cross", "--symbol", "DEMO", "--timeframe", "1h", "--days", "5",
+        "--set", "trailing.atr_multiple=3", "--set", "trailing.atr_period=5000",
+        "--out", str(tmp_path / "out"),
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "error: trailing.atr_period: must be an integer from 1 to 1000 (bars of history the "
+        "engines keep), got 5000"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_short_comparison_says_it_proves_little(replay_file: Path, tmp_path: Path) -> None:
+    path = tmp_path / "short.csv"
+    pd.read_csv(replay_file).iloc[:60].to_csv(path, index=False)
+    result = run_atb(
+        "parity", "--data", str(path), "--strategy", "sma_cross", "--symbol", "BTCUSDT",
+        "--timeframe", "1h",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("identical: session 1, 29 bars compared after 31 warm-up")
+    assert "warning: only 29 bar(s) compared (fewer than 50): this comparison proves little" in (
+        result.stderr
+    )

@@ -28,9 +28,10 @@ from atb.data.loading import load_candles
 from atb.data.timeframes import parse_timeframe
 from atb.domain.events import KernelEvent
 from atb.engines.backtest import BacktestRequest, run_backtest
-from atb.engines.live.engine import ATR_HISTORY, LiveEngine, LiveSettings
+from atb.engines.live.engine import LiveEngine, LiveSettings
 from atb.engines.live.feed import ReplayFeed
 from atb.engines.live.log import JsonLog
+from atb.managers.lookback import history_bars
 from atb.managers.performance_metrics import PerformanceMetrics
 from atb.managers.risk_config import RiskConfiguration
 from atb.persistence.mappers_events import event_to_dict
@@ -250,7 +251,7 @@ def _run_live(
     config: RiskConfiguration,
     store_dir: Path,
 ) -> dict[str, object]:
-    history = max(strategy.warmup, ATR_HISTORY)
+    history = history_bars(strategy.warmup, config)
     candles = _candles(market, market.timeframe, history)
     tf = parse_timeframe(market.timeframe)
     settings = LiveSettings(

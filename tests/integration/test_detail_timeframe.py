@@ -18,10 +18,11 @@ from atb.data.timeframes import parse_timeframe
 from atb.data.validation import validate_candles
 from atb.domain.errors import DataError
 from atb.engines.backtest import BacktestRequest, run_backtest
-from atb.engines.live.engine import ATR_HISTORY, LiveEngine, LiveSettings
+from atb.engines.live.engine import LiveEngine, LiveSettings
 from atb.engines.live.feed import ReplayFeed
 from atb.engines.live.log import JsonLog
 from atb.engines.parity import backtest_session, compare_session
+from atb.managers.lookback import history_bars
 from atb.managers.risk_config import RiskConfiguration
 from atb.persistence.store import SessionStore
 from atb.reporting.result import BacktestResult
@@ -135,7 +136,9 @@ def test_parity_holds_with_detail_on(
     with SessionStore.open(tmp_path / "detail.sqlite3") as store:
         engine = LiveEngine(
             store=store,
-            feed=ReplayFeed(window, history_bars=ATR_HISTORY, detail=detail),
+            feed=ReplayFeed(
+                window, history_bars=history_bars(strategy.warmup, config), detail=detail
+            ),
             strategy=strategy,
             settings=settings,
             stop=threading.Event(),

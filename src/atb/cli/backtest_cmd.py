@@ -21,6 +21,7 @@ from atb.data.symbols import normalize_symbol
 from atb.data.timeframes import parse_timeframe
 from atb.domain.errors import DataError, StrategyError
 from atb.engines.backtest import BacktestRequest, run_backtest
+from atb.managers.lookback import history_bars
 from atb.reporting.files import write_result_files
 from atb.reporting.summary import print_summary
 from atb.strategies.ml_artifact import training_window_overlaps
@@ -110,7 +111,7 @@ def backtest(
         start,
         end,
         days=days,
-        warmup=strategy.warmup,
+        warmup=history_bars(strategy.warmup, config),
         data_file=data_file,
         exchange_url=exchange_url,
     )

@@ -33,10 +33,11 @@ from atb.data.symbols import normalize_symbol
 from atb.data.timeframes import parse_timeframe
 from atb.data.times import utc_now
 from atb.domain.errors import AtbError
-from atb.engines.live.engine import ATR_HISTORY, LiveEngine, LiveSettings, default_poll_interval
+from atb.engines.live.engine import LiveEngine, LiveSettings, default_poll_interval
 from atb.engines.live.feed import CandleFeed, ExchangeFeed, ReplayFeed
 from atb.engines.live.health import HealthServer, HealthState
 from atb.engines.live.log import JsonLog
+from atb.managers.lookback import history_bars
 from atb.persistence.lock import lock_holder
 from atb.persistence.store import SessionStore
 from atb.strategies.protocol import ModelBacked
@@ -138,12 +139,14 @@ def run(
     log = JsonLog(symbol=symbol, strategy=strategy.name)
     # Read the replay file (or set up the exchange client) before touching the store, so a
     # bad --replay path leaves no empty store behind.
+    store_path = db or default_db()
+    SessionStore.check_writable(store_path)
     feed: CandleFeed
     client: BinanceClient | None = None
     rules = InstrumentOverrides(tick_size, lot_step, min_notional)
     if replay_file is not None:
         candles = read_candles_file(replay_file, timeframe=tf)
-        window = max(strategy.warmup, ATR_HISTORY)
+        window = history_bars(strategy.warmup, config)
         feed = ReplayFeed(candles, history_bars=window, bars_per_poll=1, pace=pace)
         frame = candles.frame
     else:
@@ -181,7 +184,7 @@ def run(
     )
     max_bytes = None if max_store_mb is None else int(max_store_mb * 1_000_000)
     try:
-        store = SessionStore.open(db or default_db(), max_bytes=max_bytes)
+        store = SessionStore.open(store_path, max_bytes=max_bytes)
     except AtbError:
         if client is not None:
             client.close()

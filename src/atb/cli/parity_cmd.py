@@ -26,10 +26,11 @@ from atb.data.instruments import InstrumentOverrides
 from atb.data.symbols import normalize_symbol
 from atb.data.timeframes import parse_timeframe
 from atb.domain.errors import AtbError
-from atb.engines.live.engine import ATR_HISTORY, LiveEngine, LiveSettings
+from atb.engines.live.engine import LiveEngine, LiveSettings
 from atb.engines.live.feed import ReplayFeed
 from atb.engines.live.log import JsonLog
 from atb.engines.parity import ParityReport, compare_session
+from atb.managers.lookback import history_bars
 from atb.persistence.store import SessionStore
 from atb.strategies.protocol import ModelBacked
 
@@ -145,7 +146,7 @@ def _replay(
         poll_interval=0.0,
         model_id=strategy.model_artifact.artifact_id if isinstance(strategy, ModelBacked) else None,
     )
-    feed = ReplayFeed(candles, history_bars=max(strategy.warmup, ATR_HISTORY))
+    feed = ReplayFeed(candles, history_bars=history_bars(strategy.warmup, settings.config))
     with SessionStore.open(store_path) as store:
         engine = LiveEngine(
             store=store,
@@ -165,9 +166,12 @@ def _print(report: ParityReport, as_json: bool) -> None:
     console = Console()
     if report.identical:
         console.print(
-            f"identical: session {report.session_id}, {report.bars} bars, "
-            f"{report.events} events match the backtest exactly"
+            f"identical: session {report.session_id}, {report.bars} bars compared after "
+            f"{report.warmup_bars} warm-up bars, {report.events} events match the backtest "
+            "exactly"
         )
+        for warning in report.warnings:
+            click.echo(f"warning: {warning}", err=True)
         return
     console.print(
         f"DIFFERENT: session {report.session_id}: {report.total_divergences} divergence(s) "

@@ -24,6 +24,17 @@ from atb.domain.validation import (
     require_fraction,
 )
 
+MAX_ATR_PERIOD = 1_000
+"""The longest ATR period a trailing policy may use: the live engine keeps `period + 1` bars in
+its window and recomputes from them on every bar, so the look-back is bounded."""
+
+
+def _atr_period(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ATR_PERIOD:
+        raise ValueError(
+            f"{attribute.name} must be an integer from 1 to {MAX_ATR_PERIOD}, got {value!r}"
+        )
+
 
 class TrailReference(enum.Enum):
     """Which price of the completed bar the trailing stop follows."""
@@ -46,7 +57,7 @@ class TrailingPolicy:
     breakeven_trigger_pct: float | None = attrs.field(validator=optional_finite_positive)
     breakeven_buffer_pct: float = attrs.field(validator=finite_non_negative)
     atr_multiple: float | None = attrs.field(validator=optional_finite_positive)
-    atr_period: int = attrs.field(validator=non_negative_int)
+    atr_period: int = attrs.field(validator=_atr_period)
     reference: TrailReference = attrs.field(validator=instance_of(TrailReference))
 
 

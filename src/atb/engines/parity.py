@@ -29,6 +29,10 @@ from atb.strategies.protocol import ModelBacked
 from atb.strategies.registry import StrategyContext, create_strategy
 
 
+MIN_MEANINGFUL_BARS = 50
+"""A parity check over fewer bars than this is reported, but with a warning."""
+
+
 @attrs.frozen(slots=True)
 class Divergence:
     """One place where live and backtest differ: which stream, where, and both sides."""
@@ -47,14 +51,31 @@ class ParityReport:
 
     session_id: int
     bars: int
+    """Bars compared (each processed bar's equity)."""
     events: int
+    """Live events compared."""
     divergences: tuple[Divergence, ...]
     total_divergences: int
+    warmup_bars: int = 0
+    """Bars of history before the first compared bar (fed to indicators, never stepped)."""
 
     @property
     def identical(self) -> bool:
         """True when not a single event or equity value differs."""
         return self.total_divergences == 0
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Why an identical verdict may prove little: too few bars, or no event at all."""
+        found: list[str] = []
+        if self.bars < MIN_MEANINGFUL_BARS:
+            found.append(
+                f"only {self.bars} bar(s) compared (fewer than {MIN_MEANINGFUL_BARS}): "
+                "this comparison proves little"
+            )
+        if self.events == 0:
+            found.append("no event to compare: the strategy never acted on these bars")
+        return tuple(found)
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready form (for `atb parity --json`)."""
@@ -62,7 +83,9 @@ class ParityReport:
             "session": self.session_id,
             "identical": self.identical,
             "bars": self.bars,
+            "warmup_bars": self.warmup_bars,
             "events": self.events,
+            "warnings": list(self.warnings),
             "total_divergences": self.total_divergences,
             "divergences": [
                 {
@@ -190,4 +213,5 @@ def compare_session(
         events=len(live_events),
         divergences=tuple(divergences),
         total_divergences=total,
+        warmup_bars=result.data.warmup_bars,
     )

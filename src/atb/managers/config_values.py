@@ -22,6 +22,7 @@ from typing import Any
 from attrs import AttrsInstance
 
 from atb.domain.errors import ConfigError
+from atb.domain.policies import MAX_ATR_PERIOD
 
 __all__ = ["coerce_field", "format_duration", "parse_duration"]
 
@@ -147,7 +148,9 @@ def _timeframe_problem(value: object) -> str | None:
 
 
 def _period_problem(value: object) -> str | None:
-    return None if isinstance(value, int) and value >= 1 else "must be an integer >= 1"
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ATR_PERIOD:
+        return None
+    return f"must be an integer from 1 to {MAX_ATR_PERIOD} (bars of history the engines keep)"
 
 
 _KEY_CHECKS: Mapping[str, Callable[[object], str | None]] = {

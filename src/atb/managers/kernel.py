@@ -53,7 +53,11 @@ _ENTRY_SIDES = {Action.ENTER_LONG: PositionSide.LONG, Action.ENTER_SHORT: Positi
 
 
 class Kernel(Generic[P]):
-    """Runs the per-bar step for one symbol, one configuration, one decider."""
+    """Runs the per-bar step for one symbol, one configuration, one decider.
+
+    `history_bars` is the history the engine keeps before each bar (`atb.managers.lookback`);
+    a policy bundle that would need more is refused rather than computed on a short history.
+    """
 
     def __init__(
         self,
@@ -64,6 +68,7 @@ class Kernel(Generic[P]):
         decider: Decider,
         bar_interval: timedelta,
         id_prefix: str = "bt",
+        history_bars: int | None = None,
     ) -> None:
         self.config = config
         self.instrument = instrument
@@ -76,7 +81,8 @@ class Kernel(Generic[P]):
         self.trailing = TrailingStopManager(instrument)
         self.partials = PartialOperationsManager(instrument)
         self.time_exits = TimeExitManager(bar_interval)
-        self.hydrator = PolicyHydrator(config)
+        # Policies a strategy attaches may not read further back than the run's history.
+        self.hydrator = PolicyHydrator(config, max_lookback=history_bars)
         self.dynamic_risk = DynamicRiskHandler(config.dynamic_risk) if config.dynamic_risk else None
         self.default_policies = self.hydrator.hydrate(None)
 

@@ -17,6 +17,7 @@ from atb.domain.decisions import PolicyBundle
 from atb.domain.errors import ConfigError
 from atb.domain.policies import PositionPolicies
 from atb.managers.config_overrides import merge_overrides
+from atb.managers.lookback import policy_lookback
 from atb.managers.risk_config import RiskConfiguration
 
 __all__ = ["POLICY_SECTIONS", "PolicyHydrator"]
@@ -34,12 +35,13 @@ class PolicyHydrator:
     small bounded cache, because strategies tend to send the same bundle on every entry.
     """
 
-    __slots__ = ("_cache", "_config", "_defaults")
+    __slots__ = ("_cache", "_config", "_defaults", "_max_lookback")
 
-    def __init__(self, config: RiskConfiguration) -> None:
+    def __init__(self, config: RiskConfiguration, max_lookback: int | None = None) -> None:
         self._config = config
         self._defaults = _policies(config)
         self._cache: dict[PolicyBundle, PositionPolicies] = {}
+        self._max_lookback = max_lookback
 
     @property
     def config(self) -> RiskConfiguration:
@@ -56,7 +58,8 @@ class PolicyHydrator:
 
         `None` (no bundle) gives `defaults`. Raises `ConfigError` naming the dotted key and the
         value when a key is outside `trailing`/`partials`/`time_exits`, unknown, of the wrong
-        type or out of range.
+        type or out of range, or when its ATR look-back exceeds the run's history
+        (`max_lookback`, see `atb.managers.lookback`).
         """
         if bundle is None:
             return self._defaults
@@ -64,6 +67,14 @@ class PolicyHydrator:
         if cached is not None:
             return cached
         policies = self._hydrate(bundle.as_dict())
+        needed = policy_lookback(policies)
+        if self._max_lookback is not None and needed > self._max_lookback:
+            assert policies.trailing is not None  # only trailing reads history
+            raise ConfigError(
+                f"policy bundle: trailing.atr_period={policies.trailing.atr_period} needs "
+                f"{needed} bars of history, but this run keeps {self._max_lookback}; set "
+                "trailing.atr_period in the run's configuration so the engines load them"
+            )
         if len(self._cache) >= _CACHE_SIZE:
             del self._cache[next(iter(self._cache))]
         self._cache[bundle] = policies

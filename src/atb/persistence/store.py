@@ -84,6 +84,28 @@ class SessionStore:
             raise
         return cls(path, connection, lock)
 
+    @staticmethod
+    def check_writable(path: Path) -> None:
+        """Refuse, before anything is created or fetched, a store path that cannot be written:
+        a file where a folder should be, a read-only folder, a folder where the file should
+        be. `StoreError` naming the path; nothing on disk changes."""
+        path = Path(path).absolute()
+        if path.is_dir():
+            raise StoreError(f"store {path} is a directory; give a file path for --db")
+        if path.exists():
+            if not os.access(path, os.W_OK):
+                raise StoreError(f"store {path} is not writable")
+            return
+        ancestor = path.parent
+        while not ancestor.exists():
+            ancestor = ancestor.parent
+        if not ancestor.is_dir():
+            raise StoreError(
+                f"cannot create the directory of store {path}: {ancestor} is not a directory"
+            )
+        if not os.access(ancestor, os.W_OK | os.X_OK):
+            raise StoreError(f"cannot create store {path}: {ancestor} is not writable")
+
     @property
     def path(self) -> Path:
         """The database file."""

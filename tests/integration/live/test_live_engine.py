@@ -18,7 +18,7 @@ from atb.data.instruments import instrument_for
 from atb.data.timeframes import parse_timeframe
 from atb.data.validation import validate_candles
 from atb.domain.bars import Bar
-from atb.engines.live.engine import ATR_HISTORY, LiveEngine, LiveSettings
+from atb.engines.live.engine import LiveEngine, LiveSettings
 from atb.engines.live.feed import ExchangeFeed, ReplayFeed
 from atb.engines.live.log import JsonLog
 from atb.engines.parity import compare_session
@@ -33,6 +33,9 @@ from tests.support.retry import FAST_RETRIES, RecordingSleeper
 HOUR = parse_timeframe("1h")
 PARAMS = {"fast": 5, "slow": 20, "stop_loss": 0.01, "allow_short": True}
 CONFIG = ["trailing=on", "partials=on", "risk.max_position=0.5"]
+
+REPLAY_HISTORY = 101
+"""Warm-up rows the replay feed hands out before its first live bar."""
 
 
 def settings(poll: float = 0.01) -> LiveSettings:
@@ -174,7 +177,7 @@ def test_a_full_store_stops_the_engine_with_nothing_half_recorded(
     with SessionStore.open(db, max_bytes=400_000) as store:
         engine = LiveEngine(
             store=store,
-            feed=ReplayFeed(validated, history_bars=ATR_HISTORY),
+            feed=ReplayFeed(validated, history_bars=REPLAY_HISTORY),
             strategy=strategy,
             settings=settings(poll=0.0),
             stop=threading.Event(),
@@ -184,7 +187,7 @@ def test_a_full_store_stops_the_engine_with_nothing_half_recorded(
         with pytest.raises(StoreError, match=rf"{db}.*full"):
             engine.run()
         stopped_after = engine.bars_processed
-    assert 0 < stopped_after < len(candles) - ATR_HISTORY
+    assert 0 < stopped_after < len(candles) - REPLAY_HISTORY
     with SessionStore.open(db, read_only=True) as store:
         # Every table agrees on the last committed bar: nothing half-written.
         assert len(store.processed_bars(1)) == stopped_after

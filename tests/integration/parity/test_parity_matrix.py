@@ -45,10 +45,11 @@ from atb.domain.instruments import Instrument
 from atb.domain.models import ActiveTrade, LivePosition
 from atb.domain.sides import PositionSide
 from atb.engines.backtest import BacktestRequest, run_backtest
-from atb.engines.live.engine import ATR_HISTORY, LiveEngine, LiveSettings
+from atb.engines.live.engine import LiveEngine, LiveSettings
 from atb.engines.live.feed import CandleFeed, ExchangeFeed, ReplayFeed
 from atb.engines.live.log import JsonLog
 from atb.engines.parity import ParityReport, compare_session
+from atb.managers.lookback import history_bars
 from atb.managers.risk_config import RiskConfiguration
 from atb.persistence.store import SessionStore
 from atb.reporting.result import BacktestResult
@@ -96,6 +97,10 @@ SYNTHETIC_DROPPED = (-60, 12, 13, 40, 60, 61, 62)
 inside the warm-up history, three inside the window (2, 1 and 3 bars)."""
 
 EXCHANGE_BARS_PER_SECOND = 250.0
+DETAIL_TIMEFRAME = "15m"
+DETAIL_PARTS = 4
+TRAINING_MARGIN = 202
+"""Bars between the end of ml_basic's training window and the tested window."""
 
 INSTRUMENTS = {
     "BTCUSDT": instrument_for("BTCUSDT"),
@@ -115,6 +120,8 @@ class Market:
     window_start: pd.Timestamp
     model_dir: Path
     synthetic: bool
+    detail: pd.DataFrame
+    """15-minute candles inside the window's hourly bars (`split_bars`)."""
 
     def candles(self, warmup: int, bars: int) -> ValidatedCandles:
         """The first `bars` bar slots of the tested window, with `warmup` bars before them."""
@@ -140,23 +147,47 @@ class Case:
     market: str
     intrabar: str
     timing: str
+    variant: str = ""
+    """"" (the common config), "atr150" (ATR(150) trailing) or "detail" (15m detail)."""
 
     @property
     def id(self) -> str:
-        return f"{self.strategy}-{self.market}-{self.intrabar}-{self.timing}"
+        suffix = f"-{self.variant}" if self.variant else ""
+        return f"{self.strategy}-{self.market}-{self.intrabar}-{self.timing}{suffix}"
 
     def config(self) -> RiskConfiguration:
         return RiskConfiguration.from_assignments(
-            [*CONFIG, f"fills.intrabar={self.intrabar}", f"fills.timing={self.timing}"]
+            [
+                *CONFIG,
+                f"fills.intrabar={self.intrabar}",
+                f"fills.timing={self.timing}",
+                *VARIANTS[self.variant],
+            ]
         )
 
 
+VARIANTS: Mapping[str, tuple[str, ...]] = {
+    "": (),
+    # An ATR look-back longer than any strategy's warm-up: both engines must load 151 bars.
+    "atr150": ("trailing.atr_multiple=2", "trailing.atr_period=150"),
+    # Resting levels resolved on 15-minute candles inside each hour (both engines).
+    "detail": (f"fills.detail_timeframe={DETAIL_TIMEFRAME}",),
+}
 REPLAY_CASES = [
     Case(strategy, market, intrabar, timing)
     for strategy in STRATEGIES
     for market in MARKETS
     for intrabar in POLICIES
     for timing in TIMINGS
+]
+VARIANT_CASES = [
+    Case(strategy, market, intrabar, timing, variant)
+    for strategy in STRATEGIES
+    for market in MARKETS
+    for variant, intrabar, timing in (
+        ("atr150", "pessimistic", "next_open"),
+        ("detail", "candle_direction", "close"),
+    )
 ]
 EXCHANGE_CASES = [
     Case("sma_cross", "sample", "pessimistic", "next_open"),
@@ -201,6 +232,38 @@ def synthetic_frame(seed: int, bars: int) -> pd.DataFrame:
     )
 
 
+def split_bars(frame: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """Four 15-minute candles inside each hourly bar, consistent with it: the first opens at
+    its open, the last closes at its close, one touches its low and another its high (which
+    comes first is seeded), every price stays inside the bar."""
+    rng = np.random.default_rng(seed)
+    rows: list[tuple[pd.Timestamp, float, float, float, float, float]] = []
+    step = pd.Timedelta(DETAIL_TIMEFRAME)
+    for time, bar in frame.iterrows():
+        assert isinstance(time, pd.Timestamp)
+        high, low = float(bar["high"]), float(bar["low"])
+        low_part, high_part = rng.choice(DETAIL_PARTS, size=2, replace=False)
+        # The path: open → (extreme of each part) → close, with inner points inside the bar.
+        inner = [round(float(rng.uniform(low, high)), 2) for _ in range(DETAIL_PARTS - 1)]
+        points = [float(bar["open"]), *inner, float(bar["close"])]
+        for part in range(DETAIL_PARTS):
+            start, end = points[part], points[part + 1]
+            part_high = high if part == high_part else max(start, end)
+            part_low = low if part == low_part else min(start, end)
+            volume = float(bar["volume"]) / DETAIL_PARTS
+            rows.append((time + part * step, start, part_high, part_low, end, volume))
+    detail = pd.DataFrame(rows, columns=["time", "open", "high", "low", "close", "volume"])
+    return detail.set_index("time")
+
+
+def detail_candles(market: Market, candles: ValidatedCandles) -> ValidatedCandles:
+    """The market's 15m detail covering the candles' traded window."""
+    first = candles.index[candles.warmup_bars]
+    frame = market.detail[market.detail.index >= first]
+    frame = frame[frame.index < candles.index[-1] + HOUR.timedelta]
+    return validate_candles(frame, source=f"{market.name} 15m detail", timeframe=DETAIL_TIMEFRAME)
+
+
 @pytest.fixture(scope="session")
 def sample_market(sample_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> Market:
     """The real sample; ml_basic's model is trained on the nine months before the window."""
@@ -209,7 +272,10 @@ def sample_market(sample_csv: Path, tmp_path_factory: pytest.TempPathFactory) ->
     frame = candles.frame
     model_dir = tmp_path_factory.mktemp("models-sample")
     train(frame[frame.index < SAMPLE_TRAIN[1]], "BTCUSDT", TIMEFRAME, model_dir=model_dir)
-    return Market("sample", "BTCUSDT", frame, SAMPLE_WINDOW, model_dir, synthetic=False)
+    window = frame[frame.index >= SAMPLE_WINDOW]
+    return Market(
+        "sample", "BTCUSDT", frame, SAMPLE_WINDOW, model_dir, False, split_bars(window, seed=7)
+    )
 
 
 @pytest.fixture(scope="session")
@@ -227,9 +293,10 @@ def synthetic_market(tmp_path_factory: pytest.TempPathFactory) -> Market:
     assert len(candles.gaps) == 4
     frame = candles.frame
     model_dir = tmp_path_factory.mktemp("models-synthetic")
-    training_end = window_start - 2 * ATR_HISTORY * HOUR.timedelta
+    training_end = window_start - TRAINING_MARGIN * HOUR.timedelta
     train(frame[frame.index < training_end], SYNTHETIC_SYMBOL, TIMEFRAME, model_dir=model_dir)
-    return Market("synthetic", SYNTHETIC_SYMBOL, frame, window_start, model_dir, synthetic=True)
+    detail = split_bars(frame[frame.index >= window_start], seed=8)
+    return Market("synthetic", SYNTHETIC_SYMBOL, frame, window_start, model_dir, True, detail)
 
 
 def market_for(request: pytest.FixtureRequest, name: str) -> Market:
@@ -251,7 +318,7 @@ def case_candles(case: Case, market: Market) -> ValidatedCandles:
 
     ml_basic's model never saw any of these bars (warm-up included)."""
     strategy = build_strategy(case, market)
-    candles = market.candles(max(strategy.warmup, ATR_HISTORY), BARS[case.strategy])
+    candles = market.candles(history_bars(strategy.warmup, case.config()), BARS[case.strategy])
     if isinstance(strategy, ModelBacked):
         index = candles.frame.index
         assert not training_window_overlaps(strategy.model_artifact, index[0], index[-1])
@@ -295,7 +362,10 @@ def run_replay(case: Case, market: Market, db: Path) -> ValidatedCandles:
     candles = case_candles(case, market)
     # One bar per poll (as `atb live --replay`) or a few at once (catching up): same result.
     bars_per_poll = 1 if case.timing == "next_open" else 7
-    feed = ReplayFeed(candles, history_bars=candles.warmup_bars, bars_per_poll=bars_per_poll)
+    detail = detail_candles(market, candles) if case.variant == "detail" else None
+    feed = ReplayFeed(
+        candles, history_bars=candles.warmup_bars, bars_per_poll=bars_per_poll, detail=detail
+    )
     with SessionStore.open(db) as store:
         engine = live_engine(case, market, store, feed, stop=threading.Event(), poll_interval=0.0)
         engine.run()
@@ -383,6 +453,7 @@ def backtest(
             instrument=ResolvedInstrument(INSTRUMENTS[market.symbol], "test rules"),
             fast=False,
             id_prefix=id_prefix,
+            detail=detail_candles(market, candles) if case.variant == "detail" else None,
         )
     )
 
@@ -470,6 +541,19 @@ def test_live_with_replay_feed_is_identical_to_the_backtest(
     db = tmp_path / "replay.sqlite3"
     candles = run_replay(case, market, db)
     assert_session_matches_backtest(case, market, db, candles)
+
+
+@pytest.mark.parametrize("case", VARIANT_CASES, ids=[case.id for case in VARIANT_CASES])
+def test_long_look_back_and_detail_cells_are_identical(
+    case: Case, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    market = market_for(request, case.market)
+    db = tmp_path / "replay.sqlite3"
+    candles = run_replay(case, market, db)
+    assert candles.warmup_bars >= (151 if case.variant == "atr150" else 1)
+    done = assert_session_matches_backtest(case, market, db, candles)
+    if case.variant == "atr150":
+        assert done.stop_moves > 0, f"{case.id}: the ATR trailing stop never moved"
 
 
 @pytest.mark.parametrize("case", EXCHANGE_CASES, ids=[case.id for case in EXCHANGE_CASES])

@@ -24,6 +24,7 @@ from atb.domain.pnl import unrealized_pnl
 from atb.engines.backtest.arrays import DetailIndex, bar_arrays, bar_at
 from atb.managers.config_overrides import config_to_dict
 from atb.managers.kernel import Kernel
+from atb.managers.lookback import history_bars
 from atb.managers.performance import PerformanceTracker
 from atb.managers.positions import ActiveTradeAdapter
 from atb.managers.quiet_span import BarArrays, QuietSpanFinder
@@ -128,6 +129,12 @@ def run_backtest(
             ),
         )
     warnings: list[str] = list(resolved.warnings)
+    needed = history_bars(strategy.warmup, request.config)
+    if warmup < needed:
+        warnings.append(
+            f"only {warmup} bar(s) of history before the window, the run needs {needed}: "
+            "the first decisions see a shorter history than later ones"
+        )
     if candles.synthetic:
         warnings.append("synthetic data: the DEMO market is generated, not real prices")
     if request.overlap_allowed:
@@ -190,6 +197,7 @@ def _simulate(
         decider=request.strategy,
         bar_interval=interval,
         id_prefix=request.id_prefix,
+        history_bars=history_bars(request.strategy.warmup, request.config),
     )
     tracker = PerformanceTracker(request.initial_balance, interval)
     history = ArrayHistory(bars.high, bars.low, bars.close)

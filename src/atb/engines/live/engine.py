@@ -31,14 +31,12 @@ from atb.engines.live.window import CandleWindow
 from atb.managers.config_overrides import config_to_dict
 from atb.managers.kernel import Kernel
 from atb.managers.kernel_state import KernelState
+from atb.managers.lookback import history_bars
 from atb.managers.positions import LivePositionAdapter
 from atb.managers.risk_config import RiskConfiguration
 from atb.persistence.records import SessionRecord
 from atb.persistence.store import SessionStore
 from atb.strategies.protocol import Strategy
-
-ATR_HISTORY = 101
-"""Bars kept beyond the strategy's warm-up so ATR (period ≤ 100) sees full true ranges."""
 
 
 @attrs.frozen(slots=True, kw_only=True)
@@ -87,7 +85,7 @@ class LiveEngine:
         self.log = log
         self.health = health or HealthState()
         self.on_bar = on_bar
-        self.window = CandleWindow(max(strategy.warmup, ATR_HISTORY))
+        self.window = CandleWindow(history_bars(strategy.warmup, settings.config))
         self.session: SessionRecord | None = None
         self.state: KernelState[LivePosition] | None = None
         self.last_time: datetime | None = None
@@ -158,6 +156,7 @@ class LiveEngine:
             decider=self.strategy,
             bar_interval=settings.timeframe.timedelta,
             id_prefix=session.id_prefix,
+            history_bars=self.window.size,
         )
         if self.state is None:
             self.state = self.kernel.initial_state(settings.initial_balance)
