@@ -65,3 +65,26 @@ def test_realized_plus_unrealized_equals_mark_to_market_change(
     mark_to_market = cash_flow + side.sign * mark * quantity
     total = realized + unrealized_pnl(side, entry, quantity, mark)
     assert abs(total - mark_to_market) <= 1e-7 * max(1.0, abs(mark_to_market), mark * 50)
+
+
+ticks = st.sampled_from([1e-8, 1e-6, 0.0001, 0.01, 0.5])
+
+
+@given(price=prices, tick=ticks, side=st.sampled_from(PositionSide))
+def test_stops_and_targets_round_against_the_trader(
+    price: float, tick: float, side: PositionSide
+) -> None:
+    instrument = Instrument(symbol="X", tick_size=tick, lot_step=1.0, min_notional=0.0)
+    stop, target = instrument.round_stop(price, side), instrument.round_target(price, side)
+    slack = tick * 1e-6  # float noise of a grid price
+    if side is PositionSide.LONG:
+        # A long's stop never rises (it triggers no sooner), its target never falls.
+        assert stop <= price + slack
+        assert target >= price - slack
+    else:
+        assert stop >= price - slack
+        assert target <= price + slack
+    # Both land on the grid within one tick of the level.
+    for level in (stop, target):
+        assert abs(level - price) < tick * (1 + 1e-9)
+        assert abs(level - round(level / tick) * tick) <= 1e-12 * max(1.0, level)

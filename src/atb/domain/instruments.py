@@ -10,6 +10,7 @@ from functools import lru_cache
 import attrs
 
 from atb.domain.errors import InstrumentError
+from atb.domain.sides import PositionSide
 from atb.domain.validation import finite_non_negative, finite_positive, non_empty_str
 
 MAX_TICK_FRACTION = 0.001
@@ -70,6 +71,24 @@ class Instrument:
         """Round a price down to the tick grid (a seller's slipped price never improves)."""
         ticks = math.floor(price / self.tick_size + 1e-9)
         return round(ticks * self.tick_size, _decimals(self.tick_size))
+
+    def round_stop(self, price: float, side: PositionSide) -> float:
+        """Round a protective stop against the trader: a long's stop down, a short's up (it
+        triggers later and fills worse, never better than the unrounded level)."""
+        return (
+            self.round_price_down(price)
+            if side is PositionSide.LONG
+            else self.round_price_up(price)
+        )
+
+    def round_target(self, price: float, side: PositionSide) -> float:
+        """Round a level in the position's favour against the trader: a long's target (and
+        scale-in threshold) up, a short's down (it is reached later, never sooner)."""
+        return (
+            self.round_price_up(price)
+            if side is PositionSide.LONG
+            else self.round_price_down(price)
+        )
 
     def snap_quantity(self, quantity: float) -> float:
         """Snap a quantity that should already be on the lot grid to the nearest lot.

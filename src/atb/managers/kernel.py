@@ -162,6 +162,7 @@ class Kernel(Generic[P]):
             exposure=exposure,
             ambiguous=ambiguous,
             alternative_equity=alternative,
+            attached_policies=tuple(work.attached),
         )
 
     def _alternative_equity(
@@ -206,6 +207,7 @@ class Kernel(Generic[P]):
             equity=equity,
             exposure=0.0,
             ambiguous=result.ambiguous,
+            attached_policies=result.attached_policies,
         )
 
     def _after_bar(

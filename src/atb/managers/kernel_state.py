@@ -7,6 +7,7 @@ from typing import Generic, TypeVar
 import attrs
 
 from atb.domain.events import KernelEvent
+from atb.domain.policies import PositionPolicies
 from atb.domain.protocols import Position
 from atb.managers.dynamic_risk import RiskTier
 from atb.managers.orders import MarketOrder
@@ -51,3 +52,6 @@ class StepResult(Generic[P]):
     exposure: float
     ambiguous: bool
     alternative_equity: float | None = None
+    attached_policies: tuple[PositionPolicies, ...] = ()
+    """Policies attached to a position during the bar (at its entry, or by a swap): what
+    actually governed positions, for the run's record."""

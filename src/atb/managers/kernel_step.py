@@ -65,6 +65,8 @@ class BarStep(Generic[P]):
         self.order_seq = state.order_seq
         self.position_seq = state.position_seq
         self.events: list[KernelEvent] = []
+        self.attached: list[PositionPolicies] = []
+        """Policies attached to a position in this bar (opened with them, or swapped in)."""
 
     # -- ids -------------------------------------------------------------------------------
     def next_order_id(self) -> str:
@@ -149,6 +151,7 @@ class BarStep(Generic[P]):
                 self.position = self.kernel.positions.update(
                     position, PositionChanges(policies=order.policies)
                 )
+                self.attached.append(order.policies)
                 self.events.append(PoliciesSwapped(time=bar.time, position_id=position.position_id))
             return
         if order.intent is OrderIntent.CLOSE:
@@ -190,22 +193,28 @@ class BarStep(Generic[P]):
             position_id=position_id,
         )
         self.cash -= fill.fee
-        round_price = kernel.instrument.round_price
+        instrument = kernel.instrument
         stop = None
         if order.stop_loss_pct is not None:
-            stop = round_price(fill.price * (1.0 - side.sign * order.stop_loss_pct))
+            stop = instrument.round_stop(fill.price * (1.0 - side.sign * order.stop_loss_pct), side)
         target = None
         if order.take_profit_pct is not None:
-            target = round_price(fill.price * (1.0 + side.sign * order.take_profit_pct))
+            target = instrument.round_target(
+                fill.price * (1.0 + side.sign * order.take_profit_pct), side
+            )
+        policies = order.policies or kernel.default_policies
+        self.attached.append(policies)
         self.position = kernel.positions.open(
             Opening(
                 position_id=position_id,
                 symbol=kernel.instrument.symbol,
                 side=side,
                 fill=fill,
+                # A level at or below zero can never be reached (a 100 % stop, a short's target
+                # of 100 % or more): the position simply has none.
                 stop_loss=stop if stop is not None and stop > 0 else None,
-                take_profit=target,
-                policies=order.policies or kernel.default_policies,
+                take_profit=target if target is not None and target > 0 else None,
+                policies=policies,
             )
         )
 

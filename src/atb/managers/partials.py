@@ -49,13 +49,13 @@ def _ladder_levels(
     levels: list[Level] = []
     for rung in range(exits_taken, len(policy.exit_targets)):
         move = policy.exit_targets[rung][0]
-        price = instrument.round_price(base * (1.0 + side.sign * move))
+        price = instrument.round_target(base * (1.0 + side.sign * move), side)
         levels.append(Level(price, favourable, LevelKind.PARTIAL_EXIT, rung))
     if allow_scale_in and exits_taken == 0 and scale_ins_taken < policy.max_scale_ins:
         last = min(policy.max_scale_ins, len(policy.scale_in_thresholds))
         for rung in range(scale_ins_taken, last):
             move = policy.scale_in_thresholds[rung][0]
-            price = instrument.round_price(base * (1.0 + side.sign * move))
+            price = instrument.round_target(base * (1.0 + side.sign * move), side)
             levels.append(Level(price, favourable, LevelKind.SCALE_IN, rung))
     return tuple(levels)
 

@@ -15,6 +15,7 @@ import numpy.typing as npt
 
 from atb.domain.bars import Bar
 from atb.domain.events import KernelEvent, OrderFilled, PositionClosed
+from atb.domain.policies import PositionPolicies
 from atb.domain.protocols import Position
 from atb.managers.kernel import Kernel
 from atb.managers.kernel_state import KernelState, StepResult
@@ -111,6 +112,8 @@ class KernelRunner(Generic[P]):
         self.ambiguous_pnl_high = 0.0
         """Sum over ambiguous bars of the bar's PnL under the better of the two extreme orders."""
         self.events: list[KernelEvent] = []
+        self.policy_uses: dict[PositionPolicies, int] = {}
+        """How many times each distinct set of policies was attached to a position."""
         self._curve = _CurveBuffer()
         self._tracked = 0
 
@@ -142,6 +145,8 @@ class KernelRunner(Generic[P]):
                 self.tracker.record_trade(event.trade)
         self._curve.append(_ns(bar), result.equity, bar.close, result.exposure)
         self.events.extend(result.events)
+        for policies in result.attached_policies:
+            self.policy_uses[policies] = self.policy_uses.get(policies, 0) + 1
         self.state = result.state
         return result
 

@@ -70,7 +70,7 @@ class TrailingStopManager:
         if not breakeven and trigger is not None and move >= trigger:
             breakeven = True
             level = position.entry_price * (1.0 + side.sign * policy.breakeven_buffer_pct)
-            candidate = self.instrument.round_price(level)
+            candidate = self.instrument.round_stop(level, side)
             if _tighter(side, candidate, stop):
                 stop, cause = candidate, "breakeven"
 
@@ -81,7 +81,7 @@ class TrailingStopManager:
                 distance = atr * policy.atr_multiple
             else:
                 distance = reference * policy.distance_pct
-            candidate = self.instrument.round_price(reference - side.sign * distance)
+            candidate = self.instrument.round_stop(reference - side.sign * distance, side)
             if candidate > 0 and _tighter(side, candidate, stop):
                 stop, cause = candidate, "trailing"
 

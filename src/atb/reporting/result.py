@@ -15,6 +15,7 @@ import numpy.typing as npt
 
 from atb.domain.events import KernelEvent
 from atb.domain.instruments import Instrument
+from atb.domain.policies import PositionPolicies
 from atb.domain.models import Trade
 from atb.domain.protocols import Position
 from atb.managers.performance_metrics import PerformanceMetrics
@@ -66,6 +67,16 @@ class InstrumentInfo:
 
     instrument: Instrument
     source: str
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class PolicyUse:
+    """One distinct set of position policies the run used (the configuration's, or a strategy
+    bundle merged onto it) and how many times it was attached to a position (entries and
+    swaps)."""
+
+    policies: PositionPolicies
+    attached: int
 
 
 @attrs.frozen(slots=True, kw_only=True)
@@ -137,3 +148,5 @@ class BacktestResult:
     events: tuple[KernelEvent, ...]
     closed_at_end: bool = False
     warnings: tuple[str, ...] = ()
+    policies: tuple[PolicyUse, ...] = ()
+    """The position policies that acted, in the order they were first used."""

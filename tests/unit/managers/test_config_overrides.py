@@ -343,7 +343,8 @@ def test_config_layer_range_checks() -> None:
         "fills.detail_timeframe: must be a timeframe"
     )
     assert _error({"trailing.atr_period": 0}) == (
-        "trailing.atr_period: must be an integer >= 1, got 0"
+        "trailing.atr_period: must be an integer from 1 to 1000 (bars of history the engines "
+        "keep), got 0"
     )
     assert merge_overrides(DEFAULT, {"fills.detail_timeframe": "5m"}).fills.detail_timeframe == "5m"
 

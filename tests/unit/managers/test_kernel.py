@@ -199,7 +199,8 @@ def test_trailing_stop_raised_at_close_is_not_tested_against_the_same_bar() -> N
     rows = [
         (100, 100, 100, 100),
         (100, 100, 100, 100),
-        # closes +3 %: trailing activates, stop → 103 × 0.995 = 102.485; low 101 is below it.
+        # closes +3 %: trailing activates, stop → 103 × 0.995 = 102.485 → 102.48 (a long's
+        # stop rounds down, against the trader); low 101 is below it.
         (100, 103.5, 101, 103),
         (103, 103.2, 102, 102.5),
     ]
@@ -211,12 +212,12 @@ def test_trailing_stop_raised_at_close_is_not_tested_against_the_same_bar() -> N
     )
     moves = [event for event in runner.events if isinstance(event, StopMoved)]
     assert moves[0].time == T0 + 2 * HOUR
-    assert moves[0].new_stop == pytest.approx(102.49)  # rounded to the 0.01 tick
+    assert moves[0].new_stop == pytest.approx(102.48)  # down to the 0.01 tick
     assert moves[0].cause == "trailing"
     (closed,) = trades(runner)
     assert closed.trade.exit_time == T0 + 3 * HOUR
     assert closed.trade.exit_reason == "trailing stop"
-    assert closed.trade.exit_price == pytest.approx(102.49)
+    assert closed.trade.exit_price == pytest.approx(102.48)
 
 
 def test_breakeven_then_trailing_with_both_flags_sticky() -> None:

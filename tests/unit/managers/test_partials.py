@@ -85,8 +85,9 @@ def test_levels_stay_fixed_after_a_scale_in_re_averaged_the_entry(
 
 def test_levels_are_on_the_tick_grid() -> None:
     levels = MANAGER.levels(make_position(LONG, 123.457), PARTIALS_DEFAULTS)
-    # 123.457 × 1.03 = 127.16071 → 127.16; × 1.02 = 125.92614 → 125.93
-    assert levels[0].price == 127.16
+    # Rounded against the trader (a long's levels up): 123.457 × 1.03 = 127.16071 → 127.17;
+    # × 1.02 = 125.92614 → 125.93
+    assert levels[0].price == 127.17
     assert _prices(levels, LevelKind.SCALE_IN)[0] == 125.93
 
 

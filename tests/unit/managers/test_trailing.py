@@ -113,9 +113,9 @@ def test_long_trailing_activates_at_one_and_a_half_percent(maker: PositionMaker)
 def test_short_trailing_activates_at_one_and_a_half_percent(maker: PositionMaker) -> None:
     position = maker(SHORT, 100.0, 1.0, stop_loss=103.0)
     update = MANAGER.update(position, _close_bar(98.4), TRAILING_DEFAULTS)
-    # 98.4 × 1.005 = 98.892 → 98.89
+    # 98.4 × 1.005 = 98.892 → 98.90 (a short's stop rounds up, against the trader)
     assert update is not None
-    assert update.stop_loss == pytest.approx(98.89)
+    assert update.stop_loss == pytest.approx(98.9)
     assert (update.trailing_active, update.breakeven_active, update.cause) == (
         True,
         False,
@@ -170,8 +170,8 @@ def test_stop_never_loosens(side: PositionSide, stop: float, close: float) -> No
 def test_trailing_keeps_running_after_the_move_falls_below_activation() -> None:
     position = make_position(LONG, 100.0, stop_loss=99.0, trailing_active=True)
     update = MANAGER.update(position, _close_bar(100.5), TRAILING_ONLY)
-    # 100.5 × 0.995 = 99.9975 → 100.00: tighter than 99, and the flag stays on
-    _expect(update, 100.0, breakeven=False, trailing=True, cause="trailing")
+    # 100.5 × 0.995 = 99.9975 → 99.99 (down): tighter than 99, and the flag stays on
+    _expect(update, 99.99, breakeven=False, trailing=True, cause="trailing")
 
 
 def test_flags_are_sticky_on_a_losing_bar() -> None:

@@ -90,7 +90,7 @@ trailing_policies = st.builds(
     breakeven_trigger_pct=optional(positive),
     breakeven_buffer_pct=non_negative,
     atr_multiple=optional(positive),
-    atr_period=st.integers(min_value=0, max_value=500),
+    atr_period=st.integers(min_value=1, max_value=500),
     reference=st.sampled_from(TrailReference),
 )
 partial_policies = st.builds(

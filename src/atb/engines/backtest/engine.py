@@ -38,6 +38,7 @@ from atb.reporting.result import (
     EquityCurve,
     InstrumentInfo,
     OpenPosition,
+    PolicyUse,
     RunInfo,
     StrategyInfo,
 )
@@ -177,6 +178,10 @@ def run_backtest(
         events=events,
         closed_at_end=request.close_at_end,
         warnings=tuple(warnings),
+        policies=tuple(
+            PolicyUse(policies=policies, attached=count)
+            for policies, count in runner.policy_uses.items()
+        ),
     )
 
 
