@@ -28,7 +28,6 @@ from atb.reporting.result import BacktestResult
 from atb.strategies.protocol import ModelBacked
 from atb.strategies.registry import StrategyContext, create_strategy
 
-
 MIN_MEANINGFUL_BARS = 50
 """A parity check over fewer bars than this is reported, but with a warning."""
 

@@ -4,9 +4,17 @@ the configuration values it describes, and the few number formats they share.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import timedelta
+from typing import TypeVar
 
-from atb.domain.policies import Ladder, PartialPolicy, TimeExitPolicy, TrailingPolicy
+from atb.domain.policies import (
+    Ladder,
+    PartialPolicy,
+    PositionPolicies,
+    TimeExitPolicy,
+    TrailingPolicy,
+)
 from atb.domain.policies import TrailReference as _Reference
 from atb.managers.risk_config import (
     DynamicRiskConfig,
@@ -33,12 +41,27 @@ TOPICS = (
 """Every topic, in the order `assumptions` lists them."""
 
 
-def topic_sentences(config: RiskConfiguration, timeframe: str | None) -> list[tuple[str, str]]:
-    """(topic, text) for every topic of `TOPICS` in order; "Not modelled" has several."""
+PolicyUses = Sequence[tuple[PositionPolicies, int]]
+"""Distinct position policies a run attached, each with how many times it was attached."""
+
+
+def topic_sentences(
+    config: RiskConfiguration,
+    timeframe: str | None,
+    uses: PolicyUses = (),
+    clamped_fills: int | None = None,
+) -> list[tuple[str, str]]:
+    """(topic, text) for every topic of `TOPICS` in order; "Not modelled" has several.
+
+    With `uses` (a finished run's effective policies), the trailing, partials and time-exit
+    topics describe what actually governed its positions — a strategy's policy bundle can
+    switch on what the configuration leaves off. `clamped_fills` counts the fills whose price
+    the bar's range cut short.
+    """
     bars = f"{timeframe} bars" if timeframe else "bars"
     items = [
         _data(bars),
-        _market_orders(config),
+        _market_orders(config, clamped_fills),
         _fees(config),
         _resting_levels(config),
         _intrabar(config.fills.intrabar),
@@ -46,12 +69,43 @@ def topic_sentences(config: RiskConfiguration, timeframe: str | None) -> list[tu
         _sizing(config),
         _max_drawdown(config.risk.max_drawdown),
         _dynamic_risk(config.dynamic_risk),
-        _trailing(config.trailing),
-        _partials(config.partials),
-        _time_exits(config.time_exits, config.fills.timing),
+        _effective(uses, config.trailing, lambda policies: policies.trailing, _trailing),
+        _effective(uses, config.partials, lambda policies: policies.partials, _partials),
+        _effective(
+            uses,
+            config.time_exits,
+            lambda policies: policies.time_exit,
+            lambda policy: _time_exits(policy, config.fills.timing),
+        ),
     ]
     items.extend(("Not modelled", text) for text in NOT_MODELLED)
     return items
+
+
+_V = TypeVar("_V")
+
+
+def _effective(
+    uses: PolicyUses,
+    configured: _V | None,
+    pick: Callable[[PositionPolicies], _V | None],
+    describe: Callable[[_V | None], tuple[str, str]],
+) -> tuple[str, str]:
+    """The topic as the configuration says it, or — when positions were governed by other
+    values (a strategy's policy bundle) — what each distinct value did, with its count."""
+    topic, configured_text = describe(configured)
+    counts: dict[_V | None, int] = {}
+    for policies, attached in uses:
+        value = pick(policies)
+        counts[value] = counts.get(value, 0) + attached
+    if not counts or list(counts) == [configured]:
+        return topic, configured_text
+    parts = []
+    for value, attached in counts.items():
+        times = f"{attached} position{'s' if attached != 1 else ''}"
+        origin = "as configured" if value == configured else "set by the strategy"
+        parts.append(f"For {times} ({origin}): {describe(value)[1]}")
+    return topic, " ".join(parts)
 
 
 # --- topics -----------------------------------------------------------------------------------
@@ -69,7 +123,7 @@ def _data(bars: str) -> _Item:
     )
 
 
-def _market_orders(config: RiskConfiguration) -> _Item:
+def _market_orders(config: RiskConfiguration, clamped_fills: int | None) -> _Item:
     if config.fills.timing is FillTiming.NEXT_OPEN:
         when = (
             "Market orders (entries, exits, reversals, time exits) decided at a bar's close fill "
@@ -87,11 +141,22 @@ def _market_orders(config: RiskConfiguration) -> _Item:
         price = "There is no slippage (`costs.slippage = 0`): the fill is at that price itself,"
     else:
         price = f"Slippage of {_pct(slip)} ({_bps(slip)}) moves the fill price against the trader,"
+    clamp = ""
+    if slip > 0:
+        clamp = (
+            " No trade prints outside a bar, so a slipped price beyond the bar's low or high is "
+            "clamped to it, which cuts that fill's slippage short"
+        )
+        if clamped_fills is not None:
+            clamp += f" (in this run: {clamped_fills} fill{'s' if clamped_fills != 1 else ''})"
+        clamp += "."
     return (
         "Market orders",
         f"{when} {price} rounded to the tick against the trader and kept inside that bar's "
-        f"low-high range. They pay the taker fee ({_fee(config.costs.taker_fee)} of notional) "
-        "and always fill in full.",
+        f"low-high range.{clamp} They pay the taker fee ({_fee(config.costs.taker_fee)} of "
+        "notional) and always fill in full. Stop and target levels are also rounded to the "
+        "tick against the trader (a long's stop down and its targets up, a short's the other "
+        "way).",
     )
 
 

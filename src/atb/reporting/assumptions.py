@@ -17,7 +17,8 @@ import attrs
 from atb.domain.errors import ConfigError
 from atb.managers.config_overrides import config_to_dict
 from atb.managers.risk_config import OPTIONAL_SECTIONS, RiskConfiguration
-from atb.reporting.assumption_topics import TOPICS, topic_sentences
+from atb.reporting.assumption_topics import TOPICS, PolicyUses, topic_sentences
+from atb.reporting.derived import clamped_fills
 
 if TYPE_CHECKING:
     from atb.reporting.result import BacktestResult
@@ -47,12 +48,20 @@ class Assumption:
         return {"topic": self.topic, "text": self.text}
 
 
-def assumptions(config: RiskConfiguration, *, timeframe: str | None = None) -> list[Assumption]:
+def assumptions(
+    config: RiskConfiguration,
+    *,
+    timeframe: str | None = None,
+    uses: PolicyUses = (),
+    clamped_fills: int | None = None,
+) -> list[Assumption]:
     """The assumptions a backtest under exactly `config` makes, in `TOPICS` order.
 
-    `timeframe` (e.g. `"1h"`) only names the bars in the text; it changes no number.
+    `timeframe` (e.g. `"1h"`) only names the bars in the text; it changes no number. A finished
+    run passes the policies it actually used (`uses`) and its count of clamped fills.
     """
-    return [Assumption(topic, text) for topic, text in topic_sentences(config, timeframe)]
+    sentences = topic_sentences(config, timeframe, uses, clamped_fills)
+    return [Assumption(topic, text) for topic, text in sentences]
 
 
 def result_assumptions(result: BacktestResult) -> list[Assumption]:
@@ -71,7 +80,13 @@ def result_assumptions(result: BacktestResult) -> list[Assumption]:
                 "cannot be written out.",
             )
         ]
-    return assumptions(config, timeframe=result.data.timeframe)
+    uses = [(use.policies, use.attached) for use in result.policies]
+    return assumptions(
+        config,
+        timeframe=result.data.timeframe,
+        uses=uses,
+        clamped_fills=clamped_fills(result),
+    )
 
 
 def render_assumptions_markdown(config: RiskConfiguration, *, timeframe: str | None = None) -> str:

@@ -18,9 +18,15 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from atb.domain.events import CloseOnlyLatched, OrderRejected, StopMoved, TierChanged
-from atb.domain.fills import Fill
-from atb.domain.sides import PositionSide
+from atb.domain.events import (
+    CloseOnlyLatched,
+    OrderFilled,
+    OrderRejected,
+    StopMoved,
+    TierChanged,
+)
+from atb.domain.fills import Fill, Liquidity
+from atb.domain.sides import OrderAction, PositionSide
 from atb.reporting.result import BacktestResult
 
 FloatArray = npt.NDArray[np.float64]
@@ -187,3 +193,23 @@ def rejection_counts(result: BacktestResult) -> list[RejectionCount]:
         RejectionCount(reason=reason, count=number, example=examples[reason])
         for reason, number in counts.most_common()
     ]
+
+
+def clamped_fills(result: BacktestResult) -> int:
+    """Taker fills whose slipped price the bar's range cut short (clamped to its low or high):
+    the price moved less than `costs.slippage` × the reference price."""
+    costs = result.config.get("costs")
+    rate = costs.get("slippage") if isinstance(costs, dict) else None
+    if not isinstance(rate, (int, float)) or rate <= 0:
+        return 0
+    count = 0
+    for event in result.events:
+        if not isinstance(event, OrderFilled) or event.fill.liquidity is not Liquidity.TAKER:
+            continue
+        fill = event.fill
+        moved = fill.slippage / fill.quantity
+        reference = fill.price + moved if fill.action is OrderAction.SELL else fill.price - moved
+        # Tick rounding only ever adds to the move; less than the rate means the bar clamped it.
+        if moved < rate * reference * (1.0 - 1e-9):
+            count += 1
+    return count

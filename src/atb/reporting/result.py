@@ -15,8 +15,8 @@ import numpy.typing as npt
 
 from atb.domain.events import KernelEvent
 from atb.domain.instruments import Instrument
-from atb.domain.policies import PositionPolicies
 from atb.domain.models import Trade
+from atb.domain.policies import PositionPolicies
 from atb.domain.protocols import Position
 from atb.managers.performance_metrics import PerformanceMetrics
 

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import json
 
+import attrs
 import numpy as np
+from attrs import AttrsInstance
 
 from atb.domain.fills import Fill
 from atb.domain.models import Trade
@@ -25,6 +27,7 @@ from atb.reporting.derived import (
     CLOSED,
     OPEN,
     buy_and_hold_equity,
+    clamped_fills,
     close_only_latches,
     count_by,
     drawdown,
@@ -44,7 +47,7 @@ from atb.reporting.jsonable import (
 )
 from atb.reporting.result import BacktestResult, OpenPosition
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 1
 """Version of the `result.json` layout (see docs/results.md)."""
 
 EQUITY_FILE = "equity.csv"
@@ -69,6 +72,15 @@ def result_to_dict(result: BacktestResult) -> dict[str, JsonValue]:
             "overlap_allowed": result.strategy.overlap_allowed,
         },
         "config": plain(result.config),
+        "policies": [
+            {
+                "attached": use.attached,
+                "trailing": _policy(use.policies.trailing),
+                "partials": _policy(use.policies.partials),
+                "time_exit": _policy(use.policies.time_exit),
+            }
+            for use in result.policies
+        ],
         "instrument": _instrument(result),
         "initial_balance": finite_or_none(result.initial_balance),
         "closed_at_end": result.closed_at_end,
@@ -86,6 +98,7 @@ def result_to_dict(result: BacktestResult) -> dict[str, JsonValue]:
             ),
         },
         "exit_reasons": dict(exit_reason_counts(result)),
+        "clamped_fills": clamped_fills(result),
         "rejections": [
             {"reason": item.reason, "count": item.count, "first_detail": item.example}
             for item in rejection_counts(result)
@@ -110,6 +123,13 @@ def result_to_dict(result: BacktestResult) -> dict[str, JsonValue]:
 def result_to_json(result: BacktestResult) -> str:
     """`result_to_dict` as the text of `result.json`: 2-space indent, UTF-8, final newline."""
     return json.dumps(result_to_dict(result), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def _policy(policy: AttrsInstance | None) -> JsonValue:
+    """One section of a position's policies as its fields (None when off)."""
+    if policy is None:
+        return None
+    return {field.name: plain(getattr(policy, field.name)) for field in attrs.fields(type(policy))}
 
 
 def _instrument(result: BacktestResult) -> dict[str, JsonValue]:

@@ -14,6 +14,7 @@ from rich.text import Text
 
 from atb.reporting import display
 from atb.reporting.derived import (
+    clamped_fills,
     close_only_latches,
     exit_reason_counts,
     rejection_counts,
@@ -127,6 +128,7 @@ def _costs_table(result: BacktestResult, style: box.Box) -> Table:
     table.add_row("Net profit", display.money(metrics.net_profit, places))
     table.add_row("Fees paid", display.money(metrics.total_fees, places))
     table.add_row("Slippage paid", display.money(metrics.total_slippage, places))
+    table.add_row("Fills clamped to bar", display.count(clamped_fills(result)))
     table.add_row("Buy & hold return", display.pct(metrics.buy_and_hold_return))
     table.add_row("Excess over hold", display.pct(metrics.excess_return))
     table.add_row("Partial exits", display.count(metrics.partial_exits_taken))

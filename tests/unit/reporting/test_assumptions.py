@@ -4,12 +4,17 @@ config; it reaches `report.html` and `result.json`; and `docs/assumptions.md` is
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import attrs
 import pytest
 
-from atb.managers.risk_config import IntrabarPolicy, RiskConfiguration
+from atb.domain.events import OrderFilled
+from atb.domain.fills import Fill, FillKind, Liquidity
+from atb.domain.policies import PositionPolicies
+from atb.domain.sides import OrderAction
+from atb.managers.risk_config import TRAILING_DEFAULTS, IntrabarPolicy, RiskConfiguration
 from atb.reporting.assumptions import (
     REGENERATE_COMMAND,
     TOPICS,
@@ -18,7 +23,9 @@ from atb.reporting.assumptions import (
     render_assumptions_markdown,
     result_assumptions,
 )
+from atb.reporting.derived import clamped_fills
 from atb.reporting.html_report import render_report
+from atb.reporting.result import PolicyUse
 from atb.reporting.result_json import result_to_json
 from tests.support.result_builder import build_result
 
@@ -284,7 +291,27 @@ def test_committed_docs_page_is_current() -> None:
 def test_result_assumptions_use_the_recorded_config_and_timeframe() -> None:
     config = _config("costs.slippage=0", "partials=None")
     result = attrs.evolve(build_result(), config=config.to_dict())
-    assert result_assumptions(result) == assumptions(config, timeframe=result.data.timeframe)
+    expected = assumptions(config, timeframe=result.data.timeframe, clamped_fills=0)
+    assert result_assumptions(result) == expected
+
+
+def test_result_assumptions_describe_the_policies_that_acted() -> None:
+    # The configuration leaves trailing off; the strategy's bundle switched it on for 3
+    # positions, and 2 more ran without it.
+    config = _config("costs.slippage=0")
+    bundle_trailing = attrs.evolve(TRAILING_DEFAULTS, distance_pct=0.01)
+    uses = (
+        PolicyUse(policies=PositionPolicies(trailing=bundle_trailing), attached=3),
+        PolicyUse(policies=PositionPolicies(), attached=2),
+    )
+    result = attrs.evolve(build_result(), config=config.to_dict(), policies=uses)
+    topics = {item.topic: item.text for item in result_assumptions(result)}
+    text = topics["Trailing stop and breakeven"]
+    assert text.startswith("For 3 positions (set by the strategy): Breakeven: after a favourable")
+    assert "the stop trails 1 % behind the bar's close" in text
+    assert "For 2 positions (as configured): Off:" in text
+    # Sections no position changed read as configured.
+    assert topics["Partial exits and scale-ins"] == "Off: positions are entered and exited whole."
 
 
 def test_a_config_that_no_longer_loads_is_reported_not_raised() -> None:
@@ -299,7 +326,10 @@ def test_result_json_carries_the_assumptions_last() -> None:
     result = attrs.evolve(build_result(), config=config.to_dict())
     document = json.loads(result_to_json(result))
     assert list(document)[-1] == "assumptions"
-    expected = [item.as_dict() for item in assumptions(config, timeframe=result.data.timeframe)]
+    clamped = clamped_fills(result)
+    listed = assumptions(config, timeframe=result.data.timeframe, clamped_fills=clamped)
+    expected = [item.as_dict() for item in listed]
+    assert f"(in this run: {clamped} fill" in document["assumptions"][1]["text"]
     assert document["assumptions"] == expected
 
 
@@ -318,3 +348,27 @@ def test_assumption_text_is_escaped_in_html() -> None:
     section = page[page.index('<h2 id="assumptions">') : page.index("<footer>")]
     assert "fills at the bar&#x27;s open" in section
     assert "bar's open" not in section
+
+
+def test_clamped_fills_are_the_taker_fills_the_bar_cut_short() -> None:
+    config = _config("costs.slippage=0.01")
+    time = datetime(2024, 1, 1, tzinfo=UTC)
+
+    def fill(action: OrderAction, price: float, moved: float, liquidity: Liquidity) -> OrderFilled:
+        leg = Fill(
+            time=time, action=action, price=price, quantity=2.0, fee=0.0,
+            slippage=moved * 2.0, reason="signal", kind=FillKind.ENTRY,
+            liquidity=liquidity, order_id="bt-o1",
+        )  # fmt: skip
+        return OrderFilled(time, "bt-p1", leg)
+
+    events = (
+        fill(OrderAction.BUY, 101.0, 1.0, Liquidity.TAKER),  # the full 1 % of 100: not clamped
+        fill(OrderAction.BUY, 100.4, 0.4, Liquidity.TAKER),  # capped at the bar's high
+        fill(OrderAction.SELL, 99.5, 0.5, Liquidity.TAKER),  # capped at the bar's low
+        fill(OrderAction.SELL, 100.0, 0.0, Liquidity.MAKER),  # a limit: no slippage by design
+    )
+    result = attrs.evolve(build_result(), config=config.to_dict(), events=events)
+    assert clamped_fills(result) == 2
+    zero = attrs.evolve(result, config=_config("costs.slippage=0").to_dict())
+    assert clamped_fills(zero) == 0

@@ -27,6 +27,7 @@ TOP_LEVEL_KEYS = [
     "data",
     "strategy",
     "config",
+    "policies",
     "instrument",
     "initial_balance",
     "closed_at_end",
@@ -34,6 +35,7 @@ TOP_LEVEL_KEYS = [
     "metrics",
     "ambiguity",
     "exit_reasons",
+    "clamped_fills",
     "rejections",
     "dynamic_risk",
     "stop_moves",
@@ -59,7 +61,7 @@ def test_top_level_keys_in_documented_order() -> None:
     assert list(result_to_dict(build_result())) == TOP_LEVEL_KEYS
     document = _document(build_result())
     assert list(document) == TOP_LEVEL_KEYS
-    assert document["schema_version"] == SCHEMA_VERSION == 2
+    assert document["schema_version"] == SCHEMA_VERSION == 1
 
 
 def test_instrument_and_rejections_are_recorded() -> None:
