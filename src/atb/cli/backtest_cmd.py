@@ -9,6 +9,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+from atb.cli.rerun import refuse_training_overlap, rerun_request
 from atb.cli.run_options import (
     build_config,
     build_strategy,
@@ -19,19 +20,17 @@ from atb.cli.run_options import (
 from atb.data.loading import load_candles
 from atb.data.symbols import normalize_symbol
 from atb.data.timeframes import parse_timeframe
-from atb.domain.errors import DataError, StrategyError
+from atb.domain.errors import DataError
 from atb.engines.backtest import BacktestRequest, run_backtest
 from atb.managers.lookback import history_bars
 from atb.reporting.files import write_result_files
 from atb.reporting.summary import print_summary
-from atb.strategies.ml_artifact import training_window_overlaps
-from atb.strategies.protocol import ModelBacked
 
 
 @click.command("backtest")
-@click.argument("strategy_name", metavar="STRATEGY")
-@click.option("--symbol", required=True, help="Trading pair, e.g. BTCUSDT, or DEMO (synthetic).")
-@click.option("--timeframe", required=True, help="Bar length: 1m 5m 15m 1h 4h 1d …")
+@click.argument("strategy_name", metavar="STRATEGY", required=False)
+@click.option("--symbol", help="Trading pair, e.g. BTCUSDT, or DEMO (synthetic). Required.")
+@click.option("--timeframe", help="Bar length: 1m 5m 15m 1h 4h 1d … Required.")
 @click.option("--days", type=int, help="The N days ending at --end (default end: now).")
 @click.option("--start", help="Window start (ISO date/time, UTC).")
 @click.option("--end", help="Window end, exclusive (ISO date/time, UTC; default now).")
@@ -64,10 +63,19 @@ from atb.strategies.protocol import ModelBacked
     type=click.Path(path_type=Path, dir_okay=False),
     help="File with the finer candles (default: the cache, DEMO or the exchange).",
 )
+@click.option(
+    "--rerun",
+    "rerun_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Repeat the run a result.json records (same strategy, parameters, config, rules, "
+    "candles and model, checked by fingerprint); takes only --out, --model-dir, --exchange-url.",
+)
+@click.pass_context
 def backtest(
-    strategy_name: str,
-    symbol: str,
-    timeframe: str,
+    ctx: click.Context,
+    strategy_name: str | None,
+    symbol: str | None,
+    timeframe: str | None,
     days: int | None,
     start: str | None,
     end: str | None,
@@ -87,6 +95,7 @@ def backtest(
     lot_step: float | None,
     min_notional: float | None,
     instruments_file: Path | None,
+    rerun_file: Path | None,
 ) -> None:
     """Backtest STRATEGY on SYMBOL/TIMEFRAME candles.
 
@@ -95,10 +104,28 @@ def backtest(
       atb backtest sma_cross --symbol DEMO --timeframe 1h --days 90
       atb backtest ml_basic --symbol BTCUSDT --timeframe 1h --days 30 --end 2025-01-20 \\
           --data BTCUSDT_1h.csv
+      atb backtest --rerun results/ml_basic_BTCUSDT_1h_…/result.json
     """
+    if rerun_file is not None:
+        _refuse_options_beside_rerun(ctx)
+        request = rerun_request(rerun_file, model_dir=model_dir, exchange_url=exchange_url)
+        _execute(request, out_dir)
+        return
+    if strategy_name is None or symbol is None or timeframe is None:
+        missing = [
+            name
+            for name, value in (
+                ("STRATEGY", strategy_name), ("--symbol", symbol), ("--timeframe", timeframe)
+            )
+            if value is None
+        ]  # fmt: skip
+        raise click.UsageError(f"missing {', '.join(missing)} (or use --rerun result.json)")
     if days is not None and start is not None:
         raise click.UsageError("use either --days or --start, not both")
     symbol = normalize_symbol(symbol)
+    # Absolute paths, so the run's record names files a later --rerun finds from anywhere.
+    data_file = None if data_file is None else data_file.absolute()
+    detail_data = None if detail_data is None else detail_data.absolute()
     if detail_timeframe is not None:
         assignments = (*assignments, f"fills.detail_timeframe={detail_timeframe}")
     config = build_config(config_file, assignments)
@@ -126,16 +153,7 @@ def backtest(
         instruments_file=instruments_file,
     )
     window_start = candles.index[candles.warmup_bars].to_pydatetime()
-    window_end = candles.index[-1].to_pydatetime()
-    if isinstance(strategy, ModelBacked):
-        artifact = strategy.model_artifact
-        if training_window_overlaps(artifact, window_start, window_end) and not allow_overlap:
-            raise StrategyError(
-                f"the backtest window {window_start:%Y-%m-%d} → {window_end:%Y-%m-%d} overlaps "
-                f"model {artifact.artifact_id}'s training window "
-                f"{artifact.training_start:%Y-%m-%d} → {artifact.training_end:%Y-%m-%d}; "
-                "pick a later window or pass --allow-overlap"
-            )
+    refuse_training_overlap(strategy, candles, allowed=allow_overlap)
     detail = None
     if config.fills.detail_timeframe is not None:
         detail = load_candles(
@@ -146,7 +164,6 @@ def backtest(
             data_file=detail_data,
             exchange_url=exchange_url,
         )
-    console = Console()
     request = BacktestRequest(
         strategy=strategy,
         candles=candles,
@@ -157,7 +174,16 @@ def backtest(
         overlap_allowed=allow_overlap,
         detail=detail,
         instrument=instrument,
+        data_file=data_file,
+        detail_file=detail_data,
     )
+    _execute(request, out_dir)
+
+
+def _execute(request: BacktestRequest, out_dir: Path | None) -> None:
+    """Run the backtest with a progress display, write its files, print its summary."""
+    console = Console()
+    strategy, symbol, timeframe = request.strategy, request.symbol, request.candles.timeframe
     with Progress(
         TextColumn("[bold]backtest[/] {task.description}"),
         BarColumn(),
@@ -173,9 +199,26 @@ def backtest(
             bar.update(task, completed=done, total=total)
 
         result = run_backtest(request, progress=progress)
-    folder = out_dir or _default_folder(strategy.name, symbol, timeframe)
+    folder = out_dir or _default_folder(strategy.name, symbol, str(timeframe))
     files = write_result_files(result, folder)
     print_summary(result, files, console)
+
+
+_RERUN_OPTIONS = frozenset({"rerun_file", "out_dir", "model_dir", "exchange_url"})
+
+
+def _refuse_options_beside_rerun(ctx: click.Context) -> None:
+    """`--rerun` takes every input from the file: any other run option is a usage error."""
+    given = [
+        parameter.opts[0] if isinstance(parameter, click.Option) else "STRATEGY"
+        for parameter in ctx.command.params
+        if parameter.name not in _RERUN_OPTIONS
+        and ctx.get_parameter_source(parameter.name) is not click.core.ParameterSource.DEFAULT
+    ]
+    if given:
+        raise click.UsageError(
+            f"--rerun takes its inputs from the result file; drop {', '.join(given)}"
+        )
 
 
 def _default_folder(strategy: str, symbol: str, timeframe: str) -> Path:

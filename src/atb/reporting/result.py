@@ -47,6 +47,20 @@ class DataInfo:
     source: str
     synthetic: bool
     gaps: tuple[tuple[datetime, datetime, int], ...] = ()
+    file: str | None = None
+    """The candle file given with `--data` (absolute path), None for the cache or DEMO."""
+    detail: DetailInfo | None = None
+    """The finer candles levels were resolved on, when `fills.detail_timeframe` was set."""
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class DetailInfo:
+    """Lower-timeframe candles of a run: timeframe, fingerprint and file (None: the cache or
+    DEMO)."""
+
+    timeframe: str
+    fingerprint: str
+    file: str | None = None
 
 
 @attrs.frozen(slots=True, kw_only=True)
@@ -58,6 +72,8 @@ class StrategyInfo:
     parameters: dict[str, object]
     model_id: str | None = None
     overlap_allowed: bool = False
+    model_path: str | None = None
+    """Where the model artifact was read from (for `--rerun`)."""
 
 
 @attrs.frozen(slots=True, kw_only=True)
@@ -67,6 +83,8 @@ class InstrumentInfo:
 
     instrument: Instrument
     source: str
+    warnings: tuple[str, ...] = ()
+    """What resolving the rules warned about (e.g. a tick inferred from the data)."""
 
 
 @attrs.frozen(slots=True, kw_only=True)

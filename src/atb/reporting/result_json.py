@@ -69,6 +69,7 @@ def result_to_dict(result: BacktestResult) -> dict[str, JsonValue]:
             "name": result.strategy.name,
             "parameters": sorted_plain(result.strategy.parameters),
             "model_id": result.strategy.model_id,
+            "model_path": result.strategy.model_path,
             "overlap_allowed": result.strategy.overlap_allowed,
         },
         "config": plain(result.config),
@@ -143,6 +144,7 @@ def _instrument(result: BacktestResult) -> dict[str, JsonValue]:
         "base_asset": instrument.base_asset,
         "quote_asset": instrument.quote_asset,
         "source": result.instrument.source,
+        "warnings": list(result.instrument.warnings),
     }
 
 
@@ -162,6 +164,14 @@ def _data(result: BacktestResult) -> dict[str, JsonValue]:
             {"start": iso_utc(start), "end": iso_utc(end), "missing_bars": missing}
             for start, end, missing in data.gaps
         ],
+        "file": data.file,
+        "detail": None
+        if data.detail is None
+        else {
+            "timeframe": data.detail.timeframe,
+            "fingerprint": data.detail.fingerprint,
+            "file": data.detail.file,
+        },
     }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import attrs
 
@@ -35,6 +36,7 @@ from atb.reporting.result import (
     AmbiguityInfo,
     BacktestResult,
     DataInfo,
+    DetailInfo,
     EquityCurve,
     InstrumentInfo,
     OpenPosition,
@@ -73,6 +75,10 @@ class BacktestRequest:
     """Prefix of order and position ids (a live session's own prefix when checking parity)."""
     detail: ValidatedCandles | None = None
     """Lower-timeframe candles covering the window: resting levels are resolved on them."""
+    data_file: Path | None = None
+    """The file the candles were read from (recorded, so the run can be repeated)."""
+    detail_file: Path | None = None
+    """The file the detail candles were read from."""
 
 
 def run_backtest(
@@ -140,9 +146,10 @@ def run_backtest(
         warnings.append("synthetic data: the DEMO market is generated, not real prices")
     if request.overlap_allowed:
         warnings.append("the backtest window overlaps the model's training window (allowed)")
-    model_id = None
+    model_id = model_path = None
     if isinstance(strategy, ModelBacked):
         model_id = strategy.model_artifact.artifact_id
+        model_path = str(strategy.model_artifact.path)
     curve = runner.curve()
     return BacktestResult(
         run=RunInfo(created_at=clock(), atb_version=__version__),
@@ -160,15 +167,26 @@ def run_backtest(
                 (gap.start.to_pydatetime(), gap.end.to_pydatetime(), gap.missing_bars)
                 for gap in candles.gaps
             ),
+            file=None if request.data_file is None else str(request.data_file),
+            detail=None
+            if request.detail is None
+            else DetailInfo(
+                timeframe=str(request.detail.timeframe),
+                fingerprint=request.detail.fingerprint(),
+                file=None if request.detail_file is None else str(request.detail_file),
+            ),
         ),
         strategy=StrategyInfo(
             name=strategy.name,
             parameters=dict(strategy.parameters),
             model_id=model_id,
             overlap_allowed=request.overlap_allowed,
+            model_path=model_path,
         ),
         config=config_to_dict(request.config),
-        instrument=InstrumentInfo(instrument=instrument, source=resolved.source),
+        instrument=InstrumentInfo(
+            instrument=instrument, source=resolved.source, warnings=resolved.warnings
+        ),
         initial_balance=request.initial_balance,
         trades=tuple(event.trade for event in events if isinstance(event, PositionClosed)),
         open_position=open_position,
