@@ -9,6 +9,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+from atb.cli.candle_report import drop_outliers_option, echo_candles_report
 from atb.cli.run_options import build_config, build_strategy, strategy_options
 from atb.data.loading import load_candles
 from atb.data.symbols import normalize_symbol
@@ -56,6 +57,7 @@ from atb.strategies.protocol import ModelBacked
     type=click.Path(path_type=Path, dir_okay=False),
     help="File with the finer candles (default: the cache, DEMO or the exchange).",
 )
+@drop_outliers_option
 def backtest(
     strategy_name: str,
     symbol: str,
@@ -75,6 +77,7 @@ def backtest(
     allow_overlap: bool,
     detail_timeframe: str | None,
     detail_data: Path | None,
+    drop_outliers: bool,
 ) -> None:
     """Backtest STRATEGY on SYMBOL/TIMEFRAME candles.
 
@@ -102,7 +105,9 @@ def backtest(
         warmup=strategy.warmup,
         data_file=data_file,
         exchange_url=exchange_url,
+        drop_outliers=drop_outliers,
     )
+    echo_candles_report(candles)
     if len(candles) - candles.warmup_bars <= 0:
         raise DataError(f"no bars in the requested window ({candles.describe()})")
     window_start = candles.index[candles.warmup_bars].to_pydatetime()
@@ -125,7 +130,9 @@ def backtest(
             candles.index[-1] + parse_timeframe(timeframe).pandas_offset,
             data_file=detail_data,
             exchange_url=exchange_url,
+            drop_outliers=drop_outliers,
         )
+        echo_candles_report(detail)
     console = Console()
     request = BacktestRequest(
         strategy=strategy,

@@ -17,11 +17,12 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from atb.cli.candle_report import drop_outliers_option, echo_candles_report
 from atb.cli.run_options import build_config, build_strategy, strategy_options
 from atb.data.binance import BinanceClient
 from atb.data.cache import default_data_dir
-from atb.data.files import read_candles_file
 from atb.data.instruments import instrument_for
+from atb.data.loading import load_candles
 from atb.data.symbols import normalize_symbol
 from atb.data.timeframes import parse_timeframe
 from atb.domain.errors import AtbError
@@ -87,6 +88,7 @@ def live() -> None:
     type=click.FloatRange(min=0.1),
     help="Cap the store file; reaching it stops the engine cleanly (like a full disk).",
 )
+@drop_outliers_option
 def run(
     strategy_name: str,
     symbol: str,
@@ -105,6 +107,7 @@ def run(
     pace: float,
     max_store_mb: float | None,
     detail_timeframe: str | None,
+    drop_outliers: bool,
 ) -> None:
     """Run a live (paper) session."""
     if not paper_trading:
@@ -139,7 +142,9 @@ def run(
     feed: CandleFeed
     client: BinanceClient | None = None
     if replay_file is not None:
-        candles = read_candles_file(replay_file, timeframe=tf)
+        candles = load_candles(symbol, tf, data_file=replay_file, drop_outliers=drop_outliers)
+        # stderr carries the JSON log; the data report stays off it.
+        echo_candles_report(candles, only="stdout")
         window = max(strategy.warmup, ATR_HISTORY)
         feed = ReplayFeed(candles, history_bars=window, bars_per_poll=1, pace=pace)
     else:

@@ -13,10 +13,11 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from atb.cli.candle_report import drop_outliers_option, echo_candles_report
 from atb.cli.live_cmd import default_db
 from atb.cli.run_options import build_config, build_strategy, strategy_options
-from atb.data.files import read_candles_file
 from atb.data.instruments import instrument_for
+from atb.data.loading import load_candles
 from atb.data.symbols import normalize_symbol
 from atb.data.timeframes import parse_timeframe
 from atb.domain.errors import AtbError
@@ -42,6 +43,7 @@ from atb.strategies.protocol import ModelBacked
 @click.option("--timeframe", help="With --data: the timeframe.")
 @strategy_options
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@drop_outliers_option
 def parity(
     session_id: int | None,
     db: Path | None,
@@ -55,6 +57,7 @@ def parity(
     initial_balance: float,
     model_dir: Path | None,
     as_json: bool,
+    drop_outliers: bool,
 ) -> None:
     """Diff a live session against the backtest of the very candles it consumed.
 
@@ -76,6 +79,7 @@ def parity(
                 config_file=config_file,
                 initial_balance=initial_balance,
                 model_dir=model_dir,
+                drop_outliers=drop_outliers,
             )
             with SessionStore.open(store_path, read_only=True) as store:
                 report = compare_session(store, None, model_dir=model_dir)
@@ -101,6 +105,7 @@ def _replay(
     config_file: Path | None,
     initial_balance: float,
     model_dir: Path | None,
+    drop_outliers: bool,
 ) -> None:
     symbol = normalize_symbol(symbol)
     tf = parse_timeframe(timeframe)
@@ -118,7 +123,8 @@ def _replay(
         poll_interval=0.0,
         model_id=strategy.model_artifact.artifact_id if isinstance(strategy, ModelBacked) else None,
     )
-    candles = read_candles_file(data_file, timeframe=tf)
+    candles = load_candles(symbol, tf, data_file=data_file, drop_outliers=drop_outliers)
+    echo_candles_report(candles, only="stderr")  # stdout is the report (JSON with --json)
     feed = ReplayFeed(candles, history_bars=max(strategy.warmup, ATR_HISTORY))
     with SessionStore.open(store_path) as store:
         engine = LiveEngine(
