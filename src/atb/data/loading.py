@@ -320,19 +320,18 @@ def _finished(
 
     Neighbours come from `context`, so the bars at the window's edges are judged like any other.
     """
-    notes = list(selected.notes)
-    if len(selected) and selected.warmup_bars < warmup:
-        first = selected.index[selected.warmup_bars]
-        notes.append(
-            f"only {selected.warmup_bars} of {warmup} warm-up bars exist before "
-            f"{format_time(first)}"
-        )
     flagged: tuple[SuspiciousBar, ...] = ()
     if len(selected):
         lo = int(context.index.searchsorted(selected.index[0]))
         flagged = find_suspicious_bars(context.frame, first=lo, stop=lo + len(selected))
-    screened = attrs.evolve(selected, suspicious=flagged, notes=tuple(notes))
-    return screened.drop_suspicious() if drop else screened
+    screened = attrs.evolve(selected, suspicious=flagged)
+    if drop:
+        screened = screened.drop_suspicious()
+    if screened.warmup_bars < warmup and len(screened) > screened.warmup_bars:
+        first = format_time(screened.index[screened.warmup_bars])
+        note = f"only {screened.warmup_bars} of {warmup} warm-up bars exist before {first}"
+        screened = attrs.evolve(screened, notes=(*screened.notes, note))
+    return screened
 
 
 def _ordered(
