@@ -47,18 +47,19 @@ def echo_candles_report(
     for note in candles.notes:
         click.echo(f"note: {note}", err=info)
     if candles.suspicious:
-        count = _bars(len({bar.time for bar in candles.suspicious}))
+        count = len({bar.time for bar in candles.suspicious})
+        looks = "looks like a bad print" if count == 1 else "look like bad prints"
         click.echo(
-            f"warning: {count} of {candles.source} look like bad prints (a wick far outside "
-            "the neighbouring bars that reverts within the bar); check the source, or pass "
+            f"warning: {_bars(count)} of {candles.source} {looks} (a wick far outside the "
+            "neighbouring bars that reverts within the bar); check the source, or pass "
             "--drop-outliers to remove them:",
             err=warn,
         )
         for line in describe_suspicious(candles.suspicious, limit=MAX_BARS_SHOWN):
             click.echo(f"  {line}", err=warn)
     if candles.dropped:
-        count = _bars(len({bar.time for bar in candles.dropped}))
-        click.echo(f"dropped {count} flagged as suspicious prints (--drop-outliers):", err=info)
+        removed = _bars(len({bar.time for bar in candles.dropped}))
+        click.echo(f"dropped {removed} flagged as suspicious prints (--drop-outliers):", err=info)
         for line in describe_suspicious(candles.dropped, limit=MAX_BARS_SHOWN):
             click.echo(f"  {line}", err=info)
         gaps = candles.gaps
