@@ -189,3 +189,17 @@ def test_parity_replay_drops_bad_prints_on_request(tmp_path: Path) -> None:
     assert dropped.returncode == 0, dropped.stderr
     assert "dropped 1 bar flagged as suspicious prints" in dropped.stderr
     assert json.loads(dropped.stdout)["identical"] is True  # stdout stays pure JSON
+
+
+def test_live_replay_drops_bad_prints_on_request(tmp_path: Path) -> None:
+    spiky = tmp_path / "spiky.csv"
+    with_bar(make_candles(300, start="2024-01-01"), 150, high=1e9).to_csv(spiky)
+    result = run_atb(
+        "live", "sma_cross", "--symbol", "BTCUSDT", "--paper-trading", "--replay", str(spiky),
+        "--db", str(tmp_path / "live.sqlite3"), "--drop-outliers",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    # stderr is the JSON log; the data report goes to stdout.
+    assert result.stdout.startswith("dropped 1 bar flagged as suspicious prints (--drop-outliers)")
+    assert "2024-01-07 06:00 UTC high 1e+09" in result.stdout
+    assert all(line.startswith("{") for line in result.stderr.splitlines())
