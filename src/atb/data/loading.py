@@ -181,8 +181,9 @@ def load_candles(
     )
     if len(selected) - selected.warmup_bars == 0:
         raise DataError(
-            f"no {pair} {tf} candles in {window.describe()}: the cache covers it, but the "
-            f"exchange has no bars there; cached bars: {_cached_span(cache, pair, tf)}"
+            f"no {pair} {tf} candles in {window.describe()}: the cache covers that time but "
+            "holds no bar there (an exchange outage, or a gap in the imported file); pick "
+            "another window"
         )
     selected = attrs.evolve(
         selected, source=f"{pair} {tf} (cache {cache.directory(pair, tf)})", notes=notes

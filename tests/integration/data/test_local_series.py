@@ -188,3 +188,15 @@ def test_a_dropped_warm_up_bar_shortens_the_warm_up_not_the_window(tmp_path: Pat
     assert (len(candles), candles.warmup_bars) == (25, 9)
     assert candles.index[candles.warmup_bars] == pd.Timestamp("2024-01-05 08:00", tz="UTC")
     assert candles.notes == ("only 9 of 10 warm-up bars exist before 2024-01-05 08:00 UTC",)
+
+
+def test_a_window_inside_a_gap_of_the_import_names_no_identical_ranges(tmp_path: Path) -> None:
+    frame = make_candles(72, start="2024-01-01")
+    import_frame(tmp_path, pd.concat([frame.iloc[:24], frame.iloc[48:]]))
+    with pytest.raises(DataError) as caught:
+        load_candles("BTCUSDT", "1h", "2024-01-02 03:00", "2024-01-02 09:00", data_dir=tmp_path)
+    assert str(caught.value) == (
+        "no BTCUSDT 1h candles in 2024-01-02 03:00 UTC → 2024-01-02 09:00 UTC: the cache covers "
+        "that time but holds no bar there (an exchange outage, or a gap in the imported file); "
+        "pick another window"
+    )
