@@ -203,3 +203,22 @@ def test_live_replay_drops_bad_prints_on_request(tmp_path: Path) -> None:
     assert result.stdout.startswith("dropped 1 bar flagged as suspicious prints (--drop-outliers)")
     assert "2024-01-07 06:00 UTC high 1e+09" in result.stdout
     assert all(line.startswith("{") for line in result.stderr.splitlines())
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("parity", "--drop-outliers"), "--drop-outliers needs --data"),
+        (
+            ("live", "sma_cross", "--symbol", "BTCUSDT", "--paper-trading", "--drop-outliers"),
+            "--drop-outliers needs --replay",
+        ),
+    ],
+)
+def test_drop_outliers_where_nothing_is_screened_is_a_usage_error(
+    tmp_path: Path, args: tuple[str, ...], message: str
+) -> None:
+    result = run_atb(*args, "--db", str(tmp_path / "store.sqlite3"))
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert not (tmp_path / "store.sqlite3").exists()

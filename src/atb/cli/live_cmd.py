@@ -114,6 +114,8 @@ def run(
         raise click.UsageError(
             "real-money order routing is not available: pass --paper-trading to simulate fills"
         )
+    if drop_outliers and replay_file is None:
+        raise click.UsageError("--drop-outliers needs --replay (live bars are not screened yet)")
     symbol = normalize_symbol(symbol)
     tf = parse_timeframe(timeframe)
     config = build_config(config_file, assignments)

@@ -63,6 +63,8 @@ def parity(
 
     Exit code 0 only when every event and every bar's equity are identical.
     """
+    if drop_outliers and data_file is None:
+        raise click.UsageError("--drop-outliers needs --data (a stored session's bars are fixed)")
     if data_file is not None:
         if not (strategy_name and symbol and timeframe):
             raise click.UsageError("--data needs --strategy, --symbol and --timeframe")
