@@ -73,7 +73,9 @@ def test_backtest_outputs_carry_the_run_assumptions(sample_csv: Path, tmp_path: 
     assert result.returncode == 0, result.stderr
     document = json.loads((out / "result.json").read_text(encoding="utf-8"))
     config = RiskConfiguration.from_assignments(["fills.timing=close", "trailing=on"])
-    expected = [item.as_dict() for item in assumptions(config, timeframe="1h")]
+    clamped = document["clamped_fills"]
+    listed = assumptions(config, timeframe="1h", clamped_fills=clamped)
+    expected = [item.as_dict() for item in listed]
     assert list(document)[-1] == "assumptions"
     assert document["assumptions"] == expected
     page = (out / "report.html").read_text(encoding="utf-8")

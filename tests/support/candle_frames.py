@@ -32,3 +32,18 @@ def epoch_ms(value: str | pd.Timestamp) -> int:
     stamp = pd.Timestamp(value)
     stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
     return int(stamp.value // 1_000_000)
+
+
+def with_bar(frame: pd.DataFrame, row: int, **values: float) -> pd.DataFrame:
+    """A copy of `frame` with the given columns of row `row` set, e.g. `low=0.06`."""
+    changed = frame.copy()
+    for column, value in values.items():
+        cells = changed[column].to_numpy(dtype=np.float64, copy=True)
+        cells[row] = value
+        changed[column] = cells
+    return changed
+
+
+def scaled(frame: pd.DataFrame, row: int, column: str, factor: float) -> pd.DataFrame:
+    """A copy of `frame` with one cell multiplied by `factor` (a bad print, for instance)."""
+    return with_bar(frame, row, **{column: float(frame[column].to_numpy()[row]) * factor})

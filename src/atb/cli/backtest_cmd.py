@@ -9,6 +9,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+from atb.cli.candle_report import drop_outliers_option, echo_candles_report
 from atb.cli.rerun import refuse_training_overlap, rerun_request
 from atb.cli.run_options import (
     build_config,
@@ -71,6 +72,7 @@ from atb.reporting.summary import print_summary
     "candles and model, checked by fingerprint); takes only --out, --model-dir, --exchange-url.",
 )
 @click.pass_context
+@drop_outliers_option
 def backtest(
     ctx: click.Context,
     strategy_name: str | None,
@@ -96,6 +98,7 @@ def backtest(
     min_notional: float | None,
     instruments_file: Path | None,
     rerun_file: Path | None,
+    drop_outliers: bool,
 ) -> None:
     """Backtest STRATEGY on SYMBOL/TIMEFRAME candles.
 
@@ -141,7 +144,9 @@ def backtest(
         warmup=history_bars(strategy.warmup, config),
         data_file=data_file,
         exchange_url=exchange_url,
+        drop_outliers=drop_outliers,
     )
+    echo_candles_report(candles)
     if len(candles) - candles.warmup_bars <= 0:
         raise DataError(f"no bars in the requested window ({candles.describe()})")
     instrument = resolve_run_instrument(
@@ -163,6 +168,7 @@ def backtest(
             candles.index[-1] + parse_timeframe(timeframe).pandas_offset,
             data_file=detail_data,
             exchange_url=exchange_url,
+            drop_outliers=drop_outliers,
         )
     request = BacktestRequest(
         strategy=strategy,

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from atb.cli.candle_report import drop_outliers_option, echo_candles_report
 from atb.domain.errors import DataError
 
 if TYPE_CHECKING:
@@ -41,25 +42,51 @@ def data(ctx: click.Context, data_dir: Path | None) -> None:
 @click.option("--symbol", required=True, help="Symbol to file the candles under, e.g. BTCUSDT.")
 @click.option("--timeframe", required=True, help="Bar length: 1m 3m 5m 15m 30m 1h … 1d.")
 @click.option("--repair", is_flag=True, help="Sort rows and drop exact duplicates, reporting it.")
+@click.option(
+    "--replace", is_flag=True, help="Overwrite cached bars whose values the file changes."
+)
+@drop_outliers_option
 @click.pass_context
-def import_file(ctx: click.Context, file: Path, symbol: str, timeframe: str, repair: bool) -> None:
-    """Validate a CSV or Parquet FILE and copy its candles into the cache."""
+def import_file(
+    ctx: click.Context,
+    file: Path,
+    symbol: str,
+    timeframe: str,
+    repair: bool,
+    replace: bool,
+    drop_outliers: bool,
+) -> None:
+    """Validate a CSV or Parquet FILE and copy its candles into the cache.
+
+    Bars that differ from cached ones are refused unless --replace is given; imported symbols
+    are never fetched from the exchange by the commands that read them.
+    """
     from atb.data.files import read_candles_file
+    from atb.data.importing import import_candles
     from atb.data.times import utc_now
 
     pair = _exchange_symbol(symbol)
     candles = read_candles_file(file, timeframe=timeframe, repair=repair)
-    if candles.first is None or candles.last is None:
-        raise DataError(f"{file}: no candles to import")
     cache = _cache(ctx)
-    cache.store(pair, candles, source=f"file {file.resolve()}", fetched_at=utc_now())
-    click.echo(
-        f"imported {len(candles)} {pair} {candles.timeframe} bars from {file}: "
-        f"{_span(candles.first, candles.last)}"
+    report = import_candles(
+        cache,
+        pair,
+        candles,
+        file=file,
+        fetched_at=utc_now(),
+        replace=replace,
+        drop_outliers=drop_outliers,
     )
+    imported = report.candles
+    click.echo(
+        f"imported {len(imported)} {pair} {imported.timeframe} bars from {file}: "
+        f"{_span(imported.first, imported.last)}"
+    )
+    click.echo(f"{report.describe_changes()}{' (replaced)' if report.changed else ''}")
     if candles.repairs.any:
         click.echo(f"repaired: {candles.repairs.describe()}")
-    _echo_gaps(candles.gaps)
+    echo_candles_report(imported)
+    _echo_gaps(imported.gaps)
     click.echo(f"cache: {cache.directory(pair, timeframe)}")
 
 

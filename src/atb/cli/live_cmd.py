@@ -17,6 +17,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from atb.cli.candle_report import drop_outliers_option, echo_candles_report
 from atb.cli.run_options import (
     build_config,
     build_strategy,
@@ -27,8 +28,8 @@ from atb.cli.run_options import (
 from atb.data.binance import BinanceClient
 from atb.data.cache import default_data_dir
 from atb.data.exchange_rules import refresh_exchange_rules
-from atb.data.files import read_candles_file
 from atb.data.instruments import InstrumentOverrides
+from atb.data.loading import load_candles
 from atb.data.symbols import normalize_symbol
 from atb.data.timeframes import parse_timeframe
 from atb.data.times import utc_now
@@ -97,6 +98,7 @@ def live() -> None:
     type=click.FloatRange(min=0.1),
     help="Cap the store file; reaching it stops the engine cleanly (like a full disk).",
 )
+@drop_outliers_option
 def run(
     strategy_name: str,
     symbol: str,
@@ -119,12 +121,15 @@ def run(
     lot_step: float | None,
     min_notional: float | None,
     instruments_file: Path | None,
+    drop_outliers: bool,
 ) -> None:
     """Run a live (paper) session."""
     if not paper_trading:
         raise click.UsageError(
             "real-money order routing is not available: pass --paper-trading to simulate fills"
         )
+    if drop_outliers and replay_file is None:
+        raise click.UsageError("--drop-outliers needs --replay (live bars are not screened yet)")
     symbol = normalize_symbol(symbol)
     tf = parse_timeframe(timeframe)
     config = build_config(config_file, assignments)
@@ -145,7 +150,9 @@ def run(
     client: BinanceClient | None = None
     rules = InstrumentOverrides(tick_size, lot_step, min_notional)
     if replay_file is not None:
-        candles = read_candles_file(replay_file, timeframe=tf)
+        candles = load_candles(symbol, tf, data_file=replay_file, drop_outliers=drop_outliers)
+        # stderr carries the JSON log; the data report stays off it.
+        echo_candles_report(candles, only="stdout")
         window = history_bars(strategy.warmup, config)
         feed = ReplayFeed(candles, history_bars=window, bars_per_poll=1, pace=pace)
         frame = candles.frame

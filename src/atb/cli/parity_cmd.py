@@ -13,6 +13,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from atb.cli.candle_report import drop_outliers_option, echo_candles_report
 from atb.cli.live_cmd import default_db
 from atb.cli.run_options import (
     build_config,
@@ -21,8 +22,8 @@ from atb.cli.run_options import (
     resolve_run_instrument,
     strategy_options,
 )
-from atb.data.files import read_candles_file
 from atb.data.instruments import InstrumentOverrides
+from atb.data.loading import load_candles
 from atb.data.symbols import normalize_symbol
 from atb.data.timeframes import parse_timeframe
 from atb.domain.errors import AtbError
@@ -50,6 +51,7 @@ from atb.strategies.protocol import ModelBacked
 @strategy_options
 @instrument_options
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@drop_outliers_option
 def parity(
     session_id: int | None,
     db: Path | None,
@@ -67,11 +69,14 @@ def parity(
     lot_step: float | None,
     min_notional: float | None,
     instruments_file: Path | None,
+    drop_outliers: bool,
 ) -> None:
     """Diff a live session against the backtest of the very candles it consumed.
 
     Exit code 0 only when every event and every bar's equity are identical.
     """
+    if drop_outliers and data_file is None:
+        raise click.UsageError("--drop-outliers needs --data (a stored session's bars are fixed)")
     if data_file is not None:
         if not (strategy_name and symbol and timeframe):
             raise click.UsageError("--data needs --strategy, --symbol and --timeframe")
@@ -90,6 +95,7 @@ def parity(
                 model_dir=model_dir,
                 rules=InstrumentOverrides(tick_size, lot_step, min_notional),
                 instruments_file=instruments_file,
+                drop_outliers=drop_outliers,
             )
             with SessionStore.open(store_path, read_only=True) as store:
                 report = compare_session(store, None, model_dir=model_dir)
@@ -117,13 +123,15 @@ def _replay(
     model_dir: Path | None,
     rules: InstrumentOverrides,
     instruments_file: Path | None,
+    drop_outliers: bool,
 ) -> None:
     symbol = normalize_symbol(symbol)
     tf = parse_timeframe(timeframe)
     strategy = build_strategy(
         strategy_name, params, symbol=symbol, timeframe=str(tf), model_dir=model_dir
     )
-    candles = read_candles_file(data_file, timeframe=tf)
+    candles = load_candles(symbol, tf, data_file=data_file, drop_outliers=drop_outliers)
+    echo_candles_report(candles, only="stderr")  # stdout is the report (JSON with --json)
     instrument = resolve_run_instrument(
         symbol,
         candles.frame,

@@ -18,6 +18,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from atb.cli.candle_report import drop_outliers_option, echo_candles_report
 from atb.data.candles import ValidatedCandles
 from atb.data.loading import load_candles
 from atb.data.symbols import normalize_symbol
@@ -67,6 +68,7 @@ def _data_options(default_symbol: str | None) -> Callable[[_F], _F]:
             type=click.Path(file_okay=False, path_type=Path),
             help="Model directory (default: $ATB_MODEL_DIR or the user data dir).",
         ),
+        drop_outliers_option,
     ]
 
     def attach(function: _F) -> _F:
@@ -85,11 +87,14 @@ def _load(
     start: str | None,
     end: str | None,
     days: int | None,
+    drop_outliers: bool,
 ) -> tuple[ValidatedCandles, str | None, str]:
     """Candles plus the normalised symbol (None when only a file was given) and timeframe."""
     tf = str(parse_timeframe(timeframe))
     name = normalize_symbol(symbol) if symbol else None
-    candles = load_candles(name or "FILE", tf, start, end, days=days, data_file=data_file)
+    candles = load_candles(
+        name or "FILE", tf, start, end, days=days, data_file=data_file, drop_outliers=drop_outliers
+    )
     if len(candles) == 0:
         raise StrategyError(f"no candles in the requested window ({candles.describe()})")
     return candles, name, tf
@@ -161,6 +166,7 @@ def check_strategy_command(
     end: str | None,
     days: int | None,
     model_dir: Path | None,
+    drop_outliers: bool,
 ) -> None:
     """Prove a strategy has no look-ahead or history-length bias (exit 1 if it has).
 
@@ -172,7 +178,13 @@ def check_strategy_command(
     entry = get_entry(name)
     values = parse_params(params, entry.parameters)
     candles, symbol_name, tf = _load(
-        symbol, timeframe=timeframe, data_file=data_file, start=start, end=end, days=days
+        symbol,
+        timeframe=timeframe,
+        data_file=data_file,
+        start=start,
+        end=end,
+        days=days,
+        drop_outliers=drop_outliers,
     )
     context = StrategyContext(symbol_name, tf, model_dir)
     entry.create(values, context)  # fail fast on parameters or a missing model
@@ -183,6 +195,7 @@ def check_strategy_command(
     )
     elapsed = time.perf_counter() - started
     click.echo(f"data: {candles.describe()}")
+    echo_candles_report(candles)
     if not report.passed:
         click.echo(f"FAIL {report.summary()}", err=True)
         for finding in report.findings[1:]:
@@ -208,6 +221,7 @@ def train_command(
     end: str | None,
     days: int | None,
     model_dir: Path | None,
+    drop_outliers: bool,
 ) -> None:
     """Train a model strategy (ml_basic) and save its artifact.
 
@@ -220,7 +234,13 @@ def train_command(
         raise StrategyError("atb train needs --symbol (the model is saved per symbol/timeframe)")
     values = parse_params(params, TRAIN_PARAMETERS)
     candles, symbol_name, tf = _load(
-        symbol, timeframe=timeframe, data_file=data_file, start=start, end=end, days=days
+        symbol,
+        timeframe=timeframe,
+        data_file=data_file,
+        start=start,
+        end=end,
+        days=days,
+        drop_outliers=drop_outliers,
     )
     assert symbol_name is not None
     started = time.perf_counter()
@@ -234,6 +254,7 @@ def train_command(
     )
     elapsed = time.perf_counter() - started
     click.echo(f"data: {candles.describe()}")
+    echo_candles_report(candles)
     table = Table(title=f"ml_basic {symbol_name} {tf}: held-out metrics")
     table.add_column("metric")
     table.add_column("value", justify="right")

@@ -34,7 +34,7 @@ from atb.data.atomic import write_atomically, write_text_atomically
 from atb.data.candles import ValidatedCandles
 from atb.data.gaps import Gap, find_gaps
 from atb.data.ranges import TimeRange, merge_ranges, subtract_ranges
-from atb.data.schema import empty_candle_frame
+from atb.data.schema import INDEX_DTYPE, INDEX_NAME, empty_candle_frame
 from atb.data.symbols import normalize_symbol
 from atb.data.timeframes import Timeframe, parse_timeframe
 from atb.data.validation import RowNumbers, validate_candles
@@ -45,6 +45,14 @@ DATA_DIR_ENV = "ATB_DATA_DIR"
 
 MANIFEST = "manifest.json"
 _FORMAT = 1
+
+FILE_SOURCE_PREFIX = "file "
+"""How a month's `source` starts in the manifest when its bars came from `atb data import`."""
+
+
+def file_source(path: str | Path) -> str:
+    """The manifest `source` of bars imported from `path` (`file /abs/path.csv`)."""
+    return f"{FILE_SOURCE_PREFIX}{Path(path).resolve()}"
 
 
 def default_data_dir(env: Mapping[str, str] | None = None) -> Path:
@@ -85,6 +93,24 @@ class CandleCache:
         manifest = self._read_manifest(self.directory(symbol, timeframe))
         return tuple(TimeRange(start, end) for start, end in manifest["coverage"])
 
+    def is_imported(self, symbol: str, timeframe: str | Timeframe) -> bool:
+        """True when any cached month of the series came from a file (`atb data import`).
+
+        Such a series is the user's own data: `load_candles` never tops it up from the exchange
+        (only an explicit `atb data download` does), so a run never mixes in bars nobody asked
+        for.
+        """
+        months = self._read_manifest(self.directory(symbol, timeframe))["months"]
+        return any(str(m.get("source", "")).startswith(FILE_SOURCE_PREFIX) for m in months.values())
+
+    def last_bar(self, symbol: str, timeframe: str | Timeframe) -> pd.Timestamp | None:
+        """Open time of the last cached bar, or None when nothing is cached."""
+        for _, path in reversed(_month_files(self.directory(symbol, timeframe))):
+            index = _read_index(path)
+            if len(index):
+                return pd.Timestamp(index[-1])
+        return None
+
     def missing(
         self, symbol: str, timeframe: str | Timeframe, wanted: TimeRange
     ) -> tuple[TimeRange, ...]:
@@ -99,10 +125,12 @@ class CandleCache:
         source: str,
         fetched_at: pd.Timestamp,
         covered: TimeRange | None = None,
+        remove: tuple[pd.Timestamp, ...] = (),
     ) -> None:
         """Merge `candles` into the cache and mark `covered` (default: their own span) as known.
 
-        Bars already cached at the same times are replaced by the new ones.
+        Bars already cached at the same times are replaced by the new ones; cached bars at the
+        times in `remove` are deleted (a bad print dropped on import becomes a gap).
         """
         tf = candles.timeframe
         if tf is None:
@@ -112,9 +140,18 @@ class CandleCache:
         if covered is None and candles.first is not None and candles.last is not None:
             covered = TimeRange(candles.first, candles.last + tf.pandas_offset)
         stamp = fetched_at.isoformat()
-        for month, frame in _split_by_month(candles.frame):
-            merged = self._merge_month(folder / f"{month}.parquet", frame, tf)
-            write_atomically(folder / f"{month}.parquet", functools.partial(_write_parquet, merged))
+        new = dict(_split_by_month(candles.frame))
+        gone = pd.DatetimeIndex(list(remove), dtype=INDEX_DTYPE, name=INDEX_NAME)
+        for month in sorted({*new, *(f"{t.year:04d}-{t.month:02d}" for t in gone)}):
+            path = folder / f"{month}.parquet"
+            merged = self._merge_month(path, new.get(month, empty_candle_frame()), tf)
+            merged = merged[~merged.index.isin(gone)]
+            if not len(merged):
+                # Only removals, and nothing left: no file rather than an empty one.
+                path.unlink(missing_ok=True)
+                manifest["months"].pop(month, None)
+                continue
+            write_atomically(path, functools.partial(_write_parquet, merged))
             manifest["months"][month] = {"rows": len(merged), "source": source, "fetched_at": stamp}
         ranges = [TimeRange(start, end) for start, end in manifest["coverage"]]
         if covered is not None:

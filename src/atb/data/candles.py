@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from atb.data.gaps import Gap, find_gaps
+from atb.data.outliers import SuspiciousBar
 from atb.data.schema import OHLCV_COLUMNS
 from atb.data.timeframes import Timeframe
 from atb.data.times import TimeLike, format_time, utc_timestamp
@@ -52,7 +53,11 @@ class ValidatedCandles:
     """A validated candle frame plus its provenance, gaps and repairs.
 
     `warmup_bars` counts the leading rows that lie before the window the caller asked for
-    (engines feed them to indicators but take no decision on them; DESIGN §5).
+    (engines feed them to indicators but take no decision on them; DESIGN §5). `suspicious`
+    lists the bars of the frame that `atb.data.outliers` flags, when the frame was screened
+    (`load_candles` and `atb data import` screen; `validate_candles` alone does not);
+    `dropped` the flagged bars removed on request (they are now gaps). `notes` are sentences for
+    the user about how the candles were chosen, e.g. where a window without an end stopped.
     """
 
     frame: pd.DataFrame
@@ -62,6 +67,9 @@ class ValidatedCandles:
     repairs: Repairs = Repairs()
     synthetic: bool = False
     warmup_bars: int = 0
+    suspicious: tuple[SuspiciousBar, ...] = ()
+    dropped: tuple[SuspiciousBar, ...] = ()
+    notes: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -131,4 +139,44 @@ class ValidatedCandles:
         sliced = frame.index
         assert isinstance(sliced, pd.DatetimeIndex)
         gaps = find_gaps(sliced, self.timeframe) if self.timeframe else ()
-        return attrs.evolve(self, frame=frame, gaps=gaps, warmup_bars=lo - first)
+        return attrs.evolve(
+            self,
+            frame=frame,
+            gaps=gaps,
+            warmup_bars=lo - first,
+            suspicious=_within(self.suspicious, sliced),
+            dropped=_within(self.dropped, sliced),
+        )
+
+    def drop_suspicious(self) -> ValidatedCandles:
+        """These candles without the bars in `suspicious`; they move to `dropped`.
+
+        Nothing is put in their place: each dropped bar becomes a gap, reported in `gaps` like
+        any other (an invented candle would be a price that never traded).
+        """
+        if not self.suspicious:
+            return self
+        times = pd.DatetimeIndex([bar.time for bar in self.suspicious])
+        keep = ~np.asarray(self.index.isin(times), dtype=np.bool_)
+        frame = self.frame[keep]
+        index = frame.index
+        assert isinstance(index, pd.DatetimeIndex)
+        return attrs.evolve(
+            self,
+            frame=frame,
+            gaps=find_gaps(index, self.timeframe) if self.timeframe else (),
+            warmup_bars=int(keep[: self.warmup_bars].sum()),
+            suspicious=(),
+            dropped=tuple(sorted((*self.dropped, *self.suspicious), key=_bar_order)),
+        )
+
+
+def _bar_order(bar: SuspiciousBar) -> tuple[pd.Timestamp, str]:
+    return bar.time, bar.column
+
+
+def _within(bars: tuple[SuspiciousBar, ...], index: pd.DatetimeIndex) -> tuple[SuspiciousBar, ...]:
+    """The flagged bars that fall inside the span of `index` (a contiguous slice)."""
+    if not bars or not len(index):
+        return ()
+    return tuple(bar for bar in bars if index[0] <= bar.time <= index[-1])

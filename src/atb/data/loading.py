@@ -4,18 +4,25 @@ Resolution order for `load_candles`:
 
 1. `data_file` given → that file (CSV or Parquet), validated against the timeframe;
 2. symbol `DEMO` → the built-in synthetic market;
-3. otherwise the local cache; ranges it does not cover are downloaded from the exchange when
-   the network is allowed. Without them, a `DataError` says which range was asked for, which
-   ranges are available locally, and how to get data.
+3. otherwise the local cache. A series with bars imported from a file is the user's own data
+   and is never topped up from the exchange: a window it lacks is a `DataError`. A downloaded
+   series has the ranges it does not cover downloaded when the network is allowed. Without
+   them, a `DataError` names the missing ranges, what is cached, and how to get data.
 
 Windows are half-open over bar open times, `[start, end)`, with both ends rounded down to bar
 boundaries (the bar containing `end` had not closed at `end`). `warmup` adds up to that many
 bars before `start` (engines feed them to indicators; DESIGN §5); `ValidatedCandles.warmup_bars`
-says how many were available. `--days N` means the N days ending at `end` (default: now).
+says how many were available. `--days N` means the N days ending at `end`. Without `end`, files
+and DEMO end at their last bar, an imported series (or any cached one with the network off) at
+its last cached bar (said in `ValidatedCandles.notes`), and a downloaded series now.
+
+Every result is screened for suspicious prints (`atb.data.outliers`), judged with neighbours
+from outside the window too; `drop_outliers=True` removes them (they become reported gaps).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,6 +35,7 @@ from atb.data.candles import ValidatedCandles
 from atb.data.demo import DEMO_SYMBOL, demo_candles, is_demo
 from atb.data.exchange_rules import refresh_exchange_rules
 from atb.data.files import read_candles_file
+from atb.data.outliers import NEIGHBOURS, SuspiciousBar, find_suspicious_bars
 from atb.data.ranges import TimeRange
 from atb.data.symbols import normalize_symbol
 from atb.data.timeframes import Timeframe, parse_timeframe
@@ -61,20 +69,28 @@ def load_candles(
     client: BinanceClient | None = None,
     progress: Progress | None = None,
     now: Clock = utc_now,
+    drop_outliers: bool = False,
 ) -> ValidatedCandles:
     """Validated candles of `symbol`/`timeframe` for `[start, end)` plus `warmup` earlier bars.
 
     `days` replaces `start` (the window is the `days` days ending at `end`). With `data_file`
-    or `DEMO`, missing bounds mean "from the first bar" / "to the last bar"; an exchange symbol
-    needs a start (`start` or `days`) and `end` defaults to now. `client` overrides the
-    exchange client built from `exchange_url`; `progress` is called as pages arrive.
+    or `DEMO`, missing bounds mean "from the first bar" / "to the last bar". A cached symbol
+    without a start starts at its first cached bar. Without `end`, a series imported from a
+    file (or any cached series when the network is off) ends at its last cached bar, and
+    `notes` says so; a downloaded series ends now, and its missing tail is fetched. A symbol
+    with imported bars is never fetched from the exchange: a window it lacks is a `DataError`.
+    `client` overrides the exchange client built from `exchange_url`; `progress` is called as
+    pages arrive.
+
+    The result is screened for suspicious prints (`suspicious`; `atb.data.outliers`); with
+    `drop_outliers` they are removed instead and listed in `dropped` (each one becomes a gap).
     """
     if warmup < 0:
         raise DataError(f"warmup must be >= 0 bars, got {warmup}")
     tf = parse_timeframe(timeframe)
     if data_file is not None:
         candles = read_candles_file(data_file, timeframe=tf)
-        return _window(
+        selected = _window(
             candles,
             tf,
             start=start,
@@ -84,9 +100,11 @@ def load_candles(
             now=now,
             label=str(data_file),
         )
+        return _finished(candles, selected, warmup, drop_outliers)
     if is_demo(symbol):
-        return _window(
-            demo_candles(tf),
+        series = demo_candles(tf)
+        selected = _window(
+            series,
             tf,
             start=start,
             end=end,
@@ -95,45 +113,83 @@ def load_candles(
             now=now,
             label=DEMO_SYMBOL,
         )
+        return _finished(series, selected, warmup, drop_outliers)
     pair = normalize_symbol(symbol)
+    cache = CandleCache(data_dir)
+    imported = cache.is_imported(pair, tf)
+    notes: tuple[str, ...] = ()
+    if end is None and (imported or not allow_network):
+        # The user's own data (or no way to get more): the cache answers, and the run says
+        # where it stopped instead of asking the exchange about the time since.
+        last = cache.last_bar(pair, tf)
+        if last is not None:
+            end = last + tf.pandas_offset
+            notes = (f"window ends at the last cached bar {format_time(last)} (no --end given)",)
     if days is not None:
         window = days_window(days, end, now=now)
     elif start is not None:
-        window = TimeRange(start, utc_timestamp(end) if end is not None else now())
+        window = _ordered(pair, tf, start, end if end is not None else now(), cache)
     else:
         # No start: the cached history is the natural window (e.g. `atb train … --end DATE`
         # after `atb data import`); with nothing cached there is nothing to start from.
-        covered = CandleCache(data_dir).coverage(pair, tf)
+        covered = cache.coverage(pair, tf)
         if not covered:
             raise DataError(
                 f"{pair} {tf}: nothing is cached yet; give a start (--start or --days) to "
                 "download it, or use `atb data import FILE` / `--data FILE`"
             )
-        window = TimeRange(covered[0].start, utc_timestamp(end) if end is not None else now())
+        window = _ordered(pair, tf, covered[0].start, end if end is not None else now(), cache)
     window = _aligned(window, tf)
+    if window.empty:
+        raise DataError(
+            f"{pair} {tf}: the window {window.describe()} holds no whole bar; "
+            f"cached bars: {_cached_span(cache, pair, tf)}"
+        )
     fetch = TimeRange(window.start - tf.pandas_offset * warmup, window.end)
-    cache = CandleCache(data_dir)
-    missing = cache.missing(pair, tf, _until_now(fetch, tf, now()))
-    if missing and not allow_network:
-        raise DataError(_not_available(cache, pair, tf, window, "the network is off"))
-    if missing:
-        try:
-            download_ranges(
-                cache,
-                pair,
-                tf,
-                missing,
-                client=client,
-                exchange_url=exchange_url,
-                progress=progress,
-                now=now,
-            )
-        except DataError as error:
-            raise DataError(f"{error}\n{_not_available(cache, pair, tf, window, '')}") from error
-    candles = cache.load(pair, tf, fetch).select(window.start, window.end, warmup=warmup)
-    if len(candles) - candles.warmup_bars == 0:
-        raise DataError(_not_available(cache, pair, tf, window, "the exchange has no bars there"))
-    return attrs.evolve(candles, source=f"{pair} {tf} (cache {cache.directory(pair, tf)})")
+    if imported:
+        # Warm-up bars come from the cache when it has them; only the window itself must be
+        # there. Nothing is fetched: the exchange's bars would silently mix with the file's.
+        lacking = cache.missing(pair, tf, window)
+        if lacking:
+            raise DataError(_outside_import(cache, pair, tf, window))
+    else:
+        missing = cache.missing(pair, tf, _until_now(fetch, tf, now()))
+        explain = functools.partial(_not_available, cache, pair, tf, asked=fetch, window=window)
+        if missing and not allow_network:
+            raise DataError(explain(missing, reason="the network is off"))
+        if missing:
+            try:
+                download_ranges(
+                    cache,
+                    pair,
+                    tf,
+                    missing,
+                    client=client,
+                    exchange_url=exchange_url,
+                    progress=progress,
+                    now=now,
+                )
+            except DataError as error:
+                # Finished months were kept: name only what is still missing.
+                missing = cache.missing(pair, tf, _until_now(fetch, tf, now())) or missing
+                raise DataError(
+                    f"{explain(missing, reason='fetching failed')} The exchange said: {error}"
+                ) from error
+    margin = tf.pandas_offset * NEIGHBOURS
+    context = cache.load(pair, tf, TimeRange(fetch.start - margin, window.end + margin))
+    selected = context.select(fetch.start, window.end).select(
+        window.start, window.end, warmup=warmup
+    )
+    if len(selected) - selected.warmup_bars == 0:
+        raise DataError(
+            f"no {pair} {tf} candles in {window.describe()}: the cache covers that time but "
+            "holds no bar there (an exchange outage, or a gap in the imported file); pick "
+            "another window"
+        )
+    selected = attrs.evolve(
+        selected, source=f"{pair} {tf} (cache {cache.directory(pair, tf)})", notes=notes
+    )
+    return _finished(context, selected, warmup, drop_outliers)
 
 
 def download_ranges(
@@ -261,19 +317,81 @@ def _months(window: TimeRange) -> list[TimeRange]:
     return pieces
 
 
+def _finished(
+    context: ValidatedCandles, selected: ValidatedCandles, warmup: int, drop: bool
+) -> ValidatedCandles:
+    """`selected` (a slice of `context`) screened for suspicious prints, with its notes.
+
+    Neighbours come from `context`, so the bars at the window's edges are judged like any other.
+    """
+    flagged: tuple[SuspiciousBar, ...] = ()
+    if len(selected):
+        lo = int(context.index.searchsorted(selected.index[0]))
+        flagged = find_suspicious_bars(context.frame, first=lo, stop=lo + len(selected))
+    screened = attrs.evolve(selected, suspicious=flagged)
+    if drop:
+        screened = screened.drop_suspicious()
+    if screened.warmup_bars < warmup and len(screened) > screened.warmup_bars:
+        first = format_time(screened.index[screened.warmup_bars])
+        note = f"only {screened.warmup_bars} of {warmup} warm-up bars exist before {first}"
+        screened = attrs.evolve(screened, notes=(*screened.notes, note))
+    return screened
+
+
+def _ordered(
+    symbol: str, tf: Timeframe, start: TimeLike, end: TimeLike, cache: CandleCache
+) -> TimeRange:
+    """`[start, end)`, or a `DataError` naming the cached span when the start is after the end."""
+    first, last = utc_timestamp(start), utc_timestamp(end)
+    if last < first:
+        raise DataError(
+            f"{symbol} {tf}: the window would start at {format_time(first)}, after its end "
+            f"{format_time(last)}; cached bars: {_cached_span(cache, symbol, tf)}"
+        )
+    return TimeRange(first, last)
+
+
+def _cached_span(cache: CandleCache, symbol: str, tf: Timeframe) -> str:
+    coverage = cache.coverage(symbol, tf)
+    return ", ".join(r.describe() for r in coverage) if coverage else "none"
+
+
+def _outside_import(cache: CandleCache, symbol: str, tf: Timeframe, window: TimeRange) -> str:
+    """One line: the window asked for, the imported ranges there are, and how to get more."""
+    return (
+        f"{symbol} {tf}: asked for {window.describe()}, but the cache holds "
+        f"{_cached_span(cache, symbol, tf)} (imported from a file, so atb does not fetch it "
+        "from the exchange); pick a window inside it, import a file that covers it "
+        f"(`atb data import FILE --symbol {symbol} --timeframe {tf}`), or download it "
+        f"explicitly (`atb data download --symbol {symbol} --timeframe {tf} --days N`)"
+    )
+
+
 def _not_available(
-    cache: CandleCache, symbol: str, tf: Timeframe, window: TimeRange, reason: str
+    cache: CandleCache,
+    symbol: str,
+    tf: Timeframe,
+    missing: tuple[TimeRange, ...],
+    *,
+    reason: str,
+    asked: TimeRange,
+    window: TimeRange,
 ) -> str:
+    """One line: the missing ranges, what was asked for, what is cached, and what to do.
+
+    `asked` is `window` plus its warm-up bars, so it always differs from the cached ranges
+    (part of it is missing); the message says when warm-up bars widened it.
+    """
+    warm = f", incl. warm-up bars before {format_time(window.start)}" if asked != window else ""
     coverage = cache.coverage(symbol, tf)
     have = (
         "available locally: " + ", ".join(r.describe() for r in coverage)
         if coverage
         else f"nothing cached in {cache.directory(symbol, tf)}"
     )
-    why = f" ({reason})" if reason else ""
     return (
-        f"no {symbol} {tf} candles for {format_time(window.start)} → {format_time(window.end)}"
-        f"{why}; {have}. Get data with `atb data download --symbol {symbol} --timeframe {tf} "
-        f"--days N`, `atb data import FILE --symbol {symbol} --timeframe {tf}`, "
-        "or pass `--data FILE`."
+        f"no {symbol} {tf} candles for {', '.join(r.describe() for r in missing)} (asked for "
+        f"{asked.describe()}{warm}; {reason}); {have}. Get data with `atb data download "
+        f"--symbol {symbol} --timeframe {tf} --days N`, "
+        f"`atb data import FILE --symbol {symbol} --timeframe {tf}`, or pass `--data FILE`."
     )

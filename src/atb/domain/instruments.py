@@ -174,18 +174,18 @@ class Instrument:
                 "(--tick-size or instruments.toml)"
             )
 
-    def check_account(self, cash: float, position_cap: float, highest: float) -> None:
+    def check_account(self, cash: float, position_cap: float, price: float) -> None:
         """Refuse rules under which an account of `cash` can never place an entry.
 
-        The largest entry is `position_cap` × `cash` at the highest price: if it rounds to 0 at
-        the lot step, or falls below the minimum quantity or order value, every entry of the
-        run would be refused. Raises `InstrumentError` naming the amounts.
+        The largest entry is `position_cap` × `cash` at a typical `price` of the run: if it
+        rounds to 0 at the lot step, or falls below the minimum quantity or order value, the
+        run's entries would all be refused. Raises `InstrumentError` naming the amounts.
         """
-        largest = self.round_quantity(position_cap * cash / highest)
-        problem = self.order_problem(highest, largest)
+        largest = self.round_quantity(position_cap * cash / price)
+        problem = self.order_problem(price, largest)
         if problem is not None:
             raise InstrumentError(
                 f"instrument {self.symbol}: even the largest entry ({position_cap:g} × "
-                f"balance {cash:g} at price {highest:.10g}) is refused: {problem}; raise "
+                f"balance {cash:g} at price {price:.10g}) is refused: {problem}; raise "
                 "--initial-balance or risk.max_position, or check the instrument's rules"
             )

@@ -68,8 +68,10 @@ def test_missing_data_offline_says_what_was_asked_what_exists_and_what_to_do(
             now=now,
         )  # fmt: skip
     message = str(caught.value)
-    assert "no BTCUSDT 1h candles for 2023-12-01 00:00 UTC → 2024-01-05 00:00 UTC" in message
+    assert "no BTCUSDT 1h candles for 2023-12-01 00:00 UTC → 2024-01-01 00:00 UTC" in message
+    assert "asked for 2023-12-01 00:00 UTC → 2024-01-05 00:00 UTC; the network is off" in message
     assert "available locally: 2024-01-01 00:00 UTC → 2024-02-20 00:00 UTC" in message
+    assert "\n" not in message
     assert "atb data download --symbol BTCUSDT --timeframe 1h" in message
     assert "atb data import FILE --symbol BTCUSDT --timeframe 1h" in message
     assert "--data FILE" in message

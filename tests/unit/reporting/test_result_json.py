@@ -92,6 +92,7 @@ def test_instrument_and_rejections_are_recorded() -> None:
         "base_asset": "BTC",
         "quote_asset": "USDT",
         "source": "built-in Binance spot rules for BTCUSDT",
+        "warnings": [],
     }
     assert document["rejections"] == [
         {
@@ -122,6 +123,8 @@ def test_run_data_strategy_and_config() -> None:
         "gaps": [
             {"start": "2024-02-02T08:00:00Z", "end": "2024-02-02T12:00:00Z", "missing_bars": 1}
         ],
+        "file": None,
+        "detail": None,
     }
     strategy = document["strategy"]
     assert isinstance(strategy, dict)
@@ -305,7 +308,11 @@ def test_model_backed_strategy_and_closed_at_end() -> None:
     result = attrs.evolve(
         build_result(with_open_position=False),
         strategy=StrategyInfo(
-            name="ml_basic", parameters={}, model_id="ml-abc123", overlap_allowed=True
+            name="ml_basic",
+            parameters={},
+            model_id="ml-abc123",
+            overlap_allowed=True,
+            model_path="/models/ml_basic_BTCUSDT_4h.json",
         ),
         closed_at_end=True,
     )
@@ -314,6 +321,7 @@ def test_model_backed_strategy_and_closed_at_end() -> None:
         "name": "ml_basic",
         "parameters": {},
         "model_id": "ml-abc123",
+        "model_path": "/models/ml_basic_BTCUSDT_4h.json",
         "overlap_allowed": True,
     }
     assert document["closed_at_end"] is True

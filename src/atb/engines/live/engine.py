@@ -13,6 +13,7 @@ in order; because the step is deterministic, it ends where an uninterrupted run 
 
 from __future__ import annotations
 
+import statistics
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -169,10 +170,13 @@ class LiveEngine:
         if not history:
             return
         settings = self.settings
-        highest = max(bar.high for bar in history)
-        settings.instrument.check_prices(min(bar.low for bar in history), highest)
+        lows = [bar.low for bar in history]
+        settings.instrument.check_prices(min(lows), max(bar.high for bar in history))
+        # The account check asks about a typical price (the median close), which one bad
+        # print cannot move.
+        typical = statistics.median(bar.close for bar in history)
         cap = settings.config.risk.position_cap
-        settings.instrument.check_account(settings.initial_balance, cap, highest)
+        settings.instrument.check_account(settings.initial_balance, cap, typical)
 
     # -- the loop ----------------------------------------------------------------------------
     def run(self) -> None:
