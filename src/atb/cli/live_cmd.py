@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -18,10 +17,12 @@ from rich.console import Console
 from rich.table import Table
 
 from atb.cli.run_options import build_config, build_strategy, strategy_options
+from atb.cli.stop_signals import stop_signals
 from atb.data.binance import BinanceClient
 from atb.data.cache import default_data_dir
 from atb.data.files import read_candles_file
 from atb.data.instruments import instrument_for
+from atb.data.stop_token import StopRequested
 from atb.data.symbols import normalize_symbol
 from atb.data.timeframes import parse_timeframe
 from atb.domain.errors import AtbError
@@ -129,9 +130,9 @@ def run(
         poll_interval=poll_interval if poll_interval is not None else default_poll_interval(tf),
         model_id=model_id,
     )
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda _signum, _frame: stop.set())
+    # From here SIGINT/SIGTERM end the session cleanly, whatever it is doing (live.md,
+    # "Stopping"); the handlers stay until the command has closed the store.
+    stop = click.get_current_context().with_resource(stop_signals())
     health = HealthState()
     log = JsonLog(symbol=symbol, strategy=strategy.name)
     # Read the replay file (or set up the exchange client) before touching the store, so a
@@ -141,9 +142,11 @@ def run(
     if replay_file is not None:
         candles = read_candles_file(replay_file, timeframe=tf)
         window = max(strategy.warmup, ATR_HISTORY)
-        feed = ReplayFeed(candles, history_bars=window, bars_per_poll=1, pace=pace)
+        feed = ReplayFeed(
+            candles, history_bars=window, bars_per_poll=1, pace=pace, sleep=stop.sleep
+        )
     else:
-        client = BinanceClient(exchange_url)
+        client = BinanceClient(exchange_url, stop=stop)
         feed = ExchangeFeed(client, symbol, tf)
     max_bytes = None if max_store_mb is None else int(max_store_mb * 1_000_000)
     try:
@@ -163,8 +166,12 @@ def run(
             log=log,
             health=health,
         )
-        session = engine.open_session()
-        log.write("health", url=f"http://127.0.0.1:{server.port}/health", session=session.id)
+        try:
+            session = engine.open_session()
+        except StopRequested:
+            pass  # stopped while fetching the warm-up history: run() logs the stop
+        else:
+            log.write("health", url=f"http://127.0.0.1:{server.port}/health", session=session.id)
         engine.run()
     except AtbError as error:
         log.write("fatal", error=str(error))
