@@ -11,10 +11,7 @@ import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from atb.data.stop_token import StopToken
-
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-"""The signals that request a clean stop (Ctrl-C; `kill`, `atb live stop`, systemd, Docker)."""
+from atb.data.stop_token import STOP_SIGNALS, StopToken
 
 
 @contextmanager

@@ -34,11 +34,13 @@ from typing import Generic, Protocol, TypeVar
 
 T = TypeVar("T")
 
-_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+"""The signals that request a clean stop (Ctrl-C; `kill`, `atb live stop`, systemd, Docker)."""
 
 
 class StopRequested(BaseException):
-    """Raised by `StopToken.call` (and the clients using it) when a stop cut a call short.
+    """Raised by `StopToken.call` (and so by the clients using it) instead of starting a call, or
+    abandoning one, once a stop is requested.
 
     A `BaseException`, like `KeyboardInterrupt` and `asyncio.CancelledError`, so that a generic
     `except Exception` on the way up cannot swallow a stop.
@@ -158,7 +160,7 @@ def _start_without_stop_signals(target: Callable[[], None]) -> None:
     in the main thread only when that thread next runs bytecode. Were the signal delivered to
     the worker, the main thread would sleep on in select() until the request ended.
     """
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     try:
         threading.Thread(target=target, name="atb-stoppable-call", daemon=True).start()
     finally:
