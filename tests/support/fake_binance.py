@@ -31,19 +31,25 @@ clock then runs at `speed` × real time) move it, e.g. to drive a live feed at h
 
 Faults are queued and consumed one per matching request (`times=None` means every request):
 `rate_limit` (429/418 + Retry-After), `fail` (5xx), `slow` (delay before answering, to trigger
-client timeouts), `malformed_json`, `duplicate_klines`, `shuffle_klines` (out of order) and
-`conflicting_klines` (same open time, different prices), and `respond_with` (any JSON payload,
-e.g. a wrong shape). `requests` logs every request.
+client timeouts), `hang` (accept the request and never answer until `release()` or `stop()`: a
+server that keeps the connection open but is stuck), `malformed_json`, `duplicate_klines`,
+`shuffle_klines` (out of order) and `conflicting_klines` (same open time, different prices), and
+`respond_with` (any JSON payload, e.g. a wrong shape). `requests` logs every request;
+`pending()` lists those still unanswered (held by a `slow` or `hang` fault), so a test can act
+while a client is stuck in a request.
 """
 
 from __future__ import annotations
 
 import json
+import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import attrs
@@ -74,7 +80,7 @@ class RecordedRequest:
     path: str
     params: Mapping[str, str]
     status: int | None
-    """HTTP status sent; None while the answer is still pending (a `slow` fault sleeping)."""
+    """HTTP status sent; None while the answer is still pending (a `slow` or `hang` fault)."""
     fault: str | None
     clock_ms: int
 
@@ -127,6 +133,9 @@ class FakeBinance:
         self._clock_ms = 0
         self._clock_set_at = time.monotonic()
         self._speed = 0.0
+        # Set by `release()`/`stop()` to let hung requests go; replaced after each release so
+        # later `hang` faults hang again.
+        self._released = threading.Event()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         if candles is not None:
@@ -151,7 +160,8 @@ class FakeBinance:
         return self
 
     def stop(self) -> None:
-        """Stop serving and free the port (requests still sleeping are abandoned)."""
+        """Stop serving and free the port (hung requests are released; sleeping ones abandoned)."""
+        self.release()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -257,6 +267,20 @@ class FakeBinance:
         """Wait `delay` seconds before answering the next `times` requests."""
         self._add(_Fault("slow", times, path, delay=delay))
 
+    def hang(self, times: int | None = 1, *, path: str | None = None) -> None:
+        """Accept the next `times` requests and send nothing until `release()` (or `stop()`).
+
+        The connection stays open and silent, as with an exchange whose backend is stuck: a
+        client blocks for its whole read timeout.
+        """
+        self._add(_Fault("hang", times, path))
+
+    def release(self) -> None:
+        """Let every hung request go on; they are then answered normally."""
+        with self._lock:
+            released, self._released = self._released, threading.Event()
+        released.set()
+
     def malformed_json(self, times: int | None = 1, *, path: str | None = None) -> None:
         """Answer with a truncated JSON body (HTTP 200)."""
         self._add(_Fault("malformed_json", times, path))
@@ -304,6 +328,10 @@ class FakeBinance:
         with self._lock:
             return list(self._log)
 
+    def pending(self) -> list[RecordedRequest]:
+        """The requests not answered yet (held by a `slow` or `hang` fault), in arrival order."""
+        return [request for request in self.requests if request.status is None]
+
     def kline_requests(self) -> Iterator[RecordedRequest]:
         """The logged requests to the klines endpoint."""
         return (r for r in self.requests if r.path == KLINES)
@@ -318,8 +346,11 @@ class FakeBinance:
             slot = len(self._log)
             entry = RecordedRequest(path, params, None, fault.kind if fault else None, now)
             self._log.append(entry)
+            released = self._released
         if fault is not None and fault.kind == "slow":
             time.sleep(fault.delay)
+        elif fault is not None and fault.kind == "hang":
+            released.wait()
         response = self._answer(path, params, now, fault)
         with self._lock:
             self._log[slot] = attrs.evolve(entry, status=response.status)
@@ -464,6 +495,14 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
     fake: FakeBinance
+
+    def handle_error(
+        self, request: socket.socket | tuple[bytes, socket.socket], client_address: Any
+    ) -> None:
+        """A client that went away (killed, stopped, timed out) is no server error: say nothing.
+        Anything else is printed with its traceback, as by default."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -78,6 +78,19 @@ class LiveProcess:
         self._log.close()
         return code
 
+    def stop(self, signum: int = signal.SIGTERM, timeout: float = 30.0) -> tuple[int, float]:
+        """Send `signum` and wait: the exit code and the seconds from the signal to the exit."""
+        self.process.send_signal(signum)
+        sent = time.monotonic()
+        code = self.process.wait(timeout=timeout)
+        elapsed = time.monotonic() - sent
+        self._log.close()
+        return code, elapsed
+
+    def own_log(self) -> str:
+        """Everything this process wrote to stderr (JSON lines, and any traceback)."""
+        return self.log_path.read_text()[self._offset :]
+
     def wait_exit(self, timeout: float = 30.0) -> int:
         """Wait for the process to end by itself."""
         code = self.process.wait(timeout=timeout)

@@ -6,6 +6,7 @@ A thin layer over `atb.data`. Heavy imports (pandas, httpx) happen inside the co
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -110,10 +111,17 @@ def download(
     end: str | None,
     exchange_url: str | None,
 ) -> None:
-    """Fill the cache with the DAYS days ending at END; cached ranges are not fetched again."""
+    """Fill the cache with the DAYS days ending at END; cached ranges are not fetched again.
+
+    SIGINT/SIGTERM stop it at once: the months completed so far stay cached (each is written
+    atomically), a one-line message says so, and the exit code is 128 + the signal number.
+    """
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TimeRemainingColumn
 
+    from atb.cli.stop_signals import describe_stop, stop_exit_code, stop_signals
+    from atb.data.binance import BinanceClient
     from atb.data.loading import days_window, download_ranges, missing_ranges
+    from atb.data.stop_token import StopRequested
     from atb.data.timeframes import parse_timeframe
 
     pair = _exchange_symbol(symbol)
@@ -125,6 +133,8 @@ def download(
         click.echo(f"{pair} {tf}: {window.describe()} is already cached; nothing to download")
         return
     total = sum((r.end - r.start) // tf.pandas_offset for r in missing)
+    stop = ctx.with_resource(stop_signals())
+    client = ctx.with_resource(BinanceClient(exchange_url, stop=stop))
     console = _console(stderr=True)
     with Progress(
         "[progress.description]{task.description}",
@@ -135,14 +145,23 @@ def download(
         disable=not console.is_terminal,
     ) as bar:
         task = bar.add_task(f"{pair} {tf}", total=total)
-        fetched = download_ranges(
-            cache,
-            pair,
-            tf,
-            missing,
-            exchange_url=exchange_url,
-            progress=lambda bars: bar.advance(task, bars),
-        )
+        try:
+            fetched = download_ranges(
+                cache,
+                pair,
+                tf,
+                missing,
+                client=client,
+                progress=lambda bars: bar.advance(task, bars),
+            )
+        except StopRequested:
+            bar.stop()  # clear the progress display before the message
+            click.echo(
+                f"download stopped by {describe_stop(stop)}: the months completed so far are "
+                "cached; run the same command again to fetch the rest",
+                err=True,
+            )
+            sys.exit(stop_exit_code(stop))
     click.echo(f"downloaded {fetched} {pair} {tf} bars for {window.describe()}")
     entry = next((e for e in cache.entries() if (e.symbol, e.timeframe) == (pair, tf)), None)
     if entry is not None and entry.first is not None and entry.last is not None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -25,11 +24,13 @@ from atb.cli.run_options import (
     resolve_run_instrument,
     strategy_options,
 )
+from atb.cli.stop_signals import stop_signals
 from atb.data.binance import BinanceClient
 from atb.data.cache import default_data_dir
 from atb.data.exchange_rules import refresh_exchange_rules
 from atb.data.instruments import InstrumentOverrides
 from atb.data.loading import load_candles
+from atb.data.stop_token import StopRequested
 from atb.data.symbols import normalize_symbol
 from atb.data.timeframes import parse_timeframe
 from atb.data.times import utc_now
@@ -137,9 +138,9 @@ def run(
         strategy_name, params, symbol=symbol, timeframe=str(tf), model_dir=model_dir
     )
     model_id = strategy.model_artifact.artifact_id if isinstance(strategy, ModelBacked) else None
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda _signum, _frame: stop.set())
+    # From here SIGINT/SIGTERM end the session cleanly, whatever it is doing (live.md,
+    # "Stopping"); the handlers stay until the command has closed the store.
+    stop = click.get_current_context().with_resource(stop_signals())
     health = HealthState()
     log = JsonLog(symbol=symbol, strategy=strategy.name)
     # Read the replay file (or set up the exchange client) before touching the store, so a
@@ -154,16 +155,22 @@ def run(
         # stderr carries the JSON log; the data report stays off it.
         echo_candles_report(candles, only="stdout")
         window = history_bars(strategy.warmup, config)
-        feed = ReplayFeed(candles, history_bars=window, bars_per_poll=1, pace=pace)
+        feed = ReplayFeed(
+            candles, history_bars=window, bars_per_poll=1, pace=pace, sleep=stop.sleep
+        )
         frame = candles.frame
     else:
-        client = BinanceClient(exchange_url)
+        client = BinanceClient(exchange_url, stop=stop)
         feed = ExchangeFeed(client, symbol, tf)
         frame = None
         if not rules.complete:
             # The session trades by the exchange's current rules: refresh the cached copy.
             try:
                 refresh_exchange_rules(client, default_data_dir(), symbol, fetched_at=utc_now())
+            except StopRequested:
+                client.close()
+                log.write("stopped", session=None)  # stopped before anything was written
+                return
             except AtbError:
                 client.close()
                 raise
@@ -207,8 +214,12 @@ def run(
             log=log,
             health=health,
         )
-        session = engine.open_session()
-        log.write("health", url=f"http://127.0.0.1:{server.port}/health", session=session.id)
+        try:
+            session = engine.open_session()
+        except StopRequested:
+            pass  # stopped while fetching the warm-up history: run() logs the stop
+        else:
+            log.write("health", url=f"http://127.0.0.1:{server.port}/health", session=session.id)
         engine.run()
     except AtbError as error:
         log.write("fatal", error=str(error))

@@ -16,6 +16,11 @@ Behaviour:
 
 `fetch_klines` and `server_time_ms` are public so the live feed can poll the latest closed bars
 with the same client. Sleeping and jitter are injected so tests run without real waits.
+
+Stopping: given a `StopToken` (`stop=`), every request runs through `StopToken.call` and every
+retry wait through `StopToken.sleep`, so a stop ends a `Retry-After` wait, a backoff or a request
+the server never answers at once, with `StopRequested`. Without one the client blocks as plain
+httpx does (library callers, tests).
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ import pandas as pd
 from atb import __version__
 from atb.data.candles import ValidatedCandles
 from atb.data.schema import INDEX_NAME, OHLCV_COLUMNS
+from atb.data.stop_token import StopToken
 from atb.data.symbols import normalize_symbol
 from atb.data.timeframes import Timeframe, parse_timeframe
 from atb.data.validation import validate_candles
@@ -54,7 +60,8 @@ _RATE_LIMITED = (429, 418)
 
 
 class Sleeper(Protocol):
-    """Waits for `seconds` (`time.sleep`; tests pass a recorder that returns at once)."""
+    """Waits for `seconds` (`time.sleep`, `StopToken.sleep`; tests pass a recorder that returns
+    at once)."""
 
     def __call__(self, seconds: float, /) -> None: ...
 
@@ -103,7 +110,11 @@ def closed_end_ms(server_time_ms: int, timeframe: str | Timeframe) -> int:
 
 
 class BinanceClient:
-    """HTTP client for Binance klines. Use as a context manager, or call `close()`."""
+    """HTTP client for Binance klines. Use as a context manager, or call `close()`.
+
+    `stop`: requests and retry waits end at once with `StopRequested` when it is set. `sleep`
+    defaults to `stop.sleep` with a token, else `time.sleep`.
+    """
 
     def __init__(
         self,
@@ -111,13 +122,15 @@ class BinanceClient:
         *,
         timeout: float = 10.0,
         retry: RetryPolicy | None = None,
-        sleep: Sleeper = time.sleep,
+        sleep: Sleeper | None = None,
         jitter: Callable[[], float] = random.random,
         env: Mapping[str, str] | None = None,
+        stop: StopToken | None = None,
     ) -> None:
         self.base_url = resolve_base_url(base_url, env)
         self.retry = retry or RetryPolicy()
-        self._sleep = sleep
+        self._stop = stop
+        self._sleep: Sleeper = sleep or (stop.sleep if stop is not None else time.sleep)
         self._jitter = jitter
         self._http = httpx.Client(
             base_url=self.base_url,
@@ -234,7 +247,7 @@ class BinanceClient:
         for attempt in range(self.retry.attempts):
             wait: float | None = None  # None: our own backoff; else what the server asked
             try:
-                response = self._http.get(path, params=params)
+                response = self._send(path, params)
             except httpx.TimeoutException as error:
                 problem = f"timed out ({type(error).__name__})"
             except httpx.TransportError as error:
@@ -265,6 +278,13 @@ class BinanceClient:
         raise DataError(
             f"{what}: giving up after {self.retry.attempts} attempts; last problem: {problem}"
         )
+
+    def _send(self, path: str, params: Mapping[str, str]) -> httpx.Response:
+        """One GET; with a stop token, in a worker the token abandons on a stop (a hung request
+        cannot hold a stop up for the whole timeout, let alone every retry of it)."""
+        if self._stop is None:
+            return self._http.get(path, params=params)
+        return self._stop.call(lambda: self._http.get(path, params=params))
 
 
 def _retry_after(response: httpx.Response) -> float | None:

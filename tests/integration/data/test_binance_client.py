@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pandas as pd
 import pytest
 
@@ -12,6 +15,7 @@ from atb.data.binance import (
     closed_end_ms,
     resolve_base_url,
 )
+from atb.data.stop_token import StopRequested, StopToken
 from atb.domain.errors import DataError
 from tests.support.candle_frames import epoch_ms
 from tests.support.fake_binance import KLINES, TIME, FakeBinance
@@ -213,3 +217,46 @@ def test_base_url_resolution() -> None:
     assert resolve_base_url("http://x:1", {"ATB_BINANCE_URL": "http://y:2"}) == "http://x:1"
     with pytest.raises(DataError, match="invalid exchange URL"):
         resolve_base_url("ftp://example.com", {})
+
+
+def test_a_stop_ends_a_retry_after_wait_at_once(fake: FakeBinance) -> None:
+    fake.rate_limit(None, retry_after=30, path=TIME)
+    with StopToken() as stop, BinanceClient(fake.url, retry=FAST_RETRIES, stop=stop) as client:
+        threading.Timer(0.3, stop.set).start()
+        started = time.monotonic()
+        with pytest.raises(StopRequested):
+            client.server_time_ms()
+        assert time.monotonic() - started < 5
+    assert [r.status for r in fake.requests] == [429]
+
+
+def test_a_stop_abandons_a_request_the_server_never_answers(fake: FakeBinance) -> None:
+    fake.hang(1, path=KLINES)
+    with StopToken() as stop, BinanceClient(fake.url, timeout=30, stop=stop) as client:
+        threading.Timer(0.3, stop.set).start()
+        started = time.monotonic()
+        with pytest.raises(StopRequested):
+            fetch_all(client)
+        assert time.monotonic() - started < 5
+    assert [r.fault for r in fake.pending()] == ["hang"]
+
+
+def test_an_injected_sleeper_still_waits_and_a_stop_during_it_ends_the_retries(
+    fake: FakeBinance,
+) -> None:
+    fake.fail(None, status=503, path=TIME)
+    with StopToken() as stop:
+
+        class StoppingSleeper(RecordingSleeper):
+            def __call__(self, seconds: float, /) -> None:
+                super().__call__(seconds)
+                stop.set()  # the stop arrives while the client waits
+
+        sleeper = StoppingSleeper()
+        with (
+            BinanceClient(fake.url, retry=FAST_RETRIES, sleep=sleeper, stop=stop) as client,
+            pytest.raises(StopRequested),
+        ):
+            client.server_time_ms()
+    assert len(sleeper.waits) == 1
+    assert [r.status for r in fake.requests] == [503]

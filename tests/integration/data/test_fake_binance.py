@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pandas as pd
+import pytest
 
 from tests.support.candle_frames import epoch_ms
-from tests.support.fake_binance import KLINES, FakeBinance
+from tests.support.fake_binance import KLINES, TIME, FakeBinance
 
 
 def get(fake: FakeBinance, path: str, **params: object) -> httpx.Response:
@@ -94,3 +97,17 @@ def test_kline_faults_change_the_payload(fake: FakeBinance) -> None:
     assert conflicting[0][0] == conflicting[1][0]
     assert conflicting[0][4] != conflicting[1][4]
     assert len(list(fake.kline_requests())) == 3
+
+
+def test_a_hung_request_gets_no_answer_until_released(fake: FakeBinance) -> None:
+    fake.hang(1, path=TIME)
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.get(f"{fake.url}{TIME}", timeout=0.3)
+    (pending,) = fake.pending()
+    assert (pending.path, pending.fault, pending.status) == (TIME, "hang", None)
+    fake.release()
+    deadline = time.monotonic() + 5
+    while fake.pending() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert fake.pending() == []
+    assert get(fake, TIME).json() == {"serverTime": fake.now_ms()}  # the fault was used up

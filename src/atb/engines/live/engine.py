@@ -9,17 +9,22 @@ order intent is always on disk before the next bar acts on it.
 
 After a crash the engine reloads the last committed state and processes the missed closed bars
 in order; because the step is deterministic, it ends where an uninterrupted run would be.
+
+Stopping: the engine checks its stop flag between bars and wakes from its waits on it; with a
+`StopToken` the exchange client also abandons a request or a retry wait with `StopRequested`,
+which `run` takes as the stop it is. The store is only written between those points, so a stop
+never cuts a bar's transaction in half (docs/concepts/live.md, "Stopping").
 """
 
 from __future__ import annotations
 
 import statistics
-import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import attrs
 
+from atb.data.stop_token import StopFlag, StopRequested
 from atb.data.timeframes import Timeframe, parse_timeframe
 from atb.domain.bars import Bar
 from atb.domain.errors import AtbError, DataError, StrategyError
@@ -73,7 +78,7 @@ class LiveEngine:
         feed: CandleFeed,
         strategy: Strategy,
         settings: LiveSettings,
-        stop: threading.Event,
+        stop: StopFlag,
         log: JsonLog,
         health: HealthState | None = None,
         on_bar: Callable[[Bar], None] | None = None,
@@ -180,9 +185,21 @@ class LiveEngine:
 
     # -- the loop ----------------------------------------------------------------------------
     def run(self) -> None:
-        """Poll, process every newly closed bar, repeat until stopped (or the replay ends)."""
-        if self.session is None:
-            self.open_session()
+        """Poll, process every newly closed bar, repeat until stopped (or the replay ends).
+
+        Opens the session first unless `open_session` was called (and not cut short by a stop).
+        Ends with the `stopped` log line and health status, however the stop arrived.
+        """
+        try:
+            if self.session is None and not self.stop.is_set():
+                self.open_session()
+            self._poll_until_stopped()
+        except StopRequested:
+            pass  # a feed request or wait was cut short: nothing of its bar had been written
+        self._report("stopped")
+        self.log.write("stopped", session=self.session.id if self.session else None)
+
+    def _poll_until_stopped(self) -> None:
         failures = 0
         while not self.stop.is_set():
             try:
@@ -210,8 +227,6 @@ class LiveEngine:
             if not batch.bars:
                 # Nothing new: wait. After new bars, poll again at once (more may be waiting).
                 self.stop.wait(self.settings.poll_interval)
-        self._report("stopped")
-        self.log.write("stopped", session=self.session.id if self.session else None)
 
     def process(self, bar: Bar, *, catching_up: bool = False) -> None:
         """One closed bar: kernel step, then one store transaction, then logs."""

@@ -58,7 +58,11 @@ class HealthServer:
     def __init__(self, health: HealthState, port: int = 0) -> None:
         self._server = _Server(("127.0.0.1", port), _Handler)
         self._server.health = health
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # `stop()` waits for serve_forever to notice, up to one poll interval (0.5 s by
+        # default): a short one keeps a stopping session's exit prompt.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def port(self) -> int:
