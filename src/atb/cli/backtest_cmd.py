@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+from atb.cli.progress import show_progress
 from atb.cli.run_options import build_config, build_strategy, strategy_options
 from atb.data.loading import load_candles
 from atb.data.symbols import normalize_symbol
@@ -137,23 +137,12 @@ def backtest(
         overlap_allowed=allow_overlap,
         detail=detail,
     )
-    with Progress(
-        TextColumn("[bold]backtest[/] {task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed:,}/{task.total:,} bars"),
-        TimeRemainingColumn(),
-        console=console,
-        disable=not console.is_terminal,
-        transient=True,
-    ) as bar:
-        task = bar.add_task(f"{strategy.name} {symbol} {timeframe}", total=None)
-
-        def progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        result = run_backtest(request, progress=progress)
-    folder = out_dir or _default_folder(strategy.name, symbol, timeframe)
-    files = write_result_files(result, folder)
+    bars = len(candles) - candles.warmup_bars
+    with show_progress(f"backtest {strategy.name} {symbol} {timeframe}", total=bars) as progress:
+        result = run_backtest(request, progress=progress.update)
+        progress.stage("writing the report", total=None)
+        folder = out_dir or _default_folder(strategy.name, symbol, timeframe)
+        files = write_result_files(result, folder)
     print_summary(result, files, console)
 
 

@@ -84,8 +84,7 @@ def download(
     exchange_url: str | None,
 ) -> None:
     """Fill the cache with the DAYS days ending at END; cached ranges are not fetched again."""
-    from rich.progress import BarColumn, Progress, TaskProgressColumn, TimeRemainingColumn
-
+    from atb.cli.progress import show_progress
     from atb.data.loading import days_window, download_ranges, missing_ranges
     from atb.data.timeframes import parse_timeframe
 
@@ -98,23 +97,14 @@ def download(
         click.echo(f"{pair} {tf}: {window.describe()} is already cached; nothing to download")
         return
     total = sum((r.end - r.start) // tf.pandas_offset for r in missing)
-    console = _console(stderr=True)
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        TaskProgressColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        disable=not console.is_terminal,
-    ) as bar:
-        task = bar.add_task(f"{pair} {tf}", total=total)
+    with show_progress(f"download {pair} {tf}", total=total) as progress:
         fetched = download_ranges(
             cache,
             pair,
             tf,
             missing,
             exchange_url=exchange_url,
-            progress=lambda bars: bar.advance(task, bars),
+            progress=progress.advance,
         )
     click.echo(f"downloaded {fetched} {pair} {tf} bars for {window.describe()}")
     entry = next((e for e in cache.entries() if (e.symbol, e.timeframe) == (pair, tf)), None)

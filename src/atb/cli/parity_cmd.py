@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from atb.cli.live_cmd import default_db
+from atb.cli.progress import ProgressReport, show_progress
 from atb.cli.run_options import build_config, build_strategy, strategy_options
 from atb.data.files import read_candles_file
 from atb.data.instruments import instrument_for
@@ -63,7 +64,10 @@ def parity(
     if data_file is not None:
         if not (strategy_name and symbol and timeframe):
             raise click.UsageError("--data needs --strategy, --symbol and --timeframe")
-        with tempfile.TemporaryDirectory(prefix="atb-parity-") as folder:
+        with (
+            tempfile.TemporaryDirectory(prefix="atb-parity-") as folder,
+            show_progress(f"replay {strategy_name} {symbol} {timeframe}") as progress,
+        ):
             store_path = Path(folder) / "replay.sqlite3"
             _replay(
                 data_file,
@@ -76,14 +80,19 @@ def parity(
                 config_file=config_file,
                 initial_balance=initial_balance,
                 model_dir=model_dir,
+                progress=progress,
             )
+            progress.stage("comparing with the backtest")
             with SessionStore.open(store_path, read_only=True) as store:
                 report = compare_session(store, None, model_dir=model_dir)
     else:
         path = db or default_db()
         if not path.exists():
             raise AtbError(f"no live store at {path}")
-        with SessionStore.open(path, read_only=True) as store:
+        with (
+            SessionStore.open(path, read_only=True) as store,
+            show_progress("comparing the session with its backtest", unit=None),
+        ):
             report = compare_session(store, session_id, model_dir=model_dir)
     _print(report, as_json)
     sys.exit(0 if report.identical else 1)
@@ -101,6 +110,7 @@ def _replay(
     config_file: Path | None,
     initial_balance: float,
     model_dir: Path | None,
+    progress: ProgressReport,
 ) -> None:
     symbol = normalize_symbol(symbol)
     tf = parse_timeframe(timeframe)
@@ -120,6 +130,7 @@ def _replay(
     )
     candles = read_candles_file(data_file, timeframe=tf)
     feed = ReplayFeed(candles, history_bars=max(strategy.warmup, ATR_HISTORY))
+    progress.update(0, total=len(feed.bars) - feed.history_bars)
     with SessionStore.open(store_path) as store:
         engine = LiveEngine(
             store=store,
@@ -128,6 +139,7 @@ def _replay(
             settings=settings,
             stop=threading.Event(),
             log=JsonLog(io.StringIO()),
+            on_bar=lambda _bar: progress.advance(),
         )
         engine.run()
 
