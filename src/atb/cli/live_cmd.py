@@ -17,6 +17,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from atb.cli.progress import show_progress
 from atb.cli.run_options import build_config, build_strategy, strategy_options
 from atb.data.binance import BinanceClient
 from atb.data.cache import default_data_dir
@@ -28,9 +29,12 @@ from atb.domain.errors import AtbError
 from atb.engines.live.engine import ATR_HISTORY, LiveEngine, LiveSettings, default_poll_interval
 from atb.engines.live.feed import CandleFeed, ExchangeFeed, ReplayFeed
 from atb.engines.live.health import HealthServer, HealthState
-from atb.engines.live.log import JsonLog
+from atb.engines.live.log import JsonLog, SessionLog
+from atb.engines.live.text_log import TextLog
+from atb.engines.session_result import session_result
 from atb.persistence.lock import lock_holder
 from atb.persistence.store import SessionStore
+from atb.reporting.summary import print_summary
 from atb.strategies.protocol import ModelBacked
 
 
@@ -87,6 +91,12 @@ def live() -> None:
     type=click.FloatRange(min=0.1),
     help="Cap the store file; reaching it stops the engine cleanly (like a full disk).",
 )
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    help="stderr log: `text`, one line per closed bar, or `json`, one object per event "
+    "(default: text on a terminal, json otherwise).",
+)
 def run(
     strategy_name: str,
     symbol: str,
@@ -105,6 +115,7 @@ def run(
     pace: float,
     max_store_mb: float | None,
     detail_timeframe: str | None,
+    log_format: str | None,
 ) -> None:
     """Run a live (paper) session."""
     if not paper_trading:
@@ -133,15 +144,25 @@ def run(
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda _signum, _frame: stop.set())
     health = HealthState()
-    log = JsonLog(symbol=symbol, strategy=strategy.name)
+    if log_format is None:
+        log_format = "text" if Console(stderr=True).is_terminal else "json"
+    # An unpaced replay goes faster than anyone can read: a progress display instead of a
+    # line per bar. JSON is for machines: every event, never a progress display.
+    show_replay_progress = log_format == "text" and replay_file is not None and not pace
+    log: SessionLog = (
+        JsonLog(symbol=symbol, strategy=strategy.name)
+        if log_format == "json"
+        else TextLog(bars=not show_replay_progress)
+    )
     # Read the replay file (or set up the exchange client) before touching the store, so a
     # bad --replay path leaves no empty store behind.
     feed: CandleFeed
     client: BinanceClient | None = None
+    replay: ReplayFeed | None = None
     if replay_file is not None:
         candles = read_candles_file(replay_file, timeframe=tf)
         window = max(strategy.warmup, ATR_HISTORY)
-        feed = ReplayFeed(candles, history_bars=window, bars_per_poll=1, pace=pace)
+        feed = replay = ReplayFeed(candles, history_bars=window, bars_per_poll=1, pace=pace)
     else:
         client = BinanceClient(exchange_url)
         feed = ExchangeFeed(client, symbol, tf)
@@ -165,7 +186,16 @@ def run(
         )
         session = engine.open_session()
         log.write("health", url=f"http://127.0.0.1:{server.port}/health", session=session.id)
-        engine.run()
+        if replay is not None and show_replay_progress:
+            left = sum(
+                1 for bar in replay.bars if engine.last_time is None or bar.time > engine.last_time
+            )
+            with show_progress(f"replay {strategy.name} {symbol} {tf}", total=left) as progress:
+                engine.on_bar = lambda _bar: progress.advance()
+                engine.run()
+        else:
+            engine.run()
+        _print_summary(store, session.id)
     except AtbError as error:
         log.write("fatal", error=str(error))
         raise
@@ -174,6 +204,16 @@ def run(
         if client is not None:
             client.close()
         store.close()
+
+
+def _print_summary(store: SessionStore, session_id: int) -> None:
+    """The closing summary of the session, from what it stored (the same as `atb backtest`)."""
+    session = store.get_session(session_id)
+    heading = f"Live session {session.id} (paper):"
+    if not store.equity(session.id):
+        click.echo(f"{heading}: no closed bar processed yet")
+        return
+    print_summary(session_result(store, session), heading=heading)
 
 
 @live.command("status")

@@ -26,7 +26,7 @@ from atb.domain.instruments import Instrument
 from atb.domain.models import LivePosition
 from atb.engines.live.feed import CandleFeed
 from atb.engines.live.health import HealthState
-from atb.engines.live.log import JsonLog
+from atb.engines.live.log import SessionLog
 from atb.engines.live.window import CandleWindow
 from atb.managers.config_overrides import config_to_dict
 from atb.managers.kernel import Kernel
@@ -73,7 +73,7 @@ class LiveEngine:
         strategy: Strategy,
         settings: LiveSettings,
         stop: threading.Event,
-        log: JsonLog,
+        log: SessionLog,
         health: HealthState | None = None,
         on_bar: Callable[[Bar], None] | None = None,
     ) -> None:
@@ -209,8 +209,7 @@ class LiveEngine:
         self.state = result.state
         self.last_time = bar.time
         self.bars_processed += 1
-        for event in result.events:
-            self.log.kernel_event(event)
+        self.log.bar(bar, result)
         self._report("catching_up" if catching_up else "running")
         if self.on_bar is not None:
             self.on_bar(bar)
