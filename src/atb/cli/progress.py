@@ -135,7 +135,8 @@ class _TerminalProgress:
         if total is None:
             self._progress.update(self._task, completed=done)
         else:
-            self._progress.update(self._task, completed=done, total=total)
+            # Drawn at once: the first frame with the total shows what the work is out of.
+            self._progress.update(self._task, completed=done, total=total, refresh=True)
 
     def advance(self, amount: int = 1) -> None:
         """See `ProgressReport.advance`."""
@@ -146,6 +147,7 @@ class _TerminalProgress:
         # A new task rather than `reset`: `reset(total=None)` keeps the old total.
         self._progress.remove_task(self._task)
         self._task = self._progress.add_task(description, total=total)
+        self._progress.refresh()  # every stage is on screen at least once, however short
 
 
 class LineProgress:
