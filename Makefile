@@ -2,6 +2,9 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# This checkout (the Makefile's folder): `make -f CHECKOUT/Makefile demo VENV=…` runs the demo from
+# another folder, which then receives the model and the report (the tests do that in a temp dir).
+HERE := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
 
 .PHONY: demo check clean
 
@@ -9,11 +12,15 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# atb, installed (editable) once and again only when pyproject.toml changes.
+$(BIN)/atb: $(HERE)/pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e $(HERE)
+	@touch $@
+
 # Main job: install atb and run the offline demo on the synthetic DEMO market: train ml_basic
 # once (kept in .atb/models), then backtest its last 30 days; the report lands under results/.
 DEMO_ENV := ATB_MODEL_DIR=.atb/models
-demo: $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+demo: $(BIN)/atb
 	@test -f .atb/models/ml_basic_DEMO_1h.json || $(DEMO_ENV) $(BIN)/atb train ml_basic \
 		--symbol DEMO --timeframe 1h --start 2023-01-01 --end 2025-11-01
 	$(DEMO_ENV) $(BIN)/atb backtest ml_basic --symbol DEMO --timeframe 1h --days 30

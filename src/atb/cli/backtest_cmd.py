@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from atb.cli.candle_report import drop_outliers_option, echo_candles_report
+from atb.cli.progress import show_progress
 from atb.cli.rerun import refuse_training_overlap, rerun_request
 from atb.cli.run_options import (
     build_config,
@@ -190,23 +190,13 @@ def _execute(request: BacktestRequest, out_dir: Path | None) -> None:
     """Run the backtest with a progress display, write its files, print its summary."""
     console = Console()
     strategy, symbol, timeframe = request.strategy, request.symbol, request.candles.timeframe
-    with Progress(
-        TextColumn("[bold]backtest[/] {task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed:,}/{task.total:,} bars"),
-        TimeRemainingColumn(),
-        console=console,
-        disable=not console.is_terminal,
-        transient=True,
-    ) as bar:
-        task = bar.add_task(f"{strategy.name} {symbol} {timeframe}", total=None)
-
-        def progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        result = run_backtest(request, progress=progress)
-    folder = out_dir or _default_folder(strategy.name, symbol, str(timeframe))
-    files = write_result_files(result, folder)
+    candles = request.candles
+    bars = len(candles) - candles.warmup_bars
+    with show_progress(f"backtest {strategy.name} {symbol} {timeframe}", total=bars) as progress:
+        result = run_backtest(request, progress=progress.update)
+        progress.stage("writing the report", total=None)
+        folder = out_dir or _default_folder(strategy.name, symbol, str(timeframe))
+        files = write_result_files(result, folder)
     print_summary(result, files, console)
 
 

@@ -116,8 +116,7 @@ def download(
     SIGINT/SIGTERM stop it at once: the months completed so far stay cached (each is written
     atomically), a one-line message says so, and the exit code is 128 + the signal number.
     """
-    from rich.progress import BarColumn, Progress, TaskProgressColumn, TimeRemainingColumn
-
+    from atb.cli.progress import show_progress
     from atb.cli.stop_signals import describe_stop, stop_exit_code, stop_signals
     from atb.data.binance import BinanceClient
     from atb.data.loading import days_window, download_ranges, missing_ranges
@@ -135,33 +134,19 @@ def download(
     total = sum((r.end - r.start) // tf.pandas_offset for r in missing)
     stop = ctx.with_resource(stop_signals())
     client = ctx.with_resource(BinanceClient(exchange_url, stop=stop))
-    console = _console(stderr=True)
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        TaskProgressColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        disable=not console.is_terminal,
-    ) as bar:
-        task = bar.add_task(f"{pair} {tf}", total=total)
-        try:
+    try:
+        with show_progress(f"download {pair} {tf}", total=total) as progress:
             fetched = download_ranges(
-                cache,
-                pair,
-                tf,
-                missing,
-                client=client,
-                progress=lambda bars: bar.advance(task, bars),
+                cache, pair, tf, missing, client=client, progress=progress.advance
             )
-        except StopRequested:
-            bar.stop()  # clear the progress display before the message
-            click.echo(
-                f"download stopped by {describe_stop(stop)}: the months completed so far are "
-                "cached; run the same command again to fetch the rest",
-                err=True,
-            )
-            sys.exit(stop_exit_code(stop))
+    except StopRequested:
+        # The progress display is gone (its context has closed) before the message.
+        click.echo(
+            f"download stopped by {describe_stop(stop)}: the months completed so far are "
+            "cached; run the same command again to fetch the rest",
+            err=True,
+        )
+        sys.exit(stop_exit_code(stop))
     click.echo(f"downloaded {fetched} {pair} {tf} bars for {window.describe()}")
     entry = next((e for e in cache.entries() if (e.symbol, e.timeframe) == (pair, tf)), None)
     if entry is not None and entry.first is not None and entry.last is not None:

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from atb.cli.candle_report import drop_outliers_option, echo_candles_report
+from atb.cli.progress import show_progress
 from atb.cli.run_options import (
     build_config,
     build_strategy,
@@ -38,10 +39,13 @@ from atb.domain.errors import AtbError
 from atb.engines.live.engine import LiveEngine, LiveSettings, default_poll_interval
 from atb.engines.live.feed import CandleFeed, ExchangeFeed, ReplayFeed
 from atb.engines.live.health import HealthServer, HealthState
-from atb.engines.live.log import JsonLog
+from atb.engines.live.log import JsonLog, SessionLog
+from atb.engines.live.text_log import TextLog
+from atb.engines.session_result import session_result
 from atb.managers.lookback import history_bars
 from atb.persistence.lock import lock_holder
 from atb.persistence.store import SessionStore
+from atb.reporting.summary import print_summary
 from atb.strategies.protocol import ModelBacked
 
 
@@ -100,6 +104,12 @@ def live() -> None:
     help="Cap the store file; reaching it stops the engine cleanly (like a full disk).",
 )
 @drop_outliers_option
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    help="stderr log: `text`, one line per closed bar, or `json`, one object per event "
+    "(default: text on a terminal, json otherwise).",
+)
 def run(
     strategy_name: str,
     symbol: str,
@@ -123,6 +133,7 @@ def run(
     min_notional: float | None,
     instruments_file: Path | None,
     drop_outliers: bool,
+    log_format: str | None,
 ) -> None:
     """Run a live (paper) session."""
     if not paper_trading:
@@ -142,20 +153,30 @@ def run(
     # "Stopping"); the handlers stay until the command has closed the store.
     stop = click.get_current_context().with_resource(stop_signals())
     health = HealthState()
-    log = JsonLog(symbol=symbol, strategy=strategy.name)
+    if log_format is None:
+        log_format = "text" if Console(stderr=True).is_terminal else "json"
+    # An unpaced replay goes faster than anyone can read: a progress display instead of a
+    # line per bar. JSON is for machines: every event, never a progress display.
+    show_replay_progress = log_format == "text" and replay_file is not None and not pace
+    log: SessionLog = (
+        JsonLog(symbol=symbol, strategy=strategy.name)
+        if log_format == "json"
+        else TextLog(bars=not show_replay_progress)
+    )
     # Read the replay file (or set up the exchange client) before touching the store, so a
     # bad --replay path leaves no empty store behind.
     store_path = db or default_db()
     SessionStore.check_writable(store_path)
     feed: CandleFeed
     client: BinanceClient | None = None
+    replay: ReplayFeed | None = None
     rules = InstrumentOverrides(tick_size, lot_step, min_notional)
     if replay_file is not None:
         candles = load_candles(symbol, tf, data_file=replay_file, drop_outliers=drop_outliers)
-        # stderr carries the JSON log; the data report stays off it.
+        # stderr carries the log; the data report stays off it.
         echo_candles_report(candles, only="stdout")
         window = history_bars(strategy.warmup, config)
-        feed = ReplayFeed(
+        feed = replay = ReplayFeed(
             candles, history_bars=window, bars_per_poll=1, pace=pace, sleep=stop.sleep
         )
         frame = candles.frame
@@ -220,7 +241,17 @@ def run(
             pass  # stopped while fetching the warm-up history: run() logs the stop
         else:
             log.write("health", url=f"http://127.0.0.1:{server.port}/health", session=session.id)
-        engine.run()
+        if replay is not None and show_replay_progress:
+            left = sum(
+                1 for bar in replay.bars if engine.last_time is None or bar.time > engine.last_time
+            )
+            with show_progress(f"replay {strategy.name} {symbol} {tf}", total=left) as progress:
+                engine.on_bar = lambda _bar: progress.advance()
+                engine.run()
+        else:
+            engine.run()
+        if engine.session is not None:
+            _print_summary(store, engine.session.id)
     except AtbError as error:
         log.write("fatal", error=str(error))
         raise
@@ -229,6 +260,16 @@ def run(
         if client is not None:
             client.close()
         store.close()
+
+
+def _print_summary(store: SessionStore, session_id: int) -> None:
+    """The closing summary of the session, from what it stored (the same as `atb backtest`)."""
+    session = store.get_session(session_id)
+    heading = f"Live session {session.id} (paper):"
+    if not store.equity(session.id):
+        click.echo(f"{heading}: no closed bar processed yet")
+        return
+    print_summary(session_result(store, session), heading=heading)
 
 
 @live.command("status")

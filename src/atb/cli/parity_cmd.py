@@ -15,6 +15,7 @@ from rich.table import Table
 
 from atb.cli.candle_report import drop_outliers_option, echo_candles_report
 from atb.cli.live_cmd import default_db
+from atb.cli.progress import ProgressReport, show_progress
 from atb.cli.run_options import (
     build_config,
     build_strategy,
@@ -80,7 +81,10 @@ def parity(
     if data_file is not None:
         if not (strategy_name and symbol and timeframe):
             raise click.UsageError("--data needs --strategy, --symbol and --timeframe")
-        with tempfile.TemporaryDirectory(prefix="atb-parity-") as folder:
+        with (
+            tempfile.TemporaryDirectory(prefix="atb-parity-") as folder,
+            show_progress(f"replay {strategy_name} {symbol} {timeframe}") as progress,
+        ):
             store_path = Path(folder) / "replay.sqlite3"
             _replay(
                 data_file,
@@ -96,14 +100,19 @@ def parity(
                 rules=InstrumentOverrides(tick_size, lot_step, min_notional),
                 instruments_file=instruments_file,
                 drop_outliers=drop_outliers,
+                progress=progress,
             )
+            progress.stage("comparing with the backtest")
             with SessionStore.open(store_path, read_only=True) as store:
                 report = compare_session(store, None, model_dir=model_dir)
     else:
         path = db or default_db()
         if not path.exists():
             raise AtbError(f"no live store at {path}")
-        with SessionStore.open(path, read_only=True) as store:
+        with (
+            SessionStore.open(path, read_only=True) as store,
+            show_progress("comparing the session with its backtest", unit=None),
+        ):
             report = compare_session(store, session_id, model_dir=model_dir)
     _print(report, as_json)
     sys.exit(0 if report.identical else 1)
@@ -124,6 +133,7 @@ def _replay(
     rules: InstrumentOverrides,
     instruments_file: Path | None,
     drop_outliers: bool,
+    progress: ProgressReport,
 ) -> None:
     symbol = normalize_symbol(symbol)
     tf = parse_timeframe(timeframe)
@@ -155,6 +165,7 @@ def _replay(
         model_id=strategy.model_artifact.artifact_id if isinstance(strategy, ModelBacked) else None,
     )
     feed = ReplayFeed(candles, history_bars=history_bars(strategy.warmup, settings.config))
+    progress.update(0, total=len(feed.bars) - feed.history_bars)
     with SessionStore.open(store_path) as store:
         engine = LiveEngine(
             store=store,
@@ -163,6 +174,7 @@ def _replay(
             settings=settings,
             stop=threading.Event(),
             log=JsonLog(io.StringIO()),
+            on_bar=lambda _bar: progress.advance(),
         )
         engine.run()
 

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from atb.cli.candle_report import drop_outliers_option, echo_candles_report
+from atb.cli.progress import show_progress
 from atb.data.candles import ValidatedCandles
 from atb.data.loading import load_candles
 from atb.data.symbols import normalize_symbol
@@ -190,9 +191,14 @@ def check_strategy_command(
     entry.create(values, context)  # fail fast on parameters or a missing model
     started = time.perf_counter()
     rtol, atol = (0.0, 0.0) if exact else (1e-9, 1e-12)
-    report = check_strategy(
-        lambda: entry.create(values, context), candles.frame, samples=samples, rtol=rtol, atol=atol
-    )
+    with show_progress(f"checking {name} for look-ahead and history bias", unit=None):
+        report = check_strategy(
+            lambda: entry.create(values, context),
+            candles.frame,
+            samples=samples,
+            rtol=rtol,
+            atol=atol,
+        )
     elapsed = time.perf_counter() - started
     click.echo(f"data: {candles.describe()}")
     echo_candles_report(candles)
@@ -243,18 +249,20 @@ def train_command(
         drop_outliers=drop_outliers,
     )
     assert symbol_name is not None
-    started = time.perf_counter()
-    artifact, metrics = train(
-        candles.frame,
-        symbol_name,
-        tf,
-        values,
-        seed=seed,
-        model_dir=model_dir or default_model_dir(),
-    )
-    elapsed = time.perf_counter() - started
+    # The start line: what is being trained on, before the (possibly long) fit.
     click.echo(f"data: {candles.describe()}")
     echo_candles_report(candles)
+    started = time.perf_counter()
+    with show_progress(f"training ml_basic {symbol_name} {tf} on {len(candles):,} bars", unit=None):
+        artifact, metrics = train(
+            candles.frame,
+            symbol_name,
+            tf,
+            values,
+            seed=seed,
+            model_dir=model_dir or default_model_dir(),
+        )
+    elapsed = time.perf_counter() - started
     table = Table(title=f"ml_basic {symbol_name} {tf}: held-out metrics")
     table.add_column("metric")
     table.add_column("value", justify="right")

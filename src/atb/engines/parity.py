@@ -143,14 +143,14 @@ def backtest_session(
         config=config,
         symbol=session.symbol,
         initial_balance=session.initial_balance,
-        instrument=_session_instrument(session),
+        instrument=session_instrument(session),
         id_prefix=session.id_prefix,
         detail=detail,
     )
     return run_backtest(request)
 
 
-def _session_instrument(session: SessionRecord) -> ResolvedInstrument:
+def session_instrument(session: SessionRecord) -> ResolvedInstrument:
     """The rules the session recorded; sessions from before they were recorded used atb's
     built-in rules for their symbol."""
     if session.instrument is not None:

@@ -120,7 +120,8 @@ class AmbiguityInfo:
     """Bars whose outcome depends on the intrabar policy, and the range of PnL those bars span:
     the sum over ambiguous bars of each bar's PnL (quote) under the worse (`pessimistic_pnl`)
     and the better (`optimistic_pnl`) of the two orders in which the extremes can be visited,
-    from the same state before the bar."""
+    from the same state before the bar. NaN when unknown: a live session's store keeps the
+    count, not the other order's outcome."""
 
     bars: int
     pessimistic_pnl: float

@@ -7,6 +7,8 @@ borders, and rich itself drops colours, so piped output stays readable text.
 
 from __future__ import annotations
 
+import math
+
 from rich import box
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
@@ -29,14 +31,19 @@ _MAX_TIER_ROWS = 8
 
 
 def render_summary(
-    result: BacktestResult, files: ResultFiles | None = None, *, plain: bool = False
+    result: BacktestResult,
+    files: ResultFiles | None = None,
+    *,
+    plain: bool = False,
+    heading: str = "Backtest",
 ) -> RenderableType:
     """The summary of `result` (and where its files are, when given) as one rich renderable.
 
-    `plain=True` draws ASCII borders (for pipes, logs and dumb terminals).
+    `plain=True` draws ASCII borders (for pipes, logs and dumb terminals); `heading` starts the
+    title (`Backtest`, or e.g. `Live session 3` for a live session's summary).
     """
     style = box.ASCII2 if plain else box.ROUNDED
-    parts: list[RenderableType] = [_title(result)]
+    parts: list[RenderableType] = [_title(result, heading)]
     parts.extend(_warnings(result))
     parts.append(Text())
     parts.append(_side_by_side(_headline_table(result, style), _costs_table(result, style)))
@@ -52,17 +59,21 @@ def render_summary(
 
 
 def print_summary(
-    result: BacktestResult, files: ResultFiles | None = None, console: Console | None = None
+    result: BacktestResult,
+    files: ResultFiles | None = None,
+    console: Console | None = None,
+    *,
+    heading: str = "Backtest",
 ) -> None:
     """Print the summary to `console` (default: a new stdout console)."""
     console = console or Console()
-    console.print(render_summary(result, files, plain=not console.is_terminal))
+    console.print(render_summary(result, files, plain=not console.is_terminal, heading=heading))
 
 
-def _title(result: BacktestResult) -> Text:
+def _title(result: BacktestResult, heading: str) -> Text:
     data, strategy = result.data, result.strategy
     text = Text()
-    text.append("Backtest ", style="bold")
+    text.append(f"{heading} ", style="bold")
     text.append(strategy.name, style="bold cyan")
     text.append(f" on {data.symbol} {data.timeframe}", style="bold")
     if data.synthetic:
@@ -186,7 +197,10 @@ def _ambiguity(result: BacktestResult) -> Text:
     places = display.money_decimals(result.initial_balance)
     text = Text("Ambiguous bars: ", style="bold")
     text.append(f"{ambiguity.bars:,d}")
-    if ambiguity.bars:
+    if ambiguity.bars and not math.isfinite(ambiguity.pessimistic_pnl + ambiguity.optimistic_pnl):
+        # A live session's store keeps the count, not the other intrabar order's outcome.
+        text.append(" · PnL range not recorded")
+    elif ambiguity.bars:
         text.append(
             f" · net PnL {display.money(ambiguity.pessimistic_pnl, places)} (pessimistic) … "
             f"{display.money(ambiguity.optimistic_pnl, places)} (optimistic)"

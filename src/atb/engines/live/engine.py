@@ -32,7 +32,7 @@ from atb.domain.instruments import Instrument
 from atb.domain.models import LivePosition
 from atb.engines.live.feed import CandleFeed
 from atb.engines.live.health import HealthState
-from atb.engines.live.log import JsonLog
+from atb.engines.live.log import SessionLog
 from atb.engines.live.window import CandleWindow
 from atb.managers.config_overrides import config_to_dict
 from atb.managers.kernel import Kernel
@@ -79,7 +79,7 @@ class LiveEngine:
         strategy: Strategy,
         settings: LiveSettings,
         stop: StopFlag,
-        log: JsonLog,
+        log: SessionLog,
         health: HealthState | None = None,
         on_bar: Callable[[Bar], None] | None = None,
     ) -> None:
@@ -249,8 +249,7 @@ class LiveEngine:
         self.state = result.state
         self.last_time = bar.time
         self.bars_processed += 1
-        for event in result.events:
-            self.log.kernel_event(event)
+        self.log.bar(bar, result)
         self._report("catching_up" if catching_up else "running")
         if self.on_bar is not None:
             self.on_bar(bar)

@@ -1,15 +1,21 @@
-"""Structured log lines: one JSON object per line for every decision, order, fill and state
-change, so operators can grep and machines can parse the same stream."""
+"""The live session's log: what the engine reports, and its JSON form.
+
+`SessionLog` is what the engine writes to: session-level events (`write`) and each processed
+bar with its kernel events (`bar`). `JsonLog` writes one JSON object per line for every session
+event, decision, order, fill and state change, so operators can grep and machines can parse the
+same stream; `atb.engines.live.text_log.TextLog` is the form for people (one line per bar).
+"""
 
 from __future__ import annotations
 
 import json
 import sys
 from datetime import datetime
-from typing import IO
+from typing import IO, Protocol
 
 import attrs
 
+from atb.domain.bars import Bar
 from atb.domain.events import (
     DecisionMade,
     KernelEvent,
@@ -20,6 +26,20 @@ from atb.domain.events import (
     StopMoved,
     TierChanged,
 )
+from atb.domain.models import LivePosition
+from atb.managers.kernel_state import StepResult
+
+
+class SessionLog(Protocol):
+    """Where a live engine reports what it does."""
+
+    def write(self, event: str, **fields: object) -> None:
+        """A session-level event (`session_started`, `health`, `gap`, `feed_error`, …)."""
+        ...
+
+    def bar(self, bar: Bar, result: StepResult[LivePosition]) -> None:
+        """A processed (and already committed) closed bar with the kernel's step result."""
+        ...
 
 
 def _iso(value: datetime) -> str:
@@ -82,6 +102,11 @@ class JsonLog:
         record = {"event": event, **self.context, **fields}
         self.stream.write(json.dumps(record, default=str) + "\n")
         self.stream.flush()
+
+    def bar(self, bar: Bar, result: StepResult[LivePosition]) -> None:
+        """Log each kernel event of the bar (a quiet bar writes nothing)."""
+        for event in result.events:
+            self.kernel_event(event)
 
     def kernel_event(self, event: KernelEvent) -> None:
         """Log one kernel event."""
