@@ -100,14 +100,17 @@ def test_backtest_with_given_and_inferred_rules(pair: Path, tmp_path: Path) -> N
     _check_fills(document, lowest)
 
 
-def test_parity_replay_is_identical(pair: Path) -> None:
+@pytest.mark.parametrize("rules", ["inferred", "given"])
+def test_parity_replay_is_identical(pair: Path, rules: str) -> None:
+    given = GIVEN_RULES if rules == "given" else ()
     result = run_atb(
         "parity", "--data", str(pair), "--strategy", "sma_cross", "--symbol", _symbol(pair),
-        "--timeframe", "5m", *SMA, *POLICIES, "--initial-balance", "1",
+        "--timeframe", "5m", *SMA, *POLICIES, *given, "--initial-balance", "1",
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert "identical: session 1" in result.stdout
-    assert "warning: instrument" in result.stderr  # the rules were inferred, and it says so
+    # Inferred rules are said aloud; given ones are not.
+    assert ("warning: instrument" in result.stderr) == (rules == "inferred")
 
 
 def test_train_then_backtest_ml_basic(pair: Path, tmp_path: Path) -> None:

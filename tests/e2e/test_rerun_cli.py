@@ -115,3 +115,44 @@ def test_another_model_is_refused(models: Path, tmp_path: Path) -> None:
     assert again.returncode == 2
     assert "point --model-dir at the run's model" in again.stderr
     assert not (tmp_path / "again").exists()
+
+
+def test_a_rerun_drops_the_same_bad_prints(sample_csv: Path, tmp_path: Path) -> None:
+    data = tmp_path / "btc.csv"
+    frame = pd.read_csv(sample_csv).iloc[:600]
+    low = frame["low"].to_numpy(dtype=float, copy=True)
+    low[400] = 0.06  # a bad print that reverts within the bar
+    frame = frame.assign(low=low)
+    frame.to_csv(data, index=False)
+    first = run_atb(
+        "backtest", "sma_cross", "--symbol", "BTCUSDT", "--timeframe", "1h",
+        "--data", str(data), "--drop-outliers", "--out", str(tmp_path / "first"),
+    )  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    original = _without_timestamp(tmp_path / "first" / "result.json")
+    assert original["data"]["drop_outliers"] is True
+    (dropped,) = original["data"]["dropped_bars"]
+    assert " low 0.06 " in dropped
+    again = run_atb(
+        "backtest", "--rerun", str(tmp_path / "first" / "result.json"),
+        "--out", str(tmp_path / "again"),
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert _without_timestamp(tmp_path / "again" / "result.json") == original
+
+
+def test_fills_on_bars_that_traded_nothing_are_counted(sample_csv: Path, tmp_path: Path) -> None:
+    data = tmp_path / "btc.csv"
+    pd.read_csv(sample_csv).iloc[:600].assign(volume=0.0).to_csv(data, index=False)
+    ran = run_atb(
+        "backtest", "sma_cross", "--symbol", "BTCUSDT", "--timeframe", "1h",
+        "--data", str(data), "--out", str(tmp_path / "out"), env={"COLUMNS": "200"},
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    document = json.loads((tmp_path / "out" / "result.json").read_text())
+    legs = sum(len(trade["legs"]) for trade in document["trades"])
+    if document["open_position"] is not None:
+        legs += len(document["open_position"]["legs"])
+    assert legs > 0
+    assert document["zero_volume_fills"] == legs
+    assert f"! {legs} fill(s) on bars that traded nothing (volume 0)" in ran.stdout

@@ -182,6 +182,7 @@ def backtest(
         instrument=instrument,
         data_file=data_file,
         detail_file=detail_data,
+        drop_outliers=drop_outliers,
     )
     _execute(request, out_dir)
 

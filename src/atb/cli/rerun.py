@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import attrs
+
 from atb.data.candles import ValidatedCandles
 from atb.data.instruments import ResolvedInstrument
 from atb.data.loading import load_candles
@@ -39,8 +41,11 @@ def rerun_request(
         warmup=record.warmup_bars,
         data_file=data_file,
         exchange_url=exchange_url,
+        drop_outliers=record.drop_outliers,
     )
     _same_candles(candles, record.fingerprint, record, "candles")
+    # The window is given explicitly now; the notes say how the original run chose it.
+    candles = attrs.evolve(candles, notes=record.notes)
     refuse_training_overlap(strategy, candles, allowed=record.overlap_allowed)
     detail = None
     detail_file = None if record.detail_file is None else Path(record.detail_file)
@@ -52,6 +57,7 @@ def rerun_request(
             record.end + timeframe.timedelta,
             data_file=detail_file,
             exchange_url=exchange_url,
+            drop_outliers=record.drop_outliers,
         )
         _same_candles(detail, record.detail_fingerprint, record, "detail candles")
     instrument = ResolvedInstrument(
@@ -69,6 +75,7 @@ def rerun_request(
         instrument=instrument,
         data_file=data_file,
         detail_file=detail_file,
+        drop_outliers=record.drop_outliers,
     )
 
 

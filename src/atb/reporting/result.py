@@ -51,6 +51,15 @@ class DataInfo:
     """The candle file given with `--data` (absolute path), None for the cache or DEMO."""
     detail: DetailInfo | None = None
     """The finer candles levels were resolved on, when `fills.detail_timeframe` was set."""
+    notes: tuple[str, ...] = ()
+    """How the window was chosen when the user left it open (e.g. it ends at the last cached
+    bar)."""
+    suspicious: tuple[str, ...] = ()
+    """Bars that look like bad prints, kept (one description each)."""
+    dropped: tuple[str, ...] = ()
+    """Bars removed as bad prints on request (`--drop-outliers`); each is now a gap."""
+    drop_outliers: bool = False
+    """Whether the run asked for bad prints to be removed (`--drop-outliers`)."""
 
 
 @attrs.frozen(slots=True, kw_only=True)
@@ -169,3 +178,6 @@ class BacktestResult:
     warnings: tuple[str, ...] = ()
     policies: tuple[PolicyUse, ...] = ()
     """The position policies that acted, in the order they were first used."""
+    zero_volume_fills: int = 0
+    """Fills on bars that traded nothing (volume 0): prices there may never have been
+    available."""

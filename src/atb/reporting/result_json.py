@@ -100,6 +100,7 @@ def result_to_dict(result: BacktestResult) -> dict[str, JsonValue]:
         },
         "exit_reasons": dict(exit_reason_counts(result)),
         "clamped_fills": clamped_fills(result),
+        "zero_volume_fills": result.zero_volume_fills,
         "rejections": [
             {"reason": item.reason, "count": item.count, "first_detail": item.example}
             for item in rejection_counts(result)
@@ -165,6 +166,10 @@ def _data(result: BacktestResult) -> dict[str, JsonValue]:
             for start, end, missing in data.gaps
         ],
         "file": data.file,
+        "notes": list(data.notes),
+        "suspicious_bars": list(data.suspicious),
+        "dropped_bars": list(data.dropped),
+        "drop_outliers": data.drop_outliers,
         "detail": None
         if data.detail is None
         else {

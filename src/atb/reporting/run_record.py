@@ -43,6 +43,10 @@ class RunRecord:
     warmup_bars: int
     fingerprint: str
     data_file: str | None
+    drop_outliers: bool
+    """Whether the run removed bad prints (`--drop-outliers`)."""
+    notes: tuple[str, ...]
+    """How the original run chose its window (the rerun repeats that window exactly)."""
     detail_timeframe: str | None
     detail_fingerprint: str | None
     detail_file: str | None
@@ -168,6 +172,8 @@ def read_run_record(path: Path) -> RunRecord:
         warmup_bars=data.integer("warmup_bars"),
         fingerprint=data.text("fingerprint"),
         data_file=data.optional_text("file"),
+        drop_outliers=data.flag("drop_outliers"),
+        notes=data.texts("notes"),
         detail_timeframe=None if detail is None else detail.text("timeframe"),
         detail_fingerprint=None if detail is None else detail.text("fingerprint"),
         detail_file=None if detail is None else detail.optional_text("file"),

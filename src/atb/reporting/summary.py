@@ -80,6 +80,8 @@ def _title(result: BacktestResult, heading: str) -> Text:
         text.append("  SYNTHETIC DATA ", style="bold black on yellow")
     text.append(f"\n{display.when(data.start)} → {display.when(data.end)} · {data.bars:,d} bars")
     text.append(f"\ndata: {data.source}", style="dim")
+    for note in data.notes:
+        text.append(f"\nnote: {note}", style="dim")
     instrument = result.instrument
     text.append(
         f"\ninstrument: {instrument.instrument.describe()} ({instrument.source})", style="dim"
@@ -100,6 +102,16 @@ def _warnings(result: BacktestResult) -> list[Text]:
     # the title carries the SYNTHETIC tag, so nothing is repeated here.
     lines = list(result.warnings)
     lines.extend(rejection.describe() for rejection in rejection_counts(result))
+    data = result.data
+    if data.suspicious:
+        lines.append(
+            f"{len(data.suspicious)} bar(s) look like bad prints and were kept (--drop-outliers "
+            f"removes them); first: {data.suspicious[0]}"
+        )
+    if data.dropped:
+        lines.append(f"{len(data.dropped)} bar(s) dropped as bad prints; first: {data.dropped[0]}")
+    if result.zero_volume_fills:
+        lines.append(f"{result.zero_volume_fills} fill(s) on bars that traded nothing (volume 0)")
     if result.data.gaps:
         missing = sum(gap[2] for gap in result.data.gaps)
         lines.append(f"{len(result.data.gaps)} data gap(s), {missing:,d} missing bar(s)")

@@ -36,6 +36,7 @@ TOP_LEVEL_KEYS = [
     "ambiguity",
     "exit_reasons",
     "clamped_fills",
+    "zero_volume_fills",
     "rejections",
     "dynamic_risk",
     "stop_moves",
@@ -124,6 +125,10 @@ def test_run_data_strategy_and_config() -> None:
             {"start": "2024-02-02T08:00:00Z", "end": "2024-02-02T12:00:00Z", "missing_bars": 1}
         ],
         "file": None,
+        "notes": [],
+        "suspicious_bars": [],
+        "dropped_bars": [],
+        "drop_outliers": False,
         "detail": None,
     }
     strategy = document["strategy"]

@@ -18,7 +18,7 @@ from atb.data.candles import ValidatedCandles
 from atb.data.detail import check_detail
 from atb.data.instruments import ResolvedInstrument, default_instrument
 from atb.domain.errors import DataError
-from atb.domain.events import PositionClosed
+from atb.domain.events import KernelEvent, OrderFilled, PositionClosed
 from atb.domain.instruments import Instrument
 from atb.domain.models import ActiveTrade
 from atb.domain.pnl import unrealized_pnl
@@ -79,6 +79,8 @@ class BacktestRequest:
     """The file the candles were read from (recorded, so the run can be repeated)."""
     detail_file: Path | None = None
     """The file the detail candles were read from."""
+    drop_outliers: bool = False
+    """Whether the candles were loaded with bad prints removed (recorded for reruns)."""
 
 
 def run_backtest(
@@ -168,6 +170,10 @@ def run_backtest(
                 for gap in candles.gaps
             ),
             file=None if request.data_file is None else str(request.data_file),
+            notes=candles.notes,
+            suspicious=tuple(bar.describe() for bar in candles.suspicious),
+            dropped=tuple(bar.describe() for bar in candles.dropped),
+            drop_outliers=request.drop_outliers,
             detail=None
             if request.detail is None
             else DetailInfo(
@@ -200,7 +206,28 @@ def run_backtest(
             PolicyUse(policies=policies, attached=count)
             for policies, count in runner.policy_uses.items()
         ),
+        zero_volume_fills=_zero_volume_fills(events, candles, request.detail),
     )
+
+
+def _zero_volume_fills(
+    events: tuple[KernelEvent, ...], candles: ValidatedCandles, detail: ValidatedCandles | None
+) -> int:
+    """Fills in a bar (or, with detail, a finer candle) whose volume is zero."""
+    empty = _zero_volume_times(candles)
+    finer = _zero_volume_times(detail) if detail is not None else set()
+    if not empty and not finer:
+        return 0
+    return sum(
+        1
+        for event in events
+        if isinstance(event, OrderFilled) and (event.time in empty or event.fill.time in finer)
+    )
+
+
+def _zero_volume_times(candles: ValidatedCandles) -> set[datetime]:
+    frame = candles.frame
+    return {time.to_pydatetime() for time in frame.index[frame["volume"].to_numpy() == 0]}
 
 
 def _price_range(candles: ValidatedCandles) -> tuple[float, float, float]:
