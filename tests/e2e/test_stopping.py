@@ -17,7 +17,6 @@ import os
 import signal
 import subprocess
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,7 +33,13 @@ from atb.strategies.registry import create_strategy
 from tests.support.candle_frames import make_candles
 from tests.support.cli import ATB, run_atb
 from tests.support.fake_binance import KLINES, TIME, FakeBinance
-from tests.support.live_harness import LiveProcess, processed_bars, session_started, wait_until
+from tests.support.live_harness import (
+    LiveProcess,
+    processed_bars,
+    read_health,
+    session_started,
+    wait_until,
+)
 
 STOP_WITHIN = 2.0
 """Seconds from the signal to the process's exit (a supervisor's kill timeout is longer)."""
@@ -128,8 +133,8 @@ def hung(exchange: FakeBinance) -> bool:
 
 
 def health_status(process: LiveProcess) -> str:
-    with urllib.request.urlopen(process.health_url(), timeout=5) as response:
-        return str(json.load(response)["status"])
+    _code, report = read_health(process.health_url())
+    return str(report["status"])
 
 
 def test_sigterm_while_the_warm_up_history_request_hangs(

@@ -13,6 +13,8 @@ import signal
 import sqlite3
 import subprocess
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -130,3 +132,12 @@ def wait_until(
             process.check_alive()
         time.sleep(0.05)
     raise AssertionError(f"condition not met within {timeout} s")
+
+
+def read_health(url: str) -> tuple[int, dict[str, object]]:
+    """The health endpoint's status code and JSON report (a 503 carries a report too)."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())

@@ -36,7 +36,12 @@ from atb.data.symbols import normalize_symbol
 from atb.data.timeframes import parse_timeframe
 from atb.data.times import utc_now
 from atb.domain.errors import AtbError
-from atb.engines.live.engine import LiveEngine, LiveSettings, default_poll_interval
+from atb.engines.live.engine import (
+    LiveEngine,
+    LiveSettings,
+    SessionStart,
+    default_poll_interval,
+)
 from atb.engines.live.feed import CandleFeed, ExchangeFeed, ReplayFeed
 from atb.engines.live.health import HealthServer, HealthState
 from atb.engines.live.log import JsonLog, SessionLog
@@ -45,6 +50,7 @@ from atb.engines.session_result import session_result
 from atb.managers.lookback import history_bars
 from atb.persistence.lock import lock_holder
 from atb.persistence.store import SessionStore
+from atb.persistence.store_file import store_bytes
 from atb.reporting.summary import print_summary
 from atb.strategies.protocol import ModelBacked
 
@@ -110,6 +116,18 @@ def live() -> None:
     help="stderr log: `text`, one line per closed bar, or `json`, one object per event "
     "(default: text on a terminal, json otherwise).",
 )
+@click.option(
+    "--resume",
+    "must_resume",
+    is_flag=True,
+    help="Resume the active session of this strategy, symbol and timeframe; refuse if the "
+    "store holds none (default: resume one if there is one, else start a new session).",
+)
+@click.option(
+    "--new-session",
+    is_flag=True,
+    help="End the active session of this strategy, symbol and timeframe and start a new one.",
+)
 def run(
     strategy_name: str,
     symbol: str,
@@ -134,6 +152,8 @@ def run(
     instruments_file: Path | None,
     drop_outliers: bool,
     log_format: str | None,
+    must_resume: bool,
+    new_session: bool,
 ) -> None:
     """Run a live (paper) session."""
     if not paper_trading:
@@ -142,6 +162,15 @@ def run(
         )
     if drop_outliers and replay_file is None:
         raise click.UsageError("--drop-outliers needs --replay (live bars are not screened yet)")
+    if must_resume and new_session:
+        raise click.UsageError("use either --resume or --new-session, not both")
+    start = (
+        SessionStart.RESUME
+        if must_resume
+        else SessionStart.NEW
+        if new_session
+        else SessionStart.AUTO
+    )
     symbol = normalize_symbol(symbol)
     tf = parse_timeframe(timeframe)
     config = build_config(config_file, assignments)
@@ -167,6 +196,11 @@ def run(
     # bad --replay path leaves no empty store behind.
     store_path = db or default_db()
     SessionStore.check_writable(store_path)
+    if start is SessionStart.RESUME and not store_path.exists():
+        raise AtbError(
+            f"no live store at {store_path} to resume a session from (was it deleted or "
+            "moved?); without --resume a new session starts"
+        )
     feed: CandleFeed
     client: BinanceClient | None = None
     replay: ReplayFeed | None = None
@@ -216,6 +250,7 @@ def run(
         instrument_source=instrument.source,
         poll_interval=poll_interval if poll_interval is not None else default_poll_interval(tf),
         model_id=model_id,
+        start=start,
     )
     max_bytes = None if max_store_mb is None else int(max_store_mb * 1_000_000)
     try:
@@ -305,19 +340,68 @@ def status(db: Path | None) -> None:
 
 @live.command("stop")
 @click.option("--db", type=click.Path(path_type=Path, dir_okay=False), help="SQLite store path.")
-@click.option("--timeout", type=float, default=30.0, show_default=True, help="Seconds to wait.")
-def stop_command(db: Path | None, timeout: float) -> None:
-    """Ask the process running a session on this store to stop (SIGTERM) and wait for it."""
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.0, min_open=True),
+    help="Give up after this many seconds (default: wait until the process has stopped).",
+)
+def stop_command(db: Path | None, timeout: float | None) -> None:
+    """Ask the process running a session on this store to stop (SIGTERM) and wait for it.
+
+    A session stops within a second in any state; the command waits until the process has
+    released the store, saying so every 10 s, unless --timeout gives up first (exit 1).
+    """
     path = db or default_db()
     holder = lock_holder(path)
     if holder is None:
         raise AtbError(f"no live process holds {path}")
     os.kill(holder, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if lock_holder(path) is None:
-            click.echo(f"stopped process {holder}")
-            return
-        time.sleep(0.1)
-    click.echo(f"process {holder} did not stop within {timeout:.0f} s", err=True)
-    sys.exit(1)
+    started = time.monotonic()
+    told = started
+    while lock_holder(path) is not None:
+        now = time.monotonic()
+        if timeout is not None and now - started >= timeout:
+            click.echo(
+                f"process {holder} did not stop within {timeout:g} s; it still holds {path}",
+                err=True,
+            )
+            sys.exit(1)
+        if now - told >= 10.0:
+            click.echo(f"waiting for process {holder} to stop ({now - started:.0f} s)", err=True)
+            told = now
+        time.sleep(0.05)
+    click.echo(f"stopped process {holder}")
+
+
+@live.command("prune")
+@click.option("--db", type=click.Path(path_type=Path, dir_okay=False), help="SQLite store path.")
+@click.option(
+    "--session",
+    "session_ids",
+    type=click.IntRange(min=1),
+    multiple=True,
+    help="A stopped session to delete (repeatable).",
+)
+@click.option("--all-stopped", is_flag=True, help="Delete every stopped session.")
+def prune_command(db: Path | None, session_ids: tuple[int, ...], all_stopped: bool) -> None:
+    """Delete stopped sessions and give their space back (active sessions are never pruned)."""
+    if not session_ids and not all_stopped:
+        raise click.UsageError("name sessions with --session ID, or pass --all-stopped")
+    path = db or default_db()
+    if not path.exists():
+        raise AtbError(f"no live store at {path}")
+    with SessionStore.open(path) as store:
+        before = store_bytes(store.path)
+        chosen = list(session_ids) or [s.id for s in store.list_sessions() if not s.active]
+        for session_id in chosen:  # refuse an unknown or active session before any change
+            if store.get_session(session_id).active:
+                raise AtbError(
+                    f"session {session_id} in {store.path} is active; end it first (start a "
+                    "new one with --new-session): an active session is never pruned"
+                )
+        for session_id in chosen:
+            store.delete_session(session_id)
+        store.compact()
+        after = store_bytes(store.path)
+    removed = ", ".join(str(session_id) for session_id in chosen) or "none"
+    click.echo(f"pruned session(s) {removed}: {path} went from {before:,} to {after:,} bytes")

@@ -7,9 +7,13 @@ from pathlib import Path
 
 from atb.persistence.errors import StoreError
 from atb.persistence.schema import SCHEMA_VERSION, check_version, migrate, schema_version
+from atb.persistence.store_file import quick_check
 
 BUSY_TIMEOUT_MS = 5_000
 """How long a statement waits for another connection's lock before failing."""
+
+WAL_SIZE_LIMIT = 4 * 1024 * 1024
+"""Bytes the write-ahead log is truncated to after a checkpoint."""
 
 
 def connect_writer(path: Path, max_bytes: int | None = None) -> sqlite3.Connection:
@@ -31,6 +35,9 @@ def connect_writer(path: Path, max_bytes: int | None = None) -> sqlite3.Connecti
         connection.execute("PRAGMA synchronous = FULL")
         connection.execute("PRAGMA foreign_keys = ON")
         connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        # Keep the write-ahead log from growing without bound between checkpoints.
+        connection.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
+        quick_check(connection, path)
         migrate(connection, str(path))
         if max_bytes is not None:
             (page_size,) = connection.execute("PRAGMA page_size").fetchone()
@@ -60,6 +67,7 @@ def connect_reader(path: Path) -> sqlite3.Connection:
         raise StoreError(f"cannot open store {path} read-only: {exc}") from exc
     try:
         connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        quick_check(connection, path)
         version = schema_version(connection)
         check_version(version, str(path))
         if version < SCHEMA_VERSION:

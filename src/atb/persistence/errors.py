@@ -1,4 +1,4 @@
-"""The one error the store raises."""
+"""The errors the store raises."""
 
 from __future__ import annotations
 
@@ -12,3 +12,7 @@ class StoreError(AtbError):
     not decode). A failed write has been rolled back: nothing of the bar it was recording
     remains in the store.
     """
+
+
+class StoreVanishedError(StoreError):
+    """The store file was deleted or replaced while a writer had it open."""

@@ -17,8 +17,10 @@ from atb.persistence.errors import StoreError
 
 
 def lock_path(db_path: Path) -> Path:
-    """The lock file beside the database: `<db>.lock`."""
-    return db_path.with_name(db_path.name + ".lock")
+    """The lock file beside the database: `<db>.lock`, for the resolved path, so a store
+    reached through a symlink has the same lock as through its real name."""
+    real = Path(db_path).absolute().resolve()
+    return real.with_name(real.name + ".lock")
 
 
 class WriterLock:

@@ -21,6 +21,7 @@ from atb.persistence.mappers import (
     state_from_dict,
 )
 from atb.persistence.mappers_events import event_from_dict
+from atb.persistence.recording import state_checksum
 from atb.persistence.records import (
     EquityPoint,
     FillRecord,
@@ -80,14 +81,20 @@ def latest_state(
 ) -> tuple[KernelState[LivePosition], datetime] | None:
     """The kernel state after the last recorded bar, and that bar's time (None before any)."""
     row = connection.execute(
-        "SELECT k.bar_time, k.state, s.last_bar_time FROM kernel_states AS k"
+        "SELECT k.bar_time, k.state, s.last_bar_time, k.checksum FROM kernel_states AS k"
         " JOIN sessions AS s ON s.id = k.session_id"
         " WHERE k.session_id = ? ORDER BY k.bar_time DESC LIMIT 1",
         (session_id,),
     ).fetchone()
     if row is None:
         return None
-    bar_time, text, last_bar_time = row
+    bar_time, text, last_bar_time, checksum = row
+    if checksum is not None and state_checksum(str(text)) != checksum:
+        raise StoreError(
+            f"session {session_id}: the stored state after bar {bar_time} is damaged (its "
+            "checksum does not match); the session cannot be resumed from it — restore the "
+            "store from a copy"
+        )
     if bar_time != last_bar_time:
         raise StoreError(
             f"session {session_id}: last kernel state is for bar {bar_time} but the session's "

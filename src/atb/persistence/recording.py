@@ -16,6 +16,7 @@ kernel's events describe it:
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
@@ -117,9 +118,10 @@ def write_bar(
         "INSERT INTO equity (session_id, bar_time, equity, cash, exposure) VALUES (?, ?, ?, ?, ?)",
         (session_id, when, equity, state.cash, exposure),
     )
+    state_text = dumps(state_to_dict(state))
     connection.execute(
-        "INSERT INTO kernel_states (session_id, bar_time, state) VALUES (?, ?, ?)",
-        (session_id, when, dumps(state_to_dict(state))),
+        "INSERT INTO kernel_states (session_id, bar_time, state, checksum) VALUES (?, ?, ?, ?)",
+        (session_id, when, state_text, state_checksum(state_text)),
     )
     connection.execute("UPDATE sessions SET last_bar_time = ? WHERE id = ?", (when, session_id))
 
@@ -340,3 +342,8 @@ def write_history(connection: sqlite3.Connection, session_id: int, bars: Sequenc
             for bar in bars
         ],
     )
+
+
+def state_checksum(text: str) -> str:
+    """The SHA-256 (hex) of a stored kernel state's JSON text."""
+    return hashlib.sha256(text.encode()).hexdigest()

@@ -201,7 +201,11 @@ _V4 = ("ALTER TABLE sessions ADD COLUMN instrument TEXT",)
 """Version 4: the market's rules a session trades with (JSON `instrument_to_dict`: tick, lot
 step, minimums, assets and where they came from). NULL for sessions started before it."""
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4)
+_V5 = ("ALTER TABLE kernel_states ADD COLUMN checksum TEXT",)
+"""Version 5: the SHA-256 of each stored kernel state's JSON, verified when a session resumes
+from it (damage inside a valid page is refused, not resumed). NULL for states written before."""
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5)
 """Ordered migration steps; step i takes the schema from version i to i + 1."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

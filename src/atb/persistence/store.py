@@ -32,7 +32,7 @@ from atb.managers.kernel_state import KernelState, StepResult
 from atb.managers.risk_config import RiskConfiguration
 from atb.persistence import queries
 from atb.persistence.connection import connect_reader, connect_writer
-from atb.persistence.errors import StoreError
+from atb.persistence.errors import StoreError, StoreVanishedError
 from atb.persistence.fields import dump_time, dumps
 from atb.persistence.lock import WriterLock
 from atb.persistence.mappers import instrument_to_dict
@@ -44,16 +44,32 @@ from atb.persistence.records import (
     PositionRecord,
     SessionRecord,
 )
+from atb.persistence.store_file import (
+    FileIdentity,
+    create_atomically,
+    refuse_empty,
+    rescue_copy,
+    store_bytes,
+)
 
 
 class SessionStore:
     """The session store; create it with `SessionStore.open`, finish with `close()` (or `with`)."""
 
-    def __init__(self, path: Path, connection: sqlite3.Connection, lock: WriterLock | None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        connection: sqlite3.Connection,
+        lock: WriterLock | None,
+        max_bytes: int | None = None,
+    ) -> None:
         """Internal: use `SessionStore.open`."""
         self._path = path
         self._connection: sqlite3.Connection | None = connection
         self._lock = lock
+        self._max_bytes = max_bytes
+        # The file this writer opened: checked before every commit (see `store_file`).
+        self._identity = FileIdentity.of(path) if lock is not None else None
 
     # --- opening and closing -----------------------------------------------------------------
 
@@ -69,7 +85,9 @@ class SessionStore:
         like a full disk: `StoreError`, nothing of it written). With `read_only=True`: no lock,
         no migration, no creation; the file must exist and have this code's schema version.
         """
-        path = Path(path).absolute()
+        # The resolved path: a symlink and its target are one store, with one lock.
+        path = Path(path).absolute().resolve()
+        refuse_empty(path)
         if read_only:
             return cls(path, connect_reader(path), None)
         try:
@@ -78,11 +96,13 @@ class SessionStore:
             raise StoreError(f"cannot create the directory of store {path}: {exc}") from exc
         lock = WriterLock.acquire(path)
         try:
+            if not path.exists():
+                create_atomically(path, lambda temporary: connect_writer(temporary).close())
             connection = connect_writer(path, max_bytes)
         except BaseException:
             lock.release()
             raise
-        return cls(path, connection, lock)
+        return cls(path, connection, lock, max_bytes)
 
     @staticmethod
     def check_writable(path: Path) -> None:
@@ -228,6 +248,32 @@ class SessionStore:
                 (_now(), session_id),
             )
         return self.get_session(session_id)
+
+    def delete_session(self, session_id: int) -> None:
+        """Remove a stopped session and everything it recorded (one transaction). An active
+        session is refused: stop it, or start a new one, first."""
+        session = self.get_session(session_id)
+        if session.active:
+            raise StoreError(
+                f"session {session_id} in store {self._path} is active; end it first (start a "
+                "new session with --new-session) — an active session is never pruned"
+            )
+        with self._transaction(f"delete session {session_id}") as connection:
+            for table in _SESSION_TABLES:
+                connection.execute(f"DELETE FROM {table} WHERE session_id = ?", (session_id,))
+            connection.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+
+    def compact(self) -> None:
+        """Give the space of deleted rows back to the file system (`VACUUM`)."""
+        connection = self._open_connection("compact the store")
+        if self._lock is None:
+            raise StoreError(f"cannot compact store {self._path}: it is open read-only")
+        try:
+            connection.execute("VACUUM")
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot compact store {self._path}: {exc}") from exc
+        self._identity = FileIdentity.of(self._path)
 
     def get_session(self, session_id: int) -> SessionRecord:
         """The session with this id; `StoreError` if there is none."""
@@ -383,6 +429,14 @@ class SessionStore:
 
     # --- plumbing ----------------------------------------------------------------------------
 
+    def _check_identity(self, connection: sqlite3.Connection, action: str) -> None:
+        """Refuse to commit into a file that is no longer the store at our path."""
+        if FileIdentity.of(self._path) == self._identity:
+            return
+        _rollback(connection)
+        rescued = rescue_copy(connection, self._path)
+        raise StoreVanishedError(_vanished_message(self._path, action, rescued))
+
     def _open_connection(self, action: str) -> sqlite3.Connection:
         if self._connection is None:
             raise StoreError(f"cannot {action}: store {self._path} is closed")
@@ -405,10 +459,19 @@ class SessionStore:
         connection = self._open_connection(action)
         if self._lock is None:
             raise StoreError(f"cannot {action}: store {self._path} is open read-only")
+        if self._max_bytes is not None and store_bytes(self._path) >= self._max_bytes:
+            raise StoreError(
+                f"cannot {action}: store {self._path} is full ({store_bytes(self._path):,} "
+                f"bytes with its write-ahead log, cap {self._max_bytes:,}; rolled back: nothing of "
+                "it was written)"
+            )
         try:
             connection.execute("BEGIN IMMEDIATE")
             yield connection
+            self._check_identity(connection, action)
             connection.execute("COMMIT")
+        except StoreVanishedError:
+            raise
         except BaseException as exc:
             _rollback(connection)
             if isinstance(exc, sqlite3.Error | StoreError):
@@ -417,6 +480,33 @@ class SessionStore:
                     "was written)"
                 ) from exc
             raise
+
+
+_SESSION_TABLES = (
+    "events",
+    "equity",
+    "kernel_states",
+    "trades",
+    "fills",
+    "positions",
+    "orders",
+    "detail_bars",
+    "bars",
+    "history_bars",
+)
+"""Every table holding a session's rows, children before the tables they refer to."""
+
+
+def _vanished_message(path: Path, action: str, rescued: Path | None) -> str:
+    saved = (
+        f"the data it held was saved to {rescued}"
+        if rescued is not None
+        else "its data could not be saved"
+    )
+    return (
+        f"cannot {action}: store {path} was deleted or replaced while it was open; nothing "
+        f"more is written, {saved}"
+    )
 
 
 def _rollback(connection: sqlite3.Connection) -> None:

@@ -106,8 +106,15 @@ def test_reader_needs_an_existing_migrated_store(tmp_path: Path) -> None:
     empty = tmp_path / "empty.db"
     sqlite3.connect(empty).close()
     empty.write_bytes(b"")
+    # A zero-byte file is never a store atb made: refused for reading and for writing alike.
+    for read_only in (True, False):
+        with pytest.raises(StoreError, match="is an empty file \\(0 bytes\\), not an atb store"):
+            SessionStore.open(empty, read_only=read_only)
+    assert empty.read_bytes() == b""
+    blank = tmp_path / "blank.db"
+    sqlite3.connect(blank).execute("CREATE TABLE t (x)").connection.close()
     with pytest.raises(StoreError, match="schema version 0, older"):
-        SessionStore.open(empty, read_only=True)
+        SessionStore.open(blank, read_only=True)
 
 
 def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:

@@ -18,9 +18,10 @@ never cuts a bar's transaction in half (docs/concepts/live.md, "Stopping").
 
 from __future__ import annotations
 
+import enum
 import statistics
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import attrs
 
@@ -33,6 +34,7 @@ from atb.domain.models import LivePosition
 from atb.engines.live.feed import CandleFeed
 from atb.engines.live.health import HealthState
 from atb.engines.live.log import SessionLog
+from atb.engines.live.session_identity import session_differences
 from atb.engines.live.window import CandleWindow
 from atb.managers.config_overrides import config_to_dict
 from atb.managers.kernel import Kernel
@@ -43,6 +45,17 @@ from atb.managers.risk_config import RiskConfiguration
 from atb.persistence.records import SessionRecord
 from atb.persistence.store import SessionStore
 from atb.strategies.protocol import Strategy
+
+
+class SessionStart(enum.Enum):
+    """How `atb live` treats an active session of the same strategy, symbol and timeframe."""
+
+    AUTO = "auto"
+    """Resume it when there is one, else start a new session."""
+    RESUME = "resume"
+    """Resume it; refuse when there is none (the store was lost, replaced or pruned)."""
+    NEW = "new"
+    """Stop it for good and start a new session."""
 
 
 @attrs.frozen(slots=True, kw_only=True)
@@ -59,6 +72,8 @@ class LiveSettings:
     poll_interval: float
     instrument_source: str = ""
     """Where the instrument's rules came from (recorded with the session)."""
+    start: SessionStart = SessionStart.AUTO
+    """Resume the active session, insist on resuming one, or start a new one."""
     model_id: str | None = None
     max_feed_backoff: float = 60.0
 
@@ -90,6 +105,9 @@ class LiveEngine:
         self.stop = stop
         self.log = log
         self.health = health or HealthState()
+        self.health.configure(
+            poll_interval=settings.poll_interval, bar_interval=settings.timeframe.timedelta
+        )
         self.on_bar = on_bar
         self.window = CandleWindow(history_bars(strategy.warmup, settings.config))
         self.session: SessionRecord | None = None
@@ -103,21 +121,27 @@ class LiveEngine:
         """Resume the active session for this strategy/symbol/timeframe, or start a new one."""
         settings = self.settings
         config = config_to_dict(settings.config)
+        market = f"{settings.strategy_name} {settings.symbol} {settings.timeframe}"
         session = self.store.find_active_session(
             settings.strategy_name, settings.symbol, str(settings.timeframe)
         )
+        if session is not None and settings.start is SessionStart.NEW:
+            self.store.mark_stopped(session.id)
+            self.log.write("session_ended", session=session.id, reason="a new session starts")
+            session = None
+        if session is None and settings.start is SessionStart.RESUME:
+            raise StrategyError(
+                f"no active {market} session in {self.store.path} to resume (was the store "
+                "deleted, replaced or pruned?); without --resume a new session starts"
+            )
         if session is not None:
-            if session.params != settings.parameters or session.config != config:
+            changed = session_differences(session, settings, config)
+            if changed:
                 raise StrategyError(
-                    f"session {session.id} for {settings.strategy_name} {settings.symbol} "
-                    f"{settings.timeframe} is active with other parameters or config; resume it "
-                    "with the same --param/--set values, or use another --db"
-                )
-            if session.instrument is not None and session.instrument != settings.instrument:
-                raise StrategyError(
-                    f"session {session.id} trades {settings.symbol} with other instrument rules "
-                    f"({session.instrument_source}); resume it with the same rules, or use "
-                    "another --db"
+                    f"session {session.id} ({market}) was started with {changed[0]}"
+                    f"{f' (and {len(changed) - 1} more difference(s))' if len(changed) > 1 else ''}"
+                    "; resume it with the same settings, or pass --new-session to end it and "
+                    "start another"
                 )
             session = self.store.resume_session(session.id)
             loaded = self.store.load_state(session.id)
@@ -166,6 +190,8 @@ class LiveEngine:
         )
         if self.state is None:
             self.state = self.kernel.initial_state(settings.initial_balance)
+        if self.last_time is not None:
+            self.health.bar_processed(self.last_time)
         self._report("starting")
         return session
 
@@ -202,6 +228,7 @@ class LiveEngine:
     def _poll_until_stopped(self) -> None:
         failures = 0
         while not self.stop.is_set():
+            self.health.poll_started()
             try:
                 batch = self.feed.poll(self.last_time)
             except DataError as error:
@@ -210,10 +237,12 @@ class LiveEngine:
                     self.settings.max_feed_backoff, self.settings.poll_interval * 2**failures
                 )
                 self.log.write("feed_error", error=str(error), retry_in=wait)
-                self._report("feed_error", feed_error=str(error))
+                self.health.poll_failed(str(error))
+                self._report("feed_error")
                 self.stop.wait(wait)
                 continue
             failures = 0
+            self.health.poll_succeeded(batch.server_time, new_bars=len(batch.bars))
             for start, missing in batch.gaps:
                 self.log.write("gap", first_missing=start, missing_bars=missing)
             catching_up = len(batch.bars) > 1
@@ -221,7 +250,7 @@ class LiveEngine:
                 if self.stop.is_set():
                     break
                 self.process(bar, catching_up=catching_up)
-            self._report("running", server_time=batch.server_time)
+            self._report("running")
             if self.feed.finished and not batch.bars:
                 break
             if not batch.bars:
@@ -249,6 +278,7 @@ class LiveEngine:
         self.state = result.state
         self.last_time = bar.time
         self.bars_processed += 1
+        self.health.bar_processed(bar.time)
         self.log.bar(bar, result)
         self._report("catching_up" if catching_up else "running")
         if self.on_bar is not None:
@@ -273,22 +303,20 @@ class LiveEngine:
             return []
         return finer
 
-    def _report(self, status: str, **extra: object) -> None:
+    def _report(self, status: str) -> None:
+        """The engine's state and the session's figures, for the health endpoint."""
         state = self.state
         position = state.position if state is not None else None
-        interval = self.settings.timeframe.timedelta
-        fields: dict[str, object] = {
-            "status": status,
-            "session": self.session.id if self.session else None,
-            "strategy": self.settings.strategy_name,
-            "symbol": self.settings.symbol,
-            "timeframe": str(self.settings.timeframe),
-            "last_bar_time": self.last_time,
-            "bars_processed": self.bars_processed,
-            "equity": state.equity if state else None,
-            "cash": state.cash if state else None,
-            "close_only": state.close_only if state else None,
-            "position": None
+        self.health.update(
+            session=self.session.id if self.session else None,
+            strategy=self.settings.strategy_name,
+            symbol=self.settings.symbol,
+            timeframe=str(self.settings.timeframe),
+            bars_processed=self.bars_processed,
+            equity=state.equity if state else None,
+            cash=state.cash if state else None,
+            close_only=state.close_only if state else None,
+            position=None
             if position is None
             else {
                 "side": position.side.value,
@@ -297,11 +325,5 @@ class LiveEngine:
                 "stop_loss": position.stop_loss,
                 "take_profit": position.take_profit,
             },
-            **extra,
-        }
-        server_time = extra.get("server_time")
-        if isinstance(server_time, datetime) and self.last_time is not None:
-            lag = server_time - (self.last_time + interval)
-            fields["lag_seconds"] = lag.total_seconds()
-            fields["stale"] = lag > 2 * interval + timedelta(seconds=self.settings.poll_interval)
-        self.health.update(**fields)
+        )
+        self.health.set_status(status)
