@@ -143,10 +143,12 @@ class LiveEngine:
                     "; resume it with the same settings, or pass --new-session to end it and "
                     "start another"
                 )
-            session = self.store.resume_session(session.id)
+            # Read (and verify) everything first: a damaged store is refused before this
+            # process claims the session, so the refusal leaves the file as it was.
             loaded = self.store.load_state(session.id)
             history = self.store.history_bars(session.id)
             processed = self.store.processed_bars(session.id)
+            session = self.store.resume_session(session.id)
             if loaded is None and not history and not processed:
                 # Stores written before sessions and their history shared one transaction can
                 # hold a session that never started: start it now, with its warm-up history.

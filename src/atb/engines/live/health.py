@@ -27,9 +27,6 @@ from typing import Any
 STALE_POLLS = 2
 """Poll intervals without news after which a session is stale."""
 
-_GRACE_SECONDS = 1.0
-"""Slack on top of the poll intervals (a poll itself takes time)."""
-
 
 def _iso(moment: float | None) -> str | None:
     if moment is None:
@@ -136,7 +133,7 @@ class HealthState:
     def _stale_reason(self, now: float) -> str | None:
         if self._status == "stopped":
             return None
-        limit = STALE_POLLS * self.poll_interval + _GRACE_SECONDS
+        limit = STALE_POLLS * self.poll_interval
         since = self._fresh if self._fresh is not None else self._started
         quiet = now - since
         if quiet > limit:
