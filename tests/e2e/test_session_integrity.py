@@ -242,3 +242,45 @@ def test_a_zero_byte_file_is_not_a_new_store(exchange: FakeBinance, tmp_path: Pa
     assert "is an empty file (0 bytes), not an atb store" in one_error(refused.stderr)
     assert db.read_bytes() == b""
     assert sorted(path.name for path in tmp_path.iterdir()) == ["live.sqlite3"]
+
+
+def test_a_fresh_start_with_the_exchange_down_leaves_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "live.sqlite3"
+    refused = run_atb(
+        "live", *STRATEGY, "--symbol", "BTCUSDT", "--timeframe", "1h", "--paper-trading",
+        "--exchange-url", "http://127.0.0.1:9", "--db", str(db),
+    )  # fmt: skip
+    assert refused.returncode == 2
+    assert "connection failed" in one_error(refused.stderr)
+    assert list(tmp_path.iterdir()) == []  # no store, no lock file
+
+
+def test_prune_deletes_stopped_sessions_only(exchange: FakeBinance, tmp_path: Path) -> None:
+    db = tmp_path / "live.sqlite3"
+    started_session(exchange, db, tmp_path / "live.log", bars=40).kill()
+    exchange.set_clock(exchange.now_ms(), speed=0.0)
+    second = LiveProcess(args(exchange, db, "--new-session"), tmp_path / "new.log")
+    wait_until(lambda: _sessions(db) == 2, timeout=60, process=second)
+    assert second.terminate() == 0
+    while_active = run_atb("live", "prune", "--db", str(db), "--session", "2")
+    assert while_active.returncode == 2
+    assert "session 2 in" in one_error(while_active.stderr)
+    assert "is active" in while_active.stderr
+    size = db.stat().st_size
+    pruned = run_atb("live", "prune", "--db", str(db), "--all-stopped")
+    assert pruned.returncode == 0, pruned.stderr
+    assert pruned.stdout.startswith(f"pruned session(s) 1: {db} went from ")
+    with SessionStore.open(db, read_only=True) as store:
+        (kept,) = store.list_sessions()
+        assert kept.id == 2
+        assert store.events(1) == []
+    assert db.stat().st_size < size
+
+
+def test_stop_waits_until_the_session_has_stopped(exchange: FakeBinance, tmp_path: Path) -> None:
+    db = tmp_path / "live.sqlite3"
+    process = started_session(exchange, db, tmp_path / "live.log", bars=5)
+    stopped = run_atb("live", "stop", "--db", str(db))
+    assert stopped.returncode == 0, stopped.stderr
+    assert stopped.stdout.strip() == f"stopped process {process.process.pid}"
+    assert process.wait_exit(timeout=10) == 0

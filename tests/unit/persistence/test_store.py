@@ -465,3 +465,40 @@ def test_a_session_and_its_history_are_created_in_one_transaction(tmp_path: Path
                 history=[history[0], history[0]],
             )
         assert [s.symbol for s in store.list_sessions()] == ["BTCUSDT"]
+
+
+def test_the_size_cap_counts_the_write_ahead_log(tmp_path: Path) -> None:
+    store, sid = new_store(tmp_path)
+    record_script(store, sid, upto=2)
+    store.close()
+    main = store.path.stat().st_size
+    cap = main + 40_000  # room for the log to grow a little, not for the big bars below
+    big = DecisionMade(bar(2).time, "enter long", 0.5, "x" * 30_000)
+    with SessionStore.open(store.path, max_bytes=cap) as capped:
+        capped.record_bar(
+            sid, bar(2), events=(big,), state=state(cash=1.0), equity=1.0, exposure=0.0
+        )
+        wal = store.path.with_name(store.path.name + "-wal")
+        assert wal.stat().st_size > 0  # the bar went to the log, not the main file
+
+        def fill_up() -> None:
+            for index in range(3, 10):
+                capped.record_bar(
+                    sid, bar(index), events=(big,), state=state(cash=1.0), equity=1.0,
+                    exposure=0.0,
+                )  # fmt: skip
+
+        with pytest.raises(StoreError, match=r"is full \(.* bytes with its write-ahead log"):
+            fill_up()
+        assert store.path.stat().st_size + wal.stat().st_size < cap + 80_000
+
+
+def test_a_store_reached_through_a_symlink_shares_its_lock(tmp_path: Path) -> None:
+    store, _sid = new_store(tmp_path)
+    link = tmp_path / "alias.db"
+    link.symlink_to(store.path)
+    with pytest.raises(StoreError, match="is already open for writing"):
+        SessionStore.open(link)
+    store.close()
+    with SessionStore.open(link) as again:
+        assert again.path == store.path.resolve()
