@@ -19,11 +19,11 @@ from atb.domain.bars import Bar
 from atb.domain.decisions import HOLD, Action, Decision, PolicyBundle
 from atb.domain.instruments import Instrument
 from atb.domain.protocols import Position, PositionState
-from atb.managers.kernel import Kernel
+from atb.engines.backtest.runner import KernelRunner
+from atb.engines.driver import BarDriver
 from atb.managers.performance import PerformanceTracker
 from atb.managers.positions import PositionAdapter
 from atb.managers.risk_config import RiskConfiguration
-from atb.managers.runner import KernelRunner
 
 P = TypeVar("P", bound=Position)
 
@@ -112,7 +112,7 @@ def run_kernel(
     instrument: Instrument = BTC,
 ) -> KernelRunner[P]:
     """Run every bar through a fresh kernel and return the runner (state, events, tracker)."""
-    kernel = Kernel(
+    kernel = BarDriver(
         config=config or RiskConfiguration.default(),
         instrument=instrument,
         positions=positions,

@@ -6,7 +6,6 @@ The public names of DESIGN §2 are re-exported here; each lives in its own modul
 from atb.managers.costs import CostCalculator
 from atb.managers.dynamic_risk import DynamicRiskHandler
 from atb.managers.fills import FillModel
-from atb.managers.kernel import Kernel
 from atb.managers.partials import PartialOperationsManager
 from atb.managers.performance import PerformanceTracker
 from atb.managers.policies import PolicyHydrator
@@ -18,7 +17,6 @@ __all__ = [
     "CostCalculator",
     "DynamicRiskHandler",
     "FillModel",
-    "Kernel",
     "PartialOperationsManager",
     "PerformanceTracker",
     "PolicyHydrator",

@@ -62,6 +62,36 @@ def partial_exit_changes(
     )
 
 
+def grow_changes(position: Position, fill: Fill, quantity: float) -> PositionChanges:
+    """Changes of a later part of the entry order (a partial fill completing): larger,
+    re-averaged, and the original quantity grows with it (it is still the first entry)."""
+    return PositionChanges(
+        entry_price=average_entry(
+            position.entry_price, position.quantity, fill.price, fill.quantity
+        ),
+        quantity=quantity,
+        original_quantity=position.original_quantity + fill.quantity,
+        fees_paid=position.fees_paid + fill.fee,
+        slippage_paid=position.slippage_paid + fill.slippage,
+        legs=(*position.legs, fill),
+    )
+
+
+def reduce_changes(position: Position, fill: Fill, remaining: float) -> PositionChanges:
+    """Changes of a part of an exit order (a partial fill): smaller, PnL realized, no ladder
+    rung used."""
+    if remaining <= 0:
+        raise ValueError(f"an exit part of {fill.quantity} would close {position.quantity}")
+    return PositionChanges(
+        quantity=remaining,
+        realized_pnl=position.realized_pnl
+        + leg_pnl(position.side, position.entry_price, fill.price, fill.quantity),
+        fees_paid=position.fees_paid + fill.fee,
+        slippage_paid=position.slippage_paid + fill.slippage,
+        legs=(*position.legs, fill),
+    )
+
+
 def close(position: Position, fill: Fill, reason: str) -> Trade:
     """The closed trade after the final exit `fill` (which must be the whole open quantity)."""
     legs = (*position.legs, fill)

@@ -45,6 +45,7 @@ class PositionChanges:
 
     entry_price: float | None = None
     quantity: float | None = None
+    original_quantity: float | None = None
     stop_loss: float | None = None
     take_profit: float | None = None
     trailing_active: bool | None = None

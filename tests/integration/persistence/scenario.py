@@ -21,7 +21,7 @@ from atb.domain.decisions import HOLD, Action, Decision, PolicyBundle
 from atb.domain.instruments import Instrument
 from atb.domain.models import LivePosition
 from atb.domain.protocols import PositionState
-from atb.managers.kernel import Kernel
+from atb.engines.driver import BarDriver
 from atb.managers.kernel_state import KernelState, StepResult
 from atb.managers.positions import LivePositionAdapter
 from atb.managers.risk_config import RiskConfiguration
@@ -63,9 +63,9 @@ class ScenarioDecider:
         return HOLD
 
 
-def make_kernel(id_prefix: str) -> Kernel[LivePosition]:
+def make_kernel(id_prefix: str) -> BarDriver[LivePosition]:
     """The scenario's kernel (live position class)."""
-    return Kernel(
+    return BarDriver(
         config=CONFIG,
         instrument=INSTRUMENT,
         positions=LivePositionAdapter(),

@@ -23,6 +23,7 @@ from atb.domain.models import ActiveTrade
 from atb.domain.policies import PositionPolicies
 from atb.domain.protocols import Position
 from atb.domain.sides import OrderAction, PositionSide
+from atb.engines.backtest.runner import KernelRunner
 from atb.managers.positions import (
     ActiveTradeAdapter,
     LivePositionAdapter,
@@ -31,7 +32,6 @@ from atb.managers.positions import (
     PositionChanges,
 )
 from atb.managers.risk_config import RiskConfiguration
-from atb.managers.runner import KernelRunner
 from tests.support.scripted import HOUR, T0, ScriptedDecider, bars_from_rows, run_kernel
 
 P = TypeVar("P", bound=Position)
@@ -387,10 +387,10 @@ def test_decider_sees_read_only_position_and_orders_have_unique_ids() -> None:
 
 
 def test_initial_cash_must_be_positive() -> None:
-    from atb.managers.kernel import Kernel
+    from atb.engines.driver import BarDriver
     from tests.support.scripted import BTC
 
-    kernel = Kernel(
+    kernel = BarDriver(
         config=RiskConfiguration.default(),
         instrument=BTC,
         positions=ActiveTradeAdapter(),
@@ -477,7 +477,7 @@ def test_detail_candles_resolve_the_path_instead_of_the_intrabar_policy() -> Non
     target was reached first, so the target fills, at its minute, and the bar is not
     ambiguous. A detail candle that is itself ambiguous still counts."""
     from atb.domain.bars import Bar
-    from atb.managers.kernel import Kernel
+    from atb.engines.driver import BarDriver
     from tests.support.scripted import BTC as _BTC
 
     entry = Decision(Action.ENTER_LONG, size=1.0, stop_loss_pct=0.02, take_profit_pct=0.02)
@@ -488,7 +488,7 @@ def test_detail_candles_resolve_the_path_instead_of_the_intrabar_policy() -> Non
         Bar(hour, 100, 102.5, 99.5, 102, 1.0),  # the target (102) first …
         Bar(hour + minute, 102, 102, 97, 101, 1.0),  # … the stop's low only later
     ]
-    kernel = Kernel(
+    kernel = BarDriver(
         config=config(*NO_COSTS, *FULL_SIZE),
         instrument=_BTC,
         positions=ActiveTradeAdapter(),

@@ -9,7 +9,7 @@ import pandas as pd
 
 from atb.data.candles import ValidatedCandles
 from atb.domain.bars import Bar
-from atb.managers.quiet_span import BarArrays
+from atb.engines.backtest.quiet_span import BarArrays
 
 
 def bar_arrays(frame: pd.DataFrame) -> BarArrays:

@@ -23,14 +23,14 @@ from atb.domain.instruments import Instrument
 from atb.domain.models import ActiveTrade
 from atb.domain.pnl import unrealized_pnl
 from atb.engines.backtest.arrays import DetailIndex, bar_arrays, bar_at
+from atb.engines.backtest.quiet_span import BarArrays, QuietSpanFinder
+from atb.engines.backtest.runner import KernelRunner
+from atb.engines.driver import BarDriver
 from atb.managers.config_overrides import config_to_dict
-from atb.managers.kernel import Kernel
 from atb.managers.lookback import history_bars
 from atb.managers.performance import PerformanceTracker
 from atb.managers.positions import ActiveTradeAdapter
-from atb.managers.quiet_span import BarArrays, QuietSpanFinder
 from atb.managers.risk_config import RiskConfiguration
-from atb.managers.runner import KernelRunner
 from atb.managers.volatility import ArrayHistory
 from atb.reporting.result import (
     AmbiguityInfo,
@@ -256,7 +256,7 @@ def _simulate(
     candles = request.candles
     assert candles.timeframe is not None
     interval = candles.timeframe.timedelta
-    kernel = Kernel(
+    kernel = BarDriver(
         config=request.config,
         instrument=instrument,
         positions=ActiveTradeAdapter(),
@@ -268,7 +268,7 @@ def _simulate(
     tracker = PerformanceTracker(request.initial_balance, interval)
     history = ArrayHistory(bars.high, bars.low, bars.close)
     runner = KernelRunner(kernel, kernel.initial_state(request.initial_balance), tracker, history)
-    finder = QuietSpanFinder(kernel, bars, request.strategy.signal_mask())
+    finder = QuietSpanFinder(kernel.context, bars, request.strategy.signal_mask())
     detail = None if request.detail is None else DetailIndex(request.detail, interval)
     total = len(bars)
     start = candles.warmup_bars

@@ -31,13 +31,13 @@ from atb.domain.bars import Bar
 from atb.domain.errors import AtbError, DataError, StrategyError
 from atb.domain.instruments import Instrument
 from atb.domain.models import LivePosition
+from atb.engines.driver import BarDriver
 from atb.engines.live.feed import CandleFeed
 from atb.engines.live.health import HealthState
 from atb.engines.live.log import SessionLog
 from atb.engines.live.session_identity import session_differences
 from atb.engines.live.window import CandleWindow
 from atb.managers.config_overrides import config_to_dict
-from atb.managers.kernel import Kernel
 from atb.managers.kernel_state import KernelState
 from atb.managers.lookback import history_bars
 from atb.managers.positions import LivePositionAdapter
@@ -113,7 +113,7 @@ class LiveEngine:
         self.session: SessionRecord | None = None
         self.state: KernelState[LivePosition] | None = None
         self.last_time: datetime | None = None
-        self.kernel: Kernel[LivePosition] | None = None
+        self.kernel: BarDriver[LivePosition] | None = None
         self.bars_processed = 0
 
     # -- session -----------------------------------------------------------------------------
@@ -181,7 +181,7 @@ class LiveEngine:
             self.last_time = history[-1].time if history else None
             self.log.write("session_started", session=session.id, history_bars=len(history))
         self.session = session
-        self.kernel = Kernel(
+        self.kernel = BarDriver(
             config=settings.config,
             instrument=settings.instrument,
             positions=LivePositionAdapter(),

@@ -14,7 +14,7 @@ different result. `tests/integration/test_quiet_span_parity.py` proves both path
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import Generic, TypeVar
 
 import attrs
 import numpy as np
@@ -23,12 +23,10 @@ import numpy.typing as npt
 from atb.domain.policies import TrailReference
 from atb.domain.protocols import Position
 from atb.domain.sides import PositionSide
+from atb.managers.book import KernelContext
 from atb.managers.fills import Trigger, levels_for_exit
 from atb.managers.kernel_state import KernelState
 from atb.managers.positions import PositionChanges
-
-if TYPE_CHECKING:
-    from atb.managers.kernel import Kernel
 
 P = TypeVar("P", bound=Position)
 FloatArray = npt.NDArray[np.float64]
@@ -73,11 +71,11 @@ class QuietSpan(Generic[P]):
 class QuietSpanFinder(Generic[P]):
     """Finds and advances quiet spans for one kernel over one run's arrays."""
 
-    def __init__(self, kernel: Kernel[P], bars: BarArrays, signal_mask: BoolArray) -> None:
-        self.kernel = kernel
+    def __init__(self, context: KernelContext[P], bars: BarArrays, signal_mask: BoolArray) -> None:
+        self.context = context
         self.bars = bars
         self.signals = np.flatnonzero(signal_mask)
-        self.interval_ns = int(kernel.bar_interval.total_seconds() * 1e9)
+        self.interval_ns = int(context.bar_interval.total_seconds() * 1e9)
 
     def next_signal(self, start: int) -> int:
         """Index of the first bar ≥ `start` whose signal mask is set (len(bars) when none)."""
@@ -141,7 +139,7 @@ class QuietSpanFinder(Generic[P]):
 
     def _risk_changes(self, state: KernelState[P], equity: FloatArray) -> BoolArray:
         changes = np.zeros(len(equity), dtype=np.bool_)
-        config = self.kernel.config
+        config = self.context.config
         limit = config.risk.max_drawdown
         if config.dynamic_risk is None and (limit is None or state.close_only):
             return changes
@@ -164,7 +162,7 @@ class QuietSpanFinder(Generic[P]):
         levels = levels_for_exit(position.side, position.stop_loss, position.take_profit)
         partials = position.policies.partials
         if partials is not None:
-            levels += self.kernel.partials.levels(position, partials, not close_only)
+            levels += self.context.partials.levels(position, partials, not close_only)
         high, low = self.bars.high[start:end], self.bars.low[start:end]
         reached = np.zeros(end - start, dtype=np.bool_)
         ups = [level.price for level in levels if level.trigger is Trigger.UP]
@@ -202,7 +200,7 @@ class QuietSpanFinder(Generic[P]):
                 moves |= True
             else:
                 # A candidate within a tick of the stop might round past it: treat as a move.
-                tick = self.kernel.instrument.tick_size
+                tick = self.context.instrument.tick_size
                 moves |= candidate > stop - tick if long else candidate < stop + tick
         return moves
 
@@ -237,7 +235,7 @@ class QuietSpanFinder(Generic[P]):
                 best, worst = min(position.best_price, low), max(position.worst_price, high)
             if best != position.best_price or worst != position.worst_price:
                 changes = PositionChanges(best_price=best, worst_price=worst)
-                position = self.kernel.positions.update(position, changes)
+                position = self.context.positions.update(position, changes)
         new_state = attrs.evolve(
             state,
             position=position,

@@ -17,11 +17,11 @@ from atb.domain.bars import Bar
 from atb.domain.events import KernelEvent, OrderFilled, PositionClosed
 from atb.domain.policies import PositionPolicies
 from atb.domain.protocols import Position
-from atb.managers.kernel import Kernel
+from atb.engines.backtest.quiet_span import BarArrays, QuietSpan
+from atb.engines.driver import BarDriver
 from atb.managers.kernel_state import KernelState, StepResult
 from atb.managers.performance import PerformanceTracker
 from atb.managers.performance_metrics import PerformanceMetrics
-from atb.managers.quiet_span import BarArrays, QuietSpan
 from atb.managers.volatility import PriceHistory
 
 P = TypeVar("P", bound=Position)
@@ -98,7 +98,7 @@ class KernelRunner(Generic[P]):
 
     def __init__(
         self,
-        kernel: Kernel[P],
+        kernel: BarDriver[P],
         state: KernelState[P],
         tracker: PerformanceTracker,
         history: PriceHistory | None = None,

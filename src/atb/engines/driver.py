@@ -1,0 +1,245 @@
+"""The bar driver: plan → venue → apply for every closed bar, the one step both engines run.
+
+For bar t (DESIGN §3):
+
+1. the market orders decided at t−1's close go to the venue at open[t]; each report is applied;
+2. the open position's resting orders (`plan.resting_orders`) go to the venue along the bar's
+   path (or its finer candles): each level reached is executed and applied, and the resting
+   orders are planned again after every fill;
+3–5. `plan.plan_close` updates the position from the completed bar, the risk state from the
+   close, and turns the strategy's decision into market orders — held for t+1's open, or sent
+   to the venue at t's close with `fills.timing = close`;
+6. equity is marked at close[t].
+
+The driver holds no arithmetic of its own: prices and sizes come from the venue, state changes
+from `apply`, decisions from `plan`. With a venue that reports the same fills, a backtest, a
+paper session and a real session reach the same state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Generic, TypeVar
+
+import attrs
+
+from atb.domain.bars import Bar
+from atb.domain.decisions import Decider
+from atb.domain.events import OrderPlaced
+from atb.domain.instruments import Instrument
+from atb.domain.protocols import Position
+from atb.managers.apply import apply_report, swap_policies
+from atb.managers.book import Book, KernelContext
+from atb.managers.kernel_state import KernelState, StepResult
+from atb.managers.orders import MarketOrder, OrderIntent
+from atb.managers.plan import plan_close, resting_orders
+from atb.managers.positions import PositionAdapter
+from atb.managers.risk_config import FillTiming, RiskConfiguration
+from atb.managers.volatility import PriceHistory
+from atb.ports import ExecutionVenue
+from atb.venues.simulated import SimulatedVenue
+
+P = TypeVar("P", bound=Position)
+
+__all__ = ["BarDriver"]
+
+
+class BarDriver(Generic[P]):
+    """Runs the per-bar step for one symbol, one configuration, one decider, one venue."""
+
+    def __init__(
+        self,
+        *,
+        config: RiskConfiguration,
+        instrument: Instrument,
+        positions: PositionAdapter[P],
+        decider: Decider,
+        bar_interval: timedelta,
+        id_prefix: str = "bt",
+        history_bars: int | None = None,
+        venue: ExecutionVenue | None = None,
+    ) -> None:
+        self.context = KernelContext.build(
+            config=config,
+            instrument=instrument,
+            positions=positions,
+            bar_interval=bar_interval,
+            id_prefix=id_prefix,
+            history_bars=history_bars,
+        )
+        self.decider = decider
+        self.venue: ExecutionVenue = venue or SimulatedVenue.build(
+            config.costs, config.fills.intrabar, instrument
+        )
+
+    @property
+    def config(self) -> RiskConfiguration:
+        """The run's configuration."""
+        return self.context.config
+
+    @property
+    def instrument(self) -> Instrument:
+        """The market's rules."""
+        return self.context.instrument
+
+    @property
+    def bar_interval(self) -> timedelta:
+        """The bar length."""
+        return self.context.bar_interval
+
+    def initial_state(self, cash: float) -> KernelState[P]:
+        """A flat account holding `cash` (quote currency)."""
+        return self.context.initial_state(cash)
+
+    def step(
+        self,
+        state: KernelState[P],
+        bar: Bar,
+        bar_index: int,
+        history: PriceHistory | None = None,
+        detail: Sequence[Bar] | None = None,
+    ) -> StepResult[P]:
+        """Process one closed bar (DESIGN §3, steps 1–6).
+
+        `history` answers ATR questions for ATR-based trailing. `detail` holds the bar's
+        lower-timeframe candles (in order, inside the bar): resting levels are then walked on
+        them instead of by the intrabar policy.
+        """
+        book = Book(self.context, state, bar)
+        ambiguous = self._fills(book, state, detail, reverse=False)
+        alternative = self._alternative_equity(state, bar, detail) if ambiguous else None
+        orders = plan_close(book, self.decider, bar_index, history)
+        pending: tuple[MarketOrder, ...] = ()
+        if self.context.config.fills.timing is FillTiming.NEXT_OPEN:
+            pending = orders
+        else:
+            for order in orders:
+                self._market(book, order, bar.close, bar.time + self.context.bar_interval)
+        equity = book.equity(bar.close)
+        position = book.position
+        exposure = 0.0
+        if position is not None and equity > 0:
+            exposure = position.quantity * bar.close / equity
+        new_state = KernelState(
+            cash=book.cash,
+            position=position,
+            pending=pending,
+            equity=equity,
+            peak_equity=max(book.peak_equity, equity),
+            tier=book.tier,
+            close_only=book.close_only,
+            order_seq=book.order_seq,
+            position_seq=book.position_seq,
+            ambiguous_bars=state.ambiguous_bars + (1 if ambiguous else 0),
+        )
+        return StepResult(
+            state=new_state,
+            events=tuple(book.events),
+            equity=equity,
+            exposure=exposure,
+            ambiguous=ambiguous,
+            alternative_equity=alternative,
+            attached_policies=tuple(book.attached),
+        )
+
+    def close_at(self, result: StepResult[P], bar: Bar, reason: str) -> StepResult[P]:
+        """Close the open position at `bar`'s close, after its step (end of data, when asked).
+
+        Orders still pending for a next bar that will never come are dropped.
+        """
+        state = result.state
+        if state.position is None:
+            return result
+        book = Book(self.context, state, bar)
+        order = book.new_order(OrderIntent.CLOSE, reason)
+        book.events.append(
+            OrderPlaced(
+                time=bar.time, order_id=order.order_id, intent=order.intent.value, reason=reason
+            )
+        )
+        self._market(book, order, bar.close, bar.time + self.context.bar_interval)
+        equity = book.equity(bar.close)
+        closed = attrs.evolve(
+            state,
+            cash=book.cash,
+            position=book.position,
+            pending=(),
+            equity=equity,
+            peak_equity=max(state.peak_equity, equity),
+            order_seq=book.order_seq,
+        )
+        return StepResult(
+            state=closed,
+            events=(*result.events, *book.events),
+            equity=equity,
+            exposure=0.0,
+            ambiguous=result.ambiguous,
+            attached_policies=result.attached_policies,
+        )
+
+    # --- steps 1 and 2: the venue, folded by apply -------------------------------------------
+
+    def _fills(
+        self,
+        book: Book[P],
+        state: KernelState[P],
+        detail: Sequence[Bar] | None,
+        *,
+        reverse: bool,
+    ) -> bool:
+        """Market orders at the open, then resting levels along the path; True if ambiguous."""
+        bar = book.bar
+        for order in state.pending:
+            self._market(book, order, bar.open, bar.time)
+        return self._resting(book, detail, reverse=reverse)
+
+    def _market(self, book: Book[P], order: MarketOrder, reference: float, time: datetime) -> None:
+        """One market order: checked against the book, executed by the venue, applied."""
+        if order.intent is OrderIntent.SWAP_POLICIES:
+            swap_policies(book, order)
+            return
+        if order.intent is OrderIntent.CLOSE:
+            if book.position is None:
+                book.reject(order.order_id, "no open position to close")
+                return
+        elif book.position is not None:
+            book.reject(order.order_id, "a position is already open")
+            return
+        for report in self.venue.submit(order, reference, time, book.bar, book.account()):
+            apply_report(book, report)
+
+    def _resting(self, book: Book[P], detail: Sequence[Bar] | None, *, reverse: bool) -> bool:
+        """Walk the resting orders along each path bar (the bar, or its finer candles).
+
+        The venue names the levels the path reaches, in order; before each is executed the
+        resting orders are planned again from the book, so a level a fill made stale is
+        skipped and sizes follow the position.
+        """
+        ambiguous = False
+        for path in detail or (book.bar,):
+            position = book.position
+            if position is None:
+                break
+            book.path_bar = path
+            walk = self.venue.walk(resting_orders(book), path, position.side, reverse=reverse)
+            for reached in walk.reached:
+                if book.position is None:
+                    break
+                current = {order.key: order for order in resting_orders(book)}
+                order = current.get(reached.order.key)
+                if order is None or order.level.price != reached.order.level.price:
+                    continue  # made stale by an earlier fill of this bar
+                for report in self.venue.execute(order, reached.price, path, book.account()):
+                    apply_report(book, report)
+            ambiguous = ambiguous or walk.ambiguous
+        book.path_bar = book.bar
+        return ambiguous
+
+    def _alternative_equity(
+        self, state: KernelState[P], bar: Bar, detail: Sequence[Bar] | None
+    ) -> float:
+        """Equity at this close had the other extreme come first (fills only)."""
+        book = Book(self.context, state, bar)
+        self._fills(book, state, detail, reverse=True)
+        return book.equity(bar.close)

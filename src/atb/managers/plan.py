@@ -1,0 +1,253 @@
+"""`plan`: the pure half of a bar that decides — managers, risk and the strategy — never fills.
+
+Two questions, both answered from the book alone:
+
+- `resting_orders`: which price levels the open position rests at the venue now (stop loss,
+  take profit, partial-exit targets and scale-in thresholds, with their sizes). Asked again
+  after every fill, so a level a fill made stale (a rung taken, a scale-in after the first
+  partial exit) is gone and sizes follow the position.
+- `plan_close`: at the bar's close, from the completed bar — excursions, the trailing stop and
+  breakeven (they apply from the next bar), time exits, the drawdown tier and the close-only
+  latch, then the strategy's decision — the market orders for the next fill point, with the
+  events that explain them.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from atb.domain.decisions import Action, Decider, Decision
+from atb.domain.events import (
+    CloseOnlyLatched,
+    DecisionMade,
+    OrderPlaced,
+    StopMoved,
+    TierChanged,
+)
+from atb.domain.policies import PositionPolicies
+from atb.domain.protocols import Position
+from atb.domain.sides import PositionSide
+from atb.managers.book import Book
+from atb.managers.execution import RestingOrder
+from atb.managers.fills import LevelKind, levels_for_exit
+from atb.managers.orders import MarketOrder, OrderIntent
+from atb.managers.positions import PositionChanges
+from atb.managers.volatility import PriceHistory
+
+P = TypeVar("P", bound=Position)
+
+__all__ = ["plan_close", "resting_orders"]
+
+_ENTRY_SIDES = {Action.ENTER_LONG: PositionSide.LONG, Action.ENTER_SHORT: PositionSide.SHORT}
+
+
+def resting_orders(book: Book[P]) -> tuple[RestingOrder, ...]:
+    """The open position's price levels as orders, with their sizes (empty when flat)."""
+    position = book.position
+    if position is None:
+        return ()
+    context = book.context
+    levels = levels_for_exit(position.side, position.stop_loss, position.take_profit)
+    partials = position.policies.partials
+    if partials is not None:
+        levels += context.partials.levels(position, partials, not book.close_only)
+    orders: list[RestingOrder] = []
+    for level in levels:
+        if level.kind is LevelKind.PARTIAL_EXIT:
+            assert partials is not None
+            exit_slice = context.partials.exit_slice(position, partials, level.rung)
+            orders.append(
+                RestingOrder(
+                    level,
+                    position.position_id,
+                    exit_slice.quantity,
+                    closes_position=exit_slice.closes_position,
+                )
+            )
+        elif level.kind is LevelKind.SCALE_IN:
+            assert partials is not None
+            wanted = context.partials.scale_in_quantity(position, partials, level.rung)
+            orders.append(
+                RestingOrder(
+                    level,
+                    position.position_id,
+                    wanted,
+                    position_cap=context.config.risk.position_cap,
+                )
+            )
+        else:
+            orders.append(RestingOrder(level, position.position_id, position.quantity, True))
+    return tuple(orders)
+
+
+def plan_close(
+    book: Book[P],
+    decider: Decider,
+    bar_index: int,
+    history: PriceHistory | None,
+) -> tuple[MarketOrder, ...]:
+    """Steps 3–5 of the bar (DESIGN §3): update the position from the completed bar, the
+    risk state from equity at the close, then turn the strategy's decision into market
+    orders. Events go to the book."""
+    time_exit = _after_bar(book, bar_index, history)
+    _update_risk(book)
+    decision = decider.decide(bar_index, book.bar, book.position)
+    return _orders(book, decision, time_exit)
+
+
+def _after_bar(book: Book[P], bar_index: int, history: PriceHistory | None) -> MarketOrder | None:
+    position = book.position
+    if position is None:
+        return None
+    context = book.context
+    bar = book.bar
+    if position.side is PositionSide.LONG:
+        best, worst = max(position.best_price, bar.high), min(position.worst_price, bar.low)
+    else:
+        best, worst = min(position.best_price, bar.low), max(position.worst_price, bar.high)
+    if best != position.best_price or worst != position.worst_price:
+        changes = PositionChanges(best_price=best, worst_price=worst)
+        position = context.positions.update(position, changes)
+    trailing = position.policies.trailing
+    if trailing is not None:
+        atr = None
+        if trailing.atr_multiple is not None and history is not None:
+            atr = history.atr(bar_index, trailing.atr_period)
+        update = context.trailing.update(position, bar, trailing, atr)
+        if update is not None:
+            if update.stop_loss != position.stop_loss:
+                book.events.append(
+                    StopMoved(
+                        time=bar.time,
+                        position_id=position.position_id,
+                        old_stop=position.stop_loss,
+                        new_stop=update.stop_loss,
+                        cause=update.cause,
+                    )
+                )
+            position = context.positions.update(
+                position,
+                PositionChanges(
+                    stop_loss=update.stop_loss,
+                    breakeven_active=update.breakeven_active,
+                    trailing_active=update.trailing_active,
+                ),
+            )
+    book.position = position
+    time_policy = position.policies.time_exit
+    if time_policy is None:
+        return None
+    reason = context.time_exits.exit_reason(position, bar, time_policy)
+    return None if reason is None else book.new_order(OrderIntent.CLOSE, reason)
+
+
+def _update_risk(book: Book[P]) -> None:
+    context = book.context
+    bar = book.bar
+    equity = book.equity(bar.close)
+    book.peak_equity = max(book.peak_equity, equity)
+    drawdown = max(0.0, 1.0 - equity / book.peak_equity)
+    if context.dynamic_risk is not None:
+        tier = context.dynamic_risk.update(book.tier, drawdown)
+        if tier != book.tier:
+            book.events.append(
+                TierChanged(
+                    time=bar.time,
+                    old_tier=book.tier.tier,
+                    new_tier=tier.tier,
+                    factor=tier.factor,
+                    drawdown=drawdown,
+                )
+            )
+            book.tier = tier
+    limit = context.config.risk.max_drawdown
+    if limit is not None and not book.close_only and drawdown >= limit:
+        book.close_only = True
+        book.events.append(CloseOnlyLatched(time=bar.time, drawdown=drawdown))
+
+
+def _orders(
+    book: Book[P], decision: Decision, time_exit: MarketOrder | None
+) -> tuple[MarketOrder, ...]:
+    if decision.action is Action.HOLD and decision.policies is None and time_exit is None:
+        return ()  # the common case: nothing to order, nothing to report
+    bar = book.bar
+    position = book.position
+    orders: list[MarketOrder] = [] if time_exit is None else [time_exit]
+    if decision.action is not Action.HOLD:
+        book.events.append(
+            DecisionMade(
+                time=bar.time,
+                action=decision.action.value,
+                size=decision.size,
+                reason=decision.reason,
+            )
+        )
+    if decision.action is Action.HOLD:
+        if decision.policies is not None and position is not None:
+            policies = book.context.hydrator.hydrate(decision.policies)
+            orders.append(
+                book.new_order(OrderIntent.SWAP_POLICIES, decision.reason, policies=policies)
+            )
+    elif decision.action is Action.EXIT:
+        if position is not None and time_exit is None:
+            orders.append(book.new_order(OrderIntent.CLOSE, decision.reason))
+    else:
+        side = _ENTRY_SIDES[decision.action]
+        if position is None or position.side is not side:
+            if position is not None and time_exit is None:
+                orders.append(book.new_order(OrderIntent.CLOSE, f"reverse: {decision.reason}"))
+            orders.extend(_entry(book, decision, side, blocked=time_exit is not None))
+        # else: already in; an entry signal in the same direction is a hold
+    for order in orders:
+        book.events.append(
+            OrderPlaced(
+                time=bar.time,
+                order_id=order.order_id,
+                intent=order.intent.value,
+                reason=order.reason,
+            )
+        )
+    return tuple(orders)
+
+
+def _entry(
+    book: Book[P], decision: Decision, side: PositionSide, *, blocked: bool
+) -> list[MarketOrder]:
+    context = book.context
+    order_id = book.next_order_id()
+    refusal = None
+    if book.close_only:
+        refusal = "close-only: max drawdown breached"
+    elif blocked or context.time_exits.blocks_entry(book.bar, context.config.time_exits):
+        refusal = "time exit in force"
+    if refusal is not None:
+        book.reject(order_id, refusal)
+        return []
+    policies = context.hydrator.hydrate(decision.policies)
+    size = decision.size if decision.size is not None else 0.0
+    fraction = min(size, _entry_cap(book, policies)) * book.tier.factor
+    intent = OrderIntent.OPEN_LONG if side is PositionSide.LONG else OrderIntent.OPEN_SHORT
+    return [
+        MarketOrder(
+            order_id=order_id,
+            created_at=book.bar.time,
+            intent=intent,
+            reason=decision.reason,
+            fraction=fraction,
+            stop_loss_pct=decision.stop_loss_pct,
+            take_profit_pct=decision.take_profit_pct,
+            policies=policies,
+        )
+    ]
+
+
+def _entry_cap(book: Book[P], policies: PositionPolicies) -> float:
+    """Largest entry fraction: the position cap, shrunk so that the planned scale-ins
+    (fractions of the original quantity) still fit under it."""
+    cap = book.context.config.risk.position_cap
+    partials = policies.partials
+    if partials is None:
+        return cap
+    planned = partials.scale_in_thresholds[: partials.max_scale_ins]
+    return cap / (1.0 + sum(size for _move, size in planned))

@@ -1,0 +1,73 @@
+"""The ports: the Protocols the core talks through, in one module.
+
+The kernel's driver (`atb.engines.driver`) reaches the outside world only through these:
+
+- `ExecutionVenue`: where orders become fills (`atb.venues.simulated.SimulatedVenue` for the
+  backtest and paper trading; an exchange for real money).
+- `CandleFeed` (`atb.engines.live.feed`): where closed bars come from.
+
+Fakes in tests implement these Protocols; nothing is monkeypatched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from atb.domain.bars import Bar
+from atb.domain.sides import PositionSide
+from atb.managers.execution import (
+    AccountView,
+    RestingOrder,
+    RestingWalk,
+    VenueOrder,
+    VenueReport,
+)
+from atb.managers.orders import MarketOrder
+
+__all__ = ["ExecutionVenue"]
+
+
+@runtime_checkable
+class ExecutionVenue(Protocol):
+    """Executes the kernel's orders and reports what happened to them.
+
+    A venue prices and sizes: a fill carries its own price, quantity, fee and liquidity, and an
+    order may fill in several parts (`VenueFill.complete` is False until the last) or be
+    rejected. `apply` folds the reports into the kernel's state; the account a venue may size
+    against is passed in (`AccountView`), current as of the call.
+    """
+
+    def submit(
+        self, order: MarketOrder, reference: float, time: datetime, bar: Bar, account: AccountView
+    ) -> Sequence[VenueReport]:
+        """A market order to fill at `reference` (the next bar's open or the deciding bar's
+        close) within `bar`; the reports it has for it so far."""
+        ...
+
+    def cancel(self, order: VenueOrder) -> Sequence[VenueReport]:
+        """Withdraw an order; the acknowledgement (or a fill that came first)."""
+        ...
+
+    def walk(
+        self, orders: Sequence[RestingOrder], path: Bar, side: PositionSide, *, reverse: bool
+    ) -> RestingWalk:
+        """Which of the resting `orders` the bar `path` reached, in order, and whether the bar
+        is ambiguous (another path through it would change the outcome). `reverse` asks for
+        the other path (a venue that knows the real path may ignore it)."""
+        ...
+
+    def execute(
+        self, order: RestingOrder, price: float, path: Bar, account: AccountView
+    ) -> Sequence[VenueReport]:
+        """The execution of a resting order reached at `price` during `path`."""
+        ...
+
+    def open_orders(self) -> Sequence[VenueOrder]:
+        """What is resting at the venue now."""
+        ...
+
+    def balance(self) -> float | None:
+        """The venue's own view of the account's quote balance (None when it keeps none)."""
+        ...

@@ -1,0 +1,1 @@
+"""Execution venues: where orders become fills (the simulated venue; exchanges later)."""
