@@ -5,6 +5,8 @@ The kernel's driver (`atb.engines.driver`) reaches the outside world only throug
 - `ExecutionVenue`: where orders become fills (`atb.venues.simulated.SimulatedVenue` for the
   backtest and paper trading; an exchange for real money).
 - `CandleFeed` (`atb.engines.live.feed`): where closed bars come from.
+- `Recorder`: where each processed bar's outcome goes (memory for a backtest, the SQLite store
+  for a live session).
 
 Fakes in tests implement these Protocols; nothing is monkeypatched.
 """
@@ -13,9 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 from atb.domain.bars import Bar
+from atb.domain.protocols import Position
 from atb.domain.sides import PositionSide
 from atb.managers.execution import (
     AccountView,
@@ -24,9 +27,12 @@ from atb.managers.execution import (
     VenueOrder,
     VenueReport,
 )
+from atb.managers.kernel_state import StepResult
 from atb.managers.orders import MarketOrder
 
-__all__ = ["ExecutionVenue"]
+P = TypeVar("P", bound=Position)
+
+__all__ = ["ExecutionVenue", "Recorder"]
 
 
 @runtime_checkable
@@ -70,4 +76,13 @@ class ExecutionVenue(Protocol):
 
     def balance(self) -> float | None:
         """The venue's own view of the account's quote balance (None when it keeps none)."""
+        ...
+
+
+class Recorder(Protocol[P]):
+    """Keeps what the driver produced for each processed bar."""
+
+    def record(self, bar: Bar, result: StepResult[P], detail: Sequence[Bar]) -> None:
+        """Keep one processed bar: its step result and the finer candles it was resolved on.
+        A recorder that persists must be durable when this returns."""
         ...

@@ -1,6 +1,6 @@
 """Lower-timeframe detail in the backtest: finer candles resolve the bars the intrabar policy
-could only guess, the fast path stays identical to stepping every bar, and inconsistent detail
-is refused."""
+could only guess, the fast path stays identical to stepping every bar, and a bar whose finer
+candles are inconsistent falls back to the intrabar policy (counted and said)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from atb.data.candles import ValidatedCandles
 from atb.data.instruments import instrument_for
 from atb.data.timeframes import parse_timeframe
 from atb.data.validation import validate_candles
-from atb.domain.errors import DataError
 from atb.engines.backtest import BacktestRequest, run_backtest
 from atb.engines.live.engine import LiveEngine, LiveSettings
 from atb.engines.live.feed import ReplayFeed
@@ -99,16 +98,20 @@ def test_fast_path_with_detail_equals_stepping_every_bar(
     assert run(hours, detail, fast=True) == run(hours, detail, fast=False)
 
 
-def test_detail_outside_its_bar_is_refused(
+def test_detail_outside_its_bar_falls_back_and_is_said(
     series: tuple[ValidatedCandles, ValidatedCandles],
 ) -> None:
+    """One rule in both engines: a bar whose finer candles do not lie inside it is resolved by
+    the intrabar policy, as a bar without detail is, and the run says how many there were."""
     hours, detail = series
     frame = detail.frame.copy()
     row = frame.index[90]
     frame.loc[row, "high"] = frame["high"].iloc[90] * 1.5
     broken = validate_candles(frame, source="broken minutes", timeframe="1m")
-    with pytest.raises(DataError, match=r"broken minutes: detail candle at 2024-01-01 01:30"):
-        run(hours, broken)
+    result = run(hours, broken)
+    assert "1 bar(s) had finer candles lying outside them" in " ".join(result.warnings)
+    # Every other bar still uses its minutes: the run differs from one without any detail.
+    assert result.events != run(hours, None).events
 
 
 def test_parity_holds_with_detail_on(

@@ -140,6 +140,9 @@ class BarDriver(Generic[P]):
             exposure=exposure,
             ambiguous=ambiguous,
             alternative_equity=alternative,
+            ambiguous_pnl=None
+            if alternative is None
+            else _band(equity - state.equity, alternative - state.equity),
             attached_policies=tuple(book.attached),
         )
 
@@ -175,6 +178,8 @@ class BarDriver(Generic[P]):
             equity=equity,
             exposure=0.0,
             ambiguous=result.ambiguous,
+            alternative_equity=result.alternative_equity,
+            ambiguous_pnl=result.ambiguous_pnl,
             attached_policies=result.attached_policies,
         )
 
@@ -243,3 +248,8 @@ class BarDriver(Generic[P]):
         book = Book(self.context, state, bar)
         self._fills(book, state, detail, reverse=True)
         return book.equity(bar.close)
+
+
+def _band(chosen: float, other: float) -> tuple[float, float]:
+    """(worse, better) of the two readings of an ambiguous bar's PnL."""
+    return (min(chosen, other), max(chosen, other))

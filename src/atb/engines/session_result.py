@@ -15,7 +15,7 @@ intrabar order. The count of ambiguous bars is known, their PnL range is not (Na
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 import numpy as np
@@ -27,7 +27,7 @@ from atb.domain.events import OrderFilled
 from atb.domain.pnl import unrealized_pnl
 from atb.engines.parity import session_candles, session_instrument
 from atb.managers.performance import PerformanceTracker
-from atb.persistence.records import SessionRecord
+from atb.persistence.records import EquityPoint, SessionRecord
 from atb.persistence.store import SessionStore
 from atb.reporting.result import (
     AmbiguityInfo,
@@ -129,8 +129,8 @@ def session_result(
         metrics=tracker.metrics(),
         ambiguity=AmbiguityInfo(
             bars=0 if state is None else state.ambiguous_bars,
-            pessimistic_pnl=math.nan,
-            optimistic_pnl=math.nan,
+            pessimistic_pnl=_band_sum(points, 0, 0 if state is None else state.ambiguous_bars),
+            optimistic_pnl=_band_sum(points, 1, 0 if state is None else state.ambiguous_bars),
         ),
         events=events,
         warnings=tuple(warnings),
@@ -141,3 +141,12 @@ def _ns(time: datetime) -> int:
     # Exact integer nanoseconds, as the backtest's curve has them (datetime has µs resolution).
     delta = time - _EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
+
+
+def _band_sum(points: Sequence[EquityPoint], side: int, ambiguous_bars: int) -> float:
+    """The ambiguous bars' PnL summed under one reading (0: worse, 1: better); NaN when the
+    store holds fewer bands than ambiguous bars (sessions recorded before it kept them)."""
+    bands = [point.ambiguous_pnl for point in points if point.ambiguous_pnl is not None]
+    if len(bands) < ambiguous_bars:
+        return math.nan
+    return sum(band[side] for band in bands)

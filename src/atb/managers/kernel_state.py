@@ -52,6 +52,9 @@ class StepResult(Generic[P]):
     exposure: float
     ambiguous: bool
     alternative_equity: float | None = None
+    ambiguous_pnl: tuple[float, float] | None = None
+    """On an ambiguous bar: the bar's PnL (equity change) under the worse and the better of
+    the two extreme orders, from the same state before the bar; None otherwise."""
     attached_policies: tuple[PositionPolicies, ...] = ()
     """Policies attached to a position during the bar (at its entry, or by a swap): what
     actually governed positions, for the run's record."""

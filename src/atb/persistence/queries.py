@@ -187,9 +187,15 @@ def trades(connection: sqlite3.Connection, session_id: int) -> list[Trade]:
 def equity(connection: sqlite3.Connection, session_id: int) -> list[EquityPoint]:
     """Equity, cash and exposure at each processed bar's close."""
     return [
-        EquityPoint(time=_time(t, f"equity[{session_id}]"), equity=e, cash=c, exposure=x)
-        for t, e, c, x in connection.execute(
-            "SELECT bar_time, equity, cash, exposure FROM equity"
+        EquityPoint(
+            time=_time(t, f"equity[{session_id}]"),
+            equity=e,
+            cash=c,
+            exposure=x,
+            ambiguous_pnl=None if low is None or high is None else (low, high),
+        )
+        for t, e, c, x, low, high in connection.execute(
+            "SELECT bar_time, equity, cash, exposure, ambiguous_low, ambiguous_high FROM equity"
             " WHERE session_id = ? ORDER BY bar_time",
             (session_id,),
         )

@@ -54,6 +54,7 @@ def write_bar(
     equity: float,
     exposure: float,
     detail: Sequence[Bar] = (),
+    ambiguous_pnl: tuple[float, float] | None = None,
 ) -> None:
     """Write one processed bar and everything it produced (inside the caller's transaction)."""
     _check_next_bar(connection, session_id, bar.time)
@@ -115,8 +116,17 @@ def write_bar(
     if state.position is not None:
         _upsert_open_position(connection, session_id, when, state.position)
     connection.execute(
-        "INSERT INTO equity (session_id, bar_time, equity, cash, exposure) VALUES (?, ?, ?, ?, ?)",
-        (session_id, when, equity, state.cash, exposure),
+        "INSERT INTO equity (session_id, bar_time, equity, cash, exposure, ambiguous_low,"
+        " ambiguous_high) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            session_id,
+            when,
+            equity,
+            state.cash,
+            exposure,
+            None if ambiguous_pnl is None else ambiguous_pnl[0],
+            None if ambiguous_pnl is None else ambiguous_pnl[1],
+        ),
     )
     state_text = dumps(state_to_dict(state))
     connection.execute(

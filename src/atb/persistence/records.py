@@ -115,3 +115,5 @@ class EquityPoint:
     equity: float
     cash: float
     exposure: float
+    ambiguous_pnl: tuple[float, float] | None = None
+    """On an ambiguous bar, its PnL under the worse and the better extreme order."""

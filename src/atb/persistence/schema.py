@@ -205,7 +205,15 @@ _V5 = ("ALTER TABLE kernel_states ADD COLUMN checksum TEXT",)
 """Version 5: the SHA-256 of each stored kernel state's JSON, verified when a session resumes
 from it (damage inside a valid page is refused, not resumed). NULL for states written before."""
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5)
+_V6 = (
+    "ALTER TABLE equity ADD COLUMN ambiguous_low REAL",
+    "ALTER TABLE equity ADD COLUMN ambiguous_high REAL",
+)
+"""Version 6: on an ambiguous bar, its PnL under the worse and the better of the two orders
+in which the bar's extremes can be visited (NULL on other bars): a live session's ambiguity
+band, as a backtest reports it."""
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
 """Ordered migration steps; step i takes the schema from version i to i + 1."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -321,6 +321,7 @@ class SessionStore:
         equity: float,
         exposure: float,
         detail: Sequence[Bar] = (),
+        ambiguous_pnl: tuple[float, float] | None = None,
     ) -> None:
         """Record one processed bar in ONE transaction; durable when this returns.
 
@@ -342,6 +343,7 @@ class SessionStore:
                 equity=equity,
                 exposure=exposure,
                 detail=detail,
+                ambiguous_pnl=ambiguous_pnl,
             )
 
     def record_history(self, session_id: int, bars: Sequence[Bar]) -> None:
@@ -372,6 +374,7 @@ class SessionStore:
             equity=result.equity,
             exposure=result.exposure,
             detail=detail,
+            ambiguous_pnl=result.ambiguous_pnl,
         )
 
     def detail_bars(self, session_id: int) -> list[Bar]:

@@ -27,6 +27,7 @@ from atb.engines.parity import backtest_session
 from atb.engines.session_result import session_result
 from atb.managers.risk_config import RiskConfiguration
 from atb.persistence.store import SessionStore
+from atb.reporting.result import AmbiguityInfo
 from atb.reporting.summary import render_summary
 from atb.strategies.registry import create_strategy
 from tests.support.candle_frames import make_candles
@@ -89,8 +90,8 @@ def test_a_stored_session_has_the_metrics_of_the_backtest_of_its_candles(tmp_pat
         )
     assert attrs.evolve(live.data, source="") == attrs.evolve(backtest.data, source="")
     assert live.config == backtest.config
-    assert live.ambiguity.bars == backtest.ambiguity.bars
-    assert math.isnan(live.ambiguity.pessimistic_pnl)  # not in the store: not invented
+    # The ambiguity band is stored bar by bar (schema v6): the same as the backtest's.
+    assert live.ambiguity == backtest.ambiguity
 
 
 def test_the_summary_of_a_session_names_it_and_says_what_is_not_recorded(tmp_path: Path) -> None:
@@ -98,7 +99,9 @@ def test_the_summary_of_a_session_names_it_and_says_what_is_not_recorded(tmp_pat
     replay_session(db)
     with SessionStore.open(db, read_only=True) as store:
         result = session_result(store, store.get_session(1))
-    ambiguous = attrs.evolve(result, ambiguity=attrs.evolve(result.ambiguity, bars=2))
+    # As a session recorded before the store kept the band: two ambiguous bars, no band.
+    unknown = AmbiguityInfo(bars=2, pessimistic_pnl=math.nan, optimistic_pnl=math.nan)
+    ambiguous = attrs.evolve(result, ambiguity=unknown)
     console = Console(file=io.StringIO(), width=120)
     console.print(render_summary(ambiguous, plain=True, heading="Live session 1 (paper):"))
     assert isinstance(console.file, io.StringIO)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from atb.data.candles import ValidatedCandles
@@ -46,13 +47,22 @@ def bar_at(bars: BarArrays, index: int) -> Bar:
 class DetailIndex:
     """Finds the lower-timeframe candles inside a bar, by the bar's open time."""
 
-    def __init__(self, detail: ValidatedCandles, interval: timedelta) -> None:
+    def __init__(
+        self,
+        detail: ValidatedCandles,
+        interval: timedelta,
+        excluded: npt.NDArray[np.int64] | None = None,
+    ) -> None:
         self.bars = bar_arrays(detail.frame)
         self.interval_ns = int(interval.total_seconds() * 1e9)
+        # Bars whose finer candles disagree with them: resolved without detail.
+        self.excluded = set() if excluded is None else {int(time) for time in excluded}
 
     def inside(self, bar_time_ns: int | np.int64) -> list[Bar] | None:
         """The finer candles of the bar opening at `bar_time_ns` (None when there are none: the
         intrabar policy then decides, as without detail)."""
+        if int(bar_time_ns) in self.excluded:
+            return None
         times = self.bars.times_ns
         first = int(np.searchsorted(times, bar_time_ns, side="left"))
         last = int(np.searchsorted(times, int(bar_time_ns) + self.interval_ns, side="left"))

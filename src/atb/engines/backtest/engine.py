@@ -12,10 +12,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import attrs
+import numpy as np
 
 from atb import __version__
 from atb.data.candles import ValidatedCandles
-from atb.data.detail import check_detail
+from atb.data.detail import inconsistent_bars
 from atb.data.instruments import ResolvedInstrument, default_instrument
 from atb.domain.errors import DataError
 from atb.domain.events import KernelEvent, OrderFilled, PositionClosed
@@ -102,8 +103,6 @@ def run_backtest(
         raise DataError(f"{candles.source}: no bars in the requested window")
     if not request.initial_balance > 0:
         raise DataError(f"--initial-balance must be > 0, got {request.initial_balance}")
-    if request.detail is not None:
-        check_detail(candles, request.detail)
     strategy = request.strategy
     strategy.prepare(candles.frame)
     bars = bar_arrays(candles.frame)
@@ -138,6 +137,15 @@ def run_backtest(
             ),
         )
     warnings: list[str] = list(resolved.warnings)
+    disagreeing = 0
+    if request.detail is not None:
+        times = inconsistent_bars(candles, request.detail)
+        disagreeing = int(np.count_nonzero(times >= bars.times_ns[warmup]))
+    if disagreeing:
+        warnings.append(
+            f"{disagreeing} bar(s) had finer candles lying outside them: those bars were "
+            "resolved by the intrabar policy instead"
+        )
     needed = history_bars(strategy.warmup, request.config)
     if warmup < needed:
         warnings.append(
@@ -269,7 +277,10 @@ def _simulate(
     history = ArrayHistory(bars.high, bars.low, bars.close)
     runner = KernelRunner(kernel, kernel.initial_state(request.initial_balance), tracker, history)
     finder = QuietSpanFinder(kernel.context, bars, request.strategy.signal_mask())
-    detail = None if request.detail is None else DetailIndex(request.detail, interval)
+    detail = None
+    if request.detail is not None:
+        excluded = inconsistent_bars(candles, request.detail)
+        detail = DetailIndex(request.detail, interval, excluded)
     total = len(bars)
     start = candles.warmup_bars
     # The last bar is always stepped: it may have to close the open position.

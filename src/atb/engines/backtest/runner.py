@@ -1,7 +1,9 @@
-"""`KernelRunner`: drives a `Kernel` bar by bar and records what both engines report.
+"""The backtest's side of the bar loop: a recorder in memory and the prepared frame as window.
 
-Both engines feed closed bars through a runner, so fills, trades and the equity curve reach the
-`PerformanceTracker` the same way in backtest and live.
+`MemoryRecorder` keeps what the loop produces — every event, fills and closed trades for the
+`PerformanceTracker`, the equity curve, the ambiguity band, the policies positions carried —
+and takes over quiet spans the fast path advanced in bulk. `KernelRunner` puts the loop, the
+recorder and the backtest's window (rows of the frame the strategy was prepared on) together.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from atb.domain.events import KernelEvent, OrderFilled, PositionClosed
 from atb.domain.policies import PositionPolicies
 from atb.domain.protocols import Position
 from atb.engines.backtest.quiet_span import BarArrays, QuietSpan
+from atb.engines.bar_loop import BarLoop
 from atb.engines.driver import BarDriver
 from atb.managers.kernel_state import KernelState, StepResult
 from atb.managers.performance import PerformanceTracker
@@ -88,25 +91,16 @@ class _CurveBuffer:
         )
 
 
-class KernelRunner(Generic[P]):
-    """Holds the kernel state between bars and records every bar's outcome.
+class MemoryRecorder(Generic[P]):
+    """A `Recorder` in memory (the backtest's).
 
     Fills and closed trades go to the tracker as they happen; the equity curve is kept here
     and handed to the tracker in one batch by `metrics()` (one bulk call instead of one per
     bar or per quiet span).
     """
 
-    def __init__(
-        self,
-        kernel: BarDriver[P],
-        state: KernelState[P],
-        tracker: PerformanceTracker,
-        history: PriceHistory | None = None,
-    ) -> None:
-        self.kernel = kernel
-        self.state = state
+    def __init__(self, tracker: PerformanceTracker) -> None:
         self.tracker = tracker
-        self.history = history
         self.ambiguous_pnl_low = 0.0
         """Sum over ambiguous bars of the bar's PnL under the worse of the two extreme orders."""
         self.ambiguous_pnl_high = 0.0
@@ -117,27 +111,11 @@ class KernelRunner(Generic[P]):
         self._curve = _CurveBuffer()
         self._tracked = 0
 
-    def feed(
-        self,
-        bar: Bar,
-        bar_index: int,
-        *,
-        close_reason: str | None = None,
-        detail: Sequence[Bar] | None = None,
-    ) -> StepResult[P]:
-        """Run the kernel step for one closed bar and record its fills, trades and equity.
-
-        With `close_reason`, an open position is closed at this bar's close after the step
-        (the last bar of a backtest run with `--close-at-end`).
-        """
-        before = self.state.equity
-        result = self.kernel.step(self.state, bar, bar_index, self.history, detail)
-        if result.alternative_equity is not None:
-            chosen, other = result.equity - before, result.alternative_equity - before
-            self.ambiguous_pnl_low += min(chosen, other)
-            self.ambiguous_pnl_high += max(chosen, other)
-        if close_reason is not None:
-            result = self.kernel.close_at(result, bar, close_reason)
+    def record(self, bar: Bar, result: StepResult[P], detail: Sequence[Bar]) -> None:
+        """Keep one processed bar."""
+        if result.ambiguous_pnl is not None:
+            self.ambiguous_pnl_low += result.ambiguous_pnl[0]
+            self.ambiguous_pnl_high += result.ambiguous_pnl[1]
         for event in result.events:
             if isinstance(event, OrderFilled):
                 self.tracker.record_fill(event.fill)
@@ -147,12 +125,9 @@ class KernelRunner(Generic[P]):
         self.events.extend(result.events)
         for policies in result.attached_policies:
             self.policy_uses[policies] = self.policy_uses.get(policies, 0) + 1
-        self.state = result.state
-        return result
 
-    def advance(self, span: QuietSpan[P], bars: BarArrays, start: int) -> None:
-        """Take over a quiet span computed in bulk (bars `start` … `span.end − 1`)."""
-        self.state = span.state
+    def record_span(self, span: QuietSpan[P], bars: BarArrays, start: int) -> None:
+        """Keep a quiet span the fast path advanced in bulk (bars `start` … `span.end − 1`)."""
         self._curve.extend(
             (
                 bars.times_ns[start : span.end],
@@ -163,7 +138,7 @@ class KernelRunner(Generic[P]):
         )
 
     def metrics(self) -> PerformanceMetrics:
-        """Metrics of everything fed so far (the curve reaches the tracker in one batch)."""
+        """Metrics of everything recorded so far (the curve reaches the tracker in one batch)."""
         if self._curve.size > self._tracked:
             self.tracker.record_bars(*self._curve.view(self._tracked))
             self._tracked = self._curve.size
@@ -172,3 +147,92 @@ class KernelRunner(Generic[P]):
     def curve(self) -> _CurvePart:
         """The recorded curve: bar open times (int64 ns), equity, close and exposure arrays."""
         return self._curve.view()
+
+
+class FrameWindow:
+    """The backtest's decision window: the strategy was prepared once over the whole frame, so
+    a bar's row is its position in the frame (given by the caller, who walks the frame)."""
+
+    def __init__(self, history: PriceHistory | None) -> None:
+        self._history = history
+        self.row = 0
+
+    def push(self, bar: Bar) -> tuple[int, PriceHistory | None]:
+        """The row set for this bar, and the whole frame's history."""
+        return self.row, self._history
+
+
+class KernelRunner(Generic[P]):
+    """The bar loop over a frame: driver, frame window and memory recorder together."""
+
+    def __init__(
+        self,
+        kernel: BarDriver[P],
+        state: KernelState[P],
+        tracker: PerformanceTracker,
+        history: PriceHistory | None = None,
+    ) -> None:
+        self.kernel = kernel
+        self.recorder: MemoryRecorder[P] = MemoryRecorder(tracker)
+        self._window = FrameWindow(history)
+        self.loop = BarLoop(kernel, self._window, self.recorder, state)
+
+    @property
+    def state(self) -> KernelState[P]:
+        """The kernel state after the last bar."""
+        return self.loop.state
+
+    @property
+    def tracker(self) -> PerformanceTracker:
+        """The performance tracker the recorder feeds."""
+        return self.recorder.tracker
+
+    @property
+    def events(self) -> list[KernelEvent]:
+        """Every event so far, in order."""
+        return self.recorder.events
+
+    @property
+    def ambiguous_pnl_low(self) -> float:
+        """The ambiguous bars' PnL under the worse reading, summed."""
+        return self.recorder.ambiguous_pnl_low
+
+    @property
+    def ambiguous_pnl_high(self) -> float:
+        """The ambiguous bars' PnL under the better reading, summed."""
+        return self.recorder.ambiguous_pnl_high
+
+    @property
+    def policy_uses(self) -> dict[PositionPolicies, int]:
+        """How many times each distinct set of policies was attached to a position."""
+        return self.recorder.policy_uses
+
+    @property
+    def inconsistent_detail(self) -> int:
+        """Bars whose finer candles lay outside them (they used the intrabar policy)."""
+        return self.loop.inconsistent_detail
+
+    def feed(
+        self,
+        bar: Bar,
+        bar_index: int,
+        *,
+        close_reason: str | None = None,
+        detail: Sequence[Bar] | None = None,
+    ) -> StepResult[P] | None:
+        """Run row `bar_index` through the loop (None for a bar not after the last)."""
+        self._window.row = bar_index
+        return self.loop.feed(bar, detail, close_reason=close_reason)
+
+    def advance(self, span: QuietSpan[P], bars: BarArrays, start: int) -> None:
+        """Take over a quiet span computed in bulk (bars `start` … `span.end − 1`)."""
+        self.recorder.record_span(span, bars, start)
+        self.loop.skip(span.state, bars.time(span.end - 1))
+
+    def metrics(self) -> PerformanceMetrics:
+        """Metrics of everything fed so far."""
+        return self.recorder.metrics()
+
+    def curve(self) -> _CurvePart:
+        """The recorded curve: bar open times (int64 ns), equity, close and exposure arrays."""
+        return self.recorder.curve()

@@ -31,10 +31,12 @@ from atb.domain.bars import Bar
 from atb.domain.errors import AtbError, DataError, StrategyError
 from atb.domain.instruments import Instrument
 from atb.domain.models import LivePosition
+from atb.engines.bar_loop import BarLoop
 from atb.engines.driver import BarDriver
 from atb.engines.live.feed import CandleFeed
 from atb.engines.live.health import HealthState
 from atb.engines.live.log import SessionLog
+from atb.engines.live.recorder import StoreRecorder, StrategyWindow
 from atb.engines.live.session_identity import session_differences
 from atb.engines.live.window import CandleWindow
 from atb.managers.config_overrides import config_to_dict
@@ -114,6 +116,7 @@ class LiveEngine:
         self.state: KernelState[LivePosition] | None = None
         self.last_time: datetime | None = None
         self.kernel: BarDriver[LivePosition] | None = None
+        self.loop: BarLoop[LivePosition] | None = None
         self.bars_processed = 0
 
     # -- session -----------------------------------------------------------------------------
@@ -192,6 +195,13 @@ class LiveEngine:
         )
         if self.state is None:
             self.state = self.kernel.initial_state(settings.initial_balance)
+        self.loop = BarLoop(
+            self.kernel,
+            StrategyWindow(self.window, self.strategy),
+            StoreRecorder(self.store, session.id),
+            self.state,
+            self.last_time,
+        )
         if self.last_time is not None:
             self.health.bar_processed(self.last_time)
         self._report("starting")
@@ -261,22 +271,18 @@ class LiveEngine:
 
     def process(self, bar: Bar, *, catching_up: bool = False) -> None:
         """One closed bar: kernel step, then one store transaction, then logs."""
-        assert self.kernel is not None
-        assert self.state is not None
-        assert self.session is not None
-        if self.last_time is not None and bar.time <= self.last_time:
+        loop = self.loop
+        assert loop is not None
+        if loop.last_time is not None and bar.time <= loop.last_time:
             return  # already processed (a duplicate or out-of-order kline)
-        detail = self._detail(bar)
-        self.window.append(bar)
-        self.strategy.prepare(self.window.frame())
-        result = self.kernel.step(
-            self.state, bar, len(self.window) - 1, self.window.history(), detail or None
-        )
         try:
-            self.store.record_step(self.session.id, bar, result, detail)
+            result = loop.feed(bar, self._detail(bar))
         except AtbError:
             self._report("store_error")
             raise
+        assert result is not None
+        if loop.last_detail_inconsistent:
+            self.log.write("detail_inconsistent", bar_time=bar.time)
         self.state = result.state
         self.last_time = bar.time
         self.bars_processed += 1
@@ -287,23 +293,12 @@ class LiveEngine:
             self.on_bar(bar)
 
     def _detail(self, bar: Bar) -> list[Bar]:
-        """The bar's finer candles when `fills.detail_timeframe` is set, kept only if they all
-        lie inside the bar (otherwise the bar falls back to the intrabar policy, as the
-        backtest does for a bar without detail)."""
+        """The bar's finer candles when `fills.detail_timeframe` is set (the loop keeps them
+        only when they lie inside the bar)."""
         name = self.settings.config.fills.detail_timeframe
         if name is None:
             return []
-        finer = self.feed.detail(bar, parse_timeframe(name))
-        inside = all(
-            bar.time <= fine.time < bar.time + self.settings.timeframe.timedelta
-            and fine.high <= bar.high
-            and fine.low >= bar.low
-            for fine in finer
-        )
-        if not inside:
-            self.log.write("detail_inconsistent", bar_time=bar.time, candles=len(finer))
-            return []
-        return finer
+        return self.feed.detail(bar, parse_timeframe(name))
 
     def _report(self, status: str) -> None:
         """The engine's state and the session's figures, for the health endpoint."""

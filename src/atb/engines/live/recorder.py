@@ -1,0 +1,43 @@
+"""The live engine's side of the bar loop: the store as recorder, the rolling window as the
+strategy's decision window."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from atb.domain.bars import Bar
+from atb.domain.models import LivePosition
+from atb.engines.live.window import CandleWindow
+from atb.managers.kernel_state import StepResult
+from atb.managers.volatility import PriceHistory
+from atb.persistence.store import SessionStore
+from atb.strategies.protocol import Strategy
+
+
+class StoreRecorder:
+    """A `Recorder` that commits each processed bar to the session's store (durable on
+    return: one transaction per bar)."""
+
+    def __init__(self, store: SessionStore, session_id: int) -> None:
+        self.store = store
+        self.session_id = session_id
+
+    def record(self, bar: Bar, result: StepResult[LivePosition], detail: Sequence[Bar]) -> None:
+        """Commit the bar, its events, orders, fills, equity and the kernel state."""
+        self.store.record_step(self.session_id, bar, result, detail)
+
+
+class StrategyWindow:
+    """The live decision window: the last bars, on which the strategy is prepared again at
+    every new bar (the bias check proves a window of `warmup` bars decides as the full
+    history does)."""
+
+    def __init__(self, window: CandleWindow, strategy: Strategy) -> None:
+        self.window = window
+        self.strategy = strategy
+
+    def push(self, bar: Bar) -> tuple[int, PriceHistory | None]:
+        """Add `bar`, prepare the strategy on the window, give the bar's row and history."""
+        self.window.append(bar)
+        self.strategy.prepare(self.window.frame())
+        return len(self.window) - 1, self.window.history()
