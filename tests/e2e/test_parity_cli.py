@@ -11,6 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from atb.engines.session_result import session_result
+from atb.persistence.store import SessionStore
+from atb.reporting import display
 from tests.support.cli import run_atb
 
 SESSION = (
@@ -150,3 +153,20 @@ def test_a_short_comparison_says_it_proves_little(replay_file: Path, tmp_path: P
     assert "warning: only 29 bar(s) compared (fewer than 50): this comparison proves little" in (
         result.stderr
     )
+
+
+def test_live_status_shows_the_headline_metrics(session_db: Path) -> None:
+    with SessionStore.open(session_db, read_only=True) as store:
+        metrics = session_result(store, store.get_session(1)).metrics
+    shown = run_atb("live", "status", "--db", str(session_db), env={"COLUMNS": "200"})
+    assert shown.returncode == 0, shown.stderr
+    (row,) = [line for line in shown.stdout.splitlines() if "sma_cross" in line]
+    for value in (
+        display.money(metrics.final_equity),
+        display.pct(metrics.total_return),
+        display.pct(metrics.max_drawdown),
+        display.ratio(metrics.sharpe),
+        display.count(metrics.n_trades),
+    ):
+        assert value in row, (value, row)
+    assert "stopped" in row or "active" in row

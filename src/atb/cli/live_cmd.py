@@ -51,6 +51,7 @@ from atb.managers.lookback import history_bars
 from atb.persistence.lock import lock_holder
 from atb.persistence.store import SessionStore
 from atb.persistence.store_file import store_bytes
+from atb.reporting import display
 from atb.reporting.summary import print_summary
 from atb.strategies.protocol import ModelBacked
 
@@ -318,13 +319,22 @@ def status(db: Path | None) -> None:
     with SessionStore.open(path, read_only=True) as store:
         sessions = store.list_sessions()
         table = Table(title=f"live sessions in {path}")
-        for column in ("id", "strategy", "symbol", "tf", "status", "last bar", "equity", "trades"):
+        columns = ("id", "strategy", "symbol", "tf", "status", "last bar", "equity", "return")
+        for column in (*columns, "max dd", "sharpe", "trades"):
             table.add_column(column)
         for session in sessions:
-            equity = store.equity(session.id)
-            trades = store.trades(session.id)
-            last_equity = f"{equity[-1].equity:,.2f}" if equity else "-"
             running = holder is not None and session.status == "active"
+            figures = ["-"] * 5
+            if store.equity(session.id):
+                # The same metrics `atb backtest` reports, from the session's own records.
+                metrics = session_result(store, session).metrics
+                figures = [
+                    display.money(metrics.final_equity),
+                    display.pct(metrics.total_return),
+                    display.pct(metrics.max_drawdown),
+                    display.ratio(metrics.sharpe),
+                    display.count(metrics.n_trades),
+                ]
             table.add_row(
                 str(session.id),
                 session.strategy,
@@ -332,8 +342,7 @@ def status(db: Path | None) -> None:
                 session.timeframe,
                 f"{session.status}{' (running, pid ' + str(holder) + ')' if running else ''}",
                 str(session.last_bar_time or "-"),
-                last_equity,
-                str(len(trades)),
+                *figures,
             )
         Console().print(table)
 
