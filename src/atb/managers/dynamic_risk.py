@@ -8,8 +8,11 @@ on noise around its threshold.
 
 from __future__ import annotations
 
+import math
+
 import attrs
 
+from atb.managers.bands import Band
 from atb.managers.risk_config import DynamicRiskConfig
 
 
@@ -34,6 +37,15 @@ class DynamicRiskHandler:
     def tier_for(self, tier: int) -> RiskTier:
         """The `RiskTier` for tier number `tier`."""
         return NO_TIER if tier == 0 else RiskTier(tier, self.config.tiers[tier - 1][1])
+
+    def quiet_band(self, current: RiskTier) -> Band:
+        """The drawdowns at which `update` keeps `current`: below the next tier's threshold,
+        and above the point where the current tier is left."""
+        tiers = self.config.tiers
+        tier = current.tier
+        above = tiers[tier][0] if tier < len(tiers) else math.inf
+        below = tiers[tier - 1][0] * (1.0 - self.config.recovery_fraction) if tier else -math.inf
+        return Band(below=below, above=above)
 
     def update(self, current: RiskTier, drawdown: float) -> RiskTier:
         """Next tier given the current one and the drawdown (fraction of the peak, ≥ 0)."""

@@ -27,18 +27,30 @@ from atb.domain.events import (
 from atb.domain.policies import PositionPolicies
 from atb.domain.protocols import Position
 from atb.domain.sides import PositionSide
-from atb.managers.book import Book
+from atb.managers.book import Book, KernelContext
 from atb.managers.execution import RestingOrder
-from atb.managers.fills import LevelKind, levels_for_exit
+from atb.managers.fills import Level, LevelKind, levels_for_exit
 from atb.managers.orders import MarketOrder, OrderIntent
 from atb.managers.positions import PositionChanges
 from atb.managers.volatility import PriceHistory
 
 P = TypeVar("P", bound=Position)
 
-__all__ = ["plan_close", "resting_orders"]
+__all__ = ["plan_close", "position_levels", "resting_orders"]
 
 _ENTRY_SIDES = {Action.ENTER_LONG: PositionSide.LONG, Action.ENTER_SHORT: PositionSide.SHORT}
+
+
+def position_levels(
+    context: KernelContext[P], position: Position, close_only: bool
+) -> tuple[Level, ...]:
+    """The price levels of an open position: stop loss and take profit, then the ladder's
+    rungs still open (no scale-in under the close-only latch)."""
+    levels = levels_for_exit(position.side, position.stop_loss, position.take_profit)
+    partials = position.policies.partials
+    if partials is not None:
+        levels += context.partials.levels(position, partials, not close_only)
+    return levels
 
 
 def resting_orders(book: Book[P]) -> tuple[RestingOrder, ...]:
@@ -47,10 +59,8 @@ def resting_orders(book: Book[P]) -> tuple[RestingOrder, ...]:
     if position is None:
         return ()
     context = book.context
-    levels = levels_for_exit(position.side, position.stop_loss, position.take_profit)
+    levels = position_levels(context, position, book.close_only)
     partials = position.policies.partials
-    if partials is not None:
-        levels += context.partials.levels(position, partials, not book.close_only)
     orders: list[RestingOrder] = []
     for level in levels:
         if level.kind is LevelKind.PARTIAL_EXIT:

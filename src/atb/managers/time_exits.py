@@ -21,6 +21,12 @@ def _last_cutoff(close_time: datetime, hour: int) -> datetime:
     return cutoff if cutoff <= close_time else cutoff - timedelta(days=1)
 
 
+def _next_saturday(moment: datetime) -> datetime:
+    """Saturday 00:00 UTC after `moment` (a weekday)."""
+    midnight = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    return midnight + timedelta(days=SATURDAY - moment.weekday())
+
+
 def in_weekend(close_time: datetime) -> bool:
     """True when a bar closing at `close_time` closes on Saturday or Sunday (UTC)."""
     return close_time.weekday() >= SATURDAY
@@ -51,6 +57,21 @@ class TimeExitManager:
         if hour is not None and position.entry_time < _last_cutoff(close_time, hour):
             return "daily flat"
         return None
+
+    def deadline(self, position: PositionState, policy: TimeExitPolicy) -> datetime | None:
+        """The earliest bar close time at which `exit_reason` fires for `position` (bars closing
+        before it are quiet for time exits); None when no rule is set."""
+        entry = position.entry_time
+        candidates: list[datetime] = []
+        if policy.max_holding is not None:
+            candidates.append(entry + policy.max_holding)
+        if policy.weekend_flat:
+            candidates.append(entry if in_weekend(entry) else _next_saturday(entry))
+        hour = policy.daily_flat_hour
+        if hour is not None:
+            cutoff = entry.replace(hour=hour, minute=0, second=0, microsecond=0)
+            candidates.append(cutoff if cutoff > entry else cutoff + timedelta(days=1))
+        return min(candidates) if candidates else None
 
     def blocks_entry(self, bar: Bar, policy: TimeExitPolicy | None) -> bool:
         """True when a new entry decided at this bar's close would be held into the weekend.

@@ -14,6 +14,7 @@ from atb.domain.pnl import move_from
 from atb.domain.policies import TrailingPolicy, TrailReference
 from atb.domain.protocols import PositionState
 from atb.domain.sides import PositionSide
+from atb.managers.bands import Band
 
 
 @attrs.frozen(slots=True)
@@ -40,6 +41,38 @@ class TrailingStopManager:
     """Computes stop moves for any `PositionState` on one instrument."""
 
     instrument: Instrument
+
+    def quiet_band(self, position: PositionState, policy: TrailingPolicy) -> Band | None:
+        """The reference prices (close, or the favourable extreme) at which `update` changes
+        nothing; None when every bar may move the stop (ATR distances, or no stop yet).
+
+        For a long, breakeven fires at entry × (1 + trigger), activation at entry × (1 +
+        activation), and an active trail tightens once reference × (1 − distance) clears the
+        stop; within a tick of it the rounding decides, so that counts as a move. Mirrored for
+        a short.
+        """
+        if policy.atr_multiple is not None:
+            return None
+        side = position.side
+        entry = position.entry_price
+        limits: list[float] = []
+        trigger = policy.breakeven_trigger_pct
+        if not position.breakeven_active and trigger is not None:
+            limits.append(entry * (1.0 + side.sign * trigger))
+        if not position.trailing_active:
+            limits.append(entry * (1.0 + side.sign * policy.activation_pct))
+        else:
+            stop = position.stop_loss
+            if stop is None:
+                return None
+            tick = self.instrument.tick_size
+            if side is PositionSide.LONG:
+                limits.append((stop - tick) / (1.0 - policy.distance_pct))
+            else:
+                limits.append((stop + tick) / (1.0 + policy.distance_pct))
+        if side is PositionSide.LONG:
+            return Band(above=min(limits))
+        return Band(below=max(limits))
 
     def update(
         self,

@@ -1,18 +1,20 @@
 """Skipping quiet bars: the backtest's fast path, proven equal to stepping every bar.
 
 A bar is *quiet* when the kernel step would change nothing but marks: no pending order, the
-strategy's signal mask promises HOLD, no resting level is in the bar's range, the trailing stop
-cannot move, no time exit fires, and the drawdown tier and close-only latch stay put. Over a
-run of quiet bars only equity, the equity peak and the excursions move,
-and those are computed here with numpy using the very formulas of the scalar step.
+strategy's signal mask promises HOLD, and the bar stays inside every band the managers state
+(`atb.managers.quiet_bands`: resting levels, trailing stop, time exits, drawdown tiers and the
+close-only latch). No manager rule is written here: the bands are intersected with the bar
+arrays. Over a run of quiet bars only equity, the equity peak and the excursions move, and those
+are computed with numpy using the very formulas of the scalar step.
 
-Every test here is a *sufficient* condition for quietness (with safety margins where rounding
-could matter): a bar wrongly judged eventful just costs one ordinary kernel step, never a
-different result. `tests/integration/test_quiet_span_parity.py` proves both paths identical.
+Every test is a *sufficient* condition for quietness (with a safety margin where rounding could
+matter): a bar wrongly judged eventful just costs one ordinary step, never a different result.
+`tests/property/test_fast_path_property.py` proves both paths identical.
 """
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
@@ -23,10 +25,11 @@ import numpy.typing as npt
 from atb.domain.policies import TrailReference
 from atb.domain.protocols import Position
 from atb.domain.sides import PositionSide
+from atb.managers.bands import Band
 from atb.managers.book import KernelContext
-from atb.managers.fills import Trigger, levels_for_exit
 from atb.managers.kernel_state import KernelState
 from atb.managers.positions import PositionChanges
+from atb.managers.quiet_bands import QuietBands, quiet_bands
 
 P = TypeVar("P", bound=Position)
 FloatArray = npt.NDArray[np.float64]
@@ -36,7 +39,25 @@ BoolArray = npt.NDArray[np.bool_]
 _FIRST_WINDOW = 32
 _MAX_WINDOW = 1 << 16
 _MARGIN = 1e-9
-"""Relative safety margin on price and move comparisons, far above float noise."""
+"""Relative safety margin on band comparisons, far above float noise."""
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _leaves(band: Band, values: FloatArray) -> BoolArray:
+    """True where `values` reach or leave `band` (with a relative margin far above float noise:
+    a bar judged eventful by mistake only costs an ordinary step)."""
+    leaves = np.zeros(len(values), dtype=np.bool_)
+    if band.above != math.inf:
+        leaves |= values >= band.above - abs(band.above) * _MARGIN
+    if band.below != -math.inf:
+        leaves |= values <= band.below + abs(band.below) * _MARGIN
+    return leaves
+
+
+def _ns(moment: datetime) -> int:
+    # Exact integer nanoseconds (datetime has microsecond resolution).
+    delta = moment - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
 
 
 @attrs.frozen(slots=True)
@@ -90,34 +111,41 @@ class QuietSpanFinder(Generic[P]):
         stop = min(stop, self.next_signal(start))
         if stop <= start:
             return None
-        if state.position is None and self._flat_is_quiet(state):
-            # Flat: equity is the cash on every bar, so nothing can happen before the signal.
+        bands = quiet_bands(self.context, state)
+        if bands is None:
+            return None
+        if state.position is None:
+            # Flat: equity is the cash on every bar; only the risk state could change.
+            equity = np.full(1, state.cash)
+            if self._drawdown_leaves(bands.drawdown, state.peak_equity, equity)[0]:
+                return None
             return self._advanced(state, start, stop, np.full(stop - start, state.cash))
         end = start
         window = _FIRST_WINDOW
         chunks: list[FloatArray] = []
+        # The equity peak runs on across chunks: a drawdown late in the span is measured from
+        # the highest close of the whole span so far, as the scalar step measures it.
+        peak = state.peak_equity
         while end < stop:
             chunk_end = min(stop, end + window)
             equity = self._equity(state, end, chunk_end)
-            eventful = self._eventful(state, end, chunk_end, equity)
+            eventful = self._eventful(
+                bands, peak=peak, start=end, end=chunk_end, equity=equity, state=state
+            )
             if eventful.any():
                 first = int(np.argmax(eventful))
                 chunks.append(equity[:first])
                 end += first
                 break
             chunks.append(equity)
+            peak = max(peak, float(equity.max()))
             end = chunk_end
             window = min(window * 4, _MAX_WINDOW)
         if end == start:
             return None
         return self._advanced(state, start, end, np.concatenate(chunks))
 
-    def _flat_is_quiet(self, state: KernelState[P]) -> bool:
-        """Whether a flat account's constant drawdown keeps the tier and the latch as they are."""
-        equity = np.full(1, state.cash)
-        return not bool(self._risk_changes(state, equity)[0])
-
-    # -- what can happen on a bar --------------------------------------------------------------
+    # -- the bands, intersected with the arrays ------------------------------------------------
     def _equity(self, state: KernelState[P], start: int, end: int) -> FloatArray:
         close = self.bars.close[start:end]
         position = state.position
@@ -127,95 +155,41 @@ class QuietSpanFinder(Generic[P]):
         return state.cash + position.side.sign * (close - position.entry_price) * position.quantity
 
     def _eventful(
-        self, state: KernelState[P], start: int, end: int, equity: FloatArray
+        self,
+        bands: QuietBands,
+        *,
+        peak: float,
+        start: int,
+        end: int,
+        equity: FloatArray,
+        state: KernelState[P],
     ) -> BoolArray:
-        eventful = self._risk_changes(state, equity)
+        bars = self.bars
+        eventful = self._drawdown_leaves(bands.drawdown, peak, equity)
+        eventful |= _leaves(bands.low, bars.low[start:end])
+        eventful |= _leaves(bands.high, bars.high[start:end])
         position = state.position
-        if position is not None:
-            eventful |= self._levels_reached(position, start, end, state.close_only)
-            eventful |= self._trailing_moves(position, start, end)
-            eventful |= self._time_exit(position, start, end)
+        if bands.reference is not None and position is not None:
+            if bands.reference_kind is TrailReference.EXTREME:
+                long = position.side is PositionSide.LONG
+                reference = bars.high[start:end] if long else bars.low[start:end]
+            else:
+                reference = bars.close[start:end]
+            eventful |= _leaves(bands.reference, reference)
+        if bands.deadline is not None:
+            deadline_ns = _ns(bands.deadline)
+            close_ns = bars.times_ns[start:end] + self.interval_ns
+            eventful |= close_ns >= deadline_ns - 1_000  # 1 µs margin: datetimes are µs exact
         return eventful
 
-    def _risk_changes(self, state: KernelState[P], equity: FloatArray) -> BoolArray:
-        changes = np.zeros(len(equity), dtype=np.bool_)
-        config = self.context.config
-        limit = config.risk.max_drawdown
-        if config.dynamic_risk is None and (limit is None or state.close_only):
-            return changes
-        peak = np.maximum(np.maximum.accumulate(equity), state.peak_equity)
-        drawdown = np.maximum(0.0, 1.0 - equity / peak)
-        if limit is not None and not state.close_only:
-            changes |= drawdown >= limit * (1 - _MARGIN)
-        dynamic = config.dynamic_risk
-        if dynamic is not None:
-            tiers = dynamic.tiers
-            tier = state.tier.tier
-            if tier < len(tiers):
-                changes |= drawdown >= tiers[tier][0] * (1 - _MARGIN)
-            if tier > 0:
-                keep = 1.0 - dynamic.recovery_fraction
-                changes |= drawdown <= tiers[tier - 1][0] * keep * (1 + _MARGIN)
-        return changes
-
-    def _levels_reached(self, position: P, start: int, end: int, close_only: bool) -> BoolArray:
-        levels = levels_for_exit(position.side, position.stop_loss, position.take_profit)
-        partials = position.policies.partials
-        if partials is not None:
-            levels += self.context.partials.levels(position, partials, not close_only)
-        high, low = self.bars.high[start:end], self.bars.low[start:end]
-        reached = np.zeros(end - start, dtype=np.bool_)
-        ups = [level.price for level in levels if level.trigger is Trigger.UP]
-        downs = [level.price for level in levels if level.trigger is Trigger.DOWN]
-        if ups:
-            reached |= high >= min(ups) * (1 - _MARGIN)
-        if downs:
-            reached |= low <= max(downs) * (1 + _MARGIN)
-        return reached
-
-    def _trailing_moves(self, position: P, start: int, end: int) -> BoolArray:
-        policy = position.policies.trailing
-        if policy is None:
-            return np.zeros(end - start, dtype=np.bool_)
-        if policy.atr_multiple is not None:
-            # ATR distances change with every bar; step each bar rather than replicate them.
-            return np.ones(end - start, dtype=np.bool_)
-        side = position.side
-        long = side is PositionSide.LONG
-        if policy.reference is TrailReference.EXTREME:
-            reference = self.bars.high[start:end] if long else self.bars.low[start:end]
-        else:
-            reference = self.bars.close[start:end]
-        move = side.sign * (reference - position.entry_price) / position.entry_price
-        moves = np.zeros(end - start, dtype=np.bool_)
-        trigger = policy.breakeven_trigger_pct
-        if not position.breakeven_active and trigger is not None:
-            moves |= move >= trigger - _MARGIN
-        if not position.trailing_active:
-            moves |= move >= policy.activation_pct - _MARGIN
-        else:
-            candidate = reference - side.sign * reference * policy.distance_pct
-            stop = position.stop_loss
-            if stop is None:
-                moves |= True
-            else:
-                # A candidate within a tick of the stop might round past it: treat as a move.
-                tick = self.context.instrument.tick_size
-                moves |= candidate > stop - tick if long else candidate < stop + tick
-        return moves
-
-    def _time_exit(self, position: P, start: int, end: int) -> BoolArray:
-        policy = position.policies.time_exit
-        if policy is None:
-            return np.zeros(end - start, dtype=np.bool_)
-        if policy.weekend_flat or policy.daily_flat_hour is not None:
-            return np.ones(end - start, dtype=np.bool_)
-        if policy.max_holding is None:
-            return np.zeros(end - start, dtype=np.bool_)
-        entry_ns = int(position.entry_time.timestamp() * 1e9)
-        limit_ns = entry_ns + int(policy.max_holding.total_seconds() * 1e9)
-        close_ns = self.bars.times_ns[start:end] + self.interval_ns
-        return close_ns >= limit_ns - 1_000_000  # 1 ms margin for the float conversion
+    @staticmethod
+    def _drawdown_leaves(band: Band, peak: float, equity: FloatArray) -> BoolArray:
+        """Where the drawdown from the running peak (starting at `peak`) leaves `band`."""
+        if band.below == -math.inf and band.above == math.inf:
+            return np.zeros(len(equity), dtype=np.bool_)
+        running = np.maximum(np.maximum.accumulate(equity), peak)
+        drawdown = np.maximum(0.0, 1.0 - equity / running)
+        return _leaves(band, drawdown)
 
     # -- the bulk advance ----------------------------------------------------------------------
     def _advanced(
