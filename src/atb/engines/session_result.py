@@ -25,6 +25,7 @@ from atb.data.timeframes import parse_timeframe
 from atb.domain.errors import AtbError
 from atb.domain.events import OrderFilled
 from atb.domain.pnl import unrealized_pnl
+from atb.domain.timestamps import to_ns
 from atb.engines.parity import session_candles, session_instrument
 from atb.managers.performance import PerformanceTracker
 from atb.persistence.records import EquityPoint, SessionRecord
@@ -39,8 +40,6 @@ from atb.reporting.result import (
     RunInfo,
     StrategyInfo,
 )
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def session_result(
@@ -121,7 +120,7 @@ def session_result(
         trades=trades,
         open_position=open_position,
         equity=EquityCurve(
-            times_ns=np.array([_ns(point.time) for point in points], dtype=np.int64),
+            times_ns=np.array([to_ns(point.time) for point in points], dtype=np.int64),
             equity=np.array([point.equity for point in points], dtype=np.float64),
             close=np.array([bar.close for bar in processed], dtype=np.float64),
             exposure=np.array([point.exposure for point in points], dtype=np.float64),
@@ -135,12 +134,6 @@ def session_result(
         events=events,
         warnings=tuple(warnings),
     )
-
-
-def _ns(time: datetime) -> int:
-    # Exact integer nanoseconds, as the backtest's curve has them (datetime has µs resolution).
-    delta = time - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
 
 
 def _band_sum(points: Sequence[EquityPoint], side: int, ambiguous_bars: int) -> float:

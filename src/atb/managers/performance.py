@@ -18,7 +18,7 @@ fix the span and the buy-and-hold closes).
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 import numpy as np
@@ -26,14 +26,13 @@ import numpy as np
 from atb.domain.fills import Fill, FillKind
 from atb.domain.protocols import Trade
 from atb.domain.sides import PositionSide
+from atb.domain.timestamps import duration_ns, to_ns
 from atb.domain.validation import require_aware_datetime, require_finite_positive
 from atb.managers import metrics as mx
 from atb.managers.performance_metrics import PerformanceMetrics
 
 __all__ = ["PerformanceMetrics", "PerformanceTracker"]
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_ONE_US = timedelta(microseconds=1)
 _NS_PER_HOUR = 3_600 * 1_000_000_000
 _EQUITY_OPTIONAL = (
     "cagr",
@@ -55,11 +54,6 @@ _EQUITY_OPTIONAL = (
     "average_exposure",
 )
 """Equity-curve metrics that are None until at least one bar is recorded."""
-
-
-def _to_ns(value: timedelta) -> int:
-    # Integer arithmetic on the timedelta: exact, unlike total_seconds() × 1e9 in float.
-    return (value // _ONE_US) * 1_000
 
 
 class _Bars(NamedTuple):
@@ -106,7 +100,7 @@ class PerformanceTracker:
         if bar_interval <= timedelta(0):
             raise ValueError(f"bar_interval must be a positive timedelta, got {bar_interval!r}")
         self._initial_equity = float(initial_equity)
-        self._bar_interval_ns = _to_ns(bar_interval)
+        self._bar_interval_ns = duration_ns(bar_interval)
         # Single bars are buffered in lists (cheap appends) and turned into an array chunk when a
         # bulk call arrives or metrics are asked for, so both paths end in the same arrays.
         self._bar_chunks: list[_Bars] = []
@@ -127,7 +121,7 @@ class PerformanceTracker:
         """Record one closed bar: its time (aware, UTC), equity marked at its close (quote), its
         close price and the exposure at that close (|notional| / equity, 0 when flat)."""
         require_aware_datetime("time", time)
-        time_ns = _to_ns(time - _EPOCH)
+        time_ns = to_ns(time)
         if self._last_ns is not None and time_ns <= self._last_ns:
             raise ValueError(f"time must be after the previous bar, got {time!r}")
         if not math.isfinite(equity):
@@ -204,8 +198,8 @@ class PerformanceTracker:
                 long=trade.side is PositionSide.LONG,
                 pnl=pnl,
                 notional=notional,
-                exit_ns=_to_ns(trade.exit_time - _EPOCH),
-                holding_ns=_to_ns(holding),
+                exit_ns=to_ns(trade.exit_time),
+                holding_ns=duration_ns(holding),
             )
         )
 

@@ -10,6 +10,7 @@ import pandas as pd
 
 from atb.data.candles import ValidatedCandles
 from atb.domain.bars import Bar
+from atb.domain.timestamps import duration_ns
 from atb.engines.backtest.quiet_span import BarArrays
 
 
@@ -54,7 +55,7 @@ class DetailIndex:
         excluded: npt.NDArray[np.int64] | None = None,
     ) -> None:
         self.bars = bar_arrays(detail.frame)
-        self.interval_ns = int(interval.total_seconds() * 1e9)
+        self.interval_ns = duration_ns(interval)
         # Bars whose finer candles disagree with them: resolved without detail.
         self.excluded = set() if excluded is None else {int(time) for time in excluded}
 

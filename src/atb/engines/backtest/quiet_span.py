@@ -15,7 +15,7 @@ matter): a bar wrongly judged eventful just costs one ordinary step, never a dif
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Generic, TypeVar
 
 import attrs
@@ -25,6 +25,7 @@ import numpy.typing as npt
 from atb.domain.policies import TrailReference
 from atb.domain.protocols import Position
 from atb.domain.sides import PositionSide
+from atb.domain.timestamps import duration_ns, from_ns, to_ns
 from atb.managers.bands import Band
 from atb.managers.book import KernelContext
 from atb.managers.kernel_state import KernelState
@@ -40,7 +41,6 @@ _FIRST_WINDOW = 32
 _MAX_WINDOW = 1 << 16
 _MARGIN = 1e-9
 """Relative safety margin on band comparisons, far above float noise."""
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _leaves(band: Band, values: FloatArray) -> BoolArray:
@@ -52,12 +52,6 @@ def _leaves(band: Band, values: FloatArray) -> BoolArray:
     if band.below != -math.inf:
         leaves |= values <= band.below + abs(band.below) * _MARGIN
     return leaves
-
-
-def _ns(moment: datetime) -> int:
-    # Exact integer nanoseconds (datetime has microsecond resolution).
-    delta = moment - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
 
 
 @attrs.frozen(slots=True)
@@ -76,7 +70,7 @@ class BarArrays:
 
     def time(self, index: int) -> datetime:
         """Bar open time of row `index` as an aware datetime."""
-        return datetime.fromtimestamp(int(self.times_ns[index]) / 1e9, tz=UTC)
+        return from_ns(int(self.times_ns[index]))
 
 
 @attrs.frozen(slots=True)
@@ -96,7 +90,7 @@ class QuietSpanFinder(Generic[P]):
         self.context = context
         self.bars = bars
         self.signals = np.flatnonzero(signal_mask)
-        self.interval_ns = int(context.bar_interval.total_seconds() * 1e9)
+        self.interval_ns = duration_ns(context.bar_interval)
 
     def next_signal(self, start: int) -> int:
         """Index of the first bar ≥ `start` whose signal mask is set (len(bars) when none)."""
@@ -177,7 +171,7 @@ class QuietSpanFinder(Generic[P]):
                 reference = bars.close[start:end]
             eventful |= _leaves(bands.reference, reference)
         if bands.deadline is not None:
-            deadline_ns = _ns(bands.deadline)
+            deadline_ns = to_ns(bands.deadline)
             close_ns = bars.times_ns[start:end] + self.interval_ns
             eventful |= close_ns >= deadline_ns - 1_000  # 1 µs margin: datetimes are µs exact
         return eventful

@@ -9,7 +9,6 @@ recorder and the backtest's window (rows of the frame the strategy was prepared 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
 import numpy as np
@@ -19,6 +18,7 @@ from atb.domain.bars import Bar
 from atb.domain.events import KernelEvent, OrderFilled, PositionClosed
 from atb.domain.policies import PositionPolicies
 from atb.domain.protocols import Position
+from atb.domain.timestamps import to_ns
 from atb.engines.backtest.quiet_span import BarArrays, QuietSpan
 from atb.engines.bar_loop import BarLoop
 from atb.engines.driver import BarDriver
@@ -28,17 +28,10 @@ from atb.managers.performance_metrics import PerformanceMetrics
 from atb.managers.volatility import PriceHistory
 
 P = TypeVar("P", bound=Position)
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 _CurvePart = tuple[
     npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]
 ]
-
-
-def _ns(bar: Bar) -> int:
-    # Exact integer nanoseconds (datetime has microsecond resolution).
-    delta = bar.time - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
 
 
 class _CurveBuffer:
@@ -121,7 +114,7 @@ class MemoryRecorder(Generic[P]):
                 self.tracker.record_fill(event.fill)
             elif isinstance(event, PositionClosed):
                 self.tracker.record_trade(event.trade)
-        self._curve.append(_ns(bar), result.equity, bar.close, result.exposure)
+        self._curve.append(to_ns(bar.time), result.equity, bar.close, result.exposure)
         self.events.extend(result.events)
         for policies in result.attached_policies:
             self.policy_uses[policies] = self.policy_uses.get(policies, 0) + 1

@@ -21,6 +21,7 @@ from atb.data.binance import BinanceClient, closed_end_ms
 from atb.data.candles import ValidatedCandles
 from atb.data.timeframes import Timeframe
 from atb.domain.bars import Bar
+from atb.domain.timestamps import to_ns
 
 
 @attrs.frozen(slots=True)
@@ -60,7 +61,7 @@ class CandleFeed(Protocol):
 
 
 def _ms(when: datetime) -> int:
-    return int(when.timestamp() * 1000)
+    return to_ns(when) // 1_000_000
 
 
 def _from_ms(value: int) -> datetime:
