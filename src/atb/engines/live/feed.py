@@ -21,7 +21,7 @@ from atb.data.binance import BinanceClient, closed_end_ms
 from atb.data.candles import ValidatedCandles
 from atb.data.timeframes import Timeframe
 from atb.domain.bars import Bar
-from atb.domain.timestamps import to_ns
+from atb.domain.timestamps import from_ns, to_ns
 
 
 @attrs.frozen(slots=True)
@@ -65,7 +65,7 @@ def _ms(when: datetime) -> int:
 
 
 def _from_ms(value: int) -> datetime:
-    return datetime.fromtimestamp(value / 1000, tz=UTC)
+    return from_ns(value * 1_000_000)
 
 
 class ExchangeFeed:
