@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -76,7 +78,9 @@ def test_stops_and_targets_round_against_the_trader(
 ) -> None:
     instrument = Instrument(symbol="X", tick_size=tick, lot_step=1.0, min_notional=0.0)
     stop, target = instrument.round_stop(price, side), instrument.round_target(price, side)
-    slack = tick * 1e-6  # float noise of a grid price
+    # Float noise of a grid price: a millionth of a tick, or two ulps where the price itself
+    # cannot carry that many digits (703687.98259879 on a 1e-8 grid is one ulp from its input).
+    slack = max(tick * 1e-6, 2 * math.ulp(price))
     if side is PositionSide.LONG:
         # A long's stop never rises (it triggers no sooner), its target never falls.
         assert stop <= price + slack

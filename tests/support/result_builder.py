@@ -32,6 +32,7 @@ from atb.domain.events import (
     TierChanged,
 )
 from atb.domain.fills import Fill, FillKind, Liquidity
+from atb.domain.intents import ExitReason
 from atb.domain.models import ActiveTrade, Trade
 from atb.domain.pnl import unrealized_pnl
 from atb.domain.sides import OrderAction, PositionSide
@@ -144,6 +145,7 @@ TRADE_P1 = Trade(
     fees=0.375,
     slippage=0.75,
     exit_reason="take_profit",
+    exit=ExitReason.TAKE_PROFIT,
     legs=P1_LEGS,
     partial_exits=1,
     scale_ins=1,
@@ -163,6 +165,7 @@ TRADE_P2 = Trade(
     fees=0.5,
     slippage=0.5,
     exit_reason="stop_loss",
+    exit=ExitReason.STOP_LOSS,
     legs=P2_LEGS,
     best_price=103.5,
     worst_price=106.0,

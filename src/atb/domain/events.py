@@ -12,6 +12,7 @@ from typing import ClassVar
 import attrs
 
 from atb.domain.fills import Fill
+from atb.domain.intents import OrderIntent
 from atb.domain.models import Trade
 
 
@@ -33,7 +34,7 @@ class OrderPlaced:
     kind: ClassVar[str] = "order"
     time: datetime
     order_id: str
-    intent: str
+    intent: OrderIntent
     reason: str
 
 

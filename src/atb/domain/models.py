@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 import attrs
 
 from atb.domain.fills import Fill, FillKind, Liquidity
+from atb.domain.intents import ExitReason
 from atb.domain.policies import PositionPolicies
 from atb.domain.sides import OrderAction, PositionSide
 from atb.domain.validation import (
@@ -116,6 +117,8 @@ class Trade:
     scale_ins: int = attrs.field(default=0, validator=non_negative_int)
     best_price: float = attrs.field(validator=finite_positive)
     worst_price: float = attrs.field(validator=finite_positive)
+    exit: ExitReason = attrs.field(default=ExitReason.SIGNAL, validator=instance_of(ExitReason))
+    """Why the position was closed (`exit_reason` is the words)."""
 
     @legs.validator
     def _check_legs(self, _attribute: attrs.Attribute[tuple[Fill, ...]], value: object) -> None:

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from atb.domain.fills import Fill
+from atb.domain.intents import ExitReason
 from atb.domain.policies import PositionPolicies
 from atb.domain.sides import PositionSide
 
@@ -198,7 +199,13 @@ class Trade(Protocol):
 
     @property
     def exit_reason(self) -> str:
-        """Why the final leg closed the position (stop loss, take profit, signal, …)."""
+        """Why the final leg closed the position, in words (the strategy's reason for a signal
+        exit, the rule otherwise)."""
+        ...
+
+    @property
+    def exit(self) -> ExitReason:
+        """Why the final leg closed the position, typed."""
         ...
 
     @property

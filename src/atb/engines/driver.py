@@ -28,6 +28,7 @@ from atb.domain.bars import Bar
 from atb.domain.decisions import Decider
 from atb.domain.events import OrderPlaced
 from atb.domain.instruments import Instrument
+from atb.domain.intents import ExitReason
 from atb.domain.protocols import Position
 from atb.managers.apply import apply_report, swap_policies
 from atb.managers.book import Book, KernelContext
@@ -155,11 +156,9 @@ class BarDriver(Generic[P]):
         if state.position is None:
             return result
         book = Book(self.context, state, bar)
-        order = book.new_order(OrderIntent.CLOSE, reason)
+        order = book.new_order(OrderIntent.CLOSE, reason, exit=ExitReason.END_OF_DATA)
         book.events.append(
-            OrderPlaced(
-                time=bar.time, order_id=order.order_id, intent=order.intent.value, reason=reason
-            )
+            OrderPlaced(time=bar.time, order_id=order.order_id, intent=order.intent, reason=reason)
         )
         self._market(book, order, bar.close, bar.time + self.context.bar_interval)
         equity = book.equity(bar.close)

@@ -17,6 +17,7 @@ from typing import TypeVar
 
 from atb.domain.events import OrderFilled, PoliciesSwapped, PositionClosed
 from atb.domain.fills import Fill, FillKind
+from atb.domain.intents import ExitReason
 from atb.domain.protocols import Position
 from atb.domain.sides import OrderAction, PositionSide
 from atb.managers.book import Book
@@ -95,7 +96,16 @@ def _market_fill(book: Book[P], order: MarketOrder, report: VenueFill) -> None:
         # An exit's execution gets an id of its own (the kernel's ids have always been so).
         if report.complete or report.quantity >= position.quantity:
             order_id, reason = book.next_order_id(), order.reason
-            _close(book, position, report, order_id=order_id, time=report.time, reason=reason)
+            exit = order.exit or ExitReason.from_text(reason)
+            _close(
+                book,
+                position,
+                report,
+                order_id=order_id,
+                time=report.time,
+                reason=reason,
+                exit=exit,
+            )
         else:
             _reduce(book, position, report, order)
         return
@@ -134,7 +144,14 @@ def _fill(
 
 
 def _close(
-    book: Book[P], position: P, report: VenueFill, *, order_id: str, time: datetime, reason: str
+    book: Book[P],
+    position: P,
+    report: VenueFill,
+    *,
+    order_id: str,
+    time: datetime,
+    reason: str,
+    exit: ExitReason,
 ) -> None:
     fill = _fill(
         book,
@@ -148,7 +165,7 @@ def _close(
         position_id=position.position_id,
     )
     book.cash += cash_change(position, fill)
-    trade = close(position, fill, reason)
+    trade = close(position, fill, reason, exit)
     book.events.append(PositionClosed(time=book.bar.time, trade=trade))
     book.position = None
 
@@ -239,14 +256,13 @@ def _resting_fill(book: Book[P], order: RestingOrder, report: VenueFill) -> None
     if position is None:
         return
     kind = order.level.kind
-    if kind is LevelKind.STOP_LOSS:
-        reason = stop_reason(position)
-        _close(
-            book, position, report, order_id=book.next_order_id(), time=report.time, reason=reason
-        )
-    elif kind is LevelKind.TAKE_PROFIT:
+    if kind in (LevelKind.STOP_LOSS, LevelKind.TAKE_PROFIT):
+        reason = stop_reason(position) if kind is LevelKind.STOP_LOSS else kind.value
         order_id = book.next_order_id()
-        _close(book, position, report, order_id=order_id, time=report.time, reason=kind.value)
+        exit = ExitReason(reason)  # the stop's rule or "take profit": typed and in words alike
+        _close(
+            book, position, report, order_id=order_id, time=report.time, reason=reason, exit=exit
+        )
     elif kind is LevelKind.PARTIAL_EXIT:
         _partial_exit(book, position, order, report)
     else:
@@ -257,7 +273,13 @@ def _partial_exit(book: Book[P], position: P, order: RestingOrder, report: Venue
     order_id = book.next_order_id()
     if order.closes_position:
         _close(
-            book, position, report, order_id=order_id, time=report.time, reason=PARTIALS_COMPLETE
+            book,
+            position,
+            report,
+            order_id=order_id,
+            time=report.time,
+            reason=PARTIALS_COMPLETE,
+            exit=ExitReason.PARTIALS_COMPLETE,
         )
         return
     fill = _fill(

@@ -17,6 +17,7 @@ import attrs
 from atb.domain.bars import Bar
 from atb.domain.events import KernelEvent, OrderRejected
 from atb.domain.instruments import Instrument
+from atb.domain.intents import ExitReason
 from atb.domain.pnl import unrealized_pnl
 from atb.domain.policies import PositionPolicies
 from atb.domain.protocols import Position
@@ -141,15 +142,21 @@ class Book(Generic[P]):
         return f"{self.context.id_prefix}-p{self.position_seq:06d}"
 
     def new_order(
-        self, intent: OrderIntent, reason: str, policies: PositionPolicies | None = None
+        self,
+        intent: OrderIntent,
+        reason: str,
+        policies: PositionPolicies | None = None,
+        *,
+        exit: ExitReason | None = None,
     ) -> MarketOrder:
-        """A market order without sizing (close, policy swap)."""
+        """A market order without sizing (close, policy swap); `exit` says why a CLOSE."""
         return MarketOrder(
             order_id=self.next_order_id(),
             created_at=self.bar.time,
             intent=intent,
             reason=reason,
             policies=policies,
+            exit=exit,
         )
 
     def equity(self, mark: float) -> float:

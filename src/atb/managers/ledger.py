@@ -8,6 +8,7 @@ entry price; exits realize against that average.
 from __future__ import annotations
 
 from atb.domain.fills import Fill
+from atb.domain.intents import ExitReason
 from atb.domain.models import Trade
 from atb.domain.pnl import average_entry, leg_pnl
 from atb.domain.protocols import Position
@@ -92,13 +93,14 @@ def reduce_changes(position: Position, fill: Fill, remaining: float) -> Position
     )
 
 
-def close(position: Position, fill: Fill, reason: str) -> Trade:
+def close(position: Position, fill: Fill, reason: str, exit: ExitReason) -> Trade:
     """The closed trade after the final exit `fill` (which must be the whole open quantity)."""
     legs = (*position.legs, fill)
     exits = [leg for leg in legs if not leg.kind.increases]
     exit_quantity = sum(leg.quantity for leg in exits)
     exit_price = sum(leg.price * leg.quantity for leg in exits) / exit_quantity
-    partial_exits = position.partial_exits_taken + (1 if reason_is_partial(reason) else 0)
+    last_rung = exit is ExitReason.PARTIALS_COMPLETE
+    partial_exits = position.partial_exits_taken + (1 if last_rung else 0)
     return Trade(
         trade_id=position.position_id,
         symbol=position.symbol,
@@ -118,11 +120,5 @@ def close(position: Position, fill: Fill, reason: str) -> Trade:
         scale_ins=position.scale_ins_taken,
         best_price=position.best_price,
         worst_price=position.worst_price,
+        exit=exit,
     )
-
-
-def reason_is_partial(reason: str) -> bool:
-    """True when a final exit was the last rung of the partial ladder."""
-    from atb.managers.partials import PARTIALS_COMPLETE
-
-    return reason == PARTIALS_COMPLETE

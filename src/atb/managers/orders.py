@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 import attrs
 
+from atb.domain.intents import ExitReason, OrderIntent
 from atb.domain.policies import PositionPolicies
-
-
-class OrderIntent(enum.Enum):
-    """What a market order is for."""
-
-    OPEN_LONG = "open long"
-    OPEN_SHORT = "open short"
-    CLOSE = "close"
-    SWAP_POLICIES = "swap policies"
 
 
 @attrs.frozen(slots=True)
@@ -26,7 +17,8 @@ class MarketOrder:
     For entries, `fraction` is the fraction of equity to commit, already capped and scaled by
     the dynamic-risk factor; the quantity is fixed once, at the fill. `stop_loss_pct` and
     `take_profit_pct` are distances from the fill price; `policies` are the hydrated policies
-    the new (or current, for SWAP_POLICIES) position takes.
+    the new (or current, for SWAP_POLICIES) position takes. `OrderIntent` lives in
+    `atb.domain.intents` (events name it too) and is re-exported here.
     """
 
     order_id: str
@@ -37,3 +29,8 @@ class MarketOrder:
     stop_loss_pct: float | None = None
     take_profit_pct: float | None = None
     policies: PositionPolicies | None = None
+    exit: ExitReason | None = None
+    """For a CLOSE order: why the position is being closed."""
+
+
+__all__ = ["MarketOrder", "OrderIntent"]

@@ -24,6 +24,7 @@ from atb.domain.events import (
     StopMoved,
     TierChanged,
 )
+from atb.domain.intents import ExitReason
 from atb.domain.policies import PositionPolicies
 from atb.domain.protocols import Position
 from atb.domain.sides import PositionSide
@@ -148,7 +149,9 @@ def _after_bar(book: Book[P], bar_index: int, history: PriceHistory | None) -> M
     if time_policy is None:
         return None
     reason = context.time_exits.exit_reason(position, bar, time_policy)
-    return None if reason is None else book.new_order(OrderIntent.CLOSE, reason)
+    if reason is None:
+        return None
+    return book.new_order(OrderIntent.CLOSE, reason, exit=ExitReason.TIME_EXIT)
 
 
 def _update_risk(book: Book[P]) -> None:
@@ -201,12 +204,15 @@ def _orders(
             )
     elif decision.action is Action.EXIT:
         if position is not None and time_exit is None:
-            orders.append(book.new_order(OrderIntent.CLOSE, decision.reason))
+            orders.append(
+                book.new_order(OrderIntent.CLOSE, decision.reason, exit=ExitReason.SIGNAL)
+            )
     else:
         side = _ENTRY_SIDES[decision.action]
         if position is None or position.side is not side:
             if position is not None and time_exit is None:
-                orders.append(book.new_order(OrderIntent.CLOSE, f"reverse: {decision.reason}"))
+                reverse = f"reverse: {decision.reason}"
+                orders.append(book.new_order(OrderIntent.CLOSE, reverse, exit=ExitReason.REVERSAL))
             orders.extend(_entry(book, decision, side, blocked=time_exit is not None))
         # else: already in; an entry signal in the same direction is a hold
     for order in orders:
@@ -214,7 +220,7 @@ def _orders(
             OrderPlaced(
                 time=bar.time,
                 order_id=order.order_id,
-                intent=order.intent.value,
+                intent=order.intent,
                 reason=order.reason,
             )
         )

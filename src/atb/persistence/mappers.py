@@ -17,6 +17,7 @@ from __future__ import annotations
 from atb.domain.bars import Bar
 from atb.domain.fills import Fill, FillKind, Liquidity
 from atb.domain.instruments import Instrument
+from atb.domain.intents import ExitReason
 from atb.domain.models import LivePosition, Trade
 from atb.domain.policies import (
     Ladder,
@@ -316,6 +317,7 @@ def trade_to_dict(trade: Trade) -> JsonDict:
         "scale_ins": trade.scale_ins,
         "best_price": trade.best_price,
         "worst_price": trade.worst_price,
+        "exit": trade.exit.value,
     }
 
 
@@ -340,6 +342,9 @@ def trade_from_dict(data: object, where: str = "trade") -> Trade:
         scale_ins=f.integer("scale_ins"),
         best_price=f.num("best_price"),
         worst_price=f.num("worst_price"),
+        exit=f.member("exit", ExitReason)
+        if f.has("exit")
+        else ExitReason.from_text(f.text("exit_reason")),
     )
 
 
@@ -357,6 +362,7 @@ def order_to_dict(order: MarketOrder) -> JsonDict:
         "stop_loss_pct": order.stop_loss_pct,
         "take_profit_pct": order.take_profit_pct,
         "policies": None if order.policies is None else policies_to_dict(order.policies),
+        "exit": None if order.exit is None else order.exit.value,
     }
 
 
@@ -373,7 +379,18 @@ def order_from_dict(data: object, where: str = "order") -> MarketOrder:
         stop_loss_pct=f.opt_num("stop_loss_pct"),
         take_profit_pct=f.opt_num("take_profit_pct"),
         policies=None if policies is None else policies_from_dict(policies, f.path("policies")),
+        exit=_order_exit(f),
     )
+
+
+def _order_exit(f: Fields) -> ExitReason | None:
+    """A pending close order's typed exit reason (absent in stores written before it was
+    kept: read from the order's reason text)."""
+    if f.has("exit"):
+        return None if f.raw("exit") is None else f.member("exit", ExitReason)
+    if f.member("intent", OrderIntent) is not OrderIntent.CLOSE:
+        return None
+    return ExitReason.from_text(f.text("reason"))
 
 
 def tier_to_dict(tier: RiskTier) -> JsonDict:

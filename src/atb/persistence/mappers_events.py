@@ -21,6 +21,7 @@ from atb.domain.events import (
     StopMoved,
     TierChanged,
 )
+from atb.domain.intents import OrderIntent
 from atb.persistence.errors import StoreError
 from atb.persistence.fields import Fields, JsonDict, dump_time
 from atb.persistence.mappers import fill_from_dict, fill_to_dict, trade_from_dict, trade_to_dict
@@ -34,7 +35,11 @@ def _fields(event: KernelEvent) -> JsonDict:
         case DecisionMade():
             return {"action": event.action, "size": event.size, "reason": event.reason}
         case OrderPlaced():
-            return {"order_id": event.order_id, "intent": event.intent, "reason": event.reason}
+            return {
+                "order_id": event.order_id,
+                "intent": event.intent.value,
+                "reason": event.reason,
+            }
         case OrderRejected():
             rejected: JsonDict = {"order_id": event.order_id, "reason": event.reason}
             if event.detail:
@@ -75,7 +80,8 @@ def _decision(f: Fields) -> KernelEvent:
 
 
 def _placed(f: Fields) -> KernelEvent:
-    return OrderPlaced(f.time("time"), f.text("order_id"), f.text("intent"), f.text("reason"))
+    time, order_id = f.time("time"), f.text("order_id")
+    return OrderPlaced(time, order_id, f.member("intent", OrderIntent), f.text("reason"))
 
 
 def _rejected(f: Fields) -> KernelEvent:

@@ -9,6 +9,7 @@ from typing import cast
 from atb.domain.bars import Bar
 from atb.domain.events import KernelEvent
 from atb.domain.fills import Fill, FillKind, Liquidity
+from atb.domain.intents import ExitReason
 from atb.domain.models import LivePosition, Trade
 from atb.domain.sides import OrderAction, PositionSide
 from atb.managers.kernel_state import KernelState
@@ -155,7 +156,7 @@ def trades(connection: sqlite3.Connection, session_id: int) -> list[Trade]:
     for row in connection.execute(
         "SELECT trade_id, symbol, side, entry_time, exit_time, entry_price, exit_price, quantity,"
         " gross_pnl, fees, slippage, exit_reason, legs, partial_exits, scale_ins, best_price,"
-        " worst_price FROM trades WHERE session_id = ? ORDER BY bar_time, rowid",
+        " worst_price, exit FROM trades WHERE session_id = ? ORDER BY bar_time, rowid",
         (session_id,),
     ):
         trade_id, symbol, side, entry_time, exit_time = row[:5]
@@ -179,6 +180,7 @@ def trades(connection: sqlite3.Connection, session_id: int) -> list[Trade]:
                 scale_ins=row[14],
                 best_price=row[15],
                 worst_price=row[16],
+                exit=_exit(row[17], row[11]),
             )
         )
     return result
@@ -279,3 +281,8 @@ def positions(connection: sqlite3.Connection, session_id: int) -> list[PositionR
             )
         )
     return result
+
+
+def _exit(stored: object, text: str) -> ExitReason:
+    """A trade's typed exit reason; trades stored before it was kept have only the words."""
+    return ExitReason(stored) if isinstance(stored, str) else ExitReason.from_text(text)

@@ -184,7 +184,7 @@ def _insert_order(
             session_id,
             event.order_id,
             dump_time(event.time),
-            event.intent,
+            event.intent.value,
             event.reason,
             None if order is None else order.fraction,
             None if order is None else order.stop_loss_pct,
@@ -269,7 +269,7 @@ def _settle_pending(
         # A pending order without an `OrderPlaced` event in this bar (not something the kernel
         # does): record the intent anyway, so nothing is acted on without being stored first.
         order = pending[order_id]
-        placed = OrderPlaced(order.created_at, order_id, order.intent.value, order.reason)
+        placed = OrderPlaced(order.created_at, order_id, order.intent, order.reason)
         _insert_order(connection, session_id, when, placed, order)
 
 
@@ -315,8 +315,8 @@ def _close_position(
     connection.execute(
         "INSERT INTO trades (session_id, trade_id, bar_time, symbol, side, entry_time, exit_time,"
         " entry_price, exit_price, quantity, gross_pnl, fees, slippage, pnl, exit_reason,"
-        " partial_exits, scale_ins, best_price, worst_price, legs)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " partial_exits, scale_ins, best_price, worst_price, legs, exit)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             session_id,
             trade.trade_id,
@@ -338,6 +338,7 @@ def _close_position(
             trade.best_price,
             trade.worst_price,
             dumps([fill_to_dict(leg) for leg in trade.legs]),
+            trade.exit.value,
         ),
     )
 

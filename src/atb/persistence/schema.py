@@ -208,10 +208,12 @@ from it (damage inside a valid page is refused, not resumed). NULL for states wr
 _V6 = (
     "ALTER TABLE equity ADD COLUMN ambiguous_low REAL",
     "ALTER TABLE equity ADD COLUMN ambiguous_high REAL",
+    "ALTER TABLE trades ADD COLUMN exit TEXT",
 )
 """Version 6: on an ambiguous bar, its PnL under the worse and the better of the two orders
 in which the bar's extremes can be visited (NULL on other bars): a live session's ambiguity
-band, as a backtest reports it."""
+band, as a backtest reports it. And each trade's typed exit reason (`ExitReason` value; NULL
+for trades written before, read from their `exit_reason` text)."""
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
 """Ordered migration steps; step i takes the schema from version i to i + 1."""

@@ -269,6 +269,7 @@ def _trade(trade: Trade) -> dict[str, JsonValue]:
         "net_pnl": finite_or_none(trade.pnl),
         "return_pct": finite_or_none(trade.return_pct),
         "exit_reason": trade.exit_reason,
+        "exit": trade.exit.value,
         "partial_exits": trade.partial_exits,
         "scale_ins": trade.scale_ins,
         "best_price": finite_or_none(trade.best_price),

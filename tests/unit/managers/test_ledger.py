@@ -8,6 +8,7 @@ from typing import TypeVar
 import pytest
 
 from atb.domain.fills import Fill, FillKind, Liquidity
+from atb.domain.intents import ExitReason
 from atb.domain.models import ActiveTrade, Trade
 from atb.domain.policies import PositionPolicies
 from atb.domain.protocols import Position
@@ -16,7 +17,6 @@ from atb.managers.ledger import (
     cash_change,
     close,
     partial_exit_changes,
-    reason_is_partial,
     scale_in_changes,
 )
 from atb.managers.partials import PARTIALS_COMPLETE
@@ -67,7 +67,7 @@ def _long_round_trip(adapter: PositionAdapter[P]) -> tuple[list[float], Trade]:
     cash.append(cash_change(position, L_PARTIAL))
     position = adapter.update(position, partial_exit_changes(position, L_PARTIAL))
     cash.append(cash_change(position, L_EXIT))
-    return cash, close(position, L_EXIT, "signal")
+    return cash, close(position, L_EXIT, "signal", ExitReason.SIGNAL)
 
 
 def test_entry_costs_only_its_fee() -> None:
@@ -165,7 +165,7 @@ def test_short_round_trip() -> None:
     assert cash[-1] == pytest.approx((298.0 / 3.0 - 95.0) * 1.0 - 0.095)
     position = ADAPTER.update(position, partial_exit_changes(position, partial))
     cash.append(cash_change(position, final))
-    trade = close(position, final, "take profit")
+    trade = close(position, final, "take profit", ExitReason.TAKE_PROFIT)
     # sold 3 for 298, bought back 1 @ 95 + 2 @ 97 = 289
     assert trade.gross_pnl == pytest.approx(9.0)
     assert trade.exit_price == pytest.approx(289.0 / 3.0)
@@ -191,7 +191,7 @@ def test_cash_change_signs(
     final = make_fill(FillKind.EXIT, exit_action, exit_price, 1.0, fee=exit_price * 0.001)
     assert cash_change(position, entry) == pytest.approx(-0.1)
     assert cash_change(position, final) == pytest.approx(expected)
-    trade = close(position, final, "stop loss")
+    trade = close(position, final, "stop loss", ExitReason.STOP_LOSS)
     assert trade.pnl == pytest.approx(expected - 0.1)
 
 
@@ -201,18 +201,21 @@ def test_closing_by_the_last_partial_rung_counts_it() -> None:
     partial = make_fill(FillKind.PARTIAL_EXIT, SELL, 103.0, 0.5, time=HOURS[1])
     position = ADAPTER.update(position, partial_exit_changes(position, partial))
     last = make_fill(FillKind.EXIT, SELL, 110.0, 0.5, time=HOURS[2])
-    trade = close(position, last, PARTIALS_COMPLETE)
+    trade = close(position, last, PARTIALS_COMPLETE, ExitReason.PARTIALS_COMPLETE)
     assert trade.partial_exits == 2
     assert trade.gross_pnl == pytest.approx(1.5 + 5.0)
     assert trade.exit_price == pytest.approx(106.5)
-    assert close(position, last, "signal").partial_exits == 1
-    assert reason_is_partial(PARTIALS_COMPLETE) is True
-    assert reason_is_partial("take profit") is False
+    assert close(position, last, "signal", ExitReason.SIGNAL).partial_exits == 1
 
 
 def test_trade_keeps_the_excursions_of_the_position() -> None:
     entry = make_fill(FillKind.ENTRY, BUY, 100.0, 1.0)
     position = _open(entry, LONG, ADAPTER)
     position = ADAPTER.update(position, PositionChanges(best_price=108.0, worst_price=97.0))
-    trade = close(position, make_fill(FillKind.EXIT, SELL, 104.0, 1.0, time=HOURS[4]), "signal")
+    trade = close(
+        position,
+        make_fill(FillKind.EXIT, SELL, 104.0, 1.0, time=HOURS[4]),
+        "signal",
+        ExitReason.SIGNAL,
+    )
     assert (trade.best_price, trade.worst_price) == (108.0, 97.0)

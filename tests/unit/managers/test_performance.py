@@ -28,6 +28,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from atb.domain.fills import Fill, FillKind, Liquidity
+from atb.domain.intents import ExitReason
 from atb.domain.models import Trade
 from atb.domain.protocols import Trade as TradeProtocol
 from atb.domain.sides import PositionSide
@@ -647,6 +648,7 @@ class ForeignTrade:
     fees: float
     slippage: float
     exit_reason: str
+    exit: ExitReason
     legs: tuple[Fill, ...]
     partial_exits: int
     scale_ins: int
@@ -656,7 +658,7 @@ def test_record_trade_takes_any_trade_protocol_object() -> None:
     leg = fill(at(0), FillKind.ENTRY, PositionSide.SHORT, 100.0, 2.0)
     foreign = ForeignTrade(
         "f1", "ETHUSDT", PositionSide.SHORT, at(0), at(3), 100.0, 95.0, 2.0,
-        10.0, 9.0, 1.0, 0.0, "take profit", (leg,), 0, 0,
+        10.0, 9.0, 1.0, 0.0, "take profit", ExitReason.TAKE_PROFIT, (leg,), 0, 0,
     )  # fmt: skip
     trade: TradeProtocol = foreign
     tracker = PerformanceTracker(1000.0, HOUR)
@@ -746,7 +748,7 @@ def test_record_trade_rejects_non_finite_pnl_and_bad_notional() -> None:
     leg = fill(at(0), FillKind.ENTRY, PositionSide.LONG, 1.0, 1.0)
     base = ForeignTrade(
         "f", "X", PositionSide.LONG, at(0), at(1), 1.0, 1.0, 1.0,
-        0.0, math.nan, 0.0, 0.0, "signal", (leg,), 0, 0,
+        0.0, math.nan, 0.0, 0.0, "signal", ExitReason.SIGNAL, (leg,), 0, 0,
     )  # fmt: skip
     tracker = PerformanceTracker(1.0, HOUR)
     with pytest.raises(ValueError, match="pnl must be finite"):

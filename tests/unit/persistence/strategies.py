@@ -193,7 +193,7 @@ states: st.SearchStrategy[KernelState[LivePosition]] = st.builds(
 
 events: st.SearchStrategy[KernelEvent] = st.one_of(
     st.builds(DecisionMade, times, texts, optional(fraction), st.text(max_size=20)),
-    st.builds(OrderPlaced, times, ids, st.sampled_from([i.value for i in OrderIntent]), texts),
+    st.builds(OrderPlaced, times, ids, st.sampled_from(OrderIntent), texts),
     st.builds(OrderRejected, times, ids, texts),
     st.builds(OrderFilled, times, ids, fills),
     st.builds(StopMoved, times, ids, optional(positive), optional(positive), texts),

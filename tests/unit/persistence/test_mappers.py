@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from atb.domain.bars import Bar
 from atb.domain.events import KernelEvent, OrderPlaced
+from atb.domain.intents import OrderIntent
 from atb.domain.models import LivePosition
 from atb.domain.policies import PositionPolicies
 from atb.domain.sides import PositionSide
@@ -151,7 +152,9 @@ def test_naive_time_refused() -> None:
 
 
 def _placed() -> JsonDict:
-    return event_to_dict(OrderPlaced(datetime(2024, 1, 1, tzinfo=UTC), "s1-o1", "close", "x"))
+    return event_to_dict(
+        OrderPlaced(datetime(2024, 1, 1, tzinfo=UTC), "s1-o1", OrderIntent.CLOSE, "x")
+    )
 
 
 def test_unknown_event_kind_is_named() -> None:

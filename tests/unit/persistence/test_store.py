@@ -110,7 +110,7 @@ SCRIPT: list[tuple[tuple[KernelEvent, ...], KernelState[LivePosition]]] = [
     (
         (
             DecisionMade(T0, "enter long", 0.5, "signal"),
-            OrderPlaced(T0, "s1-o1", "open long", "signal"),
+            OrderPlaced(T0, "s1-o1", OrderIntent.OPEN_LONG, "signal"),
         ),
         state(cash=10_000.0, pending=[ENTRY]),
     ),
@@ -125,7 +125,7 @@ SCRIPT: list[tuple[tuple[KernelEvent, ...], KernelState[LivePosition]]] = [
         (
             OrderFilled(T0 + 2 * HOUR, "s1-p1", EXIT_FILL),
             PositionClosed(T0 + 2 * HOUR, TRADE),
-            OrderPlaced(T0 + 2 * HOUR, "s1-o3", "swap policies", "tighten"),
+            OrderPlaced(T0 + 2 * HOUR, "s1-o3", OrderIntent.SWAP_POLICIES, "tighten"),
         ),
         state(cash=9_999.344, pending=[SWAP]),
     ),
@@ -334,7 +334,7 @@ def test_a_failing_bar_leaves_nothing_behind(tmp_path: Path) -> None:
         reused = attrs.evolve(ENTRY, created_at=bar(4).time)
         events = (
             DecisionMade(bar(4).time, "enter long", 0.5, "again"),
-            OrderPlaced(bar(4).time, "s1-o1", "open long", "again"),
+            OrderPlaced(bar(4).time, "s1-o1", OrderIntent.OPEN_LONG, "again"),
         )
         with pytest.raises(
             StoreError, match=rf"{re.escape(str(store.path))}.*UNIQUE.*order_id.*rolled back"

@@ -173,6 +173,7 @@ def test_trade_record_with_every_leg() -> None:
         "net_pnl": 6.625,
         "return_pct": 6.625 / 151.5,
         "exit_reason": "take_profit",
+        "exit": "take profit",
         "partial_exits": 1,
         "scale_ins": 1,
         "best_price": 106.5,

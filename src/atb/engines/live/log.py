@@ -52,7 +52,7 @@ def event_fields(event: KernelEvent) -> dict[str, object]:
     if isinstance(event, DecisionMade):
         fields.update(action=event.action, size=event.size, reason=event.reason)
     elif isinstance(event, OrderPlaced):
-        fields.update(order_id=event.order_id, intent=event.intent, reason=event.reason)
+        fields.update(order_id=event.order_id, intent=event.intent.value, reason=event.reason)
     elif isinstance(event, OrderRejected):
         fields.update(order_id=event.order_id, reason=event.reason)
         if event.detail:

@@ -95,7 +95,7 @@ def _describe(event: KernelEvent) -> str:
     if isinstance(event, DecisionMade):
         return ""  # the order it places (or the rejection) says it, with the reason
     if isinstance(event, OrderPlaced):
-        return f"order {event.intent} ({event.reason})"
+        return f"order {event.intent.value} ({event.reason})"
     if isinstance(event, OrderFilled):
         fill = event.fill
         return (
