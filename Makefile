@@ -13,8 +13,8 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 # atb, installed (editable) once and again only when pyproject.toml changes.
-$(BIN)/atb: $(HERE)/pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e $(HERE)
+$(BIN)/atb: $(HERE)/pyproject.toml $(HERE)/constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -c $(HERE)/constraints.txt -e $(HERE)
 	@touch $@
 
 # Main job: install atb and run the offline demo on the synthetic DEMO market: train ml_basic
@@ -29,7 +29,7 @@ demo: $(BIN)/atb
 # Chromium renders report.html in one test; it is installed when missing and possible (root with
 # apt), otherwise that test skips and says why.
 check: $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
 		&& (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) ; } \
 		|| echo "note: chromium not installed; the report browser test will be skipped"

@@ -53,8 +53,13 @@ def record_weights(times_ns: IntArray, interval_ns: int) -> IntArray:
 
 
 def weighted_mean(values: FloatArray, weights: IntArray) -> float:
-    """Σ w_i·x_i / Σ w_i (weights are record durations in ns, see `record_weights`)."""
-    return float(np.dot(values, weights.astype(np.float64)) / float(weights.sum()))
+    """Σ w_i·x_i / Σ w_i (weights are record durations in ns, see `record_weights`).
+
+    The sum is `math.fsum` (correctly rounded), not `np.dot`: BLAS dot products may sum in an
+    order that depends on the CPU, the library build and the array's alignment, and a metric
+    must be bit-identical on every machine and every run.
+    """
+    return math.fsum(values * weights.astype(np.float64)) / float(weights.sum())
 
 
 def drawdowns(equity: FloatArray, initial_equity: float) -> tuple[FloatArray, FloatArray]:
