@@ -4,7 +4,7 @@ The kernel's driver (`atb.engines.driver`) reaches the outside world only throug
 
 - `ExecutionVenue`: where orders become fills (`atb.venues.simulated.SimulatedVenue` for the
   backtest and paper trading; an exchange for real money).
-- `CandleFeed` (`atb.engines.live.feed`): where closed bars come from.
+- `CandleFeed`: where closed bars come from (`atb.data.feeds`: the exchange, a replay).
 - `Recorder`: where each processed bar's outcome goes (memory for a backtest, the SQLite store
   for a live session).
 
@@ -17,9 +17,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol, TypeVar, runtime_checkable
 
+import attrs
+
 from atb.domain.bars import Bar
 from atb.domain.protocols import Position
 from atb.domain.sides import PositionSide
+from atb.domain.timeframes import Timeframe
 from atb.managers.execution import (
     AccountView,
     RestingOrder,
@@ -32,7 +35,7 @@ from atb.managers.orders import MarketOrder
 
 P = TypeVar("P", bound=Position)
 
-__all__ = ["ExecutionVenue", "Recorder"]
+__all__ = ["CandleFeed", "ExecutionVenue", "FeedBatch", "Recorder"]
 
 
 @runtime_checkable
@@ -85,4 +88,40 @@ class Recorder(Protocol[P]):
     def record(self, bar: Bar, result: StepResult[P], detail: Sequence[Bar]) -> None:
         """Keep one processed bar: its step result and the finer candles it was resolved on.
         A recorder that persists must be durable when this returns."""
+        ...
+
+
+@attrs.frozen(slots=True)
+class FeedBatch:
+    """Bars that closed since the last poll (in order, none repeated), the feed's clock, and
+    ranges of bars the source does not have (reported, never invented)."""
+
+    bars: tuple[Bar, ...]
+    server_time: datetime
+    gaps: tuple[tuple[datetime, int], ...] = ()
+    """(first missing bar open time, number of missing bars)."""
+
+
+class CandleFeed(Protocol):
+    """Where the live engine gets closed bars."""
+
+    def server_time(self) -> datetime:
+        """The feed's clock (exchange server time; the replay's simulated time)."""
+        ...
+
+    def history(self, before: datetime | None, bars: int) -> list[Bar]:
+        """Up to `bars` closed bars opening before `before` (None: the latest closed ones)."""
+        ...
+
+    def poll(self, after: datetime | None) -> FeedBatch:
+        """Closed bars opening after `after` (None: after the history), in time order."""
+        ...
+
+    @property
+    def finished(self) -> bool:
+        """True when no bar will ever come again (end of a replay)."""
+        ...
+
+    def detail(self, bar: Bar, timeframe: Timeframe) -> list[Bar]:
+        """The closed `timeframe` candles inside `bar` (lower-timeframe detail), in order."""
         ...

@@ -25,6 +25,24 @@ def test_ml_basic_uses_partials_trailing_and_scale_ins(sample_csv: Path, tmp_pat
     assert overlapping.returncode == 2
     assert "overlaps model" in overlapping.stderr
     assert not (tmp_path / "x").exists()
+    # The rule is the run's, so a live replay and a parity replay of the same bars refuse too
+    # (one line, exit 2), and the live store the replay would have created does not appear.
+    store = tmp_path / "live.sqlite3"
+    replayed = run_atb(
+        "live", "ml_basic", "--symbol", "BTCUSDT", "--timeframe", "1h", "--paper-trading",
+        "--replay", str(sample_csv), "--db", str(store), "--log-format", "json", env=env,
+    )  # fmt: skip
+    assert replayed.returncode == 2, replayed.stderr
+    refusal = [line for line in replayed.stderr.splitlines() if line.startswith("error:")]
+    assert len(refusal) == 1
+    assert "the live session window" in refusal[0] and "overlaps model" in refusal[0]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["models"]
+    compared = run_atb(
+        "parity", "--data", str(sample_csv), "--strategy", "ml_basic", "--symbol", "BTCUSDT",
+        "--timeframe", "1h", env=env,
+    )  # fmt: skip
+    assert compared.returncode == 2, compared.stderr
+    assert "overlaps model" in compared.stderr
 
     out = tmp_path / "run"
     result = run_atb(

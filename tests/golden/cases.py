@@ -23,13 +23,13 @@ import numpy as np
 import pandas as pd
 
 from atb.data.candles import ValidatedCandles
+from atb.data.feeds import ReplayFeed
 from atb.data.instruments import instrument_for
 from atb.data.loading import load_candles
-from atb.data.timeframes import parse_timeframe
 from atb.domain.events import KernelEvent
+from atb.domain.timeframes import parse_timeframe
 from atb.engines.backtest import BacktestRequest, run_backtest
 from atb.engines.live.engine import LiveEngine, LiveSettings
-from atb.engines.live.feed import ReplayFeed
 from atb.engines.live.log import JsonLog
 from atb.managers.lookback import history_bars
 from atb.managers.performance_metrics import PerformanceMetrics
@@ -213,7 +213,7 @@ def run_case(case: Case, model_dir: Path, store_dir: Path) -> dict[str, object]:
             market.symbol,
             detail_timeframe,
             candles.index[candles.warmup_bars],
-            candles.index[-1] + tf.pandas_offset,
+            candles.index[-1] + tf.timedelta,
             data_file=None,
             allow_network=False,
         )

@@ -7,6 +7,9 @@ intended, record again (`python -m tests.golden.record`) and say why in the clos
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -46,3 +49,36 @@ def test_golden_case_is_unchanged(case: Case, tmp_path: Path) -> None:
             assert not changed, f"{case.id}: metrics moved (recorded, now): {changed}"
         else:
             assert record[key] == value, f"{case.id}: {key} moved"
+
+
+# numpy chooses its transcendental loops by CPU feature at import: these are switched off in a
+# child process, which then runs like a machine without AVX-512 (or AVX2).
+_WITHOUT_WIDE_SIMD = "X86_V3 X86_V4 AVX512_ICL AVX512_SPR"
+_RECORD_ONE = (
+    "import json, sys, tempfile, pathlib\n"
+    "from tests.golden.cases import CASES, run_case\n"
+    "case = next(c for c in CASES if c.id == sys.argv[1])\n"
+    "with tempfile.TemporaryDirectory() as d:\n"
+    "    print(json.dumps(run_case(case, pathlib.Path(d) / 'm', pathlib.Path(d))))\n"
+)
+
+
+def test_ml_results_do_not_depend_on_the_cpu() -> None:
+    """The ML golden case gives the same bits when numpy may not use AVX2/AVX-512 loops (the
+    case moved between CI machines before features went through `atb.domain.portable_math`)."""
+    root = Path(__file__).resolve().parents[2]
+    environment = {**os.environ, "NPY_DISABLE_CPU_FEATURES": _WITHOUT_WIDE_SIMD}
+    environment["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(root), os.environ.get("PYTHONPATH")])
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", _RECORD_ONE, "ml-demo"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=root,
+    )
+    record = json.loads(done.stdout.strip().splitlines()[-1])
+    assert record["events_sha256"] == RECORDED["ml-demo"]["events_sha256"]
+    assert record["equity_sha256"] == RECORDED["ml-demo"]["equity_sha256"]

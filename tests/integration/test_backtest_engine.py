@@ -14,7 +14,7 @@ from atb.domain.errors import DataError
 from atb.engines.backtest import BacktestRequest, run_backtest
 from atb.engines.backtest.engine import END_OF_DATA
 from atb.managers.risk_config import RiskConfiguration
-from atb.reporting.result import BacktestResult
+from atb.results import BacktestResult
 from atb.strategies.registry import create_strategy
 
 FIXED_CLOCK = datetime(2026, 1, 1, tzinfo=UTC)

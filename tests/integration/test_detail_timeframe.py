@@ -13,18 +13,18 @@ import pandas as pd
 import pytest
 
 from atb.data.candles import ValidatedCandles
+from atb.data.feeds import ReplayFeed
 from atb.data.instruments import instrument_for
-from atb.data.timeframes import parse_timeframe
 from atb.data.validation import validate_candles
+from atb.domain.timeframes import parse_timeframe
 from atb.engines.backtest import BacktestRequest, run_backtest
 from atb.engines.live.engine import LiveEngine, LiveSettings
-from atb.engines.live.feed import ReplayFeed
 from atb.engines.live.log import JsonLog
 from atb.engines.parity import backtest_session, compare_session
 from atb.managers.lookback import history_bars
 from atb.managers.risk_config import RiskConfiguration
 from atb.persistence.store import SessionStore
-from atb.reporting.result import BacktestResult
+from atb.results import BacktestResult
 from atb.strategies.registry import create_strategy
 from tests.support.candle_frames import make_candles
 

@@ -19,7 +19,7 @@ from atb.data.validation import validate_candles
 from atb.domain.decisions import Action, Decision
 from atb.engines.backtest import BacktestRequest, run_backtest
 from atb.managers.risk_config import RiskConfiguration
-from atb.reporting.result import BacktestResult
+from atb.results import BacktestResult
 from tests.support.scripted_strategy import ScriptedStrategy
 
 CLOCK = datetime(2026, 1, 1, tzinfo=UTC)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from atb.data.schema import INDEX_NAME
-from atb.data.timeframes import parse_timeframe
+from atb.domain.timeframes import parse_timeframe
 
 
 def make_candles(
@@ -20,7 +20,7 @@ def make_candles(
     high = np.round(np.maximum(open_, close) * (1 + rng.uniform(0, 0.003, bars)), 2)
     low = np.round(np.minimum(open_, close) * (1 - rng.uniform(0, 0.003, bars)), 2)
     volume = np.round(rng.lognormal(3.0, 0.5, bars), 5)
-    index = pd.date_range(start, periods=bars, freq=tf.pandas_offset, tz="UTC", name=INDEX_NAME)
+    index = pd.date_range(start, periods=bars, freq=tf.timedelta, tz="UTC", name=INDEX_NAME)
     return pd.DataFrame(
         {"open": open_, "high": high, "low": low, "close": close, "volume": volume},
         index=index.as_unit("ns"),

@@ -58,7 +58,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from atb.data.schema import OHLCV_COLUMNS
-from atb.data.timeframes import parse_timeframe
+from atb.domain.timeframes import parse_timeframe
 
 KLINES = "/api/v3/klines"
 TIME = "/api/v3/time"

@@ -38,7 +38,7 @@ from atb.domain.pnl import unrealized_pnl
 from atb.domain.sides import OrderAction, PositionSide
 from atb.managers.performance import PerformanceTracker
 from atb.managers.risk_config import RiskConfiguration
-from atb.reporting.result import (
+from atb.results import (
     AmbiguityInfo,
     BacktestResult,
     DataInfo,

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from atb.cli.run_options import build_config
-from atb.data.timeframes import parse_timeframe
+from atb.domain.timeframes import parse_timeframe
 from atb.reporting.assumptions import render_assumptions_markdown
 
 

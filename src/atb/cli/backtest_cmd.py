@@ -10,7 +10,7 @@ from rich.console import Console
 
 from atb.cli.candle_report import drop_outliers_option, echo_candles_report
 from atb.cli.progress import show_progress
-from atb.cli.rerun import refuse_training_overlap, rerun_request
+from atb.cli.rerun import rerun_request
 from atb.cli.run_options import (
     build_config,
     build_strategy,
@@ -20,8 +20,8 @@ from atb.cli.run_options import (
 )
 from atb.data.loading import load_candles
 from atb.data.symbols import normalize_symbol
-from atb.data.timeframes import parse_timeframe
 from atb.domain.errors import DataError
+from atb.domain.timeframes import parse_timeframe
 from atb.engines.backtest import BacktestRequest, run_backtest
 from atb.managers.lookback import history_bars
 from atb.reporting.files import write_result_files
@@ -158,14 +158,13 @@ def backtest(
         instruments_file=instruments_file,
     )
     window_start = candles.index[candles.warmup_bars].to_pydatetime()
-    refuse_training_overlap(strategy, candles, allowed=allow_overlap)
     detail = None
     if config.fills.detail_timeframe is not None:
         detail = load_candles(
             symbol,
             config.fills.detail_timeframe,
             window_start,
-            candles.index[-1] + parse_timeframe(timeframe).pandas_offset,
+            candles.index[-1] + parse_timeframe(timeframe).timedelta,
             data_file=detail_data,
             exchange_url=exchange_url,
             drop_outliers=drop_outliers,

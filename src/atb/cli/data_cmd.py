@@ -121,7 +121,7 @@ def download(
     from atb.data.binance import BinanceClient
     from atb.data.loading import days_window, download_ranges, missing_ranges
     from atb.data.stop_token import StopRequested
-    from atb.data.timeframes import parse_timeframe
+    from atb.domain.timeframes import parse_timeframe
 
     pair = _exchange_symbol(symbol)
     tf = parse_timeframe(timeframe)
@@ -131,7 +131,7 @@ def download(
     if not missing:
         click.echo(f"{pair} {tf}: {window.describe()} is already cached; nothing to download")
         return
-    total = sum((r.end - r.start) // tf.pandas_offset for r in missing)
+    total = sum((r.end - r.start) // tf.timedelta for r in missing)
     stop = ctx.with_resource(stop_signals())
     client = ctx.with_resource(BinanceClient(exchange_url, stop=stop))
     try:

@@ -29,28 +29,29 @@ from atb.cli.stop_signals import stop_signals
 from atb.data.binance import BinanceClient
 from atb.data.cache import default_data_dir
 from atb.data.exchange_rules import refresh_exchange_rules
+from atb.data.feeds import ExchangeFeed, ReplayFeed
 from atb.data.instruments import InstrumentOverrides
 from atb.data.loading import load_candles
 from atb.data.stop_token import StopRequested
 from atb.data.symbols import normalize_symbol
-from atb.data.timeframes import parse_timeframe
 from atb.data.times import utc_now
 from atb.domain.errors import AtbError
+from atb.domain.timeframes import parse_timeframe
 from atb.engines.live.engine import (
     LiveEngine,
     LiveSettings,
     SessionStart,
     default_poll_interval,
 )
-from atb.engines.live.feed import CandleFeed, ExchangeFeed, ReplayFeed
 from atb.engines.live.health import HealthServer, HealthState
 from atb.engines.live.log import JsonLog, SessionLog
 from atb.engines.live.text_log import TextLog
 from atb.engines.session_result import session_result
 from atb.managers.lookback import history_bars
-from atb.persistence.lock import lock_holder
+from atb.persistence.lock import lock_holder, lock_path
 from atb.persistence.store import SessionStore
 from atb.persistence.store_file import store_bytes
+from atb.ports import CandleFeed
 from atb.reporting import display
 from atb.reporting.summary import print_summary
 from atb.strategies.protocol import ModelBacked
@@ -93,7 +94,12 @@ def live() -> None:
 @click.option("--db", type=click.Path(path_type=Path, dir_okay=False), help="SQLite store path.")
 @click.option("--exchange-url", help="Binance-compatible REST base URL (or ATB_BINANCE_URL).")
 @click.option("--poll-interval", type=float, help="Seconds between polls (default by timeframe).")
-@click.option("--health-port", type=int, default=0, help="Health endpoint port on 127.0.0.1.")
+@click.option(
+    "--health-port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    help="Health endpoint port on 127.0.0.1 (0: any free port).",
+)
 @click.option(
     "--replay",
     "replay_file",
@@ -129,6 +135,11 @@ def live() -> None:
     is_flag=True,
     help="End the active session of this strategy, symbol and timeframe and start a new one.",
 )
+@click.option(
+    "--allow-overlap",
+    is_flag=True,
+    help="Start a session even if its bars overlap the model's training window.",
+)
 def run(
     strategy_name: str,
     symbol: str,
@@ -155,6 +166,7 @@ def run(
     log_format: str | None,
     must_resume: bool,
     new_session: bool,
+    allow_overlap: bool,
 ) -> None:
     """Run a live (paper) session."""
     if not paper_trading:
@@ -252,25 +264,35 @@ def run(
         poll_interval=poll_interval if poll_interval is not None else default_poll_interval(tf),
         model_id=model_id,
         start=start,
+        overlap_allowed=allow_overlap,
     )
     max_bytes = None if max_store_mb is None else int(max_store_mb * 1_000_000)
+    fresh_store = not store_path.exists()
     try:
-        store = SessionStore.open(store_path, max_bytes=max_bytes)
+        # Bound before the store opens: a port in use leaves no store behind.
+        server = HealthServer(health, health_port)
     except AtbError:
         if client is not None:
             client.close()
         raise
-    server = HealthServer(health, health_port).start()
     try:
-        engine = LiveEngine(
-            store=store,
-            feed=feed,
-            strategy=strategy,
-            settings=settings,
-            stop=stop,
-            log=log,
-            health=health,
-        )
+        store = SessionStore.open(store_path, max_bytes=max_bytes)
+    except AtbError:
+        server.stop()
+        if client is not None:
+            client.close()
+        raise
+    engine = LiveEngine(
+        store=store,
+        feed=feed,
+        strategy=strategy,
+        settings=settings,
+        stop=stop,
+        log=log,
+        health=health,
+    )
+    server.start()
+    try:
         try:
             session = engine.open_session()
         except StopRequested:
@@ -290,12 +312,24 @@ def run(
             _print_summary(store, engine.session.id)
     except AtbError as error:
         log.write("fatal", error=str(error))
+        if fresh_store and engine.session is None:
+            # Refused before a session began (overlap, instrument, …): the store this command
+            # created holds nothing, so it goes too — a refusal leaves the disk as it was.
+            store.close()
+            discard_store(store_path)
         raise
     finally:
         server.stop()
         if client is not None:
             client.close()
         store.close()
+
+
+def discard_store(path: Path) -> None:
+    """Delete a store file this command created and never used, with its WAL and lock files."""
+    for leftover in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm"))):
+        leftover.unlink(missing_ok=True)
+    lock_path(path).unlink(missing_ok=True)
 
 
 def _print_summary(store: SessionStore, session_id: int) -> None:

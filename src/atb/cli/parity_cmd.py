@@ -23,13 +23,13 @@ from atb.cli.run_options import (
     resolve_run_instrument,
     strategy_options,
 )
+from atb.data.feeds import ReplayFeed
 from atb.data.instruments import InstrumentOverrides
 from atb.data.loading import load_candles
 from atb.data.symbols import normalize_symbol
-from atb.data.timeframes import parse_timeframe
 from atb.domain.errors import AtbError
+from atb.domain.timeframes import parse_timeframe
 from atb.engines.live.engine import LiveEngine, LiveSettings
-from atb.engines.live.feed import ReplayFeed
 from atb.engines.live.log import JsonLog
 from atb.engines.parity import ParityReport, compare_session
 from atb.managers.lookback import history_bars
@@ -53,6 +53,11 @@ from atb.strategies.protocol import ModelBacked
 @instrument_options
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @drop_outliers_option
+@click.option(
+    "--allow-overlap",
+    is_flag=True,
+    help="Compare even if the bars overlap the model's training window.",
+)
 def parity(
     session_id: int | None,
     db: Path | None,
@@ -71,6 +76,7 @@ def parity(
     min_notional: float | None,
     instruments_file: Path | None,
     drop_outliers: bool,
+    allow_overlap: bool,
 ) -> None:
     """Diff a live session against the backtest of the very candles it consumed.
 
@@ -100,11 +106,14 @@ def parity(
                 rules=InstrumentOverrides(tick_size, lot_step, min_notional),
                 instruments_file=instruments_file,
                 drop_outliers=drop_outliers,
+                overlap_allowed=allow_overlap,
                 progress=progress,
             )
             progress.stage("comparing with the backtest")
             with SessionStore.open(store_path, read_only=True) as store:
-                report = compare_session(store, None, model_dir=model_dir)
+                report = compare_session(
+                    store, None, model_dir=model_dir, overlap_allowed=allow_overlap
+                )
     else:
         path = db or default_db()
         if not path.exists():
@@ -113,7 +122,9 @@ def parity(
             SessionStore.open(path, read_only=True) as store,
             show_progress("comparing the session with its backtest", unit=None),
         ):
-            report = compare_session(store, session_id, model_dir=model_dir)
+            report = compare_session(
+                store, session_id, model_dir=model_dir, overlap_allowed=allow_overlap
+            )
     _print(report, as_json)
     sys.exit(0 if report.identical else 1)
 
@@ -133,6 +144,7 @@ def _replay(
     rules: InstrumentOverrides,
     instruments_file: Path | None,
     drop_outliers: bool,
+    overlap_allowed: bool,
     progress: ProgressReport,
 ) -> None:
     symbol = normalize_symbol(symbol)
@@ -163,6 +175,7 @@ def _replay(
         instrument_source=instrument.source,
         poll_interval=0.0,
         model_id=strategy.model_artifact.artifact_id if isinstance(strategy, ModelBacked) else None,
+        overlap_allowed=overlap_allowed,
     )
     feed = ReplayFeed(candles, history_bars=history_bars(strategy.warmup, settings.config))
     progress.update(0, total=len(feed.bars) - feed.history_bars)

@@ -14,12 +14,11 @@ import attrs
 from atb.data.candles import ValidatedCandles
 from atb.data.instruments import ResolvedInstrument
 from atb.data.loading import load_candles
-from atb.data.timeframes import parse_timeframe
 from atb.domain.errors import DataError, StrategyError
+from atb.domain.timeframes import parse_timeframe
 from atb.engines.backtest import BacktestRequest
 from atb.managers.risk_config import RiskConfiguration
 from atb.reporting.run_record import RunRecord, read_run_record
-from atb.strategies.ml_artifact import training_window_overlaps
 from atb.strategies.protocol import ModelBacked, Strategy
 from atb.strategies.registry import StrategyContext, get_entry
 
@@ -46,7 +45,6 @@ def rerun_request(
     _same_candles(candles, record.fingerprint, record, "candles")
     # The window is given explicitly now; the notes say how the original run chose it.
     candles = attrs.evolve(candles, notes=record.notes)
-    refuse_training_overlap(strategy, candles, allowed=record.overlap_allowed)
     detail = None
     detail_file = None if record.detail_file is None else Path(record.detail_file)
     if record.detail_timeframe is not None and record.detail_fingerprint is not None:
@@ -77,24 +75,6 @@ def rerun_request(
         detail_file=detail_file,
         drop_outliers=record.drop_outliers,
     )
-
-
-def refuse_training_overlap(
-    strategy: Strategy, candles: ValidatedCandles, *, allowed: bool
-) -> None:
-    """Refuse a window overlapping the model's training window unless explicitly allowed."""
-    if not isinstance(strategy, ModelBacked) or allowed:
-        return
-    window_start = candles.index[candles.warmup_bars].to_pydatetime()
-    window_end = candles.index[-1].to_pydatetime()
-    artifact = strategy.model_artifact
-    if training_window_overlaps(artifact, window_start, window_end):
-        raise StrategyError(
-            f"the backtest window {window_start:%Y-%m-%d} → {window_end:%Y-%m-%d} overlaps "
-            f"model {artifact.artifact_id}'s training window "
-            f"{artifact.training_start:%Y-%m-%d} → {artifact.training_end:%Y-%m-%d}; "
-            "pick a later window or pass --allow-overlap"
-        )
 
 
 def _strategy(record: RunRecord, model_dir: Path | None) -> Strategy:

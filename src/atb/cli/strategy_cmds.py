@@ -23,8 +23,8 @@ from atb.cli.progress import show_progress
 from atb.data.candles import ValidatedCandles
 from atb.data.loading import load_candles
 from atb.data.symbols import normalize_symbol
-from atb.data.timeframes import parse_timeframe
 from atb.domain.errors import StrategyError
+from atb.domain.timeframes import parse_timeframe
 from atb.strategies import (
     BUILTINS,
     StrategyContext,

@@ -13,8 +13,8 @@ from atb.data.gaps import Gap, find_gaps
 from atb.data.loading import days_window, download_ranges, load_candles, missing_ranges
 from atb.data.ranges import TimeRange
 from atb.data.schema import INDEX_NAME, OHLCV_COLUMNS, PRICE_COLUMNS
-from atb.data.timeframes import TIMEFRAMES, Timeframe, parse_timeframe, timeframe_ms
 from atb.data.validation import RowNumbers, validate_candles
+from atb.domain.timeframes import TIMEFRAMES, Timeframe, parse_timeframe, timeframe_ms
 
 __all__ = [
     "DEMO_RANGE",

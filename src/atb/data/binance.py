@@ -43,9 +43,9 @@ from atb.data.candles import ValidatedCandles
 from atb.data.schema import INDEX_NAME, OHLCV_COLUMNS
 from atb.data.stop_token import StopToken
 from atb.data.symbols import normalize_symbol
-from atb.data.timeframes import Timeframe, parse_timeframe
 from atb.data.validation import validate_candles
 from atb.domain.errors import DataError
+from atb.domain.timeframes import Timeframe, parse_timeframe
 
 BINANCE_URL_ENV = "ATB_BINANCE_URL"
 """Environment variable overriding the exchange base URL."""

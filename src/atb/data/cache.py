@@ -36,9 +36,9 @@ from atb.data.gaps import Gap, find_gaps
 from atb.data.ranges import TimeRange, merge_ranges, subtract_ranges
 from atb.data.schema import INDEX_DTYPE, INDEX_NAME, empty_candle_frame
 from atb.data.symbols import normalize_symbol
-from atb.data.timeframes import Timeframe, parse_timeframe
 from atb.data.validation import RowNumbers, validate_candles
 from atb.domain.errors import DataError
+from atb.domain.timeframes import Timeframe, parse_timeframe
 
 DATA_DIR_ENV = "ATB_DATA_DIR"
 """Environment variable that overrides the data directory."""
@@ -138,7 +138,7 @@ class CandleCache:
         folder = self.directory(symbol, tf)
         manifest = self._read_manifest(folder)
         if covered is None and candles.first is not None and candles.last is not None:
-            covered = TimeRange(candles.first, candles.last + tf.pandas_offset)
+            covered = TimeRange(candles.first, candles.last + tf.timedelta)
         stamp = fetched_at.isoformat()
         new = dict(_split_by_month(candles.frame))
         gone = pd.DatetimeIndex(list(remove), dtype=INDEX_DTYPE, name=INDEX_NAME)

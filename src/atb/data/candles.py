@@ -16,8 +16,8 @@ import pandas as pd
 from atb.data.gaps import Gap, find_gaps
 from atb.data.outliers import SuspiciousBar
 from atb.data.schema import OHLCV_COLUMNS
-from atb.data.timeframes import Timeframe
 from atb.data.times import TimeLike, format_time, utc_timestamp
+from atb.domain.timeframes import Timeframe
 
 
 def _count(number: int, noun: str) -> str:

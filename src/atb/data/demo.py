@@ -29,8 +29,8 @@ from numpy.typing import NDArray
 from atb.data.candles import ValidatedCandles
 from atb.data.ranges import TimeRange
 from atb.data.schema import INDEX_NAME, OHLCV_COLUMNS
-from atb.data.timeframes import Timeframe, parse_timeframe
 from atb.data.validation import validate_candles
+from atb.domain.timeframes import Timeframe, parse_timeframe
 
 DEMO_SYMBOL = "DEMO"
 """The symbol that selects the synthetic market."""
@@ -157,7 +157,7 @@ def _aggregate(minutes: dict[str, NDArray[np.float64]], tf: Timeframe) -> pd.Dat
     # Rounding is monotone, so high >= max(open, close) and low <= min(open, close) survive it.
     rounded = {name: np.round(values, 2) for name, values in columns.items()}
     rounded["volume"] = np.round(columns["volume"], 5)
-    index = pd.date_range(DEMO_RANGE.start, periods=bars, freq=tf.pandas_offset, name=INDEX_NAME)
+    index = pd.date_range(DEMO_RANGE.start, periods=bars, freq=tf.timedelta, name=INDEX_NAME)
     return pd.DataFrame({name: rounded[name] for name in OHLCV_COLUMNS}, index=index)
 
 

@@ -24,9 +24,9 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from atb.data.candles import ValidatedCandles
-from atb.data.timeframes import Timeframe
 from atb.data.validation import RowNumbers, validate_candles
 from atb.domain.errors import DataError
+from atb.domain.timeframes import Timeframe
 
 TIME_COLUMNS: tuple[str, ...] = ("timestamp", "time", "open_time", "date", "datetime", "ts")
 """Names accepted for the time column, in order of preference."""

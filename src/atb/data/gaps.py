@@ -11,8 +11,8 @@ import attrs
 import numpy as np
 import pandas as pd
 
-from atb.data.timeframes import Timeframe
 from atb.data.times import format_time
+from atb.domain.timeframes import Timeframe
 
 
 @attrs.frozen(slots=True)

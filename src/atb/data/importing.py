@@ -68,7 +68,7 @@ def import_candles(
     tf = candles.timeframe
     if tf is None or candles.first is None or candles.last is None:
         raise DataError(f"{file}: no candles to import")
-    span = TimeRange(candles.first, candles.last + tf.pandas_offset)
+    span = TimeRange(candles.first, candles.last + tf.timedelta)
     screened = attrs.evolve(candles, suspicious=find_suspicious_bars(candles.frame))
     if drop_outliers:
         screened = screened.drop_suspicious()

@@ -38,9 +38,9 @@ from atb.data.files import read_candles_file
 from atb.data.outliers import NEIGHBOURS, SuspiciousBar, find_suspicious_bars
 from atb.data.ranges import TimeRange
 from atb.data.symbols import normalize_symbol
-from atb.data.timeframes import Timeframe, parse_timeframe
 from atb.data.times import TimeLike, format_time, from_ms, utc_now, utc_timestamp
 from atb.domain.errors import DataError
+from atb.domain.timeframes import Timeframe, parse_timeframe
 
 Clock = Callable[[], pd.Timestamp]
 """Returns the current UTC time (injected so tests and replays control it)."""
@@ -123,7 +123,7 @@ def load_candles(
         # where it stopped instead of asking the exchange about the time since.
         last = cache.last_bar(pair, tf)
         if last is not None:
-            end = last + tf.pandas_offset
+            end = last + tf.timedelta
             notes = (f"window ends at the last cached bar {format_time(last)} (no --end given)",)
     if days is not None:
         window = days_window(days, end, now=now)
@@ -145,7 +145,7 @@ def load_candles(
             f"{pair} {tf}: the window {window.describe()} holds no whole bar; "
             f"cached bars: {_cached_span(cache, pair, tf)}"
         )
-    fetch = TimeRange(window.start - tf.pandas_offset * warmup, window.end)
+    fetch = TimeRange(window.start - tf.timedelta * warmup, window.end)
     if imported:
         # Warm-up bars come from the cache when it has them; only the window itself must be
         # there. Nothing is fetched: the exchange's bars would silently mix with the file's.
@@ -175,7 +175,7 @@ def load_candles(
                 raise DataError(
                     f"{explain(missing, reason='fetching failed')} The exchange said: {error}"
                 ) from error
-    margin = tf.pandas_offset * NEIGHBOURS
+    margin = tf.timedelta * NEIGHBOURS
     context = cache.load(pair, tf, TimeRange(fetch.start - margin, window.end + margin))
     selected = context.select(fetch.start, window.end).select(
         window.start, window.end, warmup=warmup
@@ -271,7 +271,7 @@ def _window(
     first, last = candles.first, candles.last
     if first is None or last is None:
         raise DataError(f"{label}: no candles")
-    available = TimeRange(first, last + tf.pandas_offset)
+    available = TimeRange(first, last + tf.timedelta)
     if days is not None:
         # DEMO and files end in the past: "the last N days" means the last N days they hold.
         window = days_window(days, end if end is not None else available.end, now=now)
@@ -296,12 +296,12 @@ def _aligned(window: TimeRange, tf: Timeframe) -> TimeRange:
     The bar containing `start` is included; the bar containing `end` is not (at `end` it had
     not closed yet), so `--days 30` ending now gives exactly 30 days of closed bars.
     """
-    return TimeRange(window.start.floor(tf.pandas_offset), window.end.floor(tf.pandas_offset))
+    return TimeRange(window.start.floor(tf.timedelta), window.end.floor(tf.timedelta))
 
 
 def _until_now(window: TimeRange, tf: Timeframe, now: pd.Timestamp) -> TimeRange:
     """`window` without the bars that cannot have closed yet (by our own clock)."""
-    closed = now.floor(tf.pandas_offset)
+    closed = now.floor(tf.timedelta)
     return TimeRange(window.start, max(window.start, min(window.end, closed)))
 
 

@@ -27,8 +27,8 @@ from numpy.typing import NDArray
 from atb.data.candles import Repairs, ValidatedCandles
 from atb.data.gaps import find_gaps
 from atb.data.schema import INDEX_NAME, OHLCV_COLUMNS
-from atb.data.timeframes import Timeframe, parse_timeframe
 from atb.domain.errors import DataError
+from atb.domain.timeframes import Timeframe, parse_timeframe
 
 _OPEN, _HIGH, _LOW, _CLOSE, _VOLUME = range(5)
 

@@ -24,7 +24,7 @@ from atb.engines.backtest import BacktestRequest, run_backtest
 from atb.engines.live.log import event_fields
 from atb.persistence.records import SessionRecord
 from atb.persistence.store import SessionStore
-from atb.reporting.result import BacktestResult
+from atb.results import BacktestResult
 from atb.strategies.protocol import ModelBacked
 from atb.strategies.registry import StrategyContext, create_strategy
 
@@ -114,9 +114,16 @@ def session_candles(store: SessionStore, session: SessionRecord) -> ValidatedCan
 
 
 def backtest_session(
-    store: SessionStore, session: SessionRecord, *, model_dir: Path | None = None
+    store: SessionStore,
+    session: SessionRecord,
+    *,
+    model_dir: Path | None = None,
+    overlap_allowed: bool = False,
 ) -> BacktestResult:
-    """The backtest of exactly the session's candles, config, parameters and model."""
+    """The backtest of exactly the session's candles, config, parameters and model.
+
+    Like any backtest it refuses bars of the model's training window unless `overlap_allowed`.
+    """
     context = StrategyContext(
         symbol=session.symbol, timeframe=session.timeframe, model_dir=model_dir
     )
@@ -146,6 +153,7 @@ def backtest_session(
         instrument=session_instrument(session),
         id_prefix=session.id_prefix,
         detail=detail,
+        overlap_allowed=overlap_allowed,
     )
     return run_backtest(request)
 
@@ -173,13 +181,14 @@ def compare_session(
     *,
     model_dir: Path | None = None,
     limit: int = 10,
+    overlap_allowed: bool = False,
 ) -> ParityReport:
     """Diff a session (default: the latest) against its backtest replay, event by event and
     equity bar by bar; keep the first `limit` divergences."""
     session = store.get_session(session_id) if session_id is not None else store.latest_session()
     if session is None:
         raise AtbError(f"no live session in {store.path}")
-    result = backtest_session(store, session, model_dir=model_dir)
+    result = backtest_session(store, session, model_dir=model_dir, overlap_allowed=overlap_allowed)
     live_events = store.events(session.id)
     divergences: list[Divergence] = []
     total = 0

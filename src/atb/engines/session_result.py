@@ -21,16 +21,16 @@ from datetime import UTC, datetime
 import numpy as np
 
 from atb import __version__
-from atb.data.timeframes import parse_timeframe
 from atb.domain.errors import AtbError
 from atb.domain.events import OrderFilled
 from atb.domain.pnl import unrealized_pnl
+from atb.domain.timeframes import parse_timeframe
 from atb.domain.timestamps import to_ns
 from atb.engines.parity import session_candles, session_instrument
 from atb.managers.performance import PerformanceTracker
 from atb.persistence.records import EquityPoint, SessionRecord
 from atb.persistence.store import SessionStore
-from atb.reporting.result import (
+from atb.results import (
     AmbiguityInfo,
     BacktestResult,
     DataInfo,

@@ -21,7 +21,7 @@ from atb.reporting.assumption_topics import TOPICS, PolicyUses, topic_sentences
 from atb.reporting.derived import clamped_fills
 
 if TYPE_CHECKING:
-    from atb.reporting.result import BacktestResult
+    from atb.results import BacktestResult
 
 __all__ = [
     "REGENERATE_COMMAND",

@@ -27,7 +27,7 @@ from atb.reporting.derived import (
     monthly_returns,
     stop_moves,
 )
-from atb.reporting.result import BacktestResult
+from atb.results import BacktestResult
 
 FloatArray = npt.NDArray[np.float64]
 IndexArray = npt.NDArray[np.intp]

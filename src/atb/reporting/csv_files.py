@@ -15,7 +15,7 @@ import numpy.typing as npt
 
 from atb.reporting.derived import buy_and_hold_equity, drawdown, leg_rows
 from atb.reporting.jsonable import csv_number, iso_utc, iso_utc_ns
-from atb.reporting.result import BacktestResult
+from atb.results import BacktestResult
 
 TRADE_COLUMNS = (
     "trade_id",

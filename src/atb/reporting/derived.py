@@ -27,7 +27,7 @@ from atb.domain.events import (
 )
 from atb.domain.fills import Fill, Liquidity
 from atb.domain.sides import OrderAction, PositionSide
-from atb.reporting.result import BacktestResult
+from atb.results import BacktestResult
 
 FloatArray = npt.NDArray[np.float64]
 

@@ -15,7 +15,6 @@ from pathlib import Path
 
 from atb.reporting.csv_files import equity_csv, trades_csv
 from atb.reporting.html_report import render_report
-from atb.reporting.result import BacktestResult
 from atb.reporting.result_files import (
     EQUITY_CSV,
     REPORT_HTML,
@@ -25,6 +24,7 @@ from atb.reporting.result_files import (
     ResultFiles,
 )
 from atb.reporting.result_json import result_to_json
+from atb.results import BacktestResult
 
 
 def render_result_files(result: BacktestResult) -> dict[str, str]:

@@ -29,7 +29,7 @@ from atb.reporting.derived import (
     stop_moves,
     tier_changes,
 )
-from atb.reporting.result import BacktestResult
+from atb.results import BacktestResult
 
 CHART_IDS = ("atb-chart-price", "atb-chart-equity", "atb-chart-drawdown", "atb-chart-monthly")
 """The `id` of each chart's div, in page order."""

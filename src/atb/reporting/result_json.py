@@ -45,7 +45,7 @@ from atb.reporting.jsonable import (
     plain,
     sorted_plain,
 )
-from atb.reporting.result import BacktestResult, OpenPosition
+from atb.results import BacktestResult, OpenPosition
 
 SCHEMA_VERSION = 1
 """Version of the `result.json` layout (see docs/results.md)."""

@@ -23,8 +23,8 @@ from atb.reporting.derived import (
     stop_moves,
     tier_changes,
 )
-from atb.reporting.result import BacktestResult, OpenPosition
 from atb.reporting.result_files import ResultFiles
+from atb.results import BacktestResult, OpenPosition
 
 _MAX_TIER_ROWS = 8
 """Tier changes listed one by one; beyond this the summary says how many more there were."""

@@ -18,6 +18,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from atb.domain import portable_math
+
 FloatArray = npt.NDArray[np.float64]
 
 
@@ -76,7 +78,7 @@ def ema_weights(span: int, window: int) -> FloatArray:
     _check_window(window)
     alpha = 2.0 / (span + 1.0)
     lags = np.arange(window - 1, -1, -1, dtype=np.float64)
-    raw = (1.0 - alpha) ** lags
+    raw = portable_math.powers(1.0 - alpha, lags)
     return np.asarray(raw / raw.sum(), dtype=np.float64)
 
 
@@ -213,5 +215,5 @@ def log_return(close: pd.Series[float], lag: int = 1) -> pd.Series[float]:
     values = _values(close)
     out = np.full(len(values), np.nan)
     if len(values) > lag:
-        out[lag:] = np.log(values[lag:] / values[:-lag])
+        out[lag:] = portable_math.log(values[lag:] / values[:-lag])
     return _series(out, close, f"logret_{lag}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from atb.domain import portable_math
 from atb.strategies.indicators import (
     atr,
     log_return,
@@ -74,7 +75,8 @@ def compute_features(frame: pd.DataFrame) -> pd.DataFrame:
         columns[f"logret_{lag}"] = log_return(close, lag)
     columns[f"volatility_{VOLATILITY_WINDOW}"] = rolling_std(columns["logret_1"], VOLATILITY_WINDOW)
     columns[f"volume_z_{VOLUME_WINDOW}"] = rolling_zscore(
-        pd.Series(np.log1p(volume.to_numpy()), index=frame.index), VOLUME_WINDOW
+        pd.Series(portable_math.log1p(np.asarray(volume, dtype=np.float64)), index=frame.index),
+        VOLUME_WINDOW,
     )
     columns[f"rsi_{RSI_WINDOW}"] = (rsi(close, RSI_WINDOW) - 50.0) / 50.0
     for window in SMA_WINDOWS:
@@ -97,5 +99,5 @@ def next_bar_return(frame: pd.DataFrame) -> pd.Series[float]:
     close = frame["close"].to_numpy(dtype=np.float64)
     target = np.full(len(close), np.nan)
     if len(close) > 1:
-        target[:-1] = np.log(close[1:] / close[:-1])
+        target[:-1] = portable_math.log(close[1:] / close[:-1])
     return pd.Series(target, index=frame.index, name="next_return")

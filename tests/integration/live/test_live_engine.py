@@ -14,12 +14,12 @@ import pandas as pd
 import pytest
 
 from atb.data.binance import BinanceClient
+from atb.data.feeds import ExchangeFeed, ReplayFeed
 from atb.data.instruments import instrument_for
-from atb.data.timeframes import parse_timeframe
 from atb.data.validation import validate_candles
 from atb.domain.bars import Bar
+from atb.domain.timeframes import parse_timeframe
 from atb.engines.live.engine import LiveEngine, LiveSettings
-from atb.engines.live.feed import ExchangeFeed, ReplayFeed
 from atb.engines.live.log import JsonLog
 from atb.engines.parity import compare_session
 from atb.managers.risk_config import RiskConfiguration

@@ -16,19 +16,19 @@ import attrs
 import pytest
 from rich.console import Console
 
+from atb.data.feeds import ReplayFeed
 from atb.data.instruments import instrument_for
-from atb.data.timeframes import parse_timeframe
 from atb.data.validation import validate_candles
 from atb.domain.errors import AtbError
+from atb.domain.timeframes import parse_timeframe
 from atb.engines.live.engine import LiveEngine, LiveSettings
-from atb.engines.live.feed import ReplayFeed
 from atb.engines.live.log import JsonLog
 from atb.engines.parity import backtest_session
 from atb.engines.session_result import session_result
 from atb.managers.risk_config import RiskConfiguration
 from atb.persistence.store import SessionStore
-from atb.reporting.result import AmbiguityInfo
 from atb.reporting.summary import render_summary
+from atb.results import AmbiguityInfo
 from atb.strategies.registry import create_strategy
 from tests.support.candle_frames import make_candles
 

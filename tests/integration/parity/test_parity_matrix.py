@@ -35,24 +35,25 @@ import pytest
 from atb.data.bars import bars_from_frame
 from atb.data.binance import BinanceClient
 from atb.data.candles import ValidatedCandles
+from atb.data.feeds import ExchangeFeed, ReplayFeed
 from atb.data.instruments import ResolvedInstrument, instrument_for
 from atb.data.loading import load_candles
-from atb.data.timeframes import parse_timeframe
 from atb.data.validation import validate_candles
 from atb.domain.bars import Bar
 from atb.domain.events import KernelEvent, OrderFilled, OrderPlaced, StopMoved, TierChanged
 from atb.domain.instruments import Instrument
 from atb.domain.models import ActiveTrade, LivePosition
 from atb.domain.sides import PositionSide
+from atb.domain.timeframes import parse_timeframe
 from atb.engines.backtest import BacktestRequest, run_backtest
 from atb.engines.live.engine import LiveEngine, LiveSettings
-from atb.engines.live.feed import CandleFeed, ExchangeFeed, ReplayFeed
 from atb.engines.live.log import JsonLog
 from atb.engines.parity import ParityReport, compare_session
 from atb.managers.lookback import history_bars
 from atb.managers.risk_config import RiskConfiguration
 from atb.persistence.store import SessionStore
-from atb.reporting.result import BacktestResult
+from atb.ports import CandleFeed
+from atb.results import BacktestResult
 from atb.strategies.ml_artifact import training_window_overlaps
 from atb.strategies.ml_training import train
 from atb.strategies.protocol import ModelBacked, Strategy
@@ -219,7 +220,7 @@ def synthetic_frame(seed: int, bars: int) -> pd.DataFrame:
     reach = rng.uniform(0.0005, 0.006, (2, bars)) + wide * rng.uniform(0.01, 0.03, (2, bars))
     high = np.maximum(open_, close) * (1.0 + reach[0])
     low = np.minimum(open_, close) * (1.0 - reach[1])
-    index = pd.date_range(SYNTHETIC_START, periods=bars, freq=HOUR.pandas_offset, name="time")
+    index = pd.date_range(SYNTHETIC_START, periods=bars, freq=HOUR.timedelta, name="time")
     return pd.DataFrame(
         {
             "open": np.round(open_, 2),

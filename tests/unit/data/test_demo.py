@@ -13,7 +13,7 @@ from atb.data.demo import (
     demo_candles,
     is_demo,
 )
-from atb.data.timeframes import parse_timeframe
+from atb.domain.timeframes import parse_timeframe
 
 
 def test_demo_is_marked_synthetic_and_spans_the_documented_range() -> None:

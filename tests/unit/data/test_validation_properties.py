@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from atb.data.timeframes import parse_timeframe
 from atb.data.validation import validate_candles
 from atb.domain.errors import DataError
+from atb.domain.timeframes import parse_timeframe
 
 prices = st.floats(min_value=1e-4, max_value=1e7, allow_nan=False, allow_infinity=False)
 fractions = st.floats(min_value=0.0, max_value=0.5)
@@ -34,7 +34,7 @@ CORRUPTIONS = (
 def candle_frames(draw: st.DrawFn, min_bars: int = 1) -> pd.DataFrame:
     rows = draw(st.lists(bar, min_size=min_bars, max_size=40))
     step = draw(st.sampled_from(["1m", "1h", "1d"]))
-    offset = parse_timeframe(step).pandas_offset
+    offset = parse_timeframe(step).timedelta
     start = draw(st.integers(min_value=0, max_value=20_000)) * offset
     open_ = np.array([r[0] for r in rows])
     close = np.array([r[1] for r in rows])

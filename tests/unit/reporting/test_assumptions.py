@@ -25,8 +25,8 @@ from atb.reporting.assumptions import (
 )
 from atb.reporting.derived import clamped_fills
 from atb.reporting.html_report import render_report
-from atb.reporting.result import PolicyUse
 from atb.reporting.result_json import result_to_json
+from atb.results import PolicyUse
 from tests.support.result_builder import build_result
 
 DOCS_PAGE = Path(__file__).resolve().parents[3] / "docs" / "assumptions.md"

@@ -9,7 +9,7 @@ import math
 import attrs
 
 from atb.reporting.csv_files import EQUITY_COLUMNS, TRADE_COLUMNS, equity_csv, trades_csv
-from atb.reporting.result import EquityCurve
+from atb.results import EquityCurve
 from tests.support.result_builder import build_result
 
 

@@ -15,8 +15,8 @@ from atb.domain.events import CloseOnlyLatched, OrderRejected
 from atb.managers.performance_metrics import PerformanceMetrics
 from atb.managers.risk_config import RiskConfiguration
 from atb.reporting.jsonable import iso_duration, iso_utc, iso_utc_ns, plain
-from atb.reporting.result import AmbiguityInfo, BacktestResult, EquityCurve, StrategyInfo
 from atb.reporting.result_json import SCHEMA_VERSION, result_to_dict, result_to_json
+from atb.results import AmbiguityInfo, BacktestResult, EquityCurve, StrategyInfo
 from tests.support.result_builder import bar_time, build_result
 
 T_REJECT = datetime(2024, 2, 4, 20, tzinfo=UTC)

@@ -11,9 +11,9 @@ from rich.console import Console
 
 from atb.domain.events import CloseOnlyLatched
 from atb.reporting import display
-from atb.reporting.result import BacktestResult, StrategyInfo
 from atb.reporting.result_files import ResultFiles
 from atb.reporting.summary import print_summary, render_summary
+from atb.results import BacktestResult, StrategyInfo
 from tests.support.result_builder import bar_time, build_result
 
 

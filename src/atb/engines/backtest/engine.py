@@ -33,7 +33,7 @@ from atb.managers.performance import PerformanceTracker
 from atb.managers.positions import ActiveTradeAdapter
 from atb.managers.risk_config import RiskConfiguration
 from atb.managers.volatility import ArrayHistory
-from atb.reporting.result import (
+from atb.results import (
     AmbiguityInfo,
     BacktestResult,
     DataInfo,
@@ -45,7 +45,9 @@ from atb.reporting.result import (
     RunInfo,
     StrategyInfo,
 )
+from atb.strategies.ml_artifact import training_window_overlaps
 from atb.strategies.protocol import ModelBacked, Strategy
+from atb.strategies.training_overlap import refuse_training_overlap
 
 Progress = Callable[[int, int], None]
 """Called with (bars done, bars total) as the run advances."""
@@ -104,6 +106,12 @@ def run_backtest(
     if not request.initial_balance > 0:
         raise DataError(f"--initial-balance must be > 0, got {request.initial_balance}")
     strategy = request.strategy
+    refuse_training_overlap(
+        strategy,
+        candles.index[warmup].to_pydatetime(),
+        candles.index[-1].to_pydatetime(),
+        allowed=request.overlap_allowed,
+    )
     strategy.prepare(candles.frame)
     bars = bar_arrays(candles.frame)
     resolved = request.instrument or default_instrument(request.symbol, candles.frame)
@@ -154,7 +162,7 @@ def run_backtest(
         )
     if candles.synthetic:
         warnings.append("synthetic data: the DEMO market is generated, not real prices")
-    if request.overlap_allowed:
+    if request.overlap_allowed and _overlaps_training(strategy, candles):
         warnings.append("the backtest window overlaps the model's training window (allowed)")
     model_id = model_path = None
     if isinstance(strategy, ModelBacked):
@@ -236,6 +244,14 @@ def _zero_volume_fills(
 def _zero_volume_times(candles: ValidatedCandles) -> set[datetime]:
     frame = candles.frame
     return {time.to_pydatetime() for time in frame.index[frame["volume"].to_numpy() == 0]}
+
+
+def _overlaps_training(strategy: Strategy, candles: ValidatedCandles) -> bool:
+    if not isinstance(strategy, ModelBacked):
+        return False
+    start = candles.index[candles.warmup_bars].to_pydatetime()
+    end = candles.index[-1].to_pydatetime()
+    return training_window_overlaps(strategy.model_artifact, start, end)
 
 
 def _price_range(candles: ValidatedCandles) -> tuple[float, float, float]:

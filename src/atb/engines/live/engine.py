@@ -26,14 +26,13 @@ from datetime import datetime
 import attrs
 
 from atb.data.stop_token import StopFlag, StopRequested
-from atb.data.timeframes import Timeframe, parse_timeframe
 from atb.domain.bars import Bar
 from atb.domain.errors import AtbError, DataError, StrategyError
 from atb.domain.instruments import Instrument
 from atb.domain.models import LivePosition
+from atb.domain.timeframes import Timeframe, parse_timeframe
 from atb.engines.bar_loop import BarLoop
 from atb.engines.driver import BarDriver
-from atb.engines.live.feed import CandleFeed
 from atb.engines.live.health import HealthState
 from atb.engines.live.log import SessionLog
 from atb.engines.live.recorder import StoreRecorder, StrategyWindow
@@ -46,7 +45,9 @@ from atb.managers.positions import LivePositionAdapter
 from atb.managers.risk_config import RiskConfiguration
 from atb.persistence.records import SessionRecord
 from atb.persistence.store import SessionStore
+from atb.ports import CandleFeed
 from atb.strategies.protocol import Strategy
+from atb.strategies.training_overlap import refuse_training_overlap
 
 
 class SessionStart(enum.Enum):
@@ -78,6 +79,9 @@ class LiveSettings:
     """Resume the active session, insist on resuming one, or start a new one."""
     model_id: str | None = None
     max_feed_backoff: float = 60.0
+    overlap_allowed: bool = False
+    """Let a model-backed strategy decide on bars of its own training window (see
+    `atb.strategies.training_overlap`); checked when a new session starts."""
 
 
 def default_poll_interval(timeframe: Timeframe) -> float:
@@ -167,6 +171,19 @@ class LiveEngine:
         else:
             history = self.feed.history(None, self.window.size)
             self._check_instrument(history)
+            # The session decides from the bar after its history onwards (open-ended).
+            first_decision = (
+                history[-1].time + settings.timeframe.timedelta
+                if history
+                else self.feed.server_time()
+            )
+            refuse_training_overlap(
+                self.strategy,
+                first_decision,
+                None,
+                allowed=settings.overlap_allowed,
+                run="live session",
+            )
             session = self.store.create_session(
                 strategy=settings.strategy_name,
                 params=settings.parameters,

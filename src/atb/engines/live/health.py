@@ -24,6 +24,8 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from atb.domain.errors import AtbError
+
 STALE_POLLS = 2
 """Poll intervals without news after which a session is stale."""
 
@@ -180,7 +182,12 @@ class HealthServer:
     """Serves a `HealthState` on 127.0.0.1:`port` (0 picks a free port) in a daemon thread."""
 
     def __init__(self, health: HealthState, port: int = 0) -> None:
-        self._server = _Server(("127.0.0.1", port), _Handler)
+        """Bind the port now (a port in use is an `AtbError` before anything else starts)."""
+        try:
+            self._server = _Server(("127.0.0.1", port), _Handler)
+        except (OSError, OverflowError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise AtbError(f"--health-port {port}: cannot listen on 127.0.0.1: {reason}") from exc
         self._server.health = health
         # `stop()` waits for serve_forever to notice, up to one poll interval (0.5 s by
         # default): a short one keeps a stopping session's exit prompt.
@@ -199,6 +206,8 @@ class HealthServer:
         return self
 
     def stop(self) -> None:
-        """Stop serving and release the port."""
-        self._server.shutdown()
+        """Stop serving (if started) and release the port."""
+        if self._thread.is_alive():
+            # shutdown() waits for serve_forever, which never runs if start() was not called.
+            self._server.shutdown()
         self._server.server_close()

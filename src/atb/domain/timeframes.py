@@ -1,6 +1,6 @@
 """Candle timeframes: the one place where `1m … 1d` are parsed and converted.
 
-Every other module asks this one for a bar's length (milliseconds, `timedelta`, pandas offset),
+Every other module asks this one for a bar's length (milliseconds, nanoseconds, `timedelta`),
 so a timeframe string never gets interpreted twice in two slightly different ways.
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import attrs
-import pandas as pd
 
 from atb.domain.errors import DataError
 
@@ -57,15 +56,6 @@ class Timeframe:
     def timedelta(self) -> timedelta:
         """Bar length as a `datetime.timedelta`."""
         return timedelta(minutes=self.minutes)
-
-    @property
-    def pandas_offset(self) -> pd.Timedelta:
-        """Bar length as a `pandas.Timedelta` (usable as a `freq` in `pd.date_range`)."""
-        return pd.Timedelta(minutes=self.minutes)
-
-    def floor(self, when: pd.Timestamp) -> pd.Timestamp:
-        """Open time of the bar that contains `when`."""
-        return when.floor(self.pandas_offset)
 
     def __str__(self) -> str:
         return self.name

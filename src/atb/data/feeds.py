@@ -1,5 +1,7 @@
 """Candle feeds for the live engine: the exchange (polled) and a replay of stored candles.
 
+Both implement the `atb.ports.CandleFeed` port.
+
 A feed hands out **closed** bars only, each once, in time order. The exchange feed judges a bar
 closed by the exchange's server time, never by the local clock, so a test server with an
 accelerated clock drives the engine quickly and a skewed local clock cannot make the engine
@@ -12,52 +14,14 @@ import bisect
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
-
-import attrs
 
 from atb.data.bars import bars_from_frame
 from atb.data.binance import BinanceClient, closed_end_ms
 from atb.data.candles import ValidatedCandles
-from atb.data.timeframes import Timeframe
 from atb.domain.bars import Bar
+from atb.domain.timeframes import Timeframe
 from atb.domain.timestamps import from_ns, to_ns
-
-
-@attrs.frozen(slots=True)
-class FeedBatch:
-    """Bars that closed since the last poll (in order, none repeated), the feed's clock, and
-    ranges of bars the source does not have (reported, never invented)."""
-
-    bars: tuple[Bar, ...]
-    server_time: datetime
-    gaps: tuple[tuple[datetime, int], ...] = ()
-    """(first missing bar open time, number of missing bars)."""
-
-
-class CandleFeed(Protocol):
-    """Where the live engine gets closed bars."""
-
-    def server_time(self) -> datetime:
-        """The feed's clock (exchange server time; the replay's simulated time)."""
-        ...
-
-    def history(self, before: datetime | None, bars: int) -> list[Bar]:
-        """Up to `bars` closed bars opening before `before` (None: the latest closed ones)."""
-        ...
-
-    def poll(self, after: datetime | None) -> FeedBatch:
-        """Closed bars opening after `after` (None: after the history), in time order."""
-        ...
-
-    @property
-    def finished(self) -> bool:
-        """True when no bar will ever come again (end of a replay)."""
-        ...
-
-    def detail(self, bar: Bar, timeframe: Timeframe) -> list[Bar]:
-        """The closed `timeframe` candles inside `bar` (lower-timeframe detail), in order."""
-        ...
+from atb.ports import FeedBatch
 
 
 def _ms(when: datetime) -> int:

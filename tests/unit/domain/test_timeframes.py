@@ -7,8 +7,8 @@ from datetime import timedelta
 import pandas as pd
 import pytest
 
-from atb.data.timeframes import TIMEFRAMES, parse_timeframe, timeframe_ms
 from atb.domain.errors import DataError
+from atb.domain.timeframes import TIMEFRAMES, parse_timeframe, timeframe_ms
 
 
 @pytest.mark.parametrize(
@@ -22,7 +22,7 @@ def test_every_supported_timeframe_converts_consistently(name: str, minutes: int
     assert tf.milliseconds == minutes * 60_000 == timeframe_ms(name)
     assert tf.nanoseconds == tf.milliseconds * 1_000_000
     assert tf.timedelta == timedelta(minutes=minutes)
-    assert tf.pandas_offset == pd.Timedelta(minutes=minutes)
+    assert tf.timedelta == pd.Timedelta(minutes=minutes)
     assert str(tf) == name
 
 
@@ -45,10 +45,3 @@ def test_whitespace_is_ignored_and_timeframes_pass_through() -> None:
     tf = parse_timeframe(" 4h ")
     assert tf.name == "4h"
     assert parse_timeframe(tf) is tf
-
-
-def test_floor_gives_the_open_time_of_the_containing_bar() -> None:
-    tf = parse_timeframe("4h")
-    assert tf.floor(pd.Timestamp("2024-01-01 10:37", tz="UTC")) == pd.Timestamp(
-        "2024-01-01 08:00", tz="UTC"
-    )
