@@ -65,7 +65,7 @@ _RECORD_ONE = (
 
 def test_ml_results_do_not_depend_on_the_cpu() -> None:
     """The ML golden case gives the same bits when numpy may not use AVX2/AVX-512 loops (the
-    case moved between CI machines before features went through `atb.domain.portable_math`)."""
+    case moved between CI machines before features went through `atb.managers.portable_math`)."""
     root = Path(__file__).resolve().parents[2]
     environment = {**os.environ, "NPY_DISABLE_CPU_FEATURES": _WITHOUT_WIDE_SIMD}
     environment["PYTHONPATH"] = os.pathsep.join(

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from atb.domain import portable_math
+from atb.managers import portable_math
 
 FloatArray = npt.NDArray[np.float64]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from atb.domain import portable_math
+from atb.managers import portable_math
 from atb.strategies.indicators import (
     atr,
     log_return,
