@@ -1,25 +1,35 @@
-"""Find strategies by name: the built-ins, or any importable `module:attribute`.
+"""Find strategies by name: the built-ins, or a user strategy anywhere.
 
 `create_strategy("sma_cross", {"fast": 5})` validates the parameters against the strategy's
-declared specs and builds it. A user strategy is named `package.module:Factory`, where
-`Factory` is a class or function called with the validated parameters as keyword arguments;
-it declares them with a `parameter_specs` attribute (a sequence of `ParameterSpec`) and must
-return an object satisfying `Strategy`. Unknown names raise `StrategyError` listing the
-available ones.
+declared fields and builds it. A user strategy is named `path/to/file.py:Class` or
+`package.module:Class` (importable from the working directory, like `python -m`); `Class` is a
+strategy class (`atb.strategies.definition`: a frozen attrs class of parameter fields with
+`warmup`, `features` and `decide`). A class or factory satisfying the engines' `Strategy`
+Protocol directly, with a `parameter_specs` attribute, is accepted too (the older contract).
+Unknown names, import failures, missing members and parameter classes that are not frozen
+raise `StrategyError` in one line.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import importlib.util
+import os
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
+from types import ModuleType
 
 import attrs
 
 from atb.domain.errors import StrategyError
-from atb.strategies.buy_and_hold import BUY_AND_HOLD_PARAMETERS, BuyAndHold
+from atb.strategies.breakout import Breakout
+from atb.strategies.buy_and_hold import BuyAndHold
+from atb.strategies.definition import DefinedStrategy, strategy_name
 from atb.strategies.ml_artifact import artifact_paths, default_model_dir, load_artifact
 from atb.strategies.ml_basic import ML_BASIC_PARAMETERS, MlBasic
+from atb.strategies.parameter_fields import parameter_specs
 from atb.strategies.parameters import (
     ParameterSpec,
     ParamValue,
@@ -27,7 +37,8 @@ from atb.strategies.parameters import (
     resolve_parameters,
 )
 from atb.strategies.protocol import Strategy
-from atb.strategies.sma_cross import SMA_CROSS_PARAMETERS, SmaCross
+from atb.strategies.rsi_mean_reversion import RsiMeanReversion
+from atb.strategies.sma_cross import SmaCross
 
 
 @attrs.frozen(slots=True)
@@ -64,12 +75,19 @@ class StrategyEntry:
         return parse_params(assignments, self.parameters)
 
 
-def _sma_cross(values: Mapping[str, ParamValue], _context: StrategyContext) -> Strategy:
-    return SmaCross(**values)
+def definition_entry(cls: type, description: str, *, name: str | None = None) -> StrategyEntry:
+    """The registry entry of a strategy class (see `atb.strategies.definition`): its fields are
+    its parameters; `StrategyError` if it is not a frozen attrs class of parameter fields."""
+    specs = parameter_specs(cls)
 
+    def build(values: Mapping[str, ParamValue], _context: StrategyContext) -> Strategy:
+        try:
+            definition = cls(**values)
+        except TypeError as error:
+            raise StrategyError(f"{cls.__qualname__}: {error}") from None
+        return DefinedStrategy(definition)
 
-def _buy_and_hold(values: Mapping[str, ParamValue], _context: StrategyContext) -> Strategy:
-    return BuyAndHold(**values)
+    return StrategyEntry(name or strategy_name(cls), description, specs, build)
 
 
 def _ml_basic(values: Mapping[str, ParamValue], context: StrategyContext) -> Strategy:
@@ -94,18 +112,10 @@ def _ml_basic(values: Mapping[str, ParamValue], context: StrategyContext) -> Str
 BUILTINS: Mapping[str, StrategyEntry] = {
     entry.name: entry
     for entry in (
-        StrategyEntry(
-            "sma_cross",
-            "long (optionally short) on fast/slow SMA crosses",
-            SMA_CROSS_PARAMETERS,
-            _sma_cross,
-        ),
-        StrategyEntry(
-            "buy_and_hold",
-            "long from the first decided bar; the baseline",
-            BUY_AND_HOLD_PARAMETERS,
-            _buy_and_hold,
-        ),
+        definition_entry(SmaCross, "long (optionally short) on fast/slow SMA crosses"),
+        definition_entry(BuyAndHold, "long from the first decided bar; the baseline"),
+        definition_entry(RsiMeanReversion, "long as the RSI leaves oversold, out when overbought"),
+        definition_entry(Breakout, "long on a close above the recent high, out below the low"),
         StrategyEntry(
             "ml_basic",
             "ridge model of the next bar's return (needs `atb train ml_basic`)",
@@ -145,20 +155,10 @@ def create_strategy(
 
 
 def _user_entry(path: str) -> StrategyEntry:
-    module_name, _, attribute = path.partition(":")
-    if not module_name or not attribute:
-        raise StrategyError(f"user strategy {path!r} must look like package.module:attribute")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as error:
-        raise StrategyError(
-            f"user strategy {path!r}: cannot import {module_name}: {error}"
-        ) from None
-    target: object = module
-    for part in attribute.split("."):
-        if not hasattr(target, part):
-            raise StrategyError(f"user strategy {path!r}: {module_name} has no {attribute}")
-        target = getattr(target, part)
+    target = _user_target(path)
+    doc = (getattr(target, "__doc__", None) or "user strategy").strip().splitlines()[0]
+    if isinstance(target, type) and attrs.has(target) and _looks_defined(target):
+        return definition_entry(target, doc, name=path)
     if not callable(target):
         raise StrategyError(f"user strategy {path!r} is not a class or factory")
     specs = _declared_specs(path, getattr(target, "parameter_specs", ()))
@@ -181,8 +181,68 @@ def _user_entry(path: str) -> StrategyEntry:
             )
         return strategy
 
-    doc = (getattr(target, "__doc__", None) or "user strategy").strip().splitlines()[0]
     return StrategyEntry(path, doc, specs, build)
+
+
+def _looks_defined(cls: type) -> bool:
+    return all(callable(getattr(cls, member, None)) for member in ("features", "decide"))
+
+
+def _user_target(path: str) -> object:
+    """The object `path` names: `package.module:attribute` (importable from the working
+    directory, like `python -m`) or `path/to/file.py:attribute`."""
+    source, _, attribute = path.rpartition(":")
+    if not source or not attribute:
+        raise StrategyError(
+            f"user strategy {path!r} must look like package.module:Class or path/to/file.py:Class"
+        )
+    module = _load_file(path, Path(source)) if source.endswith(".py") else _import(path, source)
+    target: object = module
+    for part in attribute.split("."):
+        if not hasattr(target, part):
+            raise StrategyError(f"user strategy {path!r}: {source} has no {attribute}")
+        target = getattr(target, part)
+    return target
+
+
+def _import(path: str, module_name: str) -> ModuleType:
+    working = os.getcwd()
+    if working not in sys.path:
+        sys.path.insert(0, working)
+    try:
+        return importlib.import_module(module_name)
+    except Exception as error:  # user code: any failure is a one-line refusal
+        raise StrategyError(
+            f"user strategy {path!r}: cannot import {module_name}: {type(error).__name__}: {error}"
+        ) from None
+
+
+def _load_file(path: str, file: Path) -> ModuleType:
+    if not file.is_file():
+        raise StrategyError(f"user strategy {path!r}: no file {file}")
+    resolved = file.resolve()
+    # One module per file, named after its location, registered so that typing and attrs
+    # can resolve the annotations of the classes it defines.
+    module_name = "atb_user_" + hashlib.sha256(str(resolved).encode()).hexdigest()[:12]
+    loaded = sys.modules.get(module_name)
+    if loaded is not None:
+        return loaded
+    spec = importlib.util.spec_from_file_location(module_name, resolved)
+    if spec is None or spec.loader is None:
+        raise StrategyError(f"user strategy {path!r}: {file} is not a Python module")
+    module = importlib.util.module_from_spec(spec)
+    # Like `python file.py`: the file's own folder is importable (its sibling modules).
+    if str(resolved.parent) not in sys.path:
+        sys.path.insert(0, str(resolved.parent))
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as error:  # user code: any failure is a one-line refusal
+        del sys.modules[module_name]
+        raise StrategyError(
+            f"user strategy {path!r}: importing {file} failed: {type(error).__name__}: {error}"
+        ) from None
+    return module
 
 
 def _declared_specs(path: str, declared: object) -> tuple[ParameterSpec, ...]:

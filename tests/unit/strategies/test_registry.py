@@ -15,24 +15,33 @@ from atb.strategies import (
     get_entry,
     parse_params,
 )
-from atb.strategies.sma_cross import SMA_CROSS_PARAMETERS, SmaCross
+from atb.strategies.definition import DefinedStrategy
+from atb.strategies.parameter_fields import parameter_specs
+from atb.strategies.sma_cross import SmaCross
+
+SMA_CROSS_PARAMETERS = parameter_specs(SmaCross)
 
 
 def test_builtins_are_listed() -> None:
-    assert available() == ["buy_and_hold", "ml_basic", "sma_cross"]
+    assert available() == [
+        "breakout", "buy_and_hold", "ml_basic", "rsi_mean_reversion", "sma_cross",
+    ]  # fmt: skip
     assert {spec.name for spec in BUILTINS["sma_cross"].parameters} == {
         "fast", "slow", "stop_loss", "take_profit", "size", "allow_short",
     }  # fmt: skip
 
 
 def test_unknown_strategy_lists_the_available_ones() -> None:
-    with pytest.raises(StrategyError, match=r"unknown strategy 'nope'.*buy_and_hold, ml_basic"):
+    with pytest.raises(
+        StrategyError, match=r"unknown strategy 'nope'.*breakout, buy_and_hold, ml_basic"
+    ):
         get_entry("nope")
 
 
 def test_create_builtin_with_params() -> None:
     strategy = create_strategy("sma_cross", {"fast": 5, "slow": 20, "allow_short": True})
-    assert isinstance(strategy, SmaCross)
+    assert isinstance(strategy, DefinedStrategy)
+    assert isinstance(strategy.definition, SmaCross)
     assert isinstance(strategy, Strategy)
     assert strategy.parameters["fast"] == 5
     assert strategy.parameters["stop_loss"] is None
@@ -104,7 +113,7 @@ def test_user_strategy_by_module_path() -> None:
         ("tests.unit.strategies.leaky:Missing", r"has no Missing"),
         ("tests.unit.strategies.leaky:NOT_CALLABLE", r"is not a class or factory"),
         ("tests.unit.strategies.leaky:not_a_strategy", r"does not satisfy the Strategy protocol"),
-        (":X", r"must look like package.module:attribute"),
+        (":X", r"must look like package.module:Class or path/to/file.py:Class"),
     ],
 )
 def test_user_strategy_errors(path: str, message: str) -> None:

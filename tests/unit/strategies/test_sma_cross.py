@@ -13,6 +13,8 @@ from atb.domain.models import ActiveTrade
 from atb.domain.sides import PositionSide
 from atb.strategies import Strategy, create_strategy
 from atb.strategies.buy_and_hold import BuyAndHold
+from atb.strategies.definition import DefinedStrategy
+from atb.strategies.row import Row
 from atb.strategies.sma_cross import SmaCross
 from tests.unit.strategies.frames import frame_from_closes
 
@@ -40,16 +42,17 @@ def position(side: PositionSide) -> ActiveTrade:
 LONG, SHORT = position(PositionSide.LONG), position(PositionSide.SHORT)
 
 
-def prepared(**params: object) -> SmaCross:
+def prepared(**params: object) -> Strategy:
     strategy = create_strategy("sma_cross", {"fast": 2, "slow": 3, **params})
-    assert isinstance(strategy, SmaCross)
+    assert isinstance(strategy, DefinedStrategy)
+    assert isinstance(strategy.definition, SmaCross)
     strategy.prepare(frame_from_closes(CLOSES))
     return strategy
 
 
 def test_features_by_hand() -> None:
     features = prepared().features()
-    assert list(features.columns) == ["fast_sma", "slow_sma", "regime", "cross"]
+    assert list(features.columns) == ["fast_sma", "slow_sma", "cross", "may_act"]
     assert features["fast_sma"].iloc[3] == 9.5
     assert features["slow_sma"].iloc[3] == pytest.approx(29 / 3)
     assert np.isnan(features["slow_sma"].iloc[1])
@@ -84,8 +87,24 @@ def test_shorts_and_reversal() -> None:
     assert strategy.decide(7, BAR, None) is HOLD
 
 
+def test_the_strategy_class_alone_decides_from_a_row() -> None:
+    # Without the registry or an engine: features over a frame, then a row per bar.
+    strategy = SmaCross(fast=2, slow=3, size=0.5)
+    frame = frame_from_closes(CLOSES)
+    features = strategy.features(frame)
+    columns = {name: frame[name].to_numpy(dtype=np.float64) for name in frame.columns}
+    columns.update({str(name): features[name].to_numpy(dtype=np.float64) for name in features})
+    at_six = Row(columns, 6, frame.index[6].to_pydatetime())
+    assert at_six.close == 11.0
+    assert at_six["cross"] == 1.0
+    assert strategy.decide(at_six, None) == Decision(
+        Action.ENTER_LONG, size=0.5, reason="bullish cross"
+    )
+    assert strategy.decide(Row(columns, 7, frame.index[7].to_pydatetime()), None) is HOLD
+
+
 def test_defaults_and_protocol() -> None:
-    strategy: Strategy = SmaCross()
+    strategy: Strategy = DefinedStrategy(SmaCross())
     assert strategy.parameters == {
         "fast": 10, "slow": 30, "stop_loss": None, "take_profit": None, "size": 1.0,
         "allow_short": False,
@@ -94,7 +113,7 @@ def test_defaults_and_protocol() -> None:
 
 
 def test_buy_and_hold() -> None:
-    strategy: Strategy = BuyAndHold()
+    strategy: Strategy = DefinedStrategy(BuyAndHold())
     strategy.prepare(frame_from_closes(CLOSES))
     assert strategy.signal_mask().all()
     assert strategy.warmup == 1
@@ -106,10 +125,10 @@ def test_buy_and_hold() -> None:
 
 def test_use_before_prepare_is_an_error() -> None:
     with pytest.raises(ValueError, match=r"sma_cross: prepare\(frame\) must be called"):
-        SmaCross().features()
+        DefinedStrategy(SmaCross()).features()
 
 
 def test_frame_without_ohlcv_is_an_error() -> None:
     frame = frame_from_closes(CLOSES).drop(columns=["volume"])
     with pytest.raises(ValueError, match="candle frame lacks column"):
-        SmaCross().prepare(frame)
+        DefinedStrategy(SmaCross()).prepare(frame)

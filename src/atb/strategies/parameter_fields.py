@@ -1,0 +1,163 @@
+"""A strategy's parameters are the fields of its frozen attrs class.
+
+    @attrs.frozen
+    class Breakout:
+        window: int = parameter(20, "bars in the channel", minimum=2)
+        stop: float | None = parameter(0.02, "stop distance (None: no stop)", above=0.0)
+
+`parameter` is an `attrs.field` with a default and the bounds and help kept as metadata;
+`parameter_specs(Breakout)` turns the fields into the `ParameterSpec`s every command parses
+`--param` against, so any such class gets validation and CLI parsing without writing either.
+The field's annotation gives the kind (`int`, `float`, `bool`, `str`; `X | None` may be None,
+meaning "off"). A class that is not a frozen attrs class is refused with one line: a strategy's
+parameters never change during a run.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from collections.abc import Mapping
+from typing import TypeVar, cast
+
+import attrs
+
+from atb.domain.errors import StrategyError
+from atb.strategies.parameters import ParameterSpec, ParamKind, ParamValue, resolve_parameters
+
+__all__ = ["parameter", "parameter_specs", "parameter_values", "parameters_of"]
+
+_METADATA_KEY = "atb.parameter"
+
+_KINDS: Mapping[object, ParamKind] = {
+    bool: ParamKind.BOOL,
+    int: ParamKind.INT,
+    float: ParamKind.FLOAT,
+    str: ParamKind.STR,
+}
+
+T = TypeVar("T")
+
+
+@attrs.frozen(slots=True)
+class _Bounds:
+    description: str
+    minimum: float | None
+    maximum: float | None
+    exclusive_minimum: bool
+
+
+def parameter(
+    default: T,
+    description: str = "",
+    *,
+    minimum: float | None = None,
+    above: float | None = None,
+    maximum: float | None = None,
+) -> T:
+    """A strategy parameter: its default, one line of help, and inclusive bounds (`minimum`,
+    `maximum`) or a strict lower bound (`above`, e.g. `above=0.0` for a distance)."""
+    if minimum is not None and above is not None:
+        raise StrategyError("parameter: give either minimum or above, not both")
+    bounds = _Bounds(
+        description=description,
+        minimum=above if above is not None else minimum,
+        maximum=maximum,
+        exclusive_minimum=above is not None,
+    )
+    # attrs.field is typed to return its default's type, so the class body's annotation holds.
+    return attrs.field(default=default, metadata={_METADATA_KEY: bounds})
+
+
+def parameter_specs(cls: type) -> tuple[ParameterSpec, ...]:
+    """The parameters a strategy class declares, in field order (`StrategyError` naming the
+    class when it is not a frozen attrs class or a field's type is not a parameter kind)."""
+    _check_frozen_attrs(cls)
+    hints = typing.get_type_hints(cls)
+    specs: list[ParameterSpec] = []
+    for field in attrs.fields(cls):
+        if not field.init:
+            continue
+        bounds = field.metadata.get(_METADATA_KEY)
+        if not isinstance(bounds, _Bounds):
+            bounds = _Bounds("", None, None, exclusive_minimum=False)
+        kind, nullable = _kind(cls, field.name, hints.get(field.name))
+        if field.default is attrs.NOTHING:
+            raise StrategyError(f"{cls.__qualname__}.{field.name}: a parameter needs a default")
+        specs.append(
+            ParameterSpec(
+                field.name,
+                kind,
+                cast("ParamValue", field.default),
+                bounds.description,
+                minimum=bounds.minimum,
+                maximum=bounds.maximum,
+                nullable=nullable,
+                exclusive_minimum=bounds.exclusive_minimum,
+            )
+        )
+    return tuple(specs)
+
+
+C = TypeVar("C")
+
+
+def parameters_of(cls: type[C], values: Mapping[str, object] | None = None) -> C:
+    """An instance of the strategy class `cls` with `values` validated against its declared
+    parameters (defaults fill the rest); `StrategyError` names a bad name or value."""
+    resolved = resolve_parameters(parameter_specs(cls), values)
+    return cls(**resolved)
+
+
+def parameter_values(instance: object) -> dict[str, ParamValue]:
+    """The parameter values of a strategy instance, by name."""
+    cls = type(instance)
+    if not attrs.has(cls):
+        raise StrategyError(f"{cls.__qualname__} is not an attrs class")
+    fields = attrs.fields(cls)
+    return {
+        field.name: cast("ParamValue", getattr(instance, field.name))
+        for field in fields
+        if field.init
+    }
+
+
+def _check_frozen_attrs(cls: type) -> None:
+    name = getattr(cls, "__qualname__", repr(cls))
+    if not attrs.has(cls):
+        raise StrategyError(
+            f"{name}: a strategy's parameters must be a frozen attrs class (@attrs.frozen)"
+        )
+    try:
+        instance = cls()
+    except TypeError as error:
+        raise StrategyError(f"{name}: every parameter needs a default ({error})") from None
+    except StrategyError:
+        raise
+    first = next((field for field in attrs.fields(cls) if field.init), None)
+    if first is None:
+        return
+    try:
+        setattr(instance, first.name, getattr(instance, first.name))
+    except attrs.exceptions.FrozenInstanceError:
+        return
+    raise StrategyError(
+        f"{name}: the parameter class is not frozen; declare it with @attrs.frozen "
+        "(a strategy's parameters never change during a run)"
+    )
+
+
+def _kind(cls: type, field: str, hint: object) -> tuple[ParamKind, bool]:
+    nullable = False
+    origin = typing.get_origin(hint)
+    if origin is types.UnionType or origin is typing.Union:
+        members = [member for member in typing.get_args(hint) if member is not type(None)]
+        nullable = len(members) < len(typing.get_args(hint))
+        hint = members[0] if len(members) == 1 else None
+    kind = _KINDS.get(hint)
+    if kind is None:
+        raise StrategyError(
+            f"{cls.__qualname__}.{field}: a parameter is an int, float, bool or str "
+            f"(optionally `| None`), not {hint!r}"
+        )
+    return kind, nullable

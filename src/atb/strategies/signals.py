@@ -1,0 +1,40 @@
+"""Vectorised signal helpers for `features(frame)`: crossovers and threshold crossings.
+
+Each returns a boolean Series aligned with its input that is True only on the bar where the
+event happens, and False where either side is NaN (warm-up) — so the column can serve directly
+as the strategy's `may_act` mask. `b` may be a Series or a constant level (a threshold).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["crossed_above", "crossed_below"]
+
+
+def crossed_above(a: pd.Series[float], b: pd.Series[float] | float) -> pd.Series[bool]:
+    """True on the bar where `a` ends above `b` after being at or below it on the bar before."""
+    difference = _difference(a, b)
+    before = np.empty_like(difference)
+    before[0:1] = np.nan
+    before[1:] = difference[:-1]
+    return pd.Series((difference > 0) & (before <= 0), index=a.index, dtype=bool)
+
+
+def crossed_below(a: pd.Series[float], b: pd.Series[float] | float) -> pd.Series[bool]:
+    """True on the bar where `a` ends below `b` after being at or above it on the bar before."""
+    difference = _difference(a, b)
+    before = np.empty_like(difference)
+    before[0:1] = np.nan
+    before[1:] = difference[:-1]
+    return pd.Series((difference < 0) & (before >= 0), index=a.index, dtype=bool)
+
+
+def _difference(
+    a: pd.Series[float], b: pd.Series[float] | float
+) -> np.ndarray[tuple[int], np.dtype[np.float64]]:
+    left = a.to_numpy(dtype=np.float64)
+    right = b.to_numpy(dtype=np.float64) if isinstance(b, pd.Series) else np.float64(b)
+    with np.errstate(invalid="ignore"):
+        return np.asarray(left - right, dtype=np.float64)
