@@ -1,6 +1,11 @@
-"""Strategies: the `Strategy` Protocol, indicators, the built-ins, the registry, the bias check.
+"""Strategies: the contract users write, indicators, the built-ins, the registry, the bias check.
 
-What engines call::
+What a strategy author imports (five concepts: `parameter`, `features`, `Row`, the decisions,
+the position)::
+
+    from atb.strategies import HOLD, PositionState, Row, enter_long, exit_position, parameter
+
+What engines call (the `Strategy` Protocol; `DefinedStrategy` adapts a strategy class to it)::
 
     strategy = create_strategy(name, params, StrategyContext(symbol, timeframe, model_dir))
     strategy.prepare(frame)            # frame = warm-up bars + the run window
@@ -11,7 +16,12 @@ What engines call::
 `training_window_overlaps(strategy.model_artifact, start, end)` before a run.
 """
 
+from atb.domain.decisions import HOLD, Decision
+from atb.domain.protocols import PositionState
+from atb.domain.sides import PositionSide
 from atb.strategies.bias_check import BiasFinding, BiasReport, check_strategy
+from atb.strategies.decision_builders import enter_long, enter_short, exit_position
+from atb.strategies.definition import MAY_ACT, DefinedStrategy, StrategyDefinition
 from atb.strategies.ml_artifact import (
     ModelArtifact,
     default_model_dir,
@@ -19,6 +29,7 @@ from atb.strategies.ml_artifact import (
     training_window_overlaps,
 )
 from atb.strategies.ml_training import train
+from atb.strategies.parameter_fields import parameter, parameter_specs
 from atb.strategies.parameters import (
     ParameterSpec,
     ParamKind,
@@ -35,25 +46,42 @@ from atb.strategies.registry import (
     create_strategy,
     get_entry,
 )
+from atb.strategies.row import Row
+from atb.strategies.signals import crossed_above, crossed_below
 
 __all__ = [
     "BUILTINS",
+    "HOLD",
+    "MAY_ACT",
     "BiasFinding",
     "BiasReport",
+    "Decision",
+    "DefinedStrategy",
     "ModelArtifact",
     "ModelBacked",
     "ParamKind",
     "ParamValue",
     "ParameterSpec",
+    "PositionSide",
+    "PositionState",
+    "Row",
     "Strategy",
     "StrategyContext",
+    "StrategyDefinition",
     "StrategyEntry",
     "available",
     "check_strategy",
     "create_strategy",
+    "crossed_above",
+    "crossed_below",
     "default_model_dir",
+    "enter_long",
+    "enter_short",
+    "exit_position",
     "get_entry",
     "load_artifact",
+    "parameter",
+    "parameter_specs",
     "parse_params",
     "resolve_parameters",
     "train",

@@ -29,7 +29,14 @@ from atb.domain.decisions import HOLD, Decision
 from atb.domain.errors import StrategyError
 from atb.domain.protocols import PositionState
 from atb.domain.sides import PositionSide
-from atb.strategies.protocol import OHLCV_COLUMNS, BoolArray, Strategy, check_frame
+from atb.strategies.protocol import (
+    OHLCV_COLUMNS,
+    BoolArray,
+    PreparesRecent,
+    Strategy,
+    check_frame,
+)
+from atb.strategies.recent_bars import RecentBars
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -97,6 +104,9 @@ class BiasReport:
     decisions_checked: int
     mask_bars_checked: int
     findings: tuple[BiasFinding, ...]
+    incremental_checked: int = 0
+    """Bars where the strategy's `features_now` was compared with its `features` (0: it has
+    no incremental path)."""
 
     @property
     def passed(self) -> bool:
@@ -109,6 +119,11 @@ class BiasReport:
             f"{self.strategy}: {self.bars} bars, warm-up {self.warmup}; "
             f"{self.prefixes_checked} prefixes, {self.windows_checked} warm-up windows, "
             f"{self.decisions_checked} decisions, {self.mask_bars_checked} masked bars checked"
+            + (
+                f", features_now on {self.incremental_checked} bars"
+                if self.incremental_checked
+                else ""
+            )
         )
         if self.passed:
             return f"{head} — no look-ahead or history bias found"
@@ -227,6 +242,48 @@ class _Checker:
                 self.add(kind, f"decision ({held})", row, f"full frame {expected} != {label} {got}")
                 return
 
+    def compare_incremental(self, first: int, row: int) -> bool:
+        """Prepare a fresh strategy on rows `first..row` as plain arrays (the live fast path)
+        and compare its newest-bar features and decisions with the full frame's row. False
+        when the strategy has no incremental path or a difference was found."""
+        other = self.factory()
+        if not isinstance(other, PreparesRecent):
+            return False
+        rows = self.ohlcv[first : row + 1]
+        recent = RecentBars(
+            open=rows[:, 0].copy(),
+            high=rows[:, 1].copy(),
+            low=rows[:, 2].copy(),
+            close=rows[:, 3].copy(),
+            volume=rows[:, 4].copy(),
+            time=self.times[row],
+        )
+        label = f"features_now on rows {first}..{row}"
+        try:
+            values = other.prepare_recent(recent)
+        except Exception as error:  # reported, not raised: the checker must name the bar
+            self.add("incremental", "features_now", row, f"raised {error!r}")
+            return False
+        if values is None:
+            return False
+        if sorted(values) != sorted(self.columns):
+            self.add("incremental", "features_now", row, f"keys {sorted(values)} != {self.columns}")
+            return False
+        got = np.array([[float(values[name]) for name in self.columns]], dtype=np.float64)
+        mine = self.values[row : row + 1]
+        same = _equal(got, mine, self.rtol, self.atol)
+        if not same.all():
+            col = int(np.flatnonzero(~same[0])[0])
+            self.add(
+                "incremental",
+                f"feature {self.columns[col]!r}",
+                row,
+                f"full frame {float(mine[0, col])!r} != {label} {float(got[0, col])!r}",
+            )
+            return False
+        self.compare_decisions("incremental", other, row - first, row, label)
+        return True
+
     def check_mask(self, warmup: int) -> int:
         early = np.flatnonzero(self.mask[: warmup - 1])
         if len(early):
@@ -312,7 +369,7 @@ def check_strategy(
         ohlcv=frame[list(OHLCV_COLUMNS)].to_numpy(dtype=np.float64),
         times=[stamp.to_pydatetime() for stamp in pd.DatetimeIndex(frame.index)],
     )
-    prefixes = windows = 0
+    prefixes = windows = incremental = 0
     for row in _sample_rows(mask, warmup - 1, samples=samples, tail=tail, signals=signal_samples):
         if checker.full_stop:
             break
@@ -329,6 +386,9 @@ def check_strategy(
             label = f"{warmup}-bar window"
             if checker.compare_rows("history", window, first, last, label):
                 checker.compare_decisions("history", window, warmup - 1, row, label)
+        # The live fast path, on the warm-up window and on the whole prefix.
+        if checker.compare_incremental(first, row) and checker.compare_incremental(0, row):
+            incremental += 1
     masked = 0 if checker.full_stop else checker.check_mask(warmup)
     return BiasReport(
         strategy=full.name,
@@ -339,4 +399,5 @@ def check_strategy(
         decisions_checked=checker.decisions,
         mask_bars_checked=masked,
         findings=tuple(checker.findings),
+        incremental_checked=incremental,
     )

@@ -33,6 +33,7 @@ from atb.domain.protocols import PositionState
 from atb.strategies.parameter_fields import parameter_specs, parameter_values
 from atb.strategies.parameters import ParameterSpec, ParamValue
 from atb.strategies.protocol import OHLCV_COLUMNS, BoolArray, check_frame, require_prepared
+from atb.strategies.recent_bars import RecentBars
 from atb.strategies.row import Row
 
 __all__ = ["MAY_ACT", "DefinedStrategy", "StrategyDefinition", "strategy_name"]
@@ -59,6 +60,16 @@ class StrategyDefinition(Protocol):
         ...
 
 
+@runtime_checkable
+class IncrementalDefinition(Protocol):
+    """A strategy that also computes the newest bar's features from plain arrays (optional;
+    see `atb.strategies.recent_bars`)."""
+
+    def features_now(self, bars: RecentBars) -> dict[str, float]:
+        """The newest bar's features, equal bit for bit to the last row of `features`."""
+        ...
+
+
 def strategy_name(cls: type) -> str:
     """A strategy's name: its `name` class attribute, else its class name in snake_case."""
     declared = cls.__dict__.get("name")
@@ -75,12 +86,15 @@ class DefinedStrategy:
         "_definition",
         "_features",
         "_first_decidable",
+        "_incremental",
         "_mask",
         "_name",
         "_specs",
     )
 
-    def __init__(self, definition: StrategyDefinition) -> None:
+    def __init__(self, definition: StrategyDefinition, *, name: str | None = None) -> None:
+        """Wrap `definition`; `name` overrides its name (a user strategy is named by the
+        reference it was loaded by, so a session or a result can load it again)."""
         if not isinstance(definition, StrategyDefinition):
             raise StrategyError(
                 f"{type(definition).__qualname__} is not a strategy: it needs warmup, "
@@ -89,11 +103,12 @@ class DefinedStrategy:
         cls = type(definition)
         self._definition = definition
         self._specs = parameter_specs(cls)
-        self._name = strategy_name(cls)
+        self._name = name or strategy_name(cls)
         self._features: pd.DataFrame | None = None
         self._columns: dict[str, npt.NDArray[np.float64]] = {}
         self._mask: BoolArray = np.zeros(0, dtype=np.bool_)
         self._first_decidable = 0
+        self._incremental = definition if isinstance(definition, IncrementalDefinition) else None
 
     @property
     def definition(self) -> StrategyDefinition:
@@ -153,6 +168,30 @@ class DefinedStrategy:
         self._features = features
         self._columns = columns
         self._mask = mask
+
+    def prepare_recent(self, recent: RecentBars) -> Mapping[str, float] | None:
+        """The live fast path: with a `features_now`, prepare only the newest bar of `recent`
+        (no DataFrame) and return its features; None without one."""
+        if self._incremental is None:
+            return None
+        values = self._incremental.features_now(recent)
+        size = len(recent)
+        columns: dict[str, npt.NDArray[np.float64]] = {
+            "open": recent.open,
+            "high": recent.high,
+            "low": recent.low,
+            "close": recent.close,
+            "volume": recent.volume,
+        }
+        for name, value in values.items():
+            column = np.full(size, np.nan)
+            column[-1] = float(value)
+            columns[name] = column
+        self._columns = columns
+        self._first_decidable = self.warmup - 1
+        # Only the newest row exists: `features()` and `signal_mask()` need `prepare(frame)`.
+        self._features = None
+        return values
 
     def features(self) -> pd.DataFrame:
         """The prepared features."""

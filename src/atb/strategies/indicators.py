@@ -67,6 +67,24 @@ def window_sum(values: FloatArray, window: int) -> FloatArray:
     return out
 
 
+def sum_at(values: FloatArray, window: int, end: int) -> float:
+    """`window_sum(values, window)[end]` computed for that one row: the same additions in the
+    same order (oldest first), so the same bits; NaN when fewer than `window` rows."""
+    _check_window(window)
+    start = end - window + 1
+    if start < 0 or end >= len(values):
+        return float("nan")
+    total = values[start]
+    for k in range(start + 1, end + 1):
+        total += values[k]
+    return float(total)
+
+
+def sma_at(values: FloatArray, window: int, end: int) -> float:
+    """`sma(values, window)` at row `end` alone (bit-identical; see `sum_at`)."""
+    return float(np.float64(sum_at(values, window, end)) / window)
+
+
 def sma(series: pd.Series[float], window: int) -> pd.Series[float]:
     """Simple moving average of the last `window` rows. Warm-up: `window`."""
     return _series(window_sum(_values(series), window) / window, series, f"sma_{window}")

@@ -37,6 +37,7 @@ from atb.strategies.parameters import ParameterSpec, ParamValue
 
 if TYPE_CHECKING:
     from atb.strategies.ml_artifact import ModelArtifact
+    from atb.strategies.recent_bars import RecentBars
 
 OHLCV_COLUMNS = ("open", "high", "low", "close", "volume")
 """Columns of the candle frame handed to `prepare` (float64, UTC `DatetimeIndex` of open times)."""
@@ -83,6 +84,17 @@ class Strategy(Protocol):
 
     def signal_mask(self) -> BoolArray:
         """True where `decide` may return something other than HOLD, for any position."""
+        ...
+
+
+@runtime_checkable
+class PreparesRecent(Protocol):
+    """A strategy that can prepare the newest bar alone, from plain arrays (the live engine's
+    fast path; see `atb.strategies.recent_bars`)."""
+
+    def prepare_recent(self, recent: RecentBars) -> Mapping[str, float] | None:
+        """Prepare the newest bar of `recent` for `decide(len(recent) - 1, …)` and return its
+        features; None when the strategy has no incremental path (then `prepare(frame)`)."""
         ...
 
 

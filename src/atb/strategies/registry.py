@@ -85,7 +85,7 @@ def definition_entry(cls: type, description: str, *, name: str | None = None) ->
             definition = cls(**values)
         except TypeError as error:
             raise StrategyError(f"{cls.__qualname__}: {error}") from None
-        return DefinedStrategy(definition)
+        return DefinedStrategy(definition, name=name)
 
     return StrategyEntry(name or strategy_name(cls), description, specs, build)
 
@@ -157,8 +157,8 @@ def create_strategy(
 def _user_entry(path: str) -> StrategyEntry:
     target = _user_target(path)
     doc = (getattr(target, "__doc__", None) or "user strategy").strip().splitlines()[0]
-    if isinstance(target, type) and attrs.has(target) and _looks_defined(target):
-        return definition_entry(target, doc, name=path)
+    if isinstance(target, type) and _looks_defined(target):
+        return definition_entry(target, doc, name=_reference(path))
     if not callable(target):
         raise StrategyError(f"user strategy {path!r} is not a class or factory")
     specs = _declared_specs(path, getattr(target, "parameter_specs", ()))
@@ -184,8 +184,21 @@ def _user_entry(path: str) -> StrategyEntry:
     return StrategyEntry(path, doc, specs, build)
 
 
+def _reference(path: str) -> str:
+    """How a user strategy is named in sessions and results, so that `atb parity`, a resumed
+    session or `--rerun` load the same class from any folder: a file by its absolute path."""
+    source, _, attribute = path.rpartition(":")
+    if source.endswith(".py"):
+        return f"{Path(source).resolve()}:{attribute}"
+    return path
+
+
 def _looks_defined(cls: type) -> bool:
-    return all(callable(getattr(cls, member, None)) for member in ("features", "decide"))
+    # The new contract: features(frame) and decide(row, position), no prepare().
+    members = ("features", "decide")
+    return all(callable(getattr(cls, member, None)) for member in members) and not hasattr(
+        cls, "prepare"
+    )
 
 
 def _user_target(path: str) -> object:

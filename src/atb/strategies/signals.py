@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["crossed_above", "crossed_below"]
+__all__ = ["crossed_above", "crossed_below", "crossing"]
 
 
 def crossed_above(a: pd.Series[float], b: pd.Series[float] | float) -> pd.Series[bool]:
@@ -38,3 +38,13 @@ def _difference(
     right = b.to_numpy(dtype=np.float64) if isinstance(b, pd.Series) else np.float64(b)
     with np.errstate(invalid="ignore"):
         return np.asarray(left - right, dtype=np.float64)
+
+
+def crossing(before: float, now: float) -> int:
+    """The newest bar alone (for `features_now`): +1 where `crossed_above` is True, −1 where
+    `crossed_below` is, else 0 — given the difference `a − b` on the bar before and on this one."""
+    if now > 0 and before <= 0:
+        return 1
+    if now < 0 and before >= 0:
+        return -1
+    return 0

@@ -21,10 +21,11 @@ from atb.domain.errors import StrategyError
 from atb.domain.protocols import PositionState
 from atb.domain.sides import PositionSide
 from atb.strategies.decision_builders import enter_long, enter_short, exit_position
-from atb.strategies.indicators import sma
+from atb.strategies.indicators import sma, sma_at
 from atb.strategies.parameter_fields import parameter
+from atb.strategies.recent_bars import RecentBars
 from atb.strategies.row import Row
-from atb.strategies.signals import crossed_above, crossed_below
+from atb.strategies.signals import crossed_above, crossed_below, crossing
 
 
 @attrs.frozen
@@ -65,6 +66,14 @@ class SmaCross:
         return pd.DataFrame(
             {"fast_sma": fast, "slow_sma": slow, "cross": cross, "may_act": up | down}
         )
+
+    def features_now(self, bars: RecentBars) -> dict[str, float]:
+        """The newest bar's features from the last `slow + 1` closes (the live fast path)."""
+        close, last = bars.close, len(bars) - 1
+        fast_before, fast = (sma_at(close, self.fast, row) for row in (last - 1, last))
+        slow_before, slow = (sma_at(close, self.slow, row) for row in (last - 1, last))
+        cross = crossing(fast_before - slow_before, fast - slow)
+        return {"fast_sma": fast, "slow_sma": slow, "cross": cross, "may_act": float(cross != 0)}
 
     def decide(self, row: Row, position: PositionState | None) -> Decision:
         """Act on a cross: enter, exit or reverse (an entry against a position reverses it)."""

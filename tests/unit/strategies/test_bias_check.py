@@ -16,6 +16,10 @@ BUILTIN_CASES = [
     ("sma_cross", {}),
     ("sma_cross", {"fast": 5, "slow": 12, "allow_short": True, "stop_loss": 0.02}),
     ("buy_and_hold", {}),
+    ("rsi_mean_reversion", {}),
+    ("rsi_mean_reversion", {"window": 7, "allow_short": True}),
+    ("breakout", {}),
+    ("breakout", {"window": 48, "exit_window": 12, "take_profit": 0.05}),
     ("ml_basic", {}),
     ("ml_basic", {"allow_short": True}),
 ]
@@ -36,7 +40,11 @@ def test_builtins_pass_exactly_on_synthetic_data(
     assert report.passed, report.summary()
     assert report.prefixes_checked >= 40
     assert report.windows_checked == report.prefixes_checked
-    assert report.decisions_checked == 6 * report.prefixes_checked
+    # flat, long and short on the prefix and on the window, and again on each of the two
+    # incremental views when the strategy has a `features_now`
+    per_sample = 6 + (6 if report.incremental_checked else 0)
+    assert report.decisions_checked == per_sample * report.prefixes_checked
+    assert report.incremental_checked in (0, report.prefixes_checked)
 
 
 @pytest.mark.parametrize(("name", "params"), BUILTIN_CASES[::2])

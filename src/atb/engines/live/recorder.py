@@ -9,9 +9,9 @@ from atb.domain.bars import Bar
 from atb.domain.models import LivePosition
 from atb.engines.live.window import CandleWindow
 from atb.managers.kernel_state import StepResult
-from atb.managers.volatility import PriceHistory
+from atb.managers.volatility import ArrayHistory, PriceHistory
 from atb.persistence.store import SessionStore
-from atb.strategies.protocol import Strategy
+from atb.strategies.protocol import PreparesRecent, Strategy
 
 
 class StoreRecorder:
@@ -37,7 +37,14 @@ class StrategyWindow:
         self.strategy = strategy
 
     def push(self, bar: Bar) -> tuple[int, PriceHistory | None]:
-        """Add `bar`, prepare the strategy on the window, give the bar's row and history."""
+        """Add `bar`, prepare the strategy on the window, give the bar's row and history.
+
+        A strategy with an incremental path (`PreparesRecent` answering with features) is
+        prepared on the window's arrays alone; any other on the window's frame."""
         self.window.append(bar)
-        self.strategy.prepare(self.window.frame())
-        return len(self.window) - 1, self.window.history()
+        recent = self.window.recent()
+        strategy = self.strategy
+        if not isinstance(strategy, PreparesRecent) or strategy.prepare_recent(recent) is None:
+            strategy.prepare(self.window.frame())
+        history = ArrayHistory(high=recent.high, low=recent.low, close=recent.close)
+        return len(self.window) - 1, history

@@ -16,6 +16,7 @@ import pandas as pd
 from atb.data.bars import frame_from_bars
 from atb.domain.bars import Bar
 from atb.managers.volatility import ArrayHistory
+from atb.strategies.recent_bars import RecentBars
 
 
 class CandleWindow:
@@ -42,6 +43,20 @@ class CandleWindow:
     def frame(self) -> pd.DataFrame:
         """The window as an OHLCV frame with a UTC DatetimeIndex named `time`."""
         return frame_from_bars(list(self._bars))
+
+    def recent(self) -> RecentBars:
+        """The window as arrays (oldest first), for a strategy's `features_now` fast path."""
+        bars = self._bars
+        if not bars:
+            raise ValueError("the window is empty")
+        return RecentBars(
+            open=np.array([bar.open for bar in bars], dtype=np.float64),
+            high=np.array([bar.high for bar in bars], dtype=np.float64),
+            low=np.array([bar.low for bar in bars], dtype=np.float64),
+            close=np.array([bar.close for bar in bars], dtype=np.float64),
+            volume=np.array([bar.volume for bar in bars], dtype=np.float64),
+            time=bars[-1].time,
+        )
 
     def history(self) -> ArrayHistory:
         """ATR history over the window, indexed like the frame."""
