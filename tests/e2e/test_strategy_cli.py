@@ -57,7 +57,8 @@ def test_check_strategy_fails_on_a_leaking_strategy(sample_csv: Path) -> None:
 def test_check_strategy_bad_input_exits_2() -> None:
     result = atb("check-strategy", "nope")
     assert result.returncode == 2
-    assert "unknown strategy 'nope'; available: buy_and_hold, ml_basic, sma_cross" in result.stderr
+    available = "breakout, buy_and_hold, ml_basic, rsi_mean_reversion, sma_cross"
+    assert f"unknown strategy 'nope'; available: {available}" in result.stderr
 
 
 def test_train_ml_basic_then_check_it(sample_csv: Path, tmp_path: Path) -> None:

@@ -141,7 +141,7 @@ def get_entry(name: str) -> StrategyEntry:
         return _user_entry(name)
     raise StrategyError(
         f"unknown strategy {name!r}; available: {', '.join(available())} "
-        "(or a user strategy as package.module:attribute)"
+        "(or a user strategy as path/to/file.py:Class or package.module:Class)"
     )
 
 
