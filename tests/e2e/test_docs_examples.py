@@ -51,7 +51,7 @@ def test_the_guide_has_strategy_files_and_snippets(
 ) -> None:
     folder, files, snippets = written
     names = sorted(str(path.relative_to(folder)) for path in files)
-    assert names == ["mypkg/breakout.py", "mypkg/crossover.py"]
+    assert names == ["mypkg/breakout.py", "mypkg/crossover.py", "mypkg/dip.py"]
     assert len(snippets) >= 1
 
 
@@ -85,15 +85,16 @@ def test_the_crossover_fits_in_25_lines(written: tuple[Path, list[Path], list[Pa
     assert len(code) <= 25
 
 
-def test_the_crossover_backtests_by_path(written: tuple[Path, list[Path], list[Path]]) -> None:
+@pytest.mark.parametrize("reference", ["mypkg/crossover.py:Crossover", "mypkg/dip.py:Dip"])
+def test_the_other_examples_backtest_by_path(
+    written: tuple[Path, list[Path], list[Path]], reference: str
+) -> None:
     folder, _, _ = written
-    ran = run_atb(
-        "backtest", "mypkg/crossover.py:Crossover", *_WINDOW, "--out", str(folder / "cross"),
-        cwd=folder,
-    )  # fmt: skip
+    out = folder / reference.replace("/", "_")
+    ran = run_atb("backtest", reference, *_WINDOW, "--out", str(out), cwd=folder)
     assert ran.returncode == 0, ran.stderr
-    assert "crossover.py:Crossover" in ran.stdout
-    assert (folder / "cross" / "result.json").is_file()
+    assert reference in ran.stdout
+    assert (out / "result.json").is_file()
 
 
 def test_the_breakout_runs_in_every_command(written: tuple[Path, list[Path], list[Path]]) -> None:
