@@ -71,7 +71,12 @@ def parameter(
 
 def parameter_specs(cls: type) -> tuple[ParameterSpec, ...]:
     """The parameters a strategy class declares, in field order (`StrategyError` naming the
-    class when it is not a frozen attrs class or a field's type is not a parameter kind)."""
+    class when it is not a frozen attrs class or a `parameter(...)` is not a parameter kind).
+
+    A field declared with `parameter(...)` is a parameter; so is a plain field of a parameter
+    kind with a default. Any other field (e.g. `ml_basic`'s model, `attrs.field(kw_only=True)`)
+    is context its factory supplies, not a parameter.
+    """
     _check_frozen_attrs(cls)
     hints = typing.get_type_hints(cls)
     specs: list[ParameterSpec] = []
@@ -79,20 +84,30 @@ def parameter_specs(cls: type) -> tuple[ParameterSpec, ...]:
         if not field.init:
             continue
         bounds = field.metadata.get(_METADATA_KEY)
+        declared = isinstance(bounds, _Bounds)
+        kind = _kind(hints.get(field.name))
+        if kind is None:
+            if declared:
+                raise StrategyError(
+                    f"{cls.__qualname__}.{field.name}: a parameter is an int, float, bool or str "
+                    f"(optionally `| None`), not {hints.get(field.name)!r}"
+                )
+            continue  # context, supplied by the strategy's factory
+        if field.default is attrs.NOTHING:
+            if declared:
+                raise StrategyError(f"{cls.__qualname__}.{field.name}: a parameter needs a default")
+            continue
         if not isinstance(bounds, _Bounds):
             bounds = _Bounds("", None, None, exclusive_minimum=False)
-        kind, nullable = _kind(cls, field.name, hints.get(field.name))
-        if field.default is attrs.NOTHING:
-            raise StrategyError(f"{cls.__qualname__}.{field.name}: a parameter needs a default")
         specs.append(
             ParameterSpec(
                 field.name,
-                kind,
+                kind[0],
                 cast("ParamValue", field.default),
                 bounds.description,
                 minimum=bounds.minimum,
                 maximum=bounds.maximum,
-                nullable=nullable,
+                nullable=kind[1],
                 exclusive_minimum=bounds.exclusive_minimum,
             )
         )
@@ -114,11 +129,8 @@ def parameter_values(instance: object) -> dict[str, ParamValue]:
     cls = type(instance)
     if not attrs.has(cls):
         raise StrategyError(f"{cls.__qualname__} is not an attrs class")
-    fields = attrs.fields(cls)
     return {
-        field.name: cast("ParamValue", getattr(instance, field.name))
-        for field in fields
-        if field.init
+        spec.name: cast("ParamValue", getattr(instance, spec.name)) for spec in parameter_specs(cls)
     }
 
 
@@ -128,26 +140,26 @@ def _check_frozen_attrs(cls: type) -> None:
         raise StrategyError(
             f"{name}: a strategy's parameters must be a frozen attrs class (@attrs.frozen)"
         )
-    try:
-        instance = cls()
-    except TypeError as error:
-        raise StrategyError(f"{name}: every parameter needs a default ({error})") from None
-    except StrategyError:
-        raise
     first = next((field for field in attrs.fields(cls) if field.init), None)
     if first is None:
         return
+    # A bare instance (no __init__: context fields may have no default) tells whether
+    # attributes can be assigned after construction.
+    probe = object.__new__(cls)
     try:
-        setattr(instance, first.name, getattr(instance, first.name))
+        object.__getattribute__(probe, "__setattr__")(first.name, None)
     except attrs.exceptions.FrozenInstanceError:
         return
+    except Exception:  # a validator refusing None still means "assignable": not frozen
+        pass
     raise StrategyError(
         f"{name}: the parameter class is not frozen; declare it with @attrs.frozen "
         "(a strategy's parameters never change during a run)"
     )
 
 
-def _kind(cls: type, field: str, hint: object) -> tuple[ParamKind, bool]:
+def _kind(hint: object) -> tuple[ParamKind, bool] | None:
+    """The parameter kind of an annotation and whether it admits None; None if it is none."""
     nullable = False
     origin = typing.get_origin(hint)
     if origin is types.UnionType or origin is typing.Union:
@@ -155,9 +167,4 @@ def _kind(cls: type, field: str, hint: object) -> tuple[ParamKind, bool]:
         nullable = len(members) < len(typing.get_args(hint))
         hint = members[0] if len(members) == 1 else None
     kind = _KINDS.get(hint)
-    if kind is None:
-        raise StrategyError(
-            f"{cls.__qualname__}.{field}: a parameter is an int, float, bool or str "
-            f"(optionally `| None`), not {hint!r}"
-        )
-    return kind, nullable
+    return None if kind is None else (kind, nullable)
