@@ -30,6 +30,7 @@ from atb.domain.bars import Bar
 from atb.domain.decisions import HOLD, Decision
 from atb.domain.errors import StrategyError
 from atb.domain.protocols import PositionState
+from atb.strategies.ml_artifact import ModelArtifact
 from atb.strategies.parameter_fields import parameter_specs, parameter_values
 from atb.strategies.parameters import ParameterSpec, ParamValue
 from atb.strategies.protocol import OHLCV_COLUMNS, BoolArray, check_frame, require_prepared
@@ -114,6 +115,15 @@ class DefinedStrategy:
     def definition(self) -> StrategyDefinition:
         """The user's strategy object."""
         return self._definition
+
+    @property
+    def model_artifact(self) -> ModelArtifact:
+        """The definition's model, for strategies driven by one (`ModelBacked`); an
+        `AttributeError` otherwise, so `isinstance(strategy, ModelBacked)` tells."""
+        artifact = getattr(self._definition, "model_artifact", None)
+        if not isinstance(artifact, ModelArtifact):
+            raise AttributeError(f"{self._name} is not driven by a model")
+        return artifact
 
     @property
     def name(self) -> str:

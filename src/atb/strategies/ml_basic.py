@@ -17,63 +17,20 @@ next bar's log return from `ml_features.FEATURE_NAMES`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
+import attrs
 import numpy as np
 import pandas as pd
 
-from atb.domain.bars import Bar
-from atb.domain.decisions import HOLD, Action, Decision, PolicyBundle
+from atb.domain.decisions import HOLD, Decision, PolicyBundle
 from atb.domain.protocols import PositionState
 from atb.domain.sides import PositionSide
+from atb.strategies.decision_builders import enter_long, enter_short, exit_position
 from atb.strategies.ml_artifact import ModelArtifact
 from atb.strategies.ml_features import FEATURE_WARMUP, compute_features
-from atb.strategies.parameters import (
-    ParameterSpec,
-    ParamKind,
-    ParamValue,
-    resolve_parameters,
-    typed_bool,
-    typed_float,
-    typed_optional_float,
-)
-from atb.strategies.protocol import BoolArray, check_frame, require_prepared
-
-ML_BASIC_PARAMETERS: tuple[ParameterSpec, ...] = (
-    ParameterSpec(
-        "threshold", ParamKind.FLOAT, None,
-        "predicted return needed to enter (None = the model's calibrated threshold)",
-        minimum=0.0, nullable=True, exclusive_minimum=True,
-    ),
-    ParameterSpec(
-        "exit_threshold", ParamKind.FLOAT, None,
-        "adverse predicted return that exits (None = same as the entry threshold)",
-        minimum=0.0, nullable=True, exclusive_minimum=True,
-    ),
-    ParameterSpec(
-        "size", ParamKind.FLOAT, 1.0, "largest position size, a fraction of equity",
-        minimum=0.0, maximum=1.0, exclusive_minimum=True,
-    ),
-    ParameterSpec(
-        "stop_loss", ParamKind.FLOAT, 0.025, "stop-loss distance from entry (None = off)",
-        minimum=0.0, maximum=1.0, nullable=True, exclusive_minimum=True,
-    ),
-    ParameterSpec(
-        "take_profit", ParamKind.FLOAT, 0.06, "take-profit distance from entry (None = off)",
-        minimum=0.0, nullable=True, exclusive_minimum=True,
-    ),
-    ParameterSpec("allow_short", ParamKind.BOOL, False, "enter short on negative predictions"),
-    ParameterSpec(
-        "policies", ParamKind.BOOL, True, "attach the trailing/partials policy bundle"
-    ),
-    ParameterSpec(
-        "model", ParamKind.STR, None,
-        "path of the artifact's .json (None = the model dir's one for --symbol/--timeframe)",
-        nullable=True,
-    ),
-)  # fmt: skip
-"""Declared parameters of `ml_basic`."""
+from atb.strategies.parameter_fields import parameter
+from atb.strategies.row import Row
 
 ML_BASIC_POLICIES = PolicyBundle.of(
     {
@@ -91,36 +48,43 @@ ML_BASIC_POLICIES = PolicyBundle.of(
 """The policy bundle every `ml_basic` entry carries (dotted `RiskConfiguration` keys)."""
 
 
+@attrs.frozen
 class MlBasic:
-    """Model-driven entries and exits (see the module docstring). Satisfies `Strategy`."""
+    """Model-driven entries and exits (see the module docstring)."""
 
     name: ClassVar[str] = "ml_basic"
-    parameter_specs: ClassVar[Sequence[ParameterSpec]] = ML_BASIC_PARAMETERS
 
-    def __init__(self, artifact: ModelArtifact, **params: ParamValue) -> None:
-        values = resolve_parameters(ML_BASIC_PARAMETERS, params)
-        self._values = values
-        self._artifact = artifact
-        model = artifact.model
-        calibrated = model.entry_threshold if model.entry_threshold > 0 else 1e-4
-        threshold = typed_optional_float(values, "threshold")
-        self._threshold = calibrated if threshold is None else threshold
-        exit_threshold = typed_optional_float(values, "exit_threshold")
-        self._exit_threshold = self._threshold if exit_threshold is None else exit_threshold
-        self._full_size = max(model.full_size, self._threshold)
-        self._size = typed_float(values, "size")
-        self._stop_loss = typed_optional_float(values, "stop_loss")
-        self._take_profit = typed_optional_float(values, "take_profit")
-        self._allow_short = typed_bool(values, "allow_short")
-        self._policies = ML_BASIC_POLICIES if typed_bool(values, "policies") else None
-        self._features: pd.DataFrame | None = None
-        self._prediction = np.zeros(0)
-        self._mask = np.zeros(0, dtype=np.bool_)
+    artifact: ModelArtifact = attrs.field(kw_only=True)
+    """The verified model (context from the registry, not a parameter)."""
+    threshold: float | None = parameter(
+        None,
+        "predicted return needed to enter (None = the model's calibrated threshold)",
+        above=0.0,
+    )
+    exit_threshold: float | None = parameter(
+        None,
+        "adverse predicted return that exits (None = same as the entry threshold)",
+        above=0.0,
+    )
+    size: float = parameter(
+        1.0, "largest position size, a fraction of equity", above=0.0, maximum=1.0
+    )
+    stop_loss: float | None = parameter(
+        0.025, "stop-loss distance from entry (None = off)", above=0.0, maximum=1.0
+    )
+    take_profit: float | None = parameter(
+        0.06, "take-profit distance from entry (None = off)", above=0.0
+    )
+    allow_short: bool = parameter(False, "enter short on negative predictions")
+    policies: bool = parameter(True, "attach the trailing/partials policy bundle")
+    model: str | None = parameter(
+        None, "path of the artifact's .json (None = the model dir's one for --symbol/--timeframe)"
+    )  # fmt: skip
 
     @property
-    def parameters(self) -> Mapping[str, ParamValue]:
-        """Current parameter values."""
-        return dict(self._values)
+    def model_artifact(self) -> ModelArtifact:
+        """The verified artifact (engines check its training window and report its id)."""
+        return self.artifact
 
     @property
     def warmup(self) -> int:
@@ -128,64 +92,59 @@ class MlBasic:
         return FEATURE_WARMUP
 
     @property
-    def model_artifact(self) -> ModelArtifact:
-        """The verified artifact (engines check its training window and report its id)."""
-        return self._artifact
+    def entry_threshold(self) -> float:
+        """Effective entry threshold: the parameter, else the model's calibrated one."""
+        calibrated = self.artifact.model.entry_threshold
+        default = calibrated if calibrated > 0 else 1e-4
+        return default if self.threshold is None else self.threshold
 
     @property
-    def threshold(self) -> float:
-        """Effective entry threshold (predicted log return)."""
-        return self._threshold
+    def exit_level(self) -> float:
+        """Effective exit threshold: the parameter, else the entry threshold."""
+        return self.entry_threshold if self.exit_threshold is None else self.exit_threshold
 
-    def prepare(self, frame: pd.DataFrame) -> None:
-        """Compute the features and the model's prediction for every bar."""
-        check_frame(frame, self.name)
+    def features(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The model's inputs, its `prediction`, and `may_act` where |prediction| reaches the
+        entry or exit threshold."""
         features = compute_features(frame)
-        prediction = self._artifact.model.predict(features)
-        reach = min(self._threshold, self._exit_threshold)
-        with np.errstate(invalid="ignore"):
-            self._mask = np.asarray(np.abs(prediction) >= reach, dtype=np.bool_)
-        self._prediction = prediction
+        prediction = self.artifact.model.predict(features)
         features["prediction"] = prediction
-        self._features = features
+        with np.errstate(invalid="ignore"):
+            reach = min(self.entry_threshold, self.exit_level)
+            features["may_act"] = np.abs(prediction) >= reach
+        return features
 
-    def features(self) -> pd.DataFrame:
-        """The model's inputs plus a `prediction` column."""
-        return require_prepared(self._features, self.name)
-
-    def signal_mask(self) -> BoolArray:
-        """Bars where |prediction| reaches the entry or exit threshold."""
-        require_prepared(self._features, self.name)
-        return self._mask.copy()
-
-    def decide(self, bar_index: int, bar: Bar, position: PositionState | None) -> Decision:
+    def decide(self, row: Row, position: PositionState | None) -> Decision:
         """Enter on a strong prediction, exit when it turns against the position."""
-        prediction = float(self._prediction[bar_index])
+        prediction, entry, exit_level = row["prediction"], self.entry_threshold, self.exit_level
         if not np.isfinite(prediction):
             return HOLD
-        if position is None:
-            if prediction >= self._threshold:
-                return self._enter(Action.ENTER_LONG, prediction)
-            if self._allow_short and prediction <= -self._threshold:
-                return self._enter(Action.ENTER_SHORT, prediction)
-            return HOLD
-        if position.side is PositionSide.LONG and prediction <= -self._exit_threshold:
-            if self._allow_short and prediction <= -self._threshold:
-                return self._enter(Action.ENTER_SHORT, prediction)  # the kernel reverses
-            return Decision(Action.EXIT, reason="prediction turned down")
-        if position.side is PositionSide.SHORT and prediction >= self._exit_threshold:
-            if prediction >= self._threshold:
-                return self._enter(Action.ENTER_LONG, prediction)
-            return Decision(Action.EXIT, reason="prediction turned up")
+        side = None if position is None else position.side
+        if side is None:
+            if prediction >= entry:
+                return self._enter(prediction)
+            return self._enter(prediction) if self.allow_short and prediction <= -entry else HOLD
+        if side is PositionSide.LONG and prediction <= -exit_level:
+            if self.allow_short and prediction <= -entry:
+                return self._enter(prediction)  # the kernel reverses
+            return exit_position("prediction turned down")
+        if side is PositionSide.SHORT and prediction >= exit_level:
+            return (
+                self._enter(prediction)
+                if prediction >= entry
+                else exit_position("prediction turned up")
+            )
         return HOLD
 
-    def _enter(self, action: Action, prediction: float) -> Decision:
-        confidence = min(1.0, abs(prediction) / self._full_size)
-        return Decision(
-            action,
-            size=self._size * confidence,
-            stop_loss_pct=self._stop_loss,
-            take_profit_pct=self._take_profit,
-            policies=self._policies,
-            reason="model predicts up" if action is Action.ENTER_LONG else "model predicts down",
+    def _enter(self, prediction: float) -> Decision:
+        full_size = max(self.artifact.model.full_size, self.entry_threshold)
+        size = self.size * min(1.0, abs(prediction) / full_size)
+        bundle = ML_BASIC_POLICIES if self.policies else None
+        stop, target = self.stop_loss, self.take_profit
+        if prediction > 0:
+            return enter_long(
+                size, stop=stop, target=target, policies=bundle, reason="model predicts up"
+            )
+        return enter_short(
+            size, stop=stop, target=target, policies=bundle, reason="model predicts down"
         )

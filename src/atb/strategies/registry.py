@@ -28,7 +28,7 @@ from atb.strategies.breakout import Breakout
 from atb.strategies.buy_and_hold import BuyAndHold
 from atb.strategies.definition import DefinedStrategy, strategy_name
 from atb.strategies.ml_artifact import artifact_paths, default_model_dir, load_artifact
-from atb.strategies.ml_basic import ML_BASIC_PARAMETERS, MlBasic
+from atb.strategies.ml_basic import MlBasic
 from atb.strategies.parameter_fields import parameter_specs
 from atb.strategies.parameters import (
     ParameterSpec,
@@ -75,14 +75,26 @@ class StrategyEntry:
         return parse_params(assignments, self.parameters)
 
 
-def definition_entry(cls: type, description: str, *, name: str | None = None) -> StrategyEntry:
-    """The registry entry of a strategy class (see `atb.strategies.definition`): its fields are
-    its parameters; `StrategyError` if it is not a frozen attrs class of parameter fields."""
+ContextFields = Callable[[Mapping[str, ParamValue], StrategyContext], Mapping[str, object]]
+"""Supplies a strategy class's context fields (not parameters) for a run, e.g. its model."""
+
+
+def definition_entry(
+    cls: type,
+    description: str,
+    *,
+    name: str | None = None,
+    context_fields: ContextFields | None = None,
+) -> StrategyEntry:
+    """The registry entry of a strategy class (see `atb.strategies.definition`): its parameter
+    fields are its parameters; `context_fields` supplies the others. `StrategyError` if it is
+    not a frozen attrs class."""
     specs = parameter_specs(cls)
 
-    def build(values: Mapping[str, ParamValue], _context: StrategyContext) -> Strategy:
+    def build(values: Mapping[str, ParamValue], context: StrategyContext) -> Strategy:
+        extra = {} if context_fields is None else dict(context_fields(values, context))
         try:
-            definition = cls(**values)
+            definition = cls(**values, **extra)
         except TypeError as error:
             raise StrategyError(f"{cls.__qualname__}: {error}") from None
         return DefinedStrategy(definition, name=name)
@@ -90,7 +102,8 @@ def definition_entry(cls: type, description: str, *, name: str | None = None) ->
     return StrategyEntry(name or strategy_name(cls), description, specs, build)
 
 
-def _ml_basic(values: Mapping[str, ParamValue], context: StrategyContext) -> Strategy:
+def _ml_model(values: Mapping[str, ParamValue], context: StrategyContext) -> dict[str, object]:
+    """`ml_basic`'s model: `--param model=PATH`, else the model dir's one for the market."""
     model = values.get("model")
     if isinstance(model, str):
         artifact = load_artifact(
@@ -106,7 +119,7 @@ def _ml_basic(values: Mapping[str, ParamValue], context: StrategyContext) -> Str
             context.model_dir or default_model_dir(), context.symbol, context.timeframe
         )
         artifact = load_artifact(json_path, symbol=context.symbol, timeframe=context.timeframe)
-    return MlBasic(artifact, **values)
+    return {"artifact": artifact}
 
 
 BUILTINS: Mapping[str, StrategyEntry] = {
@@ -116,11 +129,10 @@ BUILTINS: Mapping[str, StrategyEntry] = {
         definition_entry(BuyAndHold, "long from the first decided bar; the baseline"),
         definition_entry(RsiMeanReversion, "long as the RSI leaves oversold, out when overbought"),
         definition_entry(Breakout, "long on a close above the recent high, out below the low"),
-        StrategyEntry(
-            "ml_basic",
+        definition_entry(
+            MlBasic,
             "ridge model of the next bar's return (needs `atb train ml_basic`)",
-            ML_BASIC_PARAMETERS,
-            _ml_basic,
+            context_fields=_ml_model,
         ),
     )
 }

@@ -20,6 +20,7 @@ from atb.strategies import (
     train,
     training_window_overlaps,
 )
+from atb.strategies.definition import DefinedStrategy
 from atb.strategies.ml_artifact import artifact_paths, metadata_digest
 from atb.strategies.ml_basic import MlBasic
 from atb.strategies.ml_features import FEATURE_NAMES
@@ -134,14 +135,16 @@ def test_decisions(synthetic: pd.DataFrame, synthetic_model_dir: Path) -> None:
     strategy = create_strategy(
         "ml_basic", {"allow_short": True}, StrategyContext("SYNTH", "1h", synthetic_model_dir)
     )
-    assert isinstance(strategy, MlBasic)
+    assert isinstance(strategy, DefinedStrategy)
+    definition = strategy.definition
+    assert isinstance(definition, MlBasic)
     assert strategy.warmup == 96
     strategy.prepare(synthetic)
     prediction = strategy.features()["prediction"].to_numpy()
     mask = strategy.signal_mask()
     assert not mask[:95].any()
     assert 0 < mask.sum() < len(mask)
-    up = int(np.flatnonzero(prediction >= strategy.threshold)[0])
+    up = int(np.flatnonzero(prediction >= definition.entry_threshold)[0])
     entry = strategy.decide(up, BAR, None)
     assert entry.action is Action.ENTER_LONG
     assert entry.size is not None
@@ -151,7 +154,7 @@ def test_decisions(synthetic: pd.DataFrame, synthetic_model_dir: Path) -> None:
     assert policies.trailing is not None
     assert policies.partials is not None
     assert strategy.decide(up, BAR, LONG) is HOLD
-    down = int(np.flatnonzero(prediction <= -strategy.threshold)[0])
+    down = int(np.flatnonzero(prediction <= -definition.entry_threshold)[0])
     assert strategy.decide(down, BAR, LONG).action is Action.ENTER_SHORT  # reversal
     assert strategy.decide(down, BAR, None).action is Action.ENTER_SHORT
     quiet = int(np.flatnonzero(~mask[96:])[0]) + 96
@@ -167,8 +170,10 @@ def test_long_only_exits_when_prediction_turns(
     )
     strategy.prepare(synthetic)
     prediction = strategy.features()["prediction"].to_numpy()
-    assert isinstance(strategy, MlBasic)
-    down = int(np.flatnonzero(prediction <= -strategy.threshold)[0])
+    assert isinstance(strategy, DefinedStrategy)
+    definition = strategy.definition
+    assert isinstance(definition, MlBasic)
+    down = int(np.flatnonzero(prediction <= -definition.entry_threshold)[0])
     assert strategy.decide(down, BAR, LONG) == Decision(
         Action.EXIT, reason="prediction turned down"
     )
