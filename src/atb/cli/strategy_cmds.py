@@ -7,8 +7,6 @@ turns into a one-line message and exit code 2; a failed bias check exits with co
 
 from __future__ import annotations
 
-import os
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -101,13 +99,6 @@ def _load(
     return candles, name, tf
 
 
-def _user_path_importable(name: str) -> None:
-    # Like `python -m`, a user strategy `pkg.module:attr` is importable from the directory
-    # the command runs in.
-    if ":" in name and os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
-
-
 def _describe_range(spec: ParameterSpec) -> str:
     low = (
         "" if spec.minimum is None else f"{'>' if spec.exclusive_minimum else '≥'} {spec.minimum:g}"
@@ -175,7 +166,6 @@ def check_strategy_command(
     frame, on the frame ending at that bar, and on only `warmup` bars ending at it; decide()
     must return HOLD wherever signal_mask() is False.
     """  # fmt: skip
-    _user_path_importable(name)
     entry = get_entry(name)
     values = parse_params(params, entry.parameters)
     candles, symbol_name, tf = _load(
