@@ -21,6 +21,7 @@ from atb.domain.events import (
 from atb.domain.fills import FillKind, Liquidity
 from atb.domain.models import ActiveTrade
 from atb.domain.policies import PositionPolicies
+from atb.domain.policy_changes import TrailingChanges
 from atb.domain.protocols import Position
 from atb.domain.sides import OrderAction, PositionSide
 from atb.engines.backtest.runner import KernelRunner
@@ -343,7 +344,7 @@ def test_dynamic_risk_tier_scales_the_next_entry_and_close_only_latches() -> Non
 
 def test_policy_bundle_on_hold_swaps_policies_at_next_open() -> None:
     entry = Decision(Action.ENTER_LONG, size=1.0)
-    swap = Decision(Action.HOLD, policies=PolicyBundle.of({"trailing.distance_pct": 0.02}))
+    swap = Decision(Action.HOLD, policies=PolicyBundle(trailing=TrailingChanges(distance_pct=0.02)))
     bars = bars_from_rows([(100, 100, 100, 100)] * 4)
     runner = run_kernel(
         bars,
