@@ -14,6 +14,7 @@ import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
+from atb.config import config_from_assignments
 from atb.data.candles import ValidatedCandles
 from atb.data.loading import load_candles
 from atb.engines.backtest import BacktestRequest, run_backtest
@@ -31,7 +32,7 @@ def measure(
     name: str, candles: ValidatedCandles, strategy: Callable[[], Strategy], assignments: list[str]
 ) -> None:
     """Best of three runs (time), then one traced run (peak Python memory)."""
-    config = RiskConfiguration.from_assignments(assignments)
+    config = config_from_assignments(assignments)
     bars = len(candles) - candles.warmup_bars
     timings = []
     result = None

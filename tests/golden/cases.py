@@ -22,6 +22,7 @@ import attrs
 import numpy as np
 import pandas as pd
 
+from atb.config import config_from_assignments
 from atb.data.candles import ValidatedCandles
 from atb.data.feeds import ReplayFeed
 from atb.data.instruments import instrument_for
@@ -201,7 +202,7 @@ def run_case(case: Case, model_dir: Path, store_dir: Path) -> dict[str, object]:
     """Run one golden case and reduce it to its record."""
     market = MARKETS[case.market]
     strategy = _strategy(case, model_dir)
-    config = RiskConfiguration.from_assignments(case.config)
+    config = config_from_assignments(case.config)
     if case.live:
         return _run_live(case, market, strategy, config, store_dir)
     candles = _candles(market, market.timeframe, strategy.warmup)

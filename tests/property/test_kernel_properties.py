@@ -10,6 +10,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
+from atb.config import config_from_assignments
 from atb.domain.bars import Bar
 from atb.domain.decisions import Action, Decision
 from atb.domain.events import OrderFilled, PositionClosed, StopMoved
@@ -52,7 +53,7 @@ decisions = st.one_of(
 )
 
 configs = st.builds(
-    lambda intrabar, timing, trailing, partials, cost, cap: RiskConfiguration.from_assignments(
+    lambda intrabar, timing, trailing, partials, cost, cap: config_from_assignments(
         [
             f"fills.intrabar={intrabar}",
             f"fills.timing={timing}",

@@ -9,15 +9,15 @@ Sections (dotted keys users set with `--set key=value` or TOML):
   values of `TRAILING_DEFAULTS`, `PARTIALS_DEFAULTS`, `TIME_EXITS_DEFAULTS`
 - `dynamic_risk`: on by default (`DYNAMIC_RISK_DEFAULTS`)
 
-Overrides (`merge`, `from_toml`, `from_assignments`) live in `atb.managers.config_overrides`.
+The core never parses text: `--set`, TOML files and stored configs are turned into this tree by
+`atb.config` (the edge), strategies attach typed policy changes (`atb.domain.policy_changes`).
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import attrs
 
@@ -35,9 +35,6 @@ from atb.domain.validation import (
     optional_finite_positive,
     require_fraction,
 )
-
-if TYPE_CHECKING:
-    from collections.abc import Iterable
 
 
 class FillTiming(enum.Enum):
@@ -192,46 +189,6 @@ class RiskConfiguration:
             risk=_section("risk", RiskLimits),
             dynamic_risk=_section("dynamic_risk", DynamicRiskConfig),
         )
-
-    def merge(self, overrides: Mapping[str, object]) -> RiskConfiguration:
-        """Apply overrides with key-presence semantics (absent inherits, None disables).
-
-        Keys are dotted (`"costs.slippage"`) or nested mappings; unknown keys and out-of-range
-        values raise `ConfigError` naming the dotted key and the value.
-        """
-        from atb.managers.config_overrides import merge_overrides
-
-        return merge_overrides(self, overrides)
-
-    @classmethod
-    def from_toml(cls, path: Path, base: RiskConfiguration | None = None) -> RiskConfiguration:
-        """Load overrides from a TOML file onto `base` (default: `default()`).
-
-        Every `ConfigError` names the file, and the dotted key for a bad value.
-        """
-        from atb.domain.errors import ConfigError
-        from atb.managers.config_overrides import load_toml_overrides
-
-        overrides = load_toml_overrides(path)
-        try:
-            return (base or cls.default()).merge(overrides)
-        except ConfigError as exc:
-            raise ConfigError(f"config file {path}: {exc}") from exc
-
-    @classmethod
-    def from_assignments(
-        cls, assignments: Iterable[str], base: RiskConfiguration | None = None
-    ) -> RiskConfiguration:
-        """Apply `key=value` strings (`costs.slippage=0`, `partials=None`) onto `base`."""
-        from atb.managers.config_overrides import parse_assignments
-
-        return (base or cls.default()).merge(parse_assignments(assignments))
-
-    def to_dict(self) -> dict[str, object]:
-        """The effective configuration as plain JSON-ready values (enums by value)."""
-        from atb.managers.config_overrides import config_to_dict
-
-        return config_to_dict(self)
 
 
 _T = TypeVar("_T")

@@ -8,10 +8,10 @@ from typing import Literal
 
 import attrs
 
+from atb.config import config_from_dict
 from atb.domain.fills import Fill
 from atb.domain.instruments import Instrument
 from atb.domain.models import LivePosition
-from atb.managers.config_overrides import merge_overrides
 from atb.managers.risk_config import RiskConfiguration
 
 SessionStatus = Literal["active", "stopped"]
@@ -56,7 +56,7 @@ class SessionRecord:
 
     def risk_configuration(self) -> RiskConfiguration:
         """The session's configuration: the stored dict merged onto the defaults."""
-        return merge_overrides(RiskConfiguration.default(), self.config)
+        return config_from_dict(self.config)
 
 
 @attrs.frozen(kw_only=True)

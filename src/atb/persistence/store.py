@@ -23,11 +23,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
+from atb.config import config_to_dict
 from atb.domain.bars import Bar
 from atb.domain.events import KernelEvent
 from atb.domain.instruments import Instrument
 from atb.domain.models import LivePosition, Trade
-from atb.managers.config_overrides import config_to_dict
 from atb.managers.kernel_state import KernelState, StepResult
 from atb.managers.risk_config import RiskConfiguration
 from atb.persistence import queries

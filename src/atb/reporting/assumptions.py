@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from atb.config import config_from_dict, config_to_dict, merge_overrides
 from atb.domain.errors import ConfigError
-from atb.managers.config_overrides import config_to_dict
 from atb.managers.risk_config import OPTIONAL_SECTIONS, RiskConfiguration
 from atb.reporting.assumption_topics import TOPICS, PolicyUses, topic_sentences
 from atb.reporting.derived import clamped_fills
@@ -71,7 +71,7 @@ def result_assumptions(result: BacktestResult) -> list[Assumption]:
     "Configuration" assumption saying so, rather than failing the report.
     """
     try:
-        config = RiskConfiguration.default().merge(result.config)
+        config = config_from_dict(result.config)
     except ConfigError as exc:
         return [
             Assumption(
@@ -113,7 +113,7 @@ def render_assumptions_markdown(config: RiskConfiguration, *, timeframe: str | N
 def _settings(config: RiskConfiguration) -> str:
     """The settings that differ from `RiskConfiguration.default()`, as dotted keys."""
     default = RiskConfiguration.default()
-    switched_on = default.merge(dict.fromkeys(OPTIONAL_SECTIONS, "on"))
+    switched_on = merge_overrides(default, dict.fromkeys(OPTIONAL_SECTIONS, "on"))
     changes = list(
         _differences(config_to_dict(default), config_to_dict(switched_on), config_to_dict(config))
     )

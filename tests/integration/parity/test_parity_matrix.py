@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from atb.config import config_from_assignments
 from atb.data.bars import bars_from_frame
 from atb.data.binance import BinanceClient
 from atb.data.candles import ValidatedCandles
@@ -157,7 +158,7 @@ class Case:
         return f"{self.strategy}-{self.market}-{self.intrabar}-{self.timing}{suffix}"
 
     def config(self) -> RiskConfiguration:
-        return RiskConfiguration.from_assignments(
+        return config_from_assignments(
             [
                 *CONFIG,
                 f"fills.intrabar={self.intrabar}",

@@ -8,6 +8,7 @@ from typing import TypeVar
 import attrs
 import pytest
 
+from atb.config import config_from_assignments
 from atb.domain.decisions import Action, Decision, PolicyBundle
 from atb.domain.events import (
     CloseOnlyLatched,
@@ -42,7 +43,7 @@ FULL_SIZE = ["risk.max_position=1.0", "dynamic_risk=None", "risk.max_drawdown=No
 
 
 def config(*assignments: str) -> RiskConfiguration:
-    return RiskConfiguration.from_assignments(assignments)
+    return config_from_assignments(assignments)
 
 
 def fills(runner: KernelRunner[ActiveTrade]) -> list[OrderFilled]:

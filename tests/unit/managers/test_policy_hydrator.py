@@ -8,6 +8,7 @@ from typing import cast
 import attrs
 import pytest
 
+from atb.config import merge_overrides
 from atb.domain.errors import ConfigError
 from atb.domain.policies import PositionPolicies, TimeExitPolicy, TrailReference
 from atb.domain.policy_changes import (
@@ -17,7 +18,6 @@ from atb.domain.policy_changes import (
     TimeExitChanges,
     TrailingChanges,
 )
-from atb.managers.config_overrides import merge_overrides
 from atb.managers.policies import POLICY_SECTIONS, PolicyHydrator
 from atb.managers.risk_config import PARTIALS_DEFAULTS, TRAILING_DEFAULTS, RiskConfiguration
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import attrs
 import pytest
 
+from atb.config import config_to_dict
 from atb.domain.bars import Bar
 from atb.domain.events import (
     DecisionMade,
@@ -25,7 +26,6 @@ from atb.domain.events import (
 from atb.domain.fills import FillKind
 from atb.domain.models import LivePosition, Trade
 from atb.domain.sides import OrderAction, PositionSide
-from atb.managers.config_overrides import config_to_dict
 from atb.managers.dynamic_risk import NO_TIER
 from atb.managers.kernel_state import KernelState
 from atb.managers.orders import MarketOrder, OrderIntent

@@ -10,6 +10,7 @@ from pathlib import Path
 import attrs
 import pytest
 
+from atb.config import config_from_assignments, config_from_dict, config_to_dict
 from atb.domain.events import OrderFilled
 from atb.domain.fills import Fill, FillKind, Liquidity
 from atb.domain.policies import PositionPolicies
@@ -33,7 +34,7 @@ DOCS_PAGE = Path(__file__).resolve().parents[3] / "docs" / "assumptions.md"
 
 
 def _config(*assignments: str) -> RiskConfiguration:
-    return RiskConfiguration.from_assignments(assignments)
+    return config_from_assignments(assignments)
 
 
 def _text(config: RiskConfiguration, topic: str, *, timeframe: str | None = None) -> str:
@@ -57,7 +58,7 @@ def test_every_topic_in_order_and_values_are_frozen() -> None:
 
 def test_same_config_same_text() -> None:
     config = _config("partials=on", "trailing=on", "time_exits.max_holding=2d")
-    reloaded = RiskConfiguration.default().merge(config.to_dict())
+    reloaded = config_from_dict(config_to_dict(config))
     assert assumptions(reloaded) == assumptions(config)
     assert render_assumptions_markdown(reloaded) == render_assumptions_markdown(config)
 
@@ -290,7 +291,7 @@ def test_committed_docs_page_is_current() -> None:
 
 def test_result_assumptions_use_the_recorded_config_and_timeframe() -> None:
     config = _config("costs.slippage=0", "partials=None")
-    result = attrs.evolve(build_result(), config=config.to_dict())
+    result = attrs.evolve(build_result(), config=config_to_dict(config))
     expected = assumptions(config, timeframe=result.data.timeframe, clamped_fills=0)
     assert result_assumptions(result) == expected
 
@@ -304,7 +305,7 @@ def test_result_assumptions_describe_the_policies_that_acted() -> None:
         PolicyUse(policies=PositionPolicies(trailing=bundle_trailing), attached=3),
         PolicyUse(policies=PositionPolicies(), attached=2),
     )
-    result = attrs.evolve(build_result(), config=config.to_dict(), policies=uses)
+    result = attrs.evolve(build_result(), config=config_to_dict(config), policies=uses)
     topics = {item.topic: item.text for item in result_assumptions(result)}
     text = topics["Trailing stop and breakeven"]
     assert text.startswith("For 3 positions (set by the strategy): Breakeven: after a favourable")
@@ -323,7 +324,7 @@ def test_a_config_that_no_longer_loads_is_reported_not_raised() -> None:
 
 def test_result_json_carries_the_assumptions_last() -> None:
     config = _config("fills.timing=close")
-    result = attrs.evolve(build_result(), config=config.to_dict())
+    result = attrs.evolve(build_result(), config=config_to_dict(config))
     document = json.loads(result_to_json(result))
     assert list(document)[-1] == "assumptions"
     clamped = clamped_fills(result)
@@ -334,7 +335,7 @@ def test_result_json_carries_the_assumptions_last() -> None:
 
 
 def test_report_html_has_an_assumptions_section() -> None:
-    result = attrs.evolve(build_result(), config=_config("partials=None").to_dict())
+    result = attrs.evolve(build_result(), config=config_to_dict(_config("partials=None")))
     page = render_report(result)
     assert '<h2 id="assumptions">Assumptions</h2>' in page
     section = page[page.index('<h2 id="assumptions">') : page.index("<footer>")]
@@ -368,7 +369,7 @@ def test_clamped_fills_are_the_taker_fills_the_bar_cut_short() -> None:
         fill(OrderAction.SELL, 99.5, 0.5, Liquidity.TAKER),  # capped at the bar's low
         fill(OrderAction.SELL, 100.0, 0.0, Liquidity.MAKER),  # a limit: no slippage by design
     )
-    result = attrs.evolve(build_result(), config=config.to_dict(), events=events)
+    result = attrs.evolve(build_result(), config=config_to_dict(config), events=events)
     assert clamped_fills(result) == 2
-    zero = attrs.evolve(result, config=_config("costs.slippage=0").to_dict())
+    zero = attrs.evolve(result, config=config_to_dict(_config("costs.slippage=0")))
     assert clamped_fills(zero) == 0

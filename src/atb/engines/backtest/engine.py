@@ -15,6 +15,7 @@ import attrs
 import numpy as np
 
 from atb import __version__
+from atb.config import config_to_dict
 from atb.data.candles import ValidatedCandles
 from atb.data.detail import inconsistent_bars
 from atb.data.instruments import ResolvedInstrument, default_instrument
@@ -27,7 +28,6 @@ from atb.engines.backtest.arrays import DetailIndex, bar_arrays, bar_at
 from atb.engines.backtest.quiet_span import BarArrays, QuietSpanFinder
 from atb.engines.backtest.runner import KernelRunner
 from atb.engines.driver import BarDriver
-from atb.managers.config_overrides import config_to_dict
 from atb.managers.lookback import history_bars
 from atb.managers.performance import PerformanceTracker
 from atb.managers.positions import ActiveTradeAdapter

@@ -25,6 +25,7 @@ from datetime import datetime
 
 import attrs
 
+from atb.config import config_to_dict
 from atb.data.stop_token import StopFlag, StopRequested
 from atb.domain.bars import Bar
 from atb.domain.errors import AtbError, DataError, StrategyError
@@ -38,7 +39,6 @@ from atb.engines.live.log import SessionLog
 from atb.engines.live.recorder import StoreRecorder, StrategyWindow
 from atb.engines.live.session_identity import session_differences
 from atb.engines.live.window import CandleWindow
-from atb.managers.config_overrides import config_to_dict
 from atb.managers.kernel_state import KernelState
 from atb.managers.lookback import history_bars
 from atb.managers.positions import LivePositionAdapter

@@ -12,9 +12,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from atb.domain.errors import ConfigError
-from atb.domain.policies import PartialPolicy, TimeExitPolicy, TrailingPolicy, TrailReference
-from atb.managers.config_overrides import (
+from atb.config import (
+    config_from_assignments,
+    config_from_dict,
+    config_from_toml,
     config_to_dict,
     format_duration,
     load_toml_overrides,
@@ -22,6 +23,9 @@ from atb.managers.config_overrides import (
     parse_assignments,
     parse_duration,
 )
+from atb.config.suggestions import did_you_mean
+from atb.domain.errors import ConfigError, keyed_message
+from atb.domain.policies import PartialPolicy, TimeExitPolicy, TrailingPolicy, TrailReference
 from atb.managers.risk_config import (
     OPTIONAL_SECTIONS,
     PARTIALS_DEFAULTS,
@@ -514,7 +518,7 @@ def test_config_to_dict_round_trips(config: RiskConfiguration) -> None:
     reloaded = json.loads(json.dumps(config_to_dict(config)))
     assert merge_overrides(DEFAULT, reloaded) == config
     assert merge_overrides(_everything_on(), reloaded) == config
-    assert config.to_dict() == config_to_dict(config)
+    assert config_from_dict(reloaded) == config
 
 
 # --- parse_assignments ------------------------------------------------------------------------
@@ -573,14 +577,14 @@ def test_malformed_array_value() -> None:
 
 
 def test_from_assignments_end_to_end() -> None:
-    config = RiskConfiguration.from_assignments(
+    config = config_from_assignments(
         ["costs.slippage=0", "partials=None", "trailing.distance_pct=0.01", "fills.timing=close"]
     )
     assert config.costs.slippage == 0.0
     assert config.partials is None
     assert config.trailing == attrs.evolve(TRAILING_DEFAULTS, distance_pct=0.01)
     assert config.fills.timing is FillTiming.CLOSE
-    off = RiskConfiguration.from_assignments(["partials=None"], base=_everything_on())
+    off = config_from_assignments(["partials=None"], base=_everything_on())
     assert off.partials is None
     assert off.trailing == _everything_on().trailing
 
@@ -618,7 +622,7 @@ weekend_flat = true
 def test_toml_file_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "risk.toml"
     path.write_text(TOML, encoding="utf-8")
-    config = RiskConfiguration.from_toml(path)
+    config = config_from_toml(path)
     assert config.costs == CostConfig(taker_fee=0.0004, maker_fee=0.001, slippage=0.0)
     assert config.fills.timing is FillTiming.CLOSE
     assert config.fills.intrabar is IntrabarPolicy.OPTIMISTIC
@@ -640,7 +644,7 @@ def test_toml_file_round_trip(tmp_path: Path) -> None:
 def test_toml_enabled_false_disables_a_section(tmp_path: Path) -> None:
     path = tmp_path / "off.toml"
     path.write_text("[dynamic_risk]\nenabled = false\n\n[trailing]\nenabled = true\n")
-    config = RiskConfiguration.from_toml(path)
+    config = config_from_toml(path)
     assert config.dynamic_risk is None
     assert config.trailing == TRAILING_DEFAULTS
 
@@ -658,7 +662,7 @@ def test_toml_syntax_error_names_the_file_and_line(tmp_path: Path) -> None:
 def test_toml_missing_file(tmp_path: Path) -> None:
     path = tmp_path / "absent.toml"
     with pytest.raises(ConfigError) as info:
-        RiskConfiguration.from_toml(path)
+        config_from_toml(path)
     assert str(info.value) == f"config file {path}: not found"
 
 
@@ -675,7 +679,7 @@ def test_toml_bad_value_names_the_file_and_key(tmp_path: Path) -> None:
     path = tmp_path / "range.toml"
     path.write_text("[costs]\nslippage = -1\n")
     with pytest.raises(ConfigError) as info:
-        RiskConfiguration.from_toml(path)
+        config_from_toml(path)
     assert str(info.value) == (
         f"config file {path}: costs.slippage: must be finite and >= 0, got -1.0"
     )
@@ -708,7 +712,12 @@ def test_position_cap_is_the_tightest_limit() -> None:
 
 
 def test_domain_messages_without_a_field_prefix_keep_the_section() -> None:
-    from atb.managers.config_overrides import _rekey
+    assert keyed_message("costs", ["slippage"], "bad value 3") == "costs.slippage: bad value 3"
+    assert keyed_message("costs", ["slippage", "taker_fee"], "bad value 3") == (
+        "costs: bad value 3"
+    )
 
-    assert _rekey("costs", ["slippage"], "bad value 3") == "costs.slippage: bad value 3"
-    assert _rekey("costs", ["slippage", "taker_fee"], "bad value 3") == "costs: bad value 3"
+
+def test_did_you_mean() -> None:
+    assert did_you_mean("slipage", ["slippage", "taker_fee"]) == "; did you mean 'slippage'?"
+    assert did_you_mean("zzz", ["slippage"]) == ""

@@ -1,7 +1,6 @@
-"""Overrides for `RiskConfiguration`: merge, `key=value` parsing, TOML loading, and dumping.
+"""Overrides onto a configuration: the one merge behind `--set`, TOML files and stored configs.
 
-Key-presence semantics (DESIGN §4), shared by users (`--set`, TOML) and strategies (policy
-bundles, through `atb.managers.policies.PolicyHydrator`):
+Key-presence semantics (DESIGN §4):
 
 - an absent key inherits the current value;
 - `section = None` (or `false`, `"off"`, or `enabled = false` inside the section) switches an
@@ -11,47 +10,33 @@ bundles, through `atb.managers.policies.PolicyHydrator`):
 - a key inside a section that is off switches it on from its defaults plus that key;
 - `None` (or `false` in TOML, which has no null) on an optional key sets it to None;
 - an unknown section or key, a wrong type or an out-of-range value raises `ConfigError` naming the
-  dotted key and the value.
+  dotted key and the value (with a did-you-mean hint for a near miss).
 
-Values are coerced by `atb.managers.config_values`, driven by the attrs fields and their type
-hints rather than per-key code: ints become floats, enum fields take their value names, ladders
-take lists of pairs, durations take hours or strings such as `"48h"`, `"2d"`, `"90m"`, `"1d12h"`
-or ISO 8601 (`"PT36H"`).
+Values are coerced by `atb.config.values`, driven by the attrs fields and their type hints rather
+than per-key code: ints become floats, enum fields take their value names, ladders take lists of
+pairs, durations take hours or strings such as `"48h"`, `"2d"`, `"90m"`, `"1d12h"` or ISO 8601
+(`"PT36H"`). Strategies do not come through here: their policy bundles are typed
+(`atb.domain.policy_changes`).
 """
 
 from __future__ import annotations
 
-import difflib
-import enum
-import tomllib
 from collections.abc import Iterable, Mapping
-from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import attrs
 from attrs import AttrsInstance
 
-from atb.domain.errors import ConfigError
-from atb.managers.config_values import coerce_field, format_duration, parse_duration
+from atb.config.suggestions import did_you_mean
+from atb.config.values import coerce_field
+from atb.domain.errors import ConfigError, keyed_message
 from atb.managers.risk_config import OPTIONAL_SECTIONS, SECTION_DEFAULTS, RiskConfiguration
 
-__all__ = [
-    "config_to_dict",
-    "format_duration",
-    "load_toml_overrides",
-    "merge_overrides",
-    "parse_assignments",
-    "parse_duration",
-]
+__all__ = ["merge_overrides"]
 
 _ON_WORDS = frozenset({"on", "default"})
 _OFF_WORDS = frozenset({"off"})
 _ENABLED_KEY = "enabled"
-_NULL_WORDS = frozenset({"none", "null"})
-
-
-# --- merge -----------------------------------------------------------------------------------
 
 
 _TABLE = object()
@@ -110,9 +95,10 @@ def _plan(plans: dict[str, _SectionPlan], parts: tuple[str, ...], value: object)
     dotted = ".".join(parts)
     section = parts[0]
     if section not in SECTION_DEFAULTS:
+        hint = did_you_mean(section, SECTION_DEFAULTS)
         raise ConfigError(
             f"{dotted}: unknown section {section!r}, got {_show(value)} "
-            f"(valid sections: {', '.join(SECTION_DEFAULTS)}{_suggest(section, SECTION_DEFAULTS)})"
+            f"(valid sections: {', '.join(SECTION_DEFAULTS)}{hint})"
         )
     plan = plans.setdefault(section, _SectionPlan())
     if len(parts) > 2:
@@ -173,133 +159,15 @@ def _apply(section: str, current: AttrsInstance | None, plan: _SectionPlan) -> o
             valid = [*known, _ENABLED_KEY] if section in OPTIONAL_SECTIONS else list(known)
             raise ConfigError(
                 f"{dotted}: unknown key, got {_show(value)} "
-                f"(valid keys: {', '.join(valid)}{_suggest(name, valid)})"
+                f"(valid keys: {', '.join(valid)}{did_you_mean(name, valid)})"
             )
         values[name] = coerce_field(dotted, kind, name, value)
     try:
         return attrs.evolve(base, **values)
     except (ValueError, TypeError) as exc:
         message = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
-        raise ConfigError(_rekey(section, list(values), message)) from exc
-
-
-def _rekey(section: str, names: list[str], message: str) -> str:
-    """Turn a domain message (`slippage must be ...`) into `costs.slippage: must be ...`."""
-    for name in sorted(names, key=len, reverse=True):
-        for subject in (name, f"'{name}'"):
-            if message.startswith(subject) and message[len(subject) : len(subject) + 1] in (
-                " ",
-                "[",
-                ".",
-            ):
-                full, _, rest = message.partition(" ")
-                return f"{section}.{full.strip(chr(39))}: {rest}"
-    if len(names) == 1:
-        return f"{section}.{names[0]}: {message}"
-    return f"{section}: {message}"
-
-
-# --- assignments and TOML --------------------------------------------------------------------
-
-
-def parse_assignments(assignments: Iterable[str]) -> dict[str, object]:
-    """Parse `key=value` strings, as `--set` gives them, into an overrides mapping.
-
-    Values: `None`/`none`/`null` → None; `true`/`false` (any case) → bool; numbers → int or
-    float; TOML arrays (`[[0.03,0.25],[0.06,0.75]]`) and quoted TOML strings; anything else is
-    kept as a string (`48h`, `close`). A later assignment of the same key wins. A string without
-    `=` or with an empty key raises `ConfigError` naming it.
-    """
-    result: dict[str, object] = {}
-    for assignment in assignments:
-        key, sep, raw = assignment.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise ConfigError(
-                f"malformed assignment {assignment!r}: expected key=value (e.g. costs.slippage=0)"
-            )
-        result[key] = _parse_value(assignment, raw.strip())
-    return result
-
-
-def _parse_value(assignment: str, raw: str) -> object:
-    lowered = raw.lower()
-    if lowered in _NULL_WORDS:
-        return None
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    for number in (int, float):
-        try:
-            return number(raw)
-        except ValueError:
-            pass
-    if raw[:1] in ("[", "{", '"', "'"):
-        try:
-            return tomllib.loads(f"value = {raw}")["value"]
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"malformed value in assignment {assignment!r}: {exc}") from exc
-    return raw
-
-
-def load_toml_overrides(path: Path) -> dict[str, object]:
-    """Read overrides from a TOML file: tables are sections, keys are their keys.
-
-    TOML has no null, so switch a section off with `section = false` (before any table) or with
-    `enabled = false` inside its table, and an optional key with `key = false`. A missing or
-    unreadable file, or a TOML syntax error, raises `ConfigError` naming the file (and the line).
-    """
-    try:
-        with path.open("rb") as handle:
-            data: dict[str, object] = tomllib.load(handle)
-    except FileNotFoundError as exc:
-        raise ConfigError(f"config file {path}: not found") from exc
-    except OSError as exc:
-        raise ConfigError(f"config file {path}: cannot be read ({exc.strerror})") from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"config file {path}: not UTF-8 text ({exc.reason})") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config file {path}: invalid TOML: {exc}") from exc
-    return data
-
-
-# --- dumping ---------------------------------------------------------------------------------
-
-
-def config_to_dict(config: RiskConfiguration) -> dict[str, object]:
-    """The configuration as JSON-ready values, sections and keys in declaration order.
-
-    Enums become their values, durations ISO 8601 strings, ladders lists of lists, and a section
-    that is off `None`. The result is a valid overrides mapping: merging it onto any
-    configuration gives back `config` (so a stored session config can be reloaded).
-    """
-    result: dict[str, object] = {}
-    for field in attrs.fields(RiskConfiguration):
-        section = getattr(config, field.name)
-        result[field.name] = (
-            None
-            if section is None
-            else {f.name: _plain(getattr(section, f.name)) for f in attrs.fields(type(section))}
-        )
-    return result
-
-
-def _plain(value: object) -> object:
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, timedelta):
-        return format_duration(value)
-    if isinstance(value, tuple):
-        return [_plain(item) for item in value]
-    return value
-
-
-# --- messages --------------------------------------------------------------------------------
+        raise ConfigError(keyed_message(section, list(values), message)) from exc
 
 
 def _show(value: object) -> str:
     return "a table" if value is _TABLE else repr(value)
-
-
-def _suggest(word: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""
