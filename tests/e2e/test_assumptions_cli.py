@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from atb.config import config_from_assignments
-from atb.managers.risk_config import RiskConfiguration
+from atb.managers.run_config import RunConfiguration
 from atb.reporting.assumptions import assumptions, render_assumptions_markdown
 from tests.support.cli import run_atb
 
@@ -14,7 +14,7 @@ from tests.support.cli import run_atb
 def test_defaults_print_the_committed_page() -> None:
     result = run_atb("assumptions")
     assert result.returncode == 0, result.stderr
-    assert result.stdout == render_assumptions_markdown(RiskConfiguration.default())
+    assert result.stdout == render_assumptions_markdown(RunConfiguration.default())
     assert "0.05 % (5 bps)" in result.stdout
     assert "## Not modelled" in result.stdout
 

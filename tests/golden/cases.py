@@ -34,7 +34,7 @@ from atb.engines.live.engine import LiveEngine, LiveSettings
 from atb.engines.live.log import JsonLog
 from atb.managers.lookback import history_bars
 from atb.managers.performance_metrics import PerformanceMetrics
-from atb.managers.risk_config import RiskConfiguration
+from atb.managers.run_config import RunConfiguration
 from atb.persistence.mappers_events import event_to_dict
 from atb.persistence.store import SessionStore
 from atb.strategies.ml_training import train
@@ -249,7 +249,7 @@ def _run_live(
     case: Case,
     market: Market,
     strategy: Strategy,
-    config: RiskConfiguration,
+    config: RunConfiguration,
     store_dir: Path,
 ) -> dict[str, object]:
     history = history_bars(strategy.warmup, config)

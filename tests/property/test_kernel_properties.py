@@ -18,7 +18,7 @@ from atb.domain.fills import FillKind
 from atb.domain.pnl import unrealized_pnl
 from atb.domain.sides import PositionSide
 from atb.managers.positions import ActiveTradeAdapter, LivePositionAdapter
-from atb.managers.risk_config import RiskConfiguration
+from atb.managers.run_config import RunConfiguration
 from tests.support.scripted import HOUR, T0, ScriptedDecider, run_kernel
 
 
@@ -73,7 +73,7 @@ configs = st.builds(
 )
 
 
-def _scenario(draw: Any) -> tuple[list[Bar], dict[int, Decision], RiskConfiguration]:
+def _scenario(draw: Any) -> tuple[list[Bar], dict[int, Decision], RunConfiguration]:
     bars = draw(bar_series())
     script = draw(st.dictionaries(st.integers(0, len(bars) - 1), decisions, max_size=10))
     return bars, script, draw(configs)

@@ -14,7 +14,7 @@ import click
 
 from atb.config import load_configuration
 from atb.data.instruments import InstrumentOverrides, ResolvedInstrument, resolve_instrument
-from atb.managers.risk_config import RiskConfiguration
+from atb.managers.run_config import RunConfiguration
 from atb.strategies.protocol import Strategy
 from atb.strategies.registry import StrategyContext, get_entry
 
@@ -113,7 +113,7 @@ def resolve_run_instrument(
     )
 
 
-def build_config(config_file: Path | None, assignments: Sequence[str]) -> RiskConfiguration:
+def build_config(config_file: Path | None, assignments: Sequence[str]) -> RunConfiguration:
     """Defaults, then the TOML file, then `--set` pairs (later wins)."""
     return load_configuration(config_file, assignments)
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from atb.config.overrides import merge_overrides
 from atb.domain.errors import ConfigError
-from atb.managers.risk_config import RiskConfiguration
+from atb.managers.run_config import RunConfiguration
 
 __all__ = ["config_from_assignments", "parse_assignments"]
 
@@ -35,11 +35,11 @@ def parse_assignments(assignments: Iterable[str]) -> dict[str, object]:
 
 
 def config_from_assignments(
-    assignments: Iterable[str], base: RiskConfiguration | None = None
-) -> RiskConfiguration:
+    assignments: Iterable[str], base: RunConfiguration | None = None
+) -> RunConfiguration:
     """Apply `key=value` strings (`costs.slippage=0`, `partials=None`) onto `base` (default:
-    `RiskConfiguration.default()`)."""
-    return merge_overrides(base or RiskConfiguration.default(), parse_assignments(assignments))
+    `RunConfiguration.default()`)."""
+    return merge_overrides(base or RunConfiguration.default(), parse_assignments(assignments))
 
 
 def _parse_value(assignment: str, raw: str) -> object:

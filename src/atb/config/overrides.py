@@ -27,10 +27,11 @@ from typing import Any
 import attrs
 from attrs import AttrsInstance
 
+from atb.config.sections import OPTIONAL_SECTIONS, SECTION_DEFAULTS, read_section, with_sections
 from atb.config.suggestions import did_you_mean
 from atb.config.values import coerce_field
 from atb.domain.errors import ConfigError, keyed_message
-from atb.managers.risk_config import OPTIONAL_SECTIONS, SECTION_DEFAULTS, RiskConfiguration
+from atb.managers.run_config import RunConfiguration
 
 __all__ = ["merge_overrides"]
 
@@ -52,9 +53,7 @@ class _SectionPlan:
     fields: dict[str, tuple[str, object]] = attrs.Factory(dict)  # name -> (dotted key, value)
 
 
-def merge_overrides(
-    config: RiskConfiguration, overrides: Mapping[str, object]
-) -> RiskConfiguration:
+def merge_overrides(config: RunConfiguration, overrides: Mapping[str, object]) -> RunConfiguration:
     """Return `config` with `overrides` applied; `config` itself is never changed.
 
     `overrides` maps dotted keys (`"costs.slippage"`) or section names to values; a section may
@@ -66,10 +65,8 @@ def merge_overrides(
     plans: dict[str, _SectionPlan] = {}
     for parts, value in _flatten(overrides, ()):
         _plan(plans, parts, value)
-    changes: dict[str, Any] = {
-        name: _apply(name, getattr(config, name), plan) for name, plan in plans.items()
-    }
-    return attrs.evolve(config, **changes) if changes else config
+    changes = {name: _apply(name, read_section(config, name), plan) for name, plan in plans.items()}
+    return with_sections(config, changes)
 
 
 def _flatten(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from atb.config.overrides import merge_overrides
 from atb.domain.errors import ConfigError
-from atb.managers.risk_config import RiskConfiguration
+from atb.managers.run_config import RunConfiguration
 
 __all__ = ["config_from_toml", "load_toml_overrides"]
 
@@ -33,13 +33,13 @@ def load_toml_overrides(path: Path) -> dict[str, object]:
     return data
 
 
-def config_from_toml(path: Path, base: RiskConfiguration | None = None) -> RiskConfiguration:
-    """Load overrides from a TOML file onto `base` (default: `RiskConfiguration.default()`).
+def config_from_toml(path: Path, base: RunConfiguration | None = None) -> RunConfiguration:
+    """Load overrides from a TOML file onto `base` (default: `RunConfiguration.default()`).
 
     Every `ConfigError` names the file, and the dotted key for a bad value.
     """
     overrides = load_toml_overrides(path)
     try:
-        return merge_overrides(base or RiskConfiguration.default(), overrides)
+        return merge_overrides(base or RunConfiguration.default(), overrides)
     except ConfigError as exc:
         raise ConfigError(f"config file {path}: {exc}") from exc

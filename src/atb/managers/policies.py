@@ -35,7 +35,7 @@ _CACHE_SIZE = 256
 
 
 class PolicyHydrator:
-    """Hydrates policy bundles against one `RiskConfiguration`.
+    """Hydrates policy bundles against the risk part of a run's configuration.
 
     Hydration is pure; results are memoised per bundle (bundles are frozen and hashable), in a
     small bounded cache, because strategies tend to send the same bundle on every entry.

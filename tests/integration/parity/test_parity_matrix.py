@@ -51,7 +51,7 @@ from atb.engines.live.engine import LiveEngine, LiveSettings
 from atb.engines.live.log import JsonLog
 from atb.engines.parity import ParityReport, compare_session
 from atb.managers.lookback import history_bars
-from atb.managers.risk_config import RiskConfiguration
+from atb.managers.run_config import RunConfiguration
 from atb.persistence.store import SessionStore
 from atb.ports import CandleFeed
 from atb.results import BacktestResult
@@ -157,7 +157,7 @@ class Case:
         suffix = f"-{self.variant}" if self.variant else ""
         return f"{self.strategy}-{self.market}-{self.intrabar}-{self.timing}{suffix}"
 
-    def config(self) -> RiskConfiguration:
+    def config(self) -> RunConfiguration:
         return config_from_assignments(
             [
                 *CONFIG,

@@ -33,7 +33,7 @@ from atb.managers.positions import (
     PositionAdapter,
     PositionChanges,
 )
-from atb.managers.risk_config import RiskConfiguration
+from atb.managers.run_config import RunConfiguration
 from tests.support.scripted import HOUR, T0, ScriptedDecider, bars_from_rows, run_kernel
 
 P = TypeVar("P", bound=Position)
@@ -42,7 +42,7 @@ NO_COSTS = ["costs.taker_fee=0", "costs.maker_fee=0", "costs.slippage=0"]
 FULL_SIZE = ["risk.max_position=1.0", "dynamic_risk=None", "risk.max_drawdown=None"]
 
 
-def config(*assignments: str) -> RiskConfiguration:
+def config(*assignments: str) -> RunConfiguration:
     return config_from_assignments(assignments)
 
 
@@ -393,7 +393,7 @@ def test_initial_cash_must_be_positive() -> None:
     from tests.support.scripted import BTC
 
     kernel = BarDriver(
-        config=RiskConfiguration.default(),
+        config=RunConfiguration.default(),
         instrument=BTC,
         positions=ActiveTradeAdapter(),
         decider=ScriptedDecider({}),

@@ -19,41 +19,42 @@ from atb.domain.policy_changes import (
     TrailingChanges,
 )
 from atb.managers.policies import POLICY_SECTIONS, PolicyHydrator
-from atb.managers.risk_config import PARTIALS_DEFAULTS, TRAILING_DEFAULTS, RiskConfiguration
+from atb.managers.risk_config import PARTIALS_DEFAULTS, TRAILING_DEFAULTS
+from atb.managers.run_config import RunConfiguration
 
-DEFAULT = RiskConfiguration.default()
+DEFAULT = RunConfiguration.default()
 CONFIGURED = merge_overrides(
     DEFAULT, {"trailing.distance_pct": 0.02, "partials": "on", "time_exits.max_holding": "48h"}
 )
 
 
-def _error(bundle: PolicyBundle, config: RiskConfiguration = DEFAULT) -> str:
+def _error(bundle: PolicyBundle, config: RunConfiguration = DEFAULT) -> str:
     with pytest.raises(ConfigError) as info:
-        PolicyHydrator(config).hydrate(bundle)
+        PolicyHydrator(config.risk).hydrate(bundle)
     return str(info.value)
 
 
 def test_no_bundle_gives_the_config_policies() -> None:
-    assert PolicyHydrator(DEFAULT).hydrate(None) == PositionPolicies()
-    hydrator = PolicyHydrator(CONFIGURED)
+    assert PolicyHydrator(DEFAULT.risk).hydrate(None) == PositionPolicies()
+    hydrator = PolicyHydrator(CONFIGURED.risk)
     assert hydrator.hydrate(None) == PositionPolicies(
-        trailing=CONFIGURED.trailing,
+        trailing=CONFIGURED.risk.trailing,
         partials=PARTIALS_DEFAULTS,
         time_exit=TimeExitPolicy(
             max_holding=timedelta(hours=48), weekend_flat=False, daily_flat_hour=None
         ),
     )
     assert hydrator.defaults == hydrator.hydrate(None)
-    assert hydrator.config is CONFIGURED
+    assert hydrator.config is CONFIGURED.risk
 
 
 def test_empty_bundle_inherits_everything() -> None:
-    hydrator = PolicyHydrator(CONFIGURED)
+    hydrator = PolicyHydrator(CONFIGURED.risk)
     assert hydrator.hydrate(PolicyBundle()) == hydrator.defaults
 
 
 def test_a_key_enables_a_section_that_is_off_in_the_config() -> None:
-    policies = PolicyHydrator(DEFAULT).hydrate(
+    policies = PolicyHydrator(DEFAULT.risk).hydrate(
         PolicyBundle(trailing=TrailingChanges(distance_pct=0.01))
     )
     assert policies.trailing == attrs.evolve(TRAILING_DEFAULTS, distance_pct=0.01)
@@ -62,7 +63,7 @@ def test_a_key_enables_a_section_that_is_off_in_the_config() -> None:
 
 
 def test_absent_keys_inherit_the_config_section() -> None:
-    policies = PolicyHydrator(CONFIGURED).hydrate(
+    policies = PolicyHydrator(CONFIGURED.risk).hydrate(
         PolicyBundle(
             trailing=TrailingChanges(reference=TrailReference.EXTREME),
             partials=PartialChanges(max_scale_ins=0),
@@ -72,20 +73,20 @@ def test_absent_keys_inherit_the_config_section() -> None:
         TRAILING_DEFAULTS, distance_pct=0.02, reference=TrailReference.EXTREME
     )
     assert policies.partials == attrs.evolve(PARTIALS_DEFAULTS, max_scale_ins=0)
-    assert policies.time_exit == CONFIGURED.time_exits
+    assert policies.time_exit == CONFIGURED.risk.time_exits
 
 
 def test_none_switches_a_policy_off_for_the_position() -> None:
-    hydrator = PolicyHydrator(CONFIGURED)
+    hydrator = PolicyHydrator(CONFIGURED.risk)
     policies = hydrator.hydrate(PolicyBundle(partials=None, time_exits=None))
     assert policies.partials is None
     assert policies.time_exit is None
-    assert policies.trailing == CONFIGURED.trailing
+    assert policies.trailing == CONFIGURED.risk.trailing
     assert hydrator.defaults.partials == PARTIALS_DEFAULTS
 
 
 def test_none_on_an_optional_key() -> None:
-    policies = PolicyHydrator(CONFIGURED).hydrate(
+    policies = PolicyHydrator(CONFIGURED.risk).hydrate(
         PolicyBundle(trailing=TrailingChanges(breakeven_trigger_pct=None))
     )
     assert policies.trailing is not None
@@ -94,7 +95,7 @@ def test_none_on_an_optional_key() -> None:
 
 
 def test_ladders_and_durations_are_typed() -> None:
-    policies = PolicyHydrator(DEFAULT).hydrate(
+    policies = PolicyHydrator(DEFAULT.risk).hydrate(
         PolicyBundle(
             partials=PartialChanges(exit_targets=((0.05, 0.5), (0.08, 1.0))),
             time_exits=TimeExitChanges(max_holding=timedelta(days=1), daily_flat_hour=22),
@@ -109,16 +110,16 @@ def test_ladders_and_durations_are_typed() -> None:
 
 
 def test_result_is_frozen_and_the_config_unchanged() -> None:
-    hydrator = PolicyHydrator(CONFIGURED)
+    hydrator = PolicyHydrator(CONFIGURED.risk)
     policies = hydrator.hydrate(PolicyBundle(trailing=None))
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         policies.trailing = TRAILING_DEFAULTS  # type: ignore[misc]
-    assert CONFIGURED.trailing is not None
-    assert hydrator.defaults.trailing == CONFIGURED.trailing
+    assert CONFIGURED.risk.trailing is not None
+    assert hydrator.defaults.trailing == CONFIGURED.risk.trailing
 
 
 def test_equal_bundles_give_equal_results() -> None:
-    hydrator = PolicyHydrator(DEFAULT)
+    hydrator = PolicyHydrator(DEFAULT.risk)
     first = hydrator.hydrate(
         PolicyBundle(trailing=TrailingChanges(distance_pct=0.01), partials=PartialChanges())
     )
@@ -129,7 +130,7 @@ def test_equal_bundles_give_equal_results() -> None:
 
 
 def test_cache_stays_bounded() -> None:
-    hydrator = PolicyHydrator(DEFAULT)
+    hydrator = PolicyHydrator(DEFAULT.risk)
     results = [
         hydrator.hydrate(PolicyBundle(trailing=TrailingChanges(distance_pct=0.001 * (i + 1))))
         for i in range(300)
@@ -143,12 +144,12 @@ def test_cache_stays_bounded() -> None:
 
 
 def test_an_empty_changes_object_switches_a_section_on_unchanged() -> None:
-    policies = PolicyHydrator(CONFIGURED).hydrate(
+    policies = PolicyHydrator(CONFIGURED.risk).hydrate(
         PolicyBundle(trailing=TrailingChanges(), partials=PartialChanges())
     )
-    assert policies.trailing == CONFIGURED.trailing
+    assert policies.trailing == CONFIGURED.risk.trailing
     assert policies.partials == PARTIALS_DEFAULTS
-    enabled = PolicyHydrator(DEFAULT).hydrate(PolicyBundle(time_exits=TimeExitChanges()))
+    enabled = PolicyHydrator(DEFAULT.risk).hydrate(PolicyBundle(time_exits=TimeExitChanges()))
     assert enabled.time_exit == TimeExitPolicy(
         max_holding=None, weekend_flat=False, daily_flat_hour=None
     )

@@ -15,7 +15,9 @@ from atb.domain.events import OrderFilled
 from atb.domain.fills import Fill, FillKind, Liquidity
 from atb.domain.policies import PositionPolicies
 from atb.domain.sides import OrderAction
-from atb.managers.risk_config import TRAILING_DEFAULTS, IntrabarPolicy, RiskConfiguration
+from atb.managers.execution_config import IntrabarPolicy
+from atb.managers.risk_config import TRAILING_DEFAULTS
+from atb.managers.run_config import RunConfiguration
 from atb.reporting.assumptions import (
     REGENERATE_COMMAND,
     TOPICS,
@@ -33,11 +35,11 @@ from tests.support.result_builder import build_result
 DOCS_PAGE = Path(__file__).resolve().parents[3] / "docs" / "assumptions.md"
 
 
-def _config(*assignments: str) -> RiskConfiguration:
+def _config(*assignments: str) -> RunConfiguration:
     return config_from_assignments(assignments)
 
 
-def _text(config: RiskConfiguration, topic: str, *, timeframe: str | None = None) -> str:
+def _text(config: RunConfiguration, topic: str, *, timeframe: str | None = None) -> str:
     texts = [item.text for item in assumptions(config, timeframe=timeframe) if item.topic == topic]
     assert texts, f"no assumption under {topic!r}"
     return " ".join(texts)
@@ -47,7 +49,7 @@ def _text(config: RiskConfiguration, topic: str, *, timeframe: str | None = None
 
 
 def test_every_topic_in_order_and_values_are_frozen() -> None:
-    items = assumptions(RiskConfiguration.default())
+    items = assumptions(RunConfiguration.default())
     assert all(isinstance(item, Assumption) for item in items)
     assert list(dict.fromkeys(item.topic for item in items)) == list(TOPICS)
     assert all(item.text.strip() and item.text.endswith(".") for item in items)
@@ -67,7 +69,7 @@ def test_same_config_same_text() -> None:
 
 
 def test_default_mentions_the_documented_numbers() -> None:
-    config = RiskConfiguration.default()
+    config = RunConfiguration.default()
     market = _text(config, "Market orders")
     assert "open of the next bar" in market
     assert "0.05 % (5 bps)" in market
@@ -86,7 +88,7 @@ def test_default_mentions_the_documented_numbers() -> None:
 
 
 def test_default_optional_sections() -> None:
-    config = RiskConfiguration.default()
+    config = RunConfiguration.default()
     assert _text(config, "Trailing stop and breakeven").startswith("Off")
     assert _text(config, "Partial exits and scale-ins").startswith("Off")
     assert _text(config, "Time exits").startswith("Off")
@@ -100,7 +102,7 @@ def test_default_optional_sections() -> None:
 
 
 def test_resting_levels_describe_stops_limits_and_gaps() -> None:
-    text = _text(RiskConfiguration.default(), "Resting levels")
+    text = _text(RunConfiguration.default(), "Resting levels")
     assert "stop-market" in text
     assert "moved 0.05 % against the trader" in text
     assert "limit orders: they fill at the level itself with no slippage" in text
@@ -109,7 +111,7 @@ def test_resting_levels_describe_stops_limits_and_gaps() -> None:
 
 
 def test_not_modelled_is_spelled_out() -> None:
-    text = _text(RiskConfiguration.default(), "Not modelled")
+    text = _text(RunConfiguration.default(), "Not modelled")
     for part in (
         "Partial fills of our own orders",
         "Order-book depth and market impact",
@@ -251,7 +253,7 @@ def test_time_exits() -> None:
 
 
 def test_markdown_page() -> None:
-    page = render_assumptions_markdown(RiskConfiguration.default(), timeframe="4h")
+    page = render_assumptions_markdown(RunConfiguration.default(), timeframe="4h")
     assert page.startswith("# Backtest assumptions\n")
     assert page.endswith("\n")
     assert not page.endswith("\n\n")
@@ -260,7 +262,7 @@ def test_markdown_page() -> None:
     assert "on 4h bars" in page
     assert "closed 4h bars" in page
     assert REGENERATE_COMMAND in page
-    assert "Settings: the defaults (`RiskConfiguration.default()`)." in page
+    assert "Settings: the defaults (`RunConfiguration.default()`)." in page
 
 
 def test_markdown_lists_the_settings_that_differ_from_the_defaults() -> None:
@@ -282,7 +284,7 @@ def test_committed_docs_page_is_current() -> None:
     """`docs/assumptions.md` is the renderer's output for the defaults; regenerate it with
     `atb assumptions > docs/assumptions.md` when this fails."""
     assert DOCS_PAGE.read_text(encoding="utf-8") == render_assumptions_markdown(
-        RiskConfiguration.default()
+        RunConfiguration.default()
     )
 
 
