@@ -26,6 +26,7 @@ The changes are applied by `atb.managers.policies.PolicyHydrator`; out-of-range 
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, Final, TypeVar
 
@@ -67,7 +68,9 @@ UNSET: Final = Unset.UNSET
 def _float(value: float | Unset) -> float | Unset:
     """Ints given for float fields become floats, as they do in the configuration; bools are
     left for the validators to refuse."""
-    return value if isinstance(value, (Unset, bool)) else float(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
 
 
 def _optional_float(value: float | Unset | None) -> float | Unset | None:
@@ -76,22 +79,29 @@ def _optional_float(value: float | Unset | None) -> float | Unset | None:
 
 
 _P = TypeVar("_P", TrailingPolicy, PartialPolicy, TimeExitPolicy)
+_T = TypeVar("_T")
 
 
-def _apply(section: str, changes: attrs.AttrsInstance, base: _P) -> _P:
-    """`base` with every field of `changes` that is not `UNSET`; errors name the dotted key."""
-    values: dict[str, Any] = {
-        field.name: getattr(changes, field.name)
+def _pick(change: _T | Unset, current: _T) -> _T:
+    """The changed value, or the current one when the change is `UNSET`."""
+    return current if isinstance(change, Unset) else change
+
+
+def _apply(section: str, changes: attrs.AttrsInstance, base: _P, build: Callable[[], _P]) -> _P:
+    """`build()` (the policy with the changes), or `base` when nothing is set; a validation
+    error becomes a `ConfigError` naming the dotted key (`trailing.distance_pct`)."""
+    names = [
+        field.name
         for field in attrs.fields(type(changes))
         if getattr(changes, field.name) is not UNSET
-    }
-    if not values:
+    ]
+    if not names:
         return base
     try:
-        return attrs.evolve(base, **values)
+        return build()
     except (ValueError, TypeError) as exc:
         message = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
-        raise ConfigError(keyed_message(section, list(values), message)) from exc
+        raise ConfigError(keyed_message(section, names, message)) from exc
 
 
 @attrs.frozen(slots=True)
@@ -110,7 +120,20 @@ class TrailingChanges:
 
     def apply_to(self, base: TrailingPolicy) -> TrailingPolicy:
         """`base` with these changes; raises `ConfigError` naming `trailing.<field>`."""
-        return _apply("trailing", self, base)
+        return _apply(
+            "trailing",
+            self,
+            base,
+            lambda: TrailingPolicy(
+                activation_pct=_pick(self.activation_pct, base.activation_pct),
+                distance_pct=_pick(self.distance_pct, base.distance_pct),
+                breakeven_trigger_pct=_pick(self.breakeven_trigger_pct, base.breakeven_trigger_pct),
+                breakeven_buffer_pct=_pick(self.breakeven_buffer_pct, base.breakeven_buffer_pct),
+                atr_multiple=_pick(self.atr_multiple, base.atr_multiple),
+                atr_period=_pick(self.atr_period, base.atr_period),
+                reference=_pick(self.reference, base.reference),
+            ),
+        )
 
 
 @attrs.frozen(slots=True)
@@ -123,7 +146,16 @@ class PartialChanges:
 
     def apply_to(self, base: PartialPolicy) -> PartialPolicy:
         """`base` with these changes; raises `ConfigError` naming `partials.<field>`."""
-        return _apply("partials", self, base)
+        return _apply(
+            "partials",
+            self,
+            base,
+            lambda: PartialPolicy(
+                exit_targets=_pick(self.exit_targets, base.exit_targets),
+                scale_in_thresholds=_pick(self.scale_in_thresholds, base.scale_in_thresholds),
+                max_scale_ins=_pick(self.max_scale_ins, base.max_scale_ins),
+            ),
+        )
 
 
 @attrs.frozen(slots=True)
@@ -136,7 +168,16 @@ class TimeExitChanges:
 
     def apply_to(self, base: TimeExitPolicy) -> TimeExitPolicy:
         """`base` with these changes; raises `ConfigError` naming `time_exits.<field>`."""
-        return _apply("time_exits", self, base)
+        return _apply(
+            "time_exits",
+            self,
+            base,
+            lambda: TimeExitPolicy(
+                max_holding=_pick(self.max_holding, base.max_holding),
+                weekend_flat=_pick(self.weekend_flat, base.weekend_flat),
+                daily_flat_hour=_pick(self.daily_flat_hour, base.daily_flat_hour),
+            ),
+        )
 
 
 def _section(kind: type[object]) -> Validator:

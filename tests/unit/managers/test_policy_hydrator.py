@@ -10,7 +10,13 @@ import pytest
 
 from atb.config import merge_overrides
 from atb.domain.errors import ConfigError
-from atb.domain.policies import PositionPolicies, TimeExitPolicy, TrailReference
+from atb.domain.policies import (
+    PartialPolicy,
+    PositionPolicies,
+    TimeExitPolicy,
+    TrailingPolicy,
+    TrailReference,
+)
 from atb.domain.policy_changes import (
     UNSET,
     PartialChanges,
@@ -161,6 +167,18 @@ def test_unset_is_the_default_of_every_field() -> None:
     assert repr(UNSET) == "UNSET"
 
 
+@pytest.mark.parametrize(
+    ("changes", "policy"),
+    [
+        (TrailingChanges, TrailingPolicy),
+        (PartialChanges, PartialPolicy),
+        (TimeExitChanges, TimeExitPolicy),
+    ],
+)
+def test_every_policy_field_can_be_changed(changes: type, policy: type) -> None:
+    assert [f.name for f in attrs.fields(changes)] == [f.name for f in attrs.fields(policy)]
+
+
 def test_ints_for_float_fields_become_floats() -> None:
     changes = TrailingChanges(distance_pct=1, atr_multiple=2)
     assert isinstance(changes.distance_pct, float)
@@ -176,6 +194,10 @@ def test_invalid_values_are_errors_naming_the_key() -> None:
     )
     assert _error(PolicyBundle(partials=PartialChanges(exit_targets=((0.03, 2.0),)))) == (
         "policy bundle: partials.exit_targets[0].size: must be in (0, 1], got 2.0"
+    )
+    untyped = cast(float, "0.01")  # what a caller without mypy could pass
+    assert _error(PolicyBundle(trailing=TrailingChanges(distance_pct=untyped))) == (
+        "policy bundle: trailing.distance_pct: must be a number, got '0.01'"
     )
     assert _error(PolicyBundle(time_exits=TimeExitChanges(daily_flat_hour=24))).startswith(
         "policy bundle: time_exits.daily_flat_hour: "
