@@ -14,10 +14,11 @@ import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
+from atb.config import config_from_assignments
 from atb.data.candles import ValidatedCandles
 from atb.data.loading import load_candles
 from atb.engines.backtest import BacktestRequest, run_backtest
-from atb.managers.risk_config import RiskConfiguration
+from atb.managers.run_config import RunConfiguration
 from atb.strategies.ml_training import train
 from atb.strategies.protocol import Strategy
 from atb.strategies.registry import StrategyContext, create_strategy
@@ -31,7 +32,7 @@ def measure(
     name: str, candles: ValidatedCandles, strategy: Callable[[], Strategy], assignments: list[str]
 ) -> None:
     """Best of three runs (time), then one traced run (peak Python memory)."""
-    config = RiskConfiguration.from_assignments(assignments)
+    config = config_from_assignments(assignments)
     bars = len(candles) - candles.warmup_bars
     timings = []
     result = None
@@ -100,7 +101,7 @@ def ml_basic_end_to_end() -> None:
         request = BacktestRequest(
             strategy=strategy,
             candles=window,
-            config=RiskConfiguration.default(),
+            config=RunConfiguration.default(),
             symbol="BTCUSDT",
         )
         result = run_backtest(request)

@@ -30,7 +30,7 @@ from atb.domain.timeframes import parse_timeframe
 from atb.engines.live.engine import LiveEngine, LiveSettings
 from atb.engines.live.log import JsonLog
 from atb.managers.lookback import history_bars
-from atb.managers.risk_config import RiskConfiguration
+from atb.managers.run_config import RunConfiguration
 from atb.persistence.store import SessionStore
 from atb.strategies.parameters import ParameterSpec, ParamValue
 from atb.strategies.protocol import BoolArray, Strategy
@@ -77,7 +77,7 @@ class FramePath:
 
 def replay(candles: ValidatedCandles, strategy: Strategy, folder: Path) -> tuple[float, int]:
     """Seconds to replay every bar after the warm-up, and the number of stored events."""
-    config = RiskConfiguration.default()
+    config = RunConfiguration.default()
     settings = LiveSettings(
         strategy_name=strategy.name,
         parameters=dict(strategy.parameters),
@@ -130,7 +130,7 @@ def main() -> None:
     tmpfs = Path("/dev/shm")
     folder = tmpfs if tmpfs.is_dir() else Path(tempfile.gettempdir())
     bars = len(candles) - history_bars(create_strategy("sma_cross", PARAMS).warmup,
-                                       RiskConfiguration.default())  # fmt: skip
+                                       RunConfiguration.default())  # fmt: skip
     best: dict[str, float] = {}
     events: dict[str, int] = {}
     for _ in range(args.rounds):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from atb.managers.risk_config import RiskConfiguration
+from atb.config import config_from_assignments
+from atb.managers.run_config import RunConfiguration
 from atb.reporting.assumptions import assumptions, render_assumptions_markdown
 from tests.support.cli import run_atb
 
@@ -13,7 +14,7 @@ from tests.support.cli import run_atb
 def test_defaults_print_the_committed_page() -> None:
     result = run_atb("assumptions")
     assert result.returncode == 0, result.stderr
-    assert result.stdout == render_assumptions_markdown(RiskConfiguration.default())
+    assert result.stdout == render_assumptions_markdown(RunConfiguration.default())
     assert "0.05 % (5 bps)" in result.stdout
     assert "## Not modelled" in result.stdout
 
@@ -29,9 +30,7 @@ def test_set_config_file_and_timeframe_change_the_text(tmp_path: Path) -> None:
         "--timeframe", "4h",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    config = RiskConfiguration.from_assignments(
-        ["fills.timing=close", "costs.slippage=0", "partials=on"]
-    )
+    config = config_from_assignments(["fills.timing=close", "costs.slippage=0", "partials=on"])
     assert result.stdout == render_assumptions_markdown(config, timeframe="4h")
     assert "close of the very bar that decided them" in result.stdout
     assert "There is no slippage" in result.stdout
@@ -72,7 +71,7 @@ def test_backtest_outputs_carry_the_run_assumptions(sample_csv: Path, tmp_path: 
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     document = json.loads((out / "result.json").read_text(encoding="utf-8"))
-    config = RiskConfiguration.from_assignments(["fills.timing=close", "trailing=on"])
+    config = config_from_assignments(["fills.timing=close", "trailing=on"])
     clamped = document["clamped_fills"]
     listed = assumptions(config, timeframe="1h", clamped_fills=clamped)
     expected = [item.as_dict() for item in listed]

@@ -23,14 +23,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from atb.config import config_from_assignments, config_to_dict
 from atb.data.bars import bars_from_frame
 from atb.data.loading import load_candles
 from atb.domain.errors import AtbError
 from atb.domain.events import OrderFilled, OrderPlaced
 from atb.engines.backtest import BacktestRequest, run_backtest
-from atb.managers.config_overrides import config_to_dict
 from atb.managers.lookback import history_bars
-from atb.managers.risk_config import RiskConfiguration
 from atb.persistence.store import SessionStore
 from atb.strategies.registry import create_strategy
 from tests.support.cli import run_atb
@@ -52,9 +51,7 @@ CONFIG = (
     "risk.max_position=0.5",
     "dynamic_risk.tiers=[[0.01, 0.8], [0.02, 0.6], [0.03, 0.4]]",
 )
-HISTORY = history_bars(
-    create_strategy("sma_cross", PARAMS).warmup, RiskConfiguration.from_assignments(CONFIG)
-)
+HISTORY = history_bars(create_strategy("sma_cross", PARAMS).warmup, config_from_assignments(CONFIG))
 """The warm-up a session of this strategy and config keeps (and so loads when it starts)."""
 
 
@@ -160,7 +157,7 @@ def assert_identical_to_the_backtest(db: Path, sample_csv: Path, bars: int) -> N
         BacktestRequest(
             strategy=create_strategy("sma_cross", PARAMS),
             candles=candles,
-            config=RiskConfiguration.from_assignments(CONFIG),
+            config=config_from_assignments(CONFIG),
             symbol="BTCUSDT",
             id_prefix=prefix,
             fast=False,
@@ -243,7 +240,7 @@ def test_a_crash_between_creating_the_session_and_recording_its_history(
         store.create_session(  # exactly what the killed process had committed
             strategy="sma_cross",
             params=dict(create_strategy("sma_cross", PARAMS).parameters),
-            config=config_to_dict(RiskConfiguration.from_assignments(CONFIG)),
+            config=config_to_dict(config_from_assignments(CONFIG)),
             symbol="BTCUSDT",
             timeframe="1h",
             initial_balance=10_000.0,

@@ -23,11 +23,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from atb.config import config_from_assignments
 from atb.data.bars import bars_from_frame
 from atb.data.loading import load_candles
 from atb.engines.parity import compare_session
 from atb.managers.lookback import history_bars
-from atb.managers.risk_config import RiskConfiguration
 from atb.persistence.store import SessionStore
 from atb.strategies.registry import create_strategy
 from tests.support.candle_frames import make_candles
@@ -68,7 +68,7 @@ def spawn(tmp_path: Path, exchange: FakeBinance) -> Iterator[_Spawner]:
 
 HISTORY = history_bars(
     create_strategy("sma_cross", {"fast": 5, "slow": 20}).warmup,
-    RiskConfiguration.from_assignments(["trailing=on", "partials=on"]),
+    config_from_assignments(["trailing=on", "partials=on"]),
 )
 """The warm-up the spawned sessions keep (the strategy's 21 bars)."""
 

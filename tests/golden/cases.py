@@ -22,6 +22,7 @@ import attrs
 import numpy as np
 import pandas as pd
 
+from atb.config import config_from_assignments
 from atb.data.candles import ValidatedCandles
 from atb.data.feeds import ReplayFeed
 from atb.data.instruments import instrument_for
@@ -33,7 +34,7 @@ from atb.engines.live.engine import LiveEngine, LiveSettings
 from atb.engines.live.log import JsonLog
 from atb.managers.lookback import history_bars
 from atb.managers.performance_metrics import PerformanceMetrics
-from atb.managers.risk_config import RiskConfiguration
+from atb.managers.run_config import RunConfiguration
 from atb.persistence.mappers_events import event_to_dict
 from atb.persistence.store import SessionStore
 from atb.strategies.ml_training import train
@@ -201,7 +202,7 @@ def run_case(case: Case, model_dir: Path, store_dir: Path) -> dict[str, object]:
     """Run one golden case and reduce it to its record."""
     market = MARKETS[case.market]
     strategy = _strategy(case, model_dir)
-    config = RiskConfiguration.from_assignments(case.config)
+    config = config_from_assignments(case.config)
     if case.live:
         return _run_live(case, market, strategy, config, store_dir)
     candles = _candles(market, market.timeframe, strategy.warmup)
@@ -248,7 +249,7 @@ def _run_live(
     case: Case,
     market: Market,
     strategy: Strategy,
-    config: RiskConfiguration,
+    config: RunConfiguration,
     store_dir: Path,
 ) -> dict[str, object]:
     history = history_bars(strategy.warmup, config)

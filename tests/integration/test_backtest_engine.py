@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from atb.config import config_from_assignments
 from atb.data.candles import ValidatedCandles
 from atb.data.loading import load_candles
 from atb.domain.errors import DataError
 from atb.engines.backtest import BacktestRequest, run_backtest
 from atb.engines.backtest.engine import END_OF_DATA
-from atb.managers.risk_config import RiskConfiguration
 from atb.results import BacktestResult
 from atb.strategies.registry import create_strategy
 
@@ -55,7 +55,7 @@ def run(
         BacktestRequest(
             strategy=create_strategy(strategy, params),
             candles=candles,
-            config=RiskConfiguration.from_assignments(assignments),
+            config=config_from_assignments(assignments),
             symbol="BTCUSDT",
             fast=fast,
             close_at_end=close_at_end,

@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from atb.config import config_from_assignments
 from atb.data.candles import ValidatedCandles
 from atb.data.feeds import ReplayFeed
 from atb.data.instruments import instrument_for
@@ -22,7 +23,6 @@ from atb.engines.live.engine import LiveEngine, LiveSettings
 from atb.engines.live.log import JsonLog
 from atb.engines.parity import backtest_session, compare_session
 from atb.managers.lookback import history_bars
-from atb.managers.risk_config import RiskConfiguration
 from atb.persistence.store import SessionStore
 from atb.results import BacktestResult
 from atb.strategies.registry import create_strategy
@@ -64,7 +64,7 @@ def run(
         BacktestRequest(
             strategy=strategy,
             candles=hours,
-            config=RiskConfiguration.from_assignments(CONFIG),
+            config=config_from_assignments(CONFIG),
             symbol="BTCUSDT",
             detail=detail,
             fast=fast,
@@ -124,7 +124,7 @@ def test_parity_holds_with_detail_on(
         "sma_cross",
         {"fast": 3, "slow": 12, "stop_loss": 0.003, "take_profit": 0.003, "allow_short": True},
     )
-    config = RiskConfiguration.from_assignments([*CONFIG, "fills.detail_timeframe=1m"])
+    config = config_from_assignments([*CONFIG, "fills.detail_timeframe=1m"])
     settings = LiveSettings(
         strategy_name="sma_cross",
         parameters=dict(strategy.parameters),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+from atb.config import config_from_assignments
 from atb.domain.events import (
     OrderFilled,
     PositionClosed,
@@ -14,7 +15,6 @@ from atb.domain.events import (
 )
 from atb.domain.fills import FillKind
 from atb.managers.positions import ActiveTradeAdapter, LivePositionAdapter
-from atb.managers.risk_config import RiskConfiguration
 from tests.support.scripted import AlternatingDecider, load_sample_bars, run_kernel
 
 CONFIG = [
@@ -30,7 +30,7 @@ def test_every_manager_acts_identically_for_both_position_classes(
 ) -> None:
     bars = load_sample_bars(sample_csv)
     assert len(bars) == 18_000
-    config = RiskConfiguration.from_assignments(CONFIG)
+    config = config_from_assignments(CONFIG)
     decider = AlternatingDecider(period=48, hold=40, size=0.3, stop_loss_pct=0.03)
     backtest = run_kernel(bars, decider, ActiveTradeAdapter(), config=config)
     live = run_kernel(bars, decider, LivePositionAdapter(), config=config)

@@ -22,7 +22,7 @@ from atb.engines.live.engine import LiveEngine, LiveSettings
 from atb.engines.live.log import JsonLog
 from atb.engines.parity import compare_session
 from atb.managers.lookback import history_bars
-from atb.managers.risk_config import RiskConfiguration
+from atb.managers.run_config import RunConfiguration
 from atb.persistence.store import SessionStore
 from atb.strategies.ml_training import train
 from atb.strategies.protocol import ModelBacked, Strategy
@@ -60,7 +60,7 @@ def test_a_library_backtest_refuses_the_training_window(model_dir: Path) -> None
     request = BacktestRequest(
         strategy=strategy,
         candles=_candles(strategy),
-        config=RiskConfiguration.default(),
+        config=RunConfiguration.default(),
         symbol="DEMO",
     )
     with pytest.raises(StrategyError) as refused:
@@ -77,7 +77,7 @@ def test_a_library_backtest_refuses_the_training_window(model_dir: Path) -> None
 
 
 def _engine(store: SessionStore, strategy: Strategy, *, allowed: bool) -> LiveEngine:
-    config = RiskConfiguration.default()
+    config = RunConfiguration.default()
     candles = _candles(strategy, history_bars(strategy.warmup, config))
     assert isinstance(strategy, ModelBacked)
     settings = LiveSettings(

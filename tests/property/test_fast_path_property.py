@@ -15,10 +15,10 @@ import pandas as pd
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
+from atb.config import config_from_assignments
 from atb.data.validation import validate_candles
 from atb.domain.decisions import Action, Decision
 from atb.engines.backtest import BacktestRequest, run_backtest
-from atb.managers.risk_config import RiskConfiguration
 from atb.results import BacktestResult
 from tests.support.scripted_strategy import ScriptedStrategy
 
@@ -126,7 +126,7 @@ def test_the_fast_path_equals_stepping_every_bar(
 ) -> None:
     candles = validate_candles(market(seed, bars, volatility), source="random", timeframe="1h")
     script = data.draw(scripts(bars))
-    config = RiskConfiguration.from_assignments(assignments)
+    config = config_from_assignments(assignments)
 
     def run(fast: bool) -> BacktestResult:
         return run_backtest(

@@ -10,6 +10,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
+from atb.config import config_from_assignments
 from atb.domain.bars import Bar
 from atb.domain.decisions import Action, Decision
 from atb.domain.events import OrderFilled, PositionClosed, StopMoved
@@ -17,7 +18,7 @@ from atb.domain.fills import FillKind
 from atb.domain.pnl import unrealized_pnl
 from atb.domain.sides import PositionSide
 from atb.managers.positions import ActiveTradeAdapter, LivePositionAdapter
-from atb.managers.risk_config import RiskConfiguration
+from atb.managers.run_config import RunConfiguration
 from tests.support.scripted import HOUR, T0, ScriptedDecider, run_kernel
 
 
@@ -52,7 +53,7 @@ decisions = st.one_of(
 )
 
 configs = st.builds(
-    lambda intrabar, timing, trailing, partials, cost, cap: RiskConfiguration.from_assignments(
+    lambda intrabar, timing, trailing, partials, cost, cap: config_from_assignments(
         [
             f"fills.intrabar={intrabar}",
             f"fills.timing={timing}",
@@ -72,7 +73,7 @@ configs = st.builds(
 )
 
 
-def _scenario(draw: Any) -> tuple[list[Bar], dict[int, Decision], RiskConfiguration]:
+def _scenario(draw: Any) -> tuple[list[Bar], dict[int, Decision], RunConfiguration]:
     bars = draw(bar_series())
     script = draw(st.dictionaries(st.integers(0, len(bars) - 1), decisions, max_size=10))
     return bars, script, draw(configs)

@@ -28,9 +28,10 @@ from atb.domain.policies import PartialPolicy, TrailingPolicy, TrailReference
 from atb.domain.sides import OrderAction, PositionSide
 from atb.managers.costs import CostCalculator
 from atb.managers.dynamic_risk import NO_TIER, DynamicRiskHandler
+from atb.managers.execution_config import CostConfig, IntrabarPolicy
 from atb.managers.fills import FillModel, Level, LevelHit, LevelKind, Trigger
 from atb.managers.partials import PartialOperationsManager
-from atb.managers.risk_config import CostConfig, DynamicRiskConfig, IntrabarPolicy
+from atb.managers.risk_config import DynamicRiskConfig
 from atb.managers.trailing import TrailingStopManager
 from tests.support.builders import INSTRUMENT, make_bar, make_position
 

@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
+from atb.config import config_to_dict
 from atb.data.instruments import KNOWN_INSTRUMENTS
 from atb.domain.events import (
     KernelEvent,
@@ -37,7 +38,7 @@ from atb.domain.models import ActiveTrade, Trade
 from atb.domain.pnl import unrealized_pnl
 from atb.domain.sides import OrderAction, PositionSide
 from atb.managers.performance import PerformanceTracker
-from atb.managers.risk_config import RiskConfiguration
+from atb.managers.run_config import RunConfiguration
 from atb.results import (
     AmbiguityInfo,
     BacktestResult,
@@ -295,7 +296,7 @@ def build_result(
             name="sma_cross",
             parameters=parameters if parameters is not None else {"slow": 30, "fast": 10},
         ),
-        config=RiskConfiguration.default().to_dict(),
+        config=config_to_dict(RunConfiguration.default()),
         instrument=InstrumentInfo(
             instrument=KNOWN_INSTRUMENTS["BTCUSDT"],
             source="built-in Binance spot rules for BTCUSDT",

@@ -23,7 +23,7 @@ from atb.engines.backtest.runner import KernelRunner
 from atb.engines.driver import BarDriver
 from atb.managers.performance import PerformanceTracker
 from atb.managers.positions import PositionAdapter
-from atb.managers.risk_config import RiskConfiguration
+from atb.managers.run_config import RunConfiguration
 
 P = TypeVar("P", bound=Position)
 
@@ -107,13 +107,13 @@ def run_kernel(
     decider: ScriptedDecider | AlternatingDecider,
     positions: PositionAdapter[P],
     *,
-    config: RiskConfiguration | None = None,
+    config: RunConfiguration | None = None,
     cash: float = 10_000.0,
     instrument: Instrument = BTC,
 ) -> KernelRunner[P]:
     """Run every bar through a fresh kernel and return the runner (state, events, tracker)."""
     kernel = BarDriver(
-        config=config or RiskConfiguration.default(),
+        config=config or RunConfiguration.default(),
         instrument=instrument,
         positions=positions,
         decider=decider,

@@ -1,7 +1,8 @@
 """The dependency rule (docs/architecture.md), checked on the import statements of every module.
 
 `atb.domain` may import only the standard library and attrs; `atb.managers` adds numpy. Neither
-may import pandas, IO or clock-reading modules, nor the outer layers.
+may import pandas, IO or clock-reading modules, nor the outer layers, nor parse configuration
+text (`tomllib`, `difflib`, `atb.config`: that is the edge's job).
 """
 
 from __future__ import annotations
@@ -37,13 +38,14 @@ FORBIDDEN_EVERYWHERE_INNER = {
     "atb.data",
     "atb.reporting",
     "atb.strategies",
+    # Configuration text (`--set`, TOML, did-you-mean) is parsed at the edge, in `atb.config`.
+    "atb.config",
+    "tomllib",
+    "difflib",
 }
 ALLOWED_THIRD_PARTY = {"domain": {"attrs", "typing_extensions"}, "managers": {"attrs", "numpy"}}
-# `tomllib` and `pathlib` are allowed in the one module that reads a user-named TOML file.
-EXCEPTIONS = {
-    "managers/config_overrides.py": {"pathlib", "tomllib"},
-    "managers/risk_config.py": {"pathlib"},
-}
+# Parsing (`--set`, TOML files, suggestions) lives at the edge, in `atb.config`: no exceptions.
+EXCEPTIONS: dict[str, set[str]] = {}
 
 
 def _imports(path: Path) -> set[str]:
@@ -81,6 +83,17 @@ def test_inner_layers_import_nothing_outward(layer: str) -> None:
                     problems.append(f"{relative} imports {name}")
             elif root not in stdlib | {"__future__"} | ALLOWED_THIRD_PARTY[layer]:
                 problems.append(f"{relative} imports third-party {name}")
+    assert problems == []
+
+
+def test_strategies_parse_no_configuration_text() -> None:
+    """Strategies attach typed policy changes; only `atb.config` reads `--set` and TOML."""
+    problems = [
+        f"{path.relative_to(SRC)} imports {name}"
+        for path in _modules("strategies")
+        for name in sorted(_imports(path))
+        if name.split(".")[0] in {"tomllib", "difflib"} or name.startswith("atb.config")
+    ]
     assert problems == []
 
 

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import attrs
 
+from atb.config import config_from_dict
 from atb.data.candles import ValidatedCandles
 from atb.data.instruments import ResolvedInstrument
 from atb.data.loading import load_candles
 from atb.domain.errors import DataError, StrategyError
 from atb.domain.timeframes import parse_timeframe
 from atb.engines.backtest import BacktestRequest
-from atb.managers.risk_config import RiskConfiguration
 from atb.reporting.run_record import RunRecord, read_run_record
 from atb.strategies.protocol import ModelBacked, Strategy
 from atb.strategies.registry import StrategyContext, get_entry
@@ -29,7 +29,7 @@ def rerun_request(
     """The backtest a result file records, with its candles and model verified."""
     record = read_run_record(path)
     timeframe = parse_timeframe(record.timeframe)
-    config = RiskConfiguration.default().merge(record.config)
+    config = config_from_dict(record.config)
     strategy = _strategy(record, model_dir)
     data_file = None if record.data_file is None else Path(record.data_file)
     candles = load_candles(

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from atb.config import load_configuration
 from atb.data.instruments import InstrumentOverrides, ResolvedInstrument, resolve_instrument
-from atb.managers.risk_config import RiskConfiguration
+from atb.managers.run_config import RunConfiguration
 from atb.strategies.protocol import Strategy
 from atb.strategies.registry import StrategyContext, get_entry
 
@@ -112,12 +113,9 @@ def resolve_run_instrument(
     )
 
 
-def build_config(config_file: Path | None, assignments: Sequence[str]) -> RiskConfiguration:
+def build_config(config_file: Path | None, assignments: Sequence[str]) -> RunConfiguration:
     """Defaults, then the TOML file, then `--set` pairs (later wins)."""
-    config = RiskConfiguration.default()
-    if config_file is not None:
-        config = RiskConfiguration.from_toml(config_file, config)
-    return RiskConfiguration.from_assignments(assignments, config)
+    return load_configuration(config_file, assignments)
 
 
 def build_strategy(

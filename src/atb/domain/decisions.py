@@ -7,19 +7,20 @@ satisfy it; tests drive the kernel with small scripted deciders.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
 from typing import Protocol
 
 import attrs
 
 from atb.domain.bars import Bar
+from atb.domain.policy_changes import PolicyBundle
 from atb.domain.protocols import PositionState
 from atb.domain.validation import (
     instance_of,
     non_empty_str,
     optional_finite_positive,
-    require_non_empty_str,
 )
+
+__all__ = ["HOLD", "Action", "Decider", "Decision", "PolicyBundle"]
 
 
 class Action(enum.Enum):
@@ -29,40 +30,6 @@ class Action(enum.Enum):
     ENTER_LONG = "enter_long"
     ENTER_SHORT = "enter_short"
     EXIT = "exit"
-
-
-PolicyValue = float | int | bool | str | None | tuple[tuple[float, float], ...]
-"""A value in a policy bundle: scalars, `None` (disable) or a ladder of (move, size) rungs."""
-
-
-def _overrides(_instance: object, _attribute: object, value: object) -> None:
-    if not isinstance(value, tuple):
-        raise ValueError(f"overrides must be a tuple of (key, value) pairs, got {value!r}")
-    for item in value:
-        if not (isinstance(item, tuple) and len(item) == 2):
-            raise ValueError(f"overrides entries must be (key, value) pairs, got {item!r}")
-        require_non_empty_str("overrides key", item[0])
-
-
-@attrs.frozen(slots=True)
-class PolicyBundle:
-    """Per-position policy overrides, in the dotted-key format of `RiskConfiguration`.
-
-    Example: `PolicyBundle.of({"trailing.distance_pct": 0.01, "partials": None})`. Keys are
-    validated by the `PolicyHydrator` (only `trailing`, `partials` and `time_exits` sections);
-    an invalid bundle is an error, never silently dropped.
-    """
-
-    overrides: tuple[tuple[str, PolicyValue], ...] = attrs.field(validator=_overrides)
-
-    @classmethod
-    def of(cls, overrides: Mapping[str, PolicyValue]) -> PolicyBundle:
-        """Build a bundle from a mapping (sorted by key, so equal bundles compare equal)."""
-        return cls(tuple(sorted(overrides.items())))
-
-    def as_dict(self) -> dict[str, PolicyValue]:
-        """The overrides as a plain dict."""
-        return dict(self.overrides)
 
 
 @attrs.frozen(slots=True)

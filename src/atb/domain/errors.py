@@ -24,3 +24,24 @@ class StrategyError(AtbError):
 
 class InstrumentError(AtbError):
     """An instrument's rules are missing, malformed or cannot serve the run (names the symbol)."""
+
+
+def keyed_message(section: str, names: list[str], message: str) -> str:
+    """Turn a value object's message (`slippage must be ...`) into `costs.slippage: must be ...`.
+
+    `names` are the fields that were set; the one the message starts with (possibly indexed, as
+    in `exit_targets[0].size`) becomes the dotted key. With one field set and no match, that
+    field is named; otherwise the section.
+    """
+    for name in sorted(names, key=len, reverse=True):
+        for subject in (name, f"'{name}'"):
+            if message.startswith(subject) and message[len(subject) : len(subject) + 1] in (
+                " ",
+                "[",
+                ".",
+            ):
+                full, _, rest = message.partition(" ")
+                return f"{section}.{full.strip(chr(39))}: {rest}"
+    if len(names) == 1:
+        return f"{section}.{names[0]}: {message}"
+    return f"{section}: {message}"

@@ -32,11 +32,12 @@ from atb.domain.intents import ExitReason
 from atb.domain.protocols import Position
 from atb.managers.apply import apply_report, swap_policies
 from atb.managers.book import Book, KernelContext
+from atb.managers.execution_config import FillTiming
 from atb.managers.kernel_state import KernelState, StepResult
 from atb.managers.orders import MarketOrder, OrderIntent
 from atb.managers.plan import plan_close, resting_orders
 from atb.managers.positions import PositionAdapter
-from atb.managers.risk_config import FillTiming, RiskConfiguration
+from atb.managers.run_config import RunConfiguration
 from atb.managers.volatility import PriceHistory
 from atb.ports import ExecutionVenue
 from atb.venues.simulated import SimulatedVenue
@@ -52,7 +53,7 @@ class BarDriver(Generic[P]):
     def __init__(
         self,
         *,
-        config: RiskConfiguration,
+        config: RunConfiguration,
         instrument: Instrument,
         positions: PositionAdapter[P],
         decider: Decider,
@@ -75,7 +76,7 @@ class BarDriver(Generic[P]):
         )
 
     @property
-    def config(self) -> RiskConfiguration:
+    def config(self) -> RunConfiguration:
         """The run's configuration."""
         return self.context.config
 

@@ -135,7 +135,7 @@ def backtest_session(
                 f"session {session.id} ran model {session.model_id}, but the model directory "
                 f"now holds {found}; point --model-dir at the session's model"
             )
-    config = session.risk_configuration()
+    config = session.run_configuration()
     detail = None
     detail_timeframe = config.fills.detail_timeframe
     if detail_timeframe is not None:

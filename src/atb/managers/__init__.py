@@ -10,6 +10,7 @@ from atb.managers.partials import PartialOperationsManager
 from atb.managers.performance import PerformanceTracker
 from atb.managers.policies import PolicyHydrator
 from atb.managers.risk_config import RiskConfiguration
+from atb.managers.run_config import RunConfiguration
 from atb.managers.time_exits import TimeExitManager
 from atb.managers.trailing import TrailingStopManager
 
@@ -21,6 +22,7 @@ __all__ = [
     "PerformanceTracker",
     "PolicyHydrator",
     "RiskConfiguration",
+    "RunConfiguration",
     "TimeExitManager",
     "TrailingStopManager",
 ]

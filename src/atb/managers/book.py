@@ -28,7 +28,7 @@ from atb.managers.orders import MarketOrder, OrderIntent
 from atb.managers.partials import PartialOperationsManager
 from atb.managers.policies import PolicyHydrator
 from atb.managers.positions import PositionAdapter
-from atb.managers.risk_config import RiskConfiguration
+from atb.managers.run_config import RunConfiguration
 from atb.managers.time_exits import TimeExitManager
 from atb.managers.trailing import TrailingStopManager
 
@@ -39,7 +39,7 @@ P = TypeVar("P", bound=Position)
 class KernelContext(Generic[P]):
     """Everything fixed for a run: config, instrument, how positions are built, the managers."""
 
-    config: RiskConfiguration
+    config: RunConfiguration
     instrument: Instrument
     positions: PositionAdapter[P]
     bar_interval: timedelta
@@ -55,7 +55,7 @@ class KernelContext(Generic[P]):
     def build(
         cls,
         *,
-        config: RiskConfiguration,
+        config: RunConfiguration,
         instrument: Instrument,
         positions: PositionAdapter[P],
         bar_interval: timedelta,
@@ -64,7 +64,7 @@ class KernelContext(Generic[P]):
     ) -> KernelContext[P]:
         """The context with its managers; `history_bars` bounds the look-back a strategy's
         policies may ask for (`atb.managers.lookback`)."""
-        hydrator = PolicyHydrator(config, max_lookback=history_bars)
+        hydrator = PolicyHydrator(config.risk, max_lookback=history_bars)
         return cls(
             config=config,
             instrument=instrument,
@@ -75,7 +75,9 @@ class KernelContext(Generic[P]):
             partials=PartialOperationsManager(instrument),
             time_exits=TimeExitManager(bar_interval),
             hydrator=hydrator,
-            dynamic_risk=DynamicRiskHandler(config.dynamic_risk) if config.dynamic_risk else None,
+            dynamic_risk=DynamicRiskHandler(config.risk.dynamic_risk)
+            if config.risk.dynamic_risk
+            else None,
             default_policies=hydrator.hydrate(None),
         )
 

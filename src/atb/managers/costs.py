@@ -13,7 +13,7 @@ import attrs
 from atb.domain.fills import Liquidity
 from atb.domain.instruments import Instrument
 from atb.domain.sides import OrderAction
-from atb.managers.risk_config import CostConfig
+from atb.managers.execution_config import CostConfig
 
 
 @attrs.frozen(slots=True)

@@ -13,7 +13,7 @@ import attrs
 
 from atb.domain.bars import Bar
 from atb.domain.sides import PositionSide
-from atb.managers.risk_config import IntrabarPolicy
+from atb.managers.execution_config import IntrabarPolicy
 
 
 class Trigger(enum.Enum):

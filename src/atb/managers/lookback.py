@@ -10,7 +10,7 @@ replay compute every value from the same bars.
 from __future__ import annotations
 
 from atb.domain.policies import MAX_ATR_PERIOD, PositionPolicies, TrailingPolicy
-from atb.managers.risk_config import RiskConfiguration
+from atb.managers.run_config import RunConfiguration
 
 __all__ = ["MAX_ATR_PERIOD", "history_bars", "policy_lookback", "trailing_lookback"]
 
@@ -27,7 +27,7 @@ def policy_lookback(policies: PositionPolicies) -> int:
     return trailing_lookback(policies.trailing)
 
 
-def history_bars(strategy_warmup: int, config: RiskConfiguration) -> int:
+def history_bars(strategy_warmup: int, config: RunConfiguration) -> int:
     """Bars of history a run loads and keeps: the strategy's warm-up or the configured
     managers' look-back, whichever is longer (at least 1)."""
-    return max(1, strategy_warmup, trailing_lookback(config.trailing))
+    return max(1, strategy_warmup, trailing_lookback(config.risk.trailing))

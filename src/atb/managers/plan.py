@@ -83,7 +83,7 @@ def resting_orders(book: Book[P]) -> tuple[RestingOrder, ...]:
                     level,
                     position.position_id,
                     wanted,
-                    position_cap=context.config.risk.position_cap,
+                    position_cap=context.config.risk.limits.position_cap,
                 )
             )
         else:
@@ -173,7 +173,7 @@ def _update_risk(book: Book[P]) -> None:
                 )
             )
             book.tier = tier
-    limit = context.config.risk.max_drawdown
+    limit = context.config.risk.limits.max_drawdown
     if limit is not None and not book.close_only and drawdown >= limit:
         book.close_only = True
         book.events.append(CloseOnlyLatched(time=bar.time, drawdown=drawdown))
@@ -235,7 +235,7 @@ def _entry(
     refusal = None
     if book.close_only:
         refusal = "close-only: max drawdown breached"
-    elif blocked or context.time_exits.blocks_entry(book.bar, context.config.time_exits):
+    elif blocked or context.time_exits.blocks_entry(book.bar, context.config.risk.time_exits):
         refusal = "time exit in force"
     if refusal is not None:
         book.reject(order_id, refusal)
@@ -261,7 +261,7 @@ def _entry(
 def _entry_cap(book: Book[P], policies: PositionPolicies) -> float:
     """Largest entry fraction: the position cap, shrunk so that the planned scale-ins
     (fractions of the original quantity) still fit under it."""
-    cap = book.context.config.risk.position_cap
+    cap = book.context.config.risk.limits.position_cap
     partials = policies.partials
     if partials is None:
         return cap

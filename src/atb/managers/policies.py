@@ -1,24 +1,30 @@
 """`PolicyHydrator`: a strategy decision's policy bundle → typed, validated position policies.
 
-A `PolicyBundle` carries dotted-key overrides for the per-position sections of the
-configuration (`trailing`, `partials`, `time_exits`). The hydrator applies them onto the
-configuration's own sections with the same key-presence semantics and parser as every other
-override (`merge_overrides`): an absent key inherits the config, `None` switches a policy off for
-this position, a key in a section that is off in the config switches it on from its defaults.
-The result is a new frozen `PositionPolicies`, validated once, which the kernel swaps onto the
-position atomically. An invalid bundle raises `ConfigError`; it is never silently dropped.
+A `PolicyBundle` carries typed changes (`TrailingChanges`, `PartialChanges`, `TimeExitChanges`,
+see `atb.domain.policy_changes`) for the per-position sections of the configuration. The
+hydrator applies them onto the configuration's own sections with the key-presence semantics of
+every other override: an `UNSET` field inherits the config, a section given as `None` switches
+that policy off for this position, a changes object for a section that is off in the config
+switches it on from its defaults. Nothing is parsed here: the values are already typed. The
+result is a new frozen `PositionPolicies`, validated once, which the kernel swaps onto the
+position atomically. An invalid value raises `ConfigError` naming the dotted key; it is never
+silently dropped.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from typing import Protocol, TypeVar
 
-from atb.domain.decisions import PolicyBundle
 from atb.domain.errors import ConfigError
 from atb.domain.policies import PositionPolicies
-from atb.managers.config_overrides import merge_overrides
+from atb.domain.policy_changes import UNSET, PolicyBundle, Unset
 from atb.managers.lookback import policy_lookback
-from atb.managers.risk_config import RiskConfiguration
+from atb.managers.risk_config import (
+    PARTIALS_DEFAULTS,
+    TIME_EXITS_DEFAULTS,
+    TRAILING_DEFAULTS,
+    RiskConfiguration,
+)
 
 __all__ = ["POLICY_SECTIONS", "PolicyHydrator"]
 
@@ -29,7 +35,7 @@ _CACHE_SIZE = 256
 
 
 class PolicyHydrator:
-    """Hydrates policy bundles against one `RiskConfiguration`.
+    """Hydrates policy bundles against the risk part of a run's configuration.
 
     Hydration is pure; results are memoised per bundle (bundles are frozen and hashable), in a
     small bounded cache, because strategies tend to send the same bundle on every entry.
@@ -57,16 +63,18 @@ class PolicyHydrator:
         """Return the typed policies for a position opened or updated with `bundle`.
 
         `None` (no bundle) gives `defaults`. Raises `ConfigError` naming the dotted key and the
-        value when a key is outside `trailing`/`partials`/`time_exits`, unknown, of the wrong
-        type or out of range, or when its ATR look-back exceeds the run's history
-        (`max_lookback`, see `atb.managers.lookback`).
+        value when a value is of the wrong type or out of range, or when its ATR look-back
+        exceeds the run's history (`max_lookback`, see `atb.managers.lookback`).
         """
         if bundle is None:
             return self._defaults
         cached = self._cache.get(bundle)
         if cached is not None:
             return cached
-        policies = self._hydrate(bundle.as_dict())
+        try:
+            policies = self._hydrate(bundle)
+        except ConfigError as exc:
+            raise ConfigError(f"policy bundle: {exc}") from exc
         needed = policy_lookback(policies)
         if self._max_lookback is not None and needed > self._max_lookback:
             assert policies.trailing is not None  # only trailing reads history
@@ -80,19 +88,35 @@ class PolicyHydrator:
         self._cache[bundle] = policies
         return policies
 
-    def _hydrate(self, overrides: Mapping[str, object]) -> PositionPolicies:
-        for key, value in overrides.items():
-            section = key.partition(".")[0].strip()
-            if section not in POLICY_SECTIONS:
-                allowed = ", ".join(sorted(POLICY_SECTIONS))
-                raise ConfigError(
-                    f"policy bundle: {key}: only {allowed} can be set per position, got {value!r}"
-                )
-        try:
-            merged = merge_overrides(self._config, overrides)
-        except ConfigError as exc:
-            raise ConfigError(f"policy bundle: {exc}") from exc
-        return _policies(merged)
+    def _hydrate(self, bundle: PolicyBundle) -> PositionPolicies:
+        config = self._config
+        return PositionPolicies(
+            trailing=_changed(config.trailing, bundle.trailing, TRAILING_DEFAULTS),
+            partials=_changed(config.partials, bundle.partials, PARTIALS_DEFAULTS),
+            time_exit=_changed(config.time_exits, bundle.time_exits, TIME_EXITS_DEFAULTS),
+        )
+
+
+_P = TypeVar("_P")
+
+
+class _Changes(Protocol[_P]):
+    """What `TrailingChanges`, `PartialChanges` and `TimeExitChanges` share."""
+
+    def apply_to(self, base: _P, /) -> _P:
+        """`base` with the changes applied."""
+        ...
+
+
+def _changed(current: _P | None, changes: _Changes[_P] | Unset | None, defaults: _P) -> _P | None:
+    """One section: inherit (`UNSET`), switch off (`None`), or apply the changes onto the
+    current policy, or onto `defaults` when the configuration has it off."""
+    if changes is UNSET:
+        return current
+    if changes is None:
+        return None
+    base = current if current is not None else defaults
+    return changes.apply_to(base)
 
 
 def _policies(config: RiskConfiguration) -> PositionPolicies:

@@ -51,7 +51,7 @@ def risk_band(context: KernelContext[P], state: KernelState[P]) -> Band:
     band = Band()
     if context.dynamic_risk is not None:
         band = context.dynamic_risk.quiet_band(state.tier)
-    limit = context.config.risk.max_drawdown
+    limit = context.config.risk.limits.max_drawdown
     if limit is not None and not state.close_only:
         band = Band(below=band.below, above=min(band.above, limit))
     return band

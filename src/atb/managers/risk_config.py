@@ -1,23 +1,22 @@
-"""`RiskConfiguration`: the one typed, frozen source of every risk and execution default.
+"""`RiskConfiguration`: the typed, frozen risk sections of a run's configuration.
 
-Sections (dotted keys users set with `--set key=value` or TOML):
+Sections (dotted keys users set with `--set key=value` or TOML, read by `atb.config`):
 
-- `costs`: `taker_fee`, `maker_fee`, `slippage` (fractions of price/notional)
-- `fills`: `timing` (`next_open` | `close`), `intrabar` (policy name), `detail_timeframe`
-- `risk`: `max_position`, `max_exposure`, `max_leverage`, `max_drawdown`
+- `risk` (field `limits`): `max_position`, `max_exposure`, `max_leverage`, `max_drawdown`
 - `trailing`, `partials`, `time_exits`: off (`None`) unless enabled; when enabled they take the
   values of `TRAILING_DEFAULTS`, `PARTIALS_DEFAULTS`, `TIME_EXITS_DEFAULTS`
 - `dynamic_risk`: on by default (`DYNAMIC_RISK_DEFAULTS`)
 
-Overrides (`merge`, `from_toml`, `from_assignments`) live in `atb.managers.config_overrides`.
+Costs and fills are execution, not risk: `atb.managers.execution_config`. The whole run's
+configuration is `atb.managers.run_config.RunConfiguration(costs, fills, risk)`.
+
+The core never parses text: `--set`, TOML files and stored configs are turned into this tree by
+`atb.config` (the edge), strategies attach typed policy changes (`atb.domain.policy_changes`).
 """
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Mapping
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any
 
 import attrs
 
@@ -28,52 +27,12 @@ from atb.domain.policies import (
     TrailReference,
 )
 from atb.domain.validation import (
-    finite_non_negative,
     finite_positive,
     fraction,
     instance_of,
     optional_finite_positive,
     require_fraction,
 )
-
-if TYPE_CHECKING:
-    from collections.abc import Iterable
-
-
-class FillTiming(enum.Enum):
-    """When a market order decided at a bar's close is filled."""
-
-    NEXT_OPEN = "next_open"
-    CLOSE = "close"
-
-
-class IntrabarPolicy(enum.Enum):
-    """Which extreme of a bar the price is assumed to visit first."""
-
-    PESSIMISTIC = "pessimistic"
-    OPTIMISTIC = "optimistic"
-    NEAREST_EXTREME = "nearest_extreme"
-    CANDLE_DIRECTION = "candle_direction"
-
-
-@attrs.frozen(slots=True)
-class CostConfig:
-    """Fees on notional per fill (taker for market/stop fills, maker for resting limits) and
-    slippage, a fraction of price moved against the trader on market and stop fills."""
-
-    taker_fee: float = attrs.field(validator=finite_non_negative)
-    maker_fee: float = attrs.field(validator=finite_non_negative)
-    slippage: float = attrs.field(validator=finite_non_negative)
-
-
-@attrs.frozen(slots=True)
-class FillConfig:
-    """Fill timing for market orders, the intrabar policy, and an optional finer timeframe used
-    to resolve resting levels inside each bar."""
-
-    timing: FillTiming = attrs.field(validator=instance_of(FillTiming))
-    intrabar: IntrabarPolicy = attrs.field(validator=instance_of(IntrabarPolicy))
-    detail_timeframe: str | None = attrs.field(default=None)
 
 
 @attrs.frozen(slots=True)
@@ -156,89 +115,35 @@ DYNAMIC_RISK_DEFAULTS = DynamicRiskConfig(
 )
 """Drawdown tiers 5/10/15 % → ×0.8/×0.6/×0.4; a tier is left after regaining half the drop."""
 
-SECTION_DEFAULTS: Mapping[str, object] = {
-    "costs": CostConfig(taker_fee=0.001, maker_fee=0.001, slippage=0.0005),
-    "fills": FillConfig(timing=FillTiming.NEXT_OPEN, intrabar=IntrabarPolicy.PESSIMISTIC),
-    "risk": RiskLimits(max_position=0.10, max_exposure=1.0, max_leverage=1.0, max_drawdown=0.20),
-    "trailing": TRAILING_DEFAULTS,
-    "partials": PARTIALS_DEFAULTS,
-    "dynamic_risk": DYNAMIC_RISK_DEFAULTS,
-    "time_exits": TIME_EXITS_DEFAULTS,
-}
-"""The value each section takes when it is on and nothing is overridden."""
-
-OPTIONAL_SECTIONS = frozenset({"trailing", "partials", "dynamic_risk", "time_exits"})
-"""Sections that may be switched off with an explicit None."""
+LIMITS_DEFAULTS = RiskLimits(
+    max_position=0.10, max_exposure=1.0, max_leverage=1.0, max_drawdown=0.20
+)
+"""Max position 10 % of equity, total exposure 100 % (leverage 1), max drawdown 20 %."""
 
 
 @attrs.frozen(slots=True)
 class RiskConfiguration:
-    """The whole configuration tree. `RiskConfiguration.default()` is the documented default."""
+    """The risk sections: sizing limits and the policies that manage a position's risk.
 
-    costs: CostConfig = attrs.field(validator=instance_of(CostConfig))
-    fills: FillConfig = attrs.field(validator=instance_of(FillConfig))
-    risk: RiskLimits = attrs.field(validator=instance_of(RiskLimits))
-    trailing: TrailingPolicy | None = attrs.field(default=None)
-    partials: PartialPolicy | None = attrs.field(default=None)
-    dynamic_risk: DynamicRiskConfig | None = attrs.field(default=None)
-    time_exits: TimeExitPolicy | None = attrs.field(default=None)
+    `RiskConfiguration.default()` is the documented default (DESIGN §4): trailing, partials and
+    time exits off, dynamic risk on.
+    """
+
+    limits: RiskLimits = attrs.field(validator=instance_of(RiskLimits))
+    trailing: TrailingPolicy | None = attrs.field(
+        default=None, validator=attrs.validators.optional(instance_of(TrailingPolicy))
+    )
+    partials: PartialPolicy | None = attrs.field(
+        default=None, validator=attrs.validators.optional(instance_of(PartialPolicy))
+    )
+    dynamic_risk: DynamicRiskConfig | None = attrs.field(
+        default=None, validator=attrs.validators.optional(instance_of(DynamicRiskConfig))
+    )
+    time_exits: TimeExitPolicy | None = attrs.field(
+        default=None, validator=attrs.validators.optional(instance_of(TimeExitPolicy))
+    )
 
     @classmethod
     def default(cls) -> RiskConfiguration:
         """Defaults of DESIGN §4: trailing, partials and time exits off; dynamic risk on."""
-        return cls(
-            costs=_section("costs", CostConfig),
-            fills=_section("fills", FillConfig),
-            risk=_section("risk", RiskLimits),
-            dynamic_risk=_section("dynamic_risk", DynamicRiskConfig),
-        )
-
-    def merge(self, overrides: Mapping[str, object]) -> RiskConfiguration:
-        """Apply overrides with key-presence semantics (absent inherits, None disables).
-
-        Keys are dotted (`"costs.slippage"`) or nested mappings; unknown keys and out-of-range
-        values raise `ConfigError` naming the dotted key and the value.
-        """
-        from atb.managers.config_overrides import merge_overrides
-
-        return merge_overrides(self, overrides)
-
-    @classmethod
-    def from_toml(cls, path: Path, base: RiskConfiguration | None = None) -> RiskConfiguration:
-        """Load overrides from a TOML file onto `base` (default: `default()`).
-
-        Every `ConfigError` names the file, and the dotted key for a bad value.
-        """
-        from atb.domain.errors import ConfigError
-        from atb.managers.config_overrides import load_toml_overrides
-
-        overrides = load_toml_overrides(path)
-        try:
-            return (base or cls.default()).merge(overrides)
-        except ConfigError as exc:
-            raise ConfigError(f"config file {path}: {exc}") from exc
-
-    @classmethod
-    def from_assignments(
-        cls, assignments: Iterable[str], base: RiskConfiguration | None = None
-    ) -> RiskConfiguration:
-        """Apply `key=value` strings (`costs.slippage=0`, `partials=None`) onto `base`."""
-        from atb.managers.config_overrides import parse_assignments
-
-        return (base or cls.default()).merge(parse_assignments(assignments))
-
-    def to_dict(self) -> dict[str, object]:
-        """The effective configuration as plain JSON-ready values (enums by value)."""
-        from atb.managers.config_overrides import config_to_dict
-
-        return config_to_dict(self)
-
-
-_T = TypeVar("_T")
-
-
-def _section(name: str, kind: type[_T]) -> _T:
-    value = SECTION_DEFAULTS[name]
-    if not isinstance(value, kind):  # pragma: no cover - guards the table above
-        raise TypeError(f"default for {name} must be {kind.__name__}")
-    return value
+        return cls(limits=LIMITS_DEFAULTS, dynamic_risk=DYNAMIC_RISK_DEFAULTS)

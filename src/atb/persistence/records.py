@@ -8,11 +8,11 @@ from typing import Literal
 
 import attrs
 
+from atb.config import config_from_dict
 from atb.domain.fills import Fill
 from atb.domain.instruments import Instrument
 from atb.domain.models import LivePosition
-from atb.managers.config_overrides import merge_overrides
-from atb.managers.risk_config import RiskConfiguration
+from atb.managers.run_config import RunConfiguration
 
 SessionStatus = Literal["active", "stopped"]
 OrderStatus = Literal["pending", "filled", "rejected", "cancelled"]
@@ -24,7 +24,7 @@ class SessionRecord:
     """One live session: what it runs, with which settings, and how far it got.
 
     `params` are the strategy parameters and `config` the `config_to_dict` form of its
-    `RiskConfiguration` (`risk_configuration()` rebuilds it). `created_at`/`stopped_at` are wall
+    `RunConfiguration` (`run_configuration()` rebuilds it). `created_at`/`stopped_at` are wall
     clock times (informational); `last_bar_time` is the open time of the last processed bar
     (None before the first). `writer_pid`/`writer_host` name the process that last wrote it.
     """
@@ -54,9 +54,9 @@ class SessionRecord:
         """True while the session can be resumed and written."""
         return self.status == "active"
 
-    def risk_configuration(self) -> RiskConfiguration:
+    def run_configuration(self) -> RunConfiguration:
         """The session's configuration: the stored dict merged onto the defaults."""
-        return merge_overrides(RiskConfiguration.default(), self.config)
+        return config_from_dict(self.config)
 
 
 @attrs.frozen(kw_only=True)

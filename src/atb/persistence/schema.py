@@ -22,7 +22,7 @@ _V1 = (
         id              INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused
         strategy        TEXT NOT NULL,
         params          TEXT NOT NULL,      -- JSON object: strategy parameters
-        config          TEXT NOT NULL,      -- JSON object: config_to_dict(RiskConfiguration)
+        config          TEXT NOT NULL,      -- JSON object: config_to_dict(RunConfiguration)
         symbol          TEXT NOT NULL,
         timeframe       TEXT NOT NULL,
         initial_balance REAL NOT NULL,

@@ -23,13 +23,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
+from atb.config import config_to_dict
 from atb.domain.bars import Bar
 from atb.domain.events import KernelEvent
 from atb.domain.instruments import Instrument
 from atb.domain.models import LivePosition, Trade
-from atb.managers.config_overrides import config_to_dict
 from atb.managers.kernel_state import KernelState, StepResult
-from atb.managers.risk_config import RiskConfiguration
+from atb.managers.run_config import RunConfiguration
 from atb.persistence import queries
 from atb.persistence.connection import connect_reader, connect_writer
 from atb.persistence.errors import StoreError, StoreVanishedError
@@ -173,7 +173,7 @@ class SessionStore:
         symbol: str,
         timeframe: str,
         params: Mapping[str, object],
-        config: RiskConfiguration | Mapping[str, object],
+        config: RunConfiguration | Mapping[str, object],
         initial_balance: float,
         model_id: str | None = None,
         id_prefix: str | None = None,
@@ -189,7 +189,7 @@ class SessionStore:
         transaction, so a crash can never leave a session without its warm-up. `instrument`
         (with `instrument_source`) records the market's rules the session trades with.
         """
-        config_dict = config_to_dict(config) if isinstance(config, RiskConfiguration) else config
+        config_dict = config_to_dict(config) if isinstance(config, RunConfiguration) else config
         try:
             params_text, config_text = dumps(dict(params)), dumps(dict(config_dict))
             rules_text = (

@@ -16,12 +16,9 @@ from atb.domain.policies import (
     TrailingPolicy,
 )
 from atb.domain.policies import TrailReference as _Reference
-from atb.managers.risk_config import (
-    DynamicRiskConfig,
-    FillTiming,
-    IntrabarPolicy,
-    RiskConfiguration,
-)
+from atb.managers.execution_config import FillTiming, IntrabarPolicy
+from atb.managers.risk_config import DynamicRiskConfig
+from atb.managers.run_config import RunConfiguration
 
 TOPICS = (
     "Data and decisions",
@@ -46,7 +43,7 @@ PolicyUses = Sequence[tuple[PositionPolicies, int]]
 
 
 def topic_sentences(
-    config: RiskConfiguration,
+    config: RunConfiguration,
     timeframe: str | None,
     uses: PolicyUses = (),
     clamped_fills: int | None = None,
@@ -67,13 +64,13 @@ def topic_sentences(
         _intrabar(config.fills.intrabar),
         _detail(config, timeframe),
         _sizing(config),
-        _max_drawdown(config.risk.max_drawdown),
-        _dynamic_risk(config.dynamic_risk),
-        _effective(uses, config.trailing, lambda policies: policies.trailing, _trailing),
-        _effective(uses, config.partials, lambda policies: policies.partials, _partials),
+        _max_drawdown(config.risk.limits.max_drawdown),
+        _dynamic_risk(config.risk.dynamic_risk),
+        _effective(uses, config.risk.trailing, lambda policies: policies.trailing, _trailing),
+        _effective(uses, config.risk.partials, lambda policies: policies.partials, _partials),
         _effective(
             uses,
-            config.time_exits,
+            config.risk.time_exits,
             lambda policies: policies.time_exit,
             lambda policy: _time_exits(policy, config.fills.timing),
         ),
@@ -123,7 +120,7 @@ def _data(bars: str) -> _Item:
     )
 
 
-def _market_orders(config: RiskConfiguration, clamped_fills: int | None) -> _Item:
+def _market_orders(config: RunConfiguration, clamped_fills: int | None) -> _Item:
     if config.fills.timing is FillTiming.NEXT_OPEN:
         when = (
             "Market orders (entries, exits, reversals, time exits) decided at a bar's close fill "
@@ -160,7 +157,7 @@ def _market_orders(config: RiskConfiguration, clamped_fills: int | None) -> _Ite
     )
 
 
-def _fees(config: RiskConfiguration) -> _Item:
+def _fees(config: RunConfiguration) -> _Item:
     costs = config.costs
     return (
         "Fees",
@@ -171,7 +168,7 @@ def _fees(config: RiskConfiguration) -> _Item:
     )
 
 
-def _resting_levels(config: RiskConfiguration) -> _Item:
+def _resting_levels(config: RunConfiguration) -> _Item:
     costs = config.costs
     slip = (
         "without slippage"
@@ -226,7 +223,7 @@ def _intrabar(policy: IntrabarPolicy) -> _Item:
     )
 
 
-def _detail(config: RiskConfiguration, timeframe: str | None) -> _Item:
+def _detail(config: RunConfiguration, timeframe: str | None) -> _Item:
     detail = config.fills.detail_timeframe
     bar = f"{timeframe} bar" if timeframe else "bar"
     if detail is None:
@@ -245,8 +242,8 @@ def _detail(config: RiskConfiguration, timeframe: str | None) -> _Item:
     return ("Detail timeframe", text)
 
 
-def _sizing(config: RiskConfiguration) -> _Item:
-    risk = config.risk
+def _sizing(config: RunConfiguration) -> _Item:
+    risk = config.risk.limits
     cap = risk.position_cap
     text = (
         "The strategy asks for a fraction of equity (margin style: equity = cash + unrealized "
@@ -257,7 +254,7 @@ def _sizing(config: RiskConfiguration) -> _Item:
         "is fraction × equity / (fill price × (1 + taker fee)), rounded down to the lot step; an "
         "entry below the instrument's minimum notional is rejected."
     )
-    partials = config.partials
+    partials = config.risk.partials
     planned = _planned_scale_ins(partials) if partials is not None else ()
     if planned:
         total = sum(size for _move, size in planned)

@@ -1,6 +1,6 @@
 """The assumptions a backtest makes, written out in plain sentences from its configuration.
 
-Every number in the text comes from the `RiskConfiguration` it is given, so the page changes
+Every number in the text comes from the `RunConfiguration` it is given, so the page changes
 when the config does: `costs.slippage=0` says there is no slippage, `partials=None` says partial
 exits are off, `fills.timing=close` says market orders fill at the deciding bar's close. The
 same list goes into `report.html`, `result.json` (`assumptions`) and `atb assumptions`.
@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from atb.config import OPTIONAL_SECTIONS, config_from_dict, config_to_dict, merge_overrides
 from atb.domain.errors import ConfigError
-from atb.managers.config_overrides import config_to_dict
-from atb.managers.risk_config import OPTIONAL_SECTIONS, RiskConfiguration
+from atb.managers.run_config import RunConfiguration
 from atb.reporting.assumption_topics import TOPICS, PolicyUses, topic_sentences
 from atb.reporting.derived import clamped_fills
 
@@ -49,7 +49,7 @@ class Assumption:
 
 
 def assumptions(
-    config: RiskConfiguration,
+    config: RunConfiguration,
     *,
     timeframe: str | None = None,
     uses: PolicyUses = (),
@@ -71,7 +71,7 @@ def result_assumptions(result: BacktestResult) -> list[Assumption]:
     "Configuration" assumption saying so, rather than failing the report.
     """
     try:
-        config = RiskConfiguration.default().merge(result.config)
+        config = config_from_dict(result.config)
     except ConfigError as exc:
         return [
             Assumption(
@@ -89,7 +89,7 @@ def result_assumptions(result: BacktestResult) -> list[Assumption]:
     )
 
 
-def render_assumptions_markdown(config: RiskConfiguration, *, timeframe: str | None = None) -> str:
+def render_assumptions_markdown(config: RunConfiguration, *, timeframe: str | None = None) -> str:
     """The assumptions as a Markdown page: a heading per topic, the settings they came from,
     and how to regenerate the page. Ends with one newline."""
     lines = ["# Backtest assumptions", ""]
@@ -110,15 +110,15 @@ def render_assumptions_markdown(config: RiskConfiguration, *, timeframe: str | N
     return "\n".join(lines) + "\n"
 
 
-def _settings(config: RiskConfiguration) -> str:
-    """The settings that differ from `RiskConfiguration.default()`, as dotted keys."""
-    default = RiskConfiguration.default()
-    switched_on = default.merge(dict.fromkeys(OPTIONAL_SECTIONS, "on"))
+def _settings(config: RunConfiguration) -> str:
+    """The settings that differ from `RunConfiguration.default()`, as dotted keys."""
+    default = RunConfiguration.default()
+    switched_on = merge_overrides(default, dict.fromkeys(OPTIONAL_SECTIONS, "on"))
     changes = list(
         _differences(config_to_dict(default), config_to_dict(switched_on), config_to_dict(config))
     )
     if not changes:
-        return "the defaults (`RiskConfiguration.default()`)"
+        return "the defaults (`RunConfiguration.default()`)"
     return "the defaults except " + ", ".join(f"`{change}`" for change in changes)
 
 

@@ -23,29 +23,32 @@ import attrs
 import numpy as np
 import pandas as pd
 
-from atb.domain.decisions import HOLD, Decision, PolicyBundle
+from atb.domain.decisions import HOLD, Decision
 from atb.domain.protocols import PositionState
 from atb.domain.sides import PositionSide
 from atb.strategies.decision_builders import enter_long, enter_short, exit_position
 from atb.strategies.ml_artifact import ModelArtifact
 from atb.strategies.ml_features import FEATURE_WARMUP, compute_features
 from atb.strategies.parameter_fields import parameter
+from atb.strategies.policies import partials, policy_bundle, trailing
 from atb.strategies.row import Row
 
-ML_BASIC_POLICIES = PolicyBundle.of(
-    {
-        # Hourly BTC moves ~0.5 % per bar: scale in on early strength, take partial profits
-        # within a day's typical range, trail once a move has proven itself.
-        "trailing.breakeven_trigger_pct": 0.01,
-        "trailing.breakeven_buffer_pct": 0.001,
-        "trailing.activation_pct": 0.015,
-        "trailing.distance_pct": 0.01,
-        "partials.scale_in_thresholds": ((0.004, 0.25), (0.008, 0.25)),
-        "partials.max_scale_ins": 2,
-        "partials.exit_targets": ((0.012, 0.25), (0.025, 0.25), (0.04, 0.5)),
-    }
+# Hourly BTC moves ~0.5 % per bar: scale in on early strength, take partial profits within a
+# day's typical range, trail once a move has proven itself.
+ML_BASIC_POLICIES = policy_bundle(
+    trailing=trailing(
+        breakeven_trigger_pct=0.01,
+        breakeven_buffer_pct=0.001,
+        activation_pct=0.015,
+        distance_pct=0.01,
+    ),
+    partials=partials(
+        exit_targets=((0.012, 0.25), (0.025, 0.25), (0.04, 0.5)),
+        scale_in_thresholds=((0.004, 0.25), (0.008, 0.25)),
+        max_scale_ins=2,
+    ),
 )
-"""The policy bundle every `ml_basic` entry carries (dotted `RiskConfiguration` keys)."""
+"""The policy bundle every `ml_basic` entry carries (typed changes; other fields inherit)."""
 
 
 @attrs.frozen

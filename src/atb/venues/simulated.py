@@ -32,9 +32,9 @@ from atb.managers.execution import (
     VenueRejection,
     VenueReport,
 )
+from atb.managers.execution_config import CostConfig, IntrabarPolicy
 from atb.managers.fills import FillModel, LevelKind
 from atb.managers.orders import MarketOrder, OrderIntent
-from atb.managers.risk_config import CostConfig, IntrabarPolicy
 
 ENTRY_TOO_SMALL = "order below the instrument's minimum notional"
 PARTIAL_TOO_SMALL = "partial exit below the lot or minimum notional"

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from atb.config import config_from_assignments
 from atb.data.binance import BinanceClient
 from atb.data.feeds import ExchangeFeed, ReplayFeed
 from atb.data.instruments import instrument_for
@@ -22,7 +23,6 @@ from atb.domain.timeframes import parse_timeframe
 from atb.engines.live.engine import LiveEngine, LiveSettings
 from atb.engines.live.log import JsonLog
 from atb.engines.parity import compare_session
-from atb.managers.risk_config import RiskConfiguration
 from atb.persistence.errors import StoreError
 from atb.persistence.store import SessionStore
 from atb.strategies.registry import create_strategy
@@ -43,7 +43,7 @@ def settings(poll: float = 0.01) -> LiveSettings:
     return LiveSettings(
         strategy_name="sma_cross",
         parameters=dict(strategy.parameters),
-        config=RiskConfiguration.from_assignments(CONFIG),
+        config=config_from_assignments(CONFIG),
         symbol="BTCUSDT",
         timeframe=HOUR,
         initial_balance=10_000.0,

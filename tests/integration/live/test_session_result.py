@@ -16,6 +16,7 @@ import attrs
 import pytest
 from rich.console import Console
 
+from atb.config import config_from_assignments
 from atb.data.feeds import ReplayFeed
 from atb.data.instruments import instrument_for
 from atb.data.validation import validate_candles
@@ -25,7 +26,6 @@ from atb.engines.live.engine import LiveEngine, LiveSettings
 from atb.engines.live.log import JsonLog
 from atb.engines.parity import backtest_session
 from atb.engines.session_result import session_result
-from atb.managers.risk_config import RiskConfiguration
 from atb.persistence.store import SessionStore
 from atb.reporting.summary import render_summary
 from atb.results import AmbiguityInfo
@@ -44,7 +44,7 @@ def replay_session(db: Path, bars: int = 700) -> None:
     settings = LiveSettings(
         strategy_name="sma_cross",
         parameters=dict(strategy.parameters),
-        config=RiskConfiguration.from_assignments(CONFIG),
+        config=config_from_assignments(CONFIG),
         symbol="BTCUSDT",
         timeframe=parse_timeframe("1h"),
         initial_balance=10_000.0,

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from atb.config import config_from_assignments
 from atb.data.bars import bars_from_frame
 from atb.data.binance import BinanceClient
 from atb.data.candles import ValidatedCandles
@@ -50,7 +51,7 @@ from atb.engines.live.engine import LiveEngine, LiveSettings
 from atb.engines.live.log import JsonLog
 from atb.engines.parity import ParityReport, compare_session
 from atb.managers.lookback import history_bars
-from atb.managers.risk_config import RiskConfiguration
+from atb.managers.run_config import RunConfiguration
 from atb.persistence.store import SessionStore
 from atb.ports import CandleFeed
 from atb.results import BacktestResult
@@ -156,8 +157,8 @@ class Case:
         suffix = f"-{self.variant}" if self.variant else ""
         return f"{self.strategy}-{self.market}-{self.intrabar}-{self.timing}{suffix}"
 
-    def config(self) -> RiskConfiguration:
-        return RiskConfiguration.from_assignments(
+    def config(self) -> RunConfiguration:
+        return config_from_assignments(
             [
                 *CONFIG,
                 f"fills.intrabar={self.intrabar}",

@@ -16,21 +16,22 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from atb.config import config_from_assignments
 from atb.domain.bars import Bar
-from atb.domain.decisions import HOLD, Action, Decision, PolicyBundle
+from atb.domain.decisions import HOLD, Action, Decision
 from atb.domain.instruments import Instrument
 from atb.domain.models import LivePosition
 from atb.domain.protocols import PositionState
 from atb.engines.driver import BarDriver
 from atb.managers.kernel_state import KernelState, StepResult
 from atb.managers.positions import LivePositionAdapter
-from atb.managers.risk_config import RiskConfiguration
 from atb.persistence.store import SessionStore
+from atb.strategies.policies import policy_bundle, trailing
 
 HOUR = timedelta(hours=1)
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 INSTRUMENT = Instrument(symbol="BTCUSDT", tick_size=0.01, lot_step=0.00001, min_notional=5.0)
-CONFIG = RiskConfiguration.from_assignments(
+CONFIG = config_from_assignments(
     [
         "trailing=on",
         "partials=on",
@@ -56,7 +57,7 @@ class ScenarioDecider:
             side = Action.ENTER_LONG if (bar_index // 5) % 2 == 0 else Action.ENTER_SHORT
             return Decision(side, size=0.5, stop_loss_pct=0.02, reason=f"enter at {bar_index}")
         if phase == 2:
-            bundle = PolicyBundle.of({"trailing.distance_pct": 0.008})
+            bundle = policy_bundle(trailing=trailing(distance_pct=0.008))
             return Decision(Action.HOLD, policies=bundle, reason="tighten trailing")
         if phase == 4:
             return Decision(Action.EXIT, reason="scenario exit")

@@ -10,6 +10,7 @@ from datetime import datetime
 import attrs
 import pytest
 
+from atb.config import config_from_assignments
 from atb.domain.bars import Bar
 from atb.domain.decisions import Action, Decision
 from atb.domain.events import KernelEvent, OrderFilled, OrderPlaced, OrderRejected, PositionClosed
@@ -28,7 +29,6 @@ from atb.managers.execution import (
 )
 from atb.managers.orders import MarketOrder, OrderIntent
 from atb.managers.positions import ActiveTradeAdapter
-from atb.managers.risk_config import RiskConfiguration
 from atb.ports import ExecutionVenue
 from tests.support.scripted import BTC, HOUR, ScriptedDecider, bars_from_rows
 
@@ -89,7 +89,7 @@ def test_partial_fills_and_a_rejection_fold_exactly() -> None:
     venue = TwoPartVenue(refuse="bt-o0000004")
     assert isinstance(venue, ExecutionVenue)
     driver: BarDriver[ActiveTrade] = BarDriver(
-        config=RiskConfiguration.from_assignments(["risk.max_position=1", "dynamic_risk=None"]),
+        config=config_from_assignments(["risk.max_position=1", "dynamic_risk=None"]),
         instrument=BTC,
         positions=ActiveTradeAdapter(),
         decider=ScriptedDecider(script),
@@ -153,7 +153,7 @@ def test_an_exit_filled_in_parts_reduces_then_closes() -> None:
             )
 
     driver: BarDriver[ActiveTrade] = BarDriver(
-        config=RiskConfiguration.from_assignments(["risk.max_position=1", "dynamic_risk=None"]),
+        config=config_from_assignments(["risk.max_position=1", "dynamic_risk=None"]),
         instrument=BTC,
         positions=ActiveTradeAdapter(),
         decider=ScriptedDecider(

@@ -9,7 +9,8 @@ from atb.domain.fills import Liquidity
 from atb.domain.instruments import Instrument
 from atb.domain.sides import OrderAction
 from atb.managers.costs import CostCalculator, PricedExecution
-from atb.managers.risk_config import CostConfig, RiskConfiguration
+from atb.managers.execution_config import CostConfig
+from atb.managers.run_config import RunConfiguration
 from tests.support.builders import INSTRUMENT
 
 COSTS = CostConfig(taker_fee=0.001, maker_fee=0.0005, slippage=0.0005)
@@ -17,7 +18,7 @@ CALC = CostCalculator(COSTS, INSTRUMENT)
 
 
 def test_default_costs_are_the_documented_ones() -> None:
-    costs = RiskConfiguration.default().costs
+    costs = RunConfiguration.default().costs
     assert (costs.taker_fee, costs.maker_fee, costs.slippage) == (0.001, 0.001, 0.0005)
 
 

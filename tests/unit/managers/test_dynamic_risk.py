@@ -8,7 +8,8 @@ from collections.abc import Sequence
 import pytest
 
 from atb.managers.dynamic_risk import NO_TIER, DynamicRiskHandler, RiskTier
-from atb.managers.risk_config import DYNAMIC_RISK_DEFAULTS, DynamicRiskConfig, RiskConfiguration
+from atb.managers.risk_config import DYNAMIC_RISK_DEFAULTS, DynamicRiskConfig
+from atb.managers.run_config import RunConfiguration
 
 HANDLER = DynamicRiskHandler(DYNAMIC_RISK_DEFAULTS)
 
@@ -25,7 +26,7 @@ def _run(drawdowns: Sequence[float], handler: DynamicRiskHandler = HANDLER) -> l
 def test_defaults_are_the_documented_ones() -> None:
     assert DYNAMIC_RISK_DEFAULTS.tiers == ((0.05, 0.8), (0.10, 0.6), (0.15, 0.4))
     assert DYNAMIC_RISK_DEFAULTS.recovery_fraction == 0.5
-    assert RiskConfiguration.default().dynamic_risk == DYNAMIC_RISK_DEFAULTS
+    assert RunConfiguration.default().risk.dynamic_risk == DYNAMIC_RISK_DEFAULTS
 
 
 def test_tier_for_maps_numbers_to_factors() -> None:

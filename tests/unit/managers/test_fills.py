@@ -7,6 +7,7 @@ import pytest
 
 from atb.domain.bars import Bar
 from atb.domain.sides import PositionSide
+from atb.managers.execution_config import IntrabarPolicy
 from atb.managers.fills import (
     BarWalk,
     FillModel,
@@ -16,7 +17,7 @@ from atb.managers.fills import (
     levels_for_exit,
 )
 from atb.managers.partials import PartialOperationsManager
-from atb.managers.risk_config import PARTIALS_DEFAULTS, IntrabarPolicy
+from atb.managers.risk_config import PARTIALS_DEFAULTS
 from tests.support.builders import INSTRUMENT, make_bar, make_position
 
 LONG, SHORT = PositionSide.LONG, PositionSide.SHORT

@@ -8,6 +8,7 @@ from typing import TypeVar
 import attrs
 import pytest
 
+from atb.config import config_from_assignments
 from atb.domain.decisions import Action, Decision, PolicyBundle
 from atb.domain.events import (
     CloseOnlyLatched,
@@ -21,6 +22,7 @@ from atb.domain.events import (
 from atb.domain.fills import FillKind, Liquidity
 from atb.domain.models import ActiveTrade
 from atb.domain.policies import PositionPolicies
+from atb.domain.policy_changes import TrailingChanges
 from atb.domain.protocols import Position
 from atb.domain.sides import OrderAction, PositionSide
 from atb.engines.backtest.runner import KernelRunner
@@ -31,7 +33,7 @@ from atb.managers.positions import (
     PositionAdapter,
     PositionChanges,
 )
-from atb.managers.risk_config import RiskConfiguration
+from atb.managers.run_config import RunConfiguration
 from tests.support.scripted import HOUR, T0, ScriptedDecider, bars_from_rows, run_kernel
 
 P = TypeVar("P", bound=Position)
@@ -40,8 +42,8 @@ NO_COSTS = ["costs.taker_fee=0", "costs.maker_fee=0", "costs.slippage=0"]
 FULL_SIZE = ["risk.max_position=1.0", "dynamic_risk=None", "risk.max_drawdown=None"]
 
 
-def config(*assignments: str) -> RiskConfiguration:
-    return RiskConfiguration.from_assignments(assignments)
+def config(*assignments: str) -> RunConfiguration:
+    return config_from_assignments(assignments)
 
 
 def fills(runner: KernelRunner[ActiveTrade]) -> list[OrderFilled]:
@@ -343,7 +345,7 @@ def test_dynamic_risk_tier_scales_the_next_entry_and_close_only_latches() -> Non
 
 def test_policy_bundle_on_hold_swaps_policies_at_next_open() -> None:
     entry = Decision(Action.ENTER_LONG, size=1.0)
-    swap = Decision(Action.HOLD, policies=PolicyBundle.of({"trailing.distance_pct": 0.02}))
+    swap = Decision(Action.HOLD, policies=PolicyBundle(trailing=TrailingChanges(distance_pct=0.02)))
     bars = bars_from_rows([(100, 100, 100, 100)] * 4)
     runner = run_kernel(
         bars,
@@ -391,7 +393,7 @@ def test_initial_cash_must_be_positive() -> None:
     from tests.support.scripted import BTC
 
     kernel = BarDriver(
-        config=RiskConfiguration.default(),
+        config=RunConfiguration.default(),
         instrument=BTC,
         positions=ActiveTradeAdapter(),
         decider=ScriptedDecider({}),

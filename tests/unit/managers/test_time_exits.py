@@ -9,7 +9,8 @@ import pytest
 
 from atb.domain.policies import TimeExitPolicy
 from atb.domain.sides import PositionSide
-from atb.managers.risk_config import TIME_EXITS_DEFAULTS, RiskConfiguration
+from atb.managers.risk_config import TIME_EXITS_DEFAULTS
+from atb.managers.run_config import RunConfiguration
 from atb.managers.time_exits import TimeExitManager, in_weekend
 from tests.support.builders import make_bar, make_live_position, make_position
 
@@ -25,7 +26,7 @@ DAILY_16 = TimeExitPolicy(max_holding=None, weekend_flat=False, daily_flat_hour=
 
 
 def test_time_exits_are_off_by_default_and_empty_when_enabled() -> None:
-    assert RiskConfiguration.default().time_exits is None
+    assert RunConfiguration.default().risk.time_exits is None
     position = make_position(PositionSide.LONG, entry_time=MONDAY)
     bar = make_bar(100.0, 101.0, 99.0, 100.0, time=MONDAY + 1000 * HOUR)
     assert HOURLY.exit_reason(position, bar, TIME_EXITS_DEFAULTS) is None

@@ -13,6 +13,7 @@ from pathlib import Path
 import attrs
 import pytest
 
+from atb.config import config_to_dict
 from atb.domain.bars import Bar
 from atb.domain.events import (
     DecisionMade,
@@ -25,11 +26,10 @@ from atb.domain.events import (
 from atb.domain.fills import FillKind
 from atb.domain.models import LivePosition, Trade
 from atb.domain.sides import OrderAction, PositionSide
-from atb.managers.config_overrides import config_to_dict
 from atb.managers.dynamic_risk import NO_TIER
 from atb.managers.kernel_state import KernelState
 from atb.managers.orders import MarketOrder, OrderIntent
-from atb.managers.risk_config import RiskConfiguration
+from atb.managers.run_config import RunConfiguration
 from atb.persistence.errors import StoreError
 from atb.persistence.store import SessionStore
 from tests.support.builders import make_fill, make_live_position
@@ -140,7 +140,7 @@ def new_store(tmp_path: Path) -> tuple[SessionStore, int]:
         symbol="BTCUSDT",
         timeframe="1h",
         params={"threshold": 0.1, "window": 24},
-        config=RiskConfiguration.default(),
+        config=RunConfiguration.default(),
         initial_balance=10_000.0,
     )
     return store, session.id
@@ -173,8 +173,8 @@ def test_session_lifecycle(tmp_path: Path) -> None:
         record = store.get_session(first)
         assert (record.strategy, record.symbol, record.timeframe) == ("ml_basic", "BTCUSDT", "1h")
         assert record.params == {"threshold": 0.1, "window": 24}
-        assert record.config == config_to_dict(RiskConfiguration.default())
-        assert record.risk_configuration() == RiskConfiguration.default()
+        assert record.config == config_to_dict(RunConfiguration.default())
+        assert record.run_configuration() == RunConfiguration.default()
         assert record.id_prefix == f"s{first}"
         assert record.active
         assert record.last_bar_time is None
@@ -448,7 +448,7 @@ def test_a_session_and_its_history_are_created_in_one_transaction(tmp_path: Path
             symbol="BTCUSDT",
             timeframe="1h",
             params={},
-            config=RiskConfiguration.default(),
+            config=RunConfiguration.default(),
             initial_balance=1_000.0,
             history=history,
         )
@@ -460,7 +460,7 @@ def test_a_session_and_its_history_are_created_in_one_transaction(tmp_path: Path
                 symbol="ETHUSDT",
                 timeframe="1h",
                 params={},
-                config=RiskConfiguration.default(),
+                config=RunConfiguration.default(),
                 initial_balance=1_000.0,
                 history=[history[0], history[0]],
             )

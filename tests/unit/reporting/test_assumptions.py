@@ -10,11 +10,14 @@ from pathlib import Path
 import attrs
 import pytest
 
+from atb.config import config_from_assignments, config_from_dict, config_to_dict
 from atb.domain.events import OrderFilled
 from atb.domain.fills import Fill, FillKind, Liquidity
 from atb.domain.policies import PositionPolicies
 from atb.domain.sides import OrderAction
-from atb.managers.risk_config import TRAILING_DEFAULTS, IntrabarPolicy, RiskConfiguration
+from atb.managers.execution_config import IntrabarPolicy
+from atb.managers.risk_config import TRAILING_DEFAULTS
+from atb.managers.run_config import RunConfiguration
 from atb.reporting.assumptions import (
     REGENERATE_COMMAND,
     TOPICS,
@@ -32,11 +35,11 @@ from tests.support.result_builder import build_result
 DOCS_PAGE = Path(__file__).resolve().parents[3] / "docs" / "assumptions.md"
 
 
-def _config(*assignments: str) -> RiskConfiguration:
-    return RiskConfiguration.from_assignments(assignments)
+def _config(*assignments: str) -> RunConfiguration:
+    return config_from_assignments(assignments)
 
 
-def _text(config: RiskConfiguration, topic: str, *, timeframe: str | None = None) -> str:
+def _text(config: RunConfiguration, topic: str, *, timeframe: str | None = None) -> str:
     texts = [item.text for item in assumptions(config, timeframe=timeframe) if item.topic == topic]
     assert texts, f"no assumption under {topic!r}"
     return " ".join(texts)
@@ -46,7 +49,7 @@ def _text(config: RiskConfiguration, topic: str, *, timeframe: str | None = None
 
 
 def test_every_topic_in_order_and_values_are_frozen() -> None:
-    items = assumptions(RiskConfiguration.default())
+    items = assumptions(RunConfiguration.default())
     assert all(isinstance(item, Assumption) for item in items)
     assert list(dict.fromkeys(item.topic for item in items)) == list(TOPICS)
     assert all(item.text.strip() and item.text.endswith(".") for item in items)
@@ -57,7 +60,7 @@ def test_every_topic_in_order_and_values_are_frozen() -> None:
 
 def test_same_config_same_text() -> None:
     config = _config("partials=on", "trailing=on", "time_exits.max_holding=2d")
-    reloaded = RiskConfiguration.default().merge(config.to_dict())
+    reloaded = config_from_dict(config_to_dict(config))
     assert assumptions(reloaded) == assumptions(config)
     assert render_assumptions_markdown(reloaded) == render_assumptions_markdown(config)
 
@@ -66,7 +69,7 @@ def test_same_config_same_text() -> None:
 
 
 def test_default_mentions_the_documented_numbers() -> None:
-    config = RiskConfiguration.default()
+    config = RunConfiguration.default()
     market = _text(config, "Market orders")
     assert "open of the next bar" in market
     assert "0.05 % (5 bps)" in market
@@ -85,7 +88,7 @@ def test_default_mentions_the_documented_numbers() -> None:
 
 
 def test_default_optional_sections() -> None:
-    config = RiskConfiguration.default()
+    config = RunConfiguration.default()
     assert _text(config, "Trailing stop and breakeven").startswith("Off")
     assert _text(config, "Partial exits and scale-ins").startswith("Off")
     assert _text(config, "Time exits").startswith("Off")
@@ -99,7 +102,7 @@ def test_default_optional_sections() -> None:
 
 
 def test_resting_levels_describe_stops_limits_and_gaps() -> None:
-    text = _text(RiskConfiguration.default(), "Resting levels")
+    text = _text(RunConfiguration.default(), "Resting levels")
     assert "stop-market" in text
     assert "moved 0.05 % against the trader" in text
     assert "limit orders: they fill at the level itself with no slippage" in text
@@ -108,7 +111,7 @@ def test_resting_levels_describe_stops_limits_and_gaps() -> None:
 
 
 def test_not_modelled_is_spelled_out() -> None:
-    text = _text(RiskConfiguration.default(), "Not modelled")
+    text = _text(RunConfiguration.default(), "Not modelled")
     for part in (
         "Partial fills of our own orders",
         "Order-book depth and market impact",
@@ -250,7 +253,7 @@ def test_time_exits() -> None:
 
 
 def test_markdown_page() -> None:
-    page = render_assumptions_markdown(RiskConfiguration.default(), timeframe="4h")
+    page = render_assumptions_markdown(RunConfiguration.default(), timeframe="4h")
     assert page.startswith("# Backtest assumptions\n")
     assert page.endswith("\n")
     assert not page.endswith("\n\n")
@@ -259,7 +262,7 @@ def test_markdown_page() -> None:
     assert "on 4h bars" in page
     assert "closed 4h bars" in page
     assert REGENERATE_COMMAND in page
-    assert "Settings: the defaults (`RiskConfiguration.default()`)." in page
+    assert "Settings: the defaults (`RunConfiguration.default()`)." in page
 
 
 def test_markdown_lists_the_settings_that_differ_from_the_defaults() -> None:
@@ -281,7 +284,7 @@ def test_committed_docs_page_is_current() -> None:
     """`docs/assumptions.md` is the renderer's output for the defaults; regenerate it with
     `atb assumptions > docs/assumptions.md` when this fails."""
     assert DOCS_PAGE.read_text(encoding="utf-8") == render_assumptions_markdown(
-        RiskConfiguration.default()
+        RunConfiguration.default()
     )
 
 
@@ -290,7 +293,7 @@ def test_committed_docs_page_is_current() -> None:
 
 def test_result_assumptions_use_the_recorded_config_and_timeframe() -> None:
     config = _config("costs.slippage=0", "partials=None")
-    result = attrs.evolve(build_result(), config=config.to_dict())
+    result = attrs.evolve(build_result(), config=config_to_dict(config))
     expected = assumptions(config, timeframe=result.data.timeframe, clamped_fills=0)
     assert result_assumptions(result) == expected
 
@@ -304,7 +307,7 @@ def test_result_assumptions_describe_the_policies_that_acted() -> None:
         PolicyUse(policies=PositionPolicies(trailing=bundle_trailing), attached=3),
         PolicyUse(policies=PositionPolicies(), attached=2),
     )
-    result = attrs.evolve(build_result(), config=config.to_dict(), policies=uses)
+    result = attrs.evolve(build_result(), config=config_to_dict(config), policies=uses)
     topics = {item.topic: item.text for item in result_assumptions(result)}
     text = topics["Trailing stop and breakeven"]
     assert text.startswith("For 3 positions (set by the strategy): Breakeven: after a favourable")
@@ -323,7 +326,7 @@ def test_a_config_that_no_longer_loads_is_reported_not_raised() -> None:
 
 def test_result_json_carries_the_assumptions_last() -> None:
     config = _config("fills.timing=close")
-    result = attrs.evolve(build_result(), config=config.to_dict())
+    result = attrs.evolve(build_result(), config=config_to_dict(config))
     document = json.loads(result_to_json(result))
     assert list(document)[-1] == "assumptions"
     clamped = clamped_fills(result)
@@ -334,7 +337,7 @@ def test_result_json_carries_the_assumptions_last() -> None:
 
 
 def test_report_html_has_an_assumptions_section() -> None:
-    result = attrs.evolve(build_result(), config=_config("partials=None").to_dict())
+    result = attrs.evolve(build_result(), config=config_to_dict(_config("partials=None")))
     page = render_report(result)
     assert '<h2 id="assumptions">Assumptions</h2>' in page
     section = page[page.index('<h2 id="assumptions">') : page.index("<footer>")]
@@ -368,7 +371,7 @@ def test_clamped_fills_are_the_taker_fills_the_bar_cut_short() -> None:
         fill(OrderAction.SELL, 99.5, 0.5, Liquidity.TAKER),  # capped at the bar's low
         fill(OrderAction.SELL, 100.0, 0.0, Liquidity.MAKER),  # a limit: no slippage by design
     )
-    result = attrs.evolve(build_result(), config=config.to_dict(), events=events)
+    result = attrs.evolve(build_result(), config=config_to_dict(config), events=events)
     assert clamped_fills(result) == 2
-    zero = attrs.evolve(result, config=_config("costs.slippage=0").to_dict())
+    zero = attrs.evolve(result, config=config_to_dict(_config("costs.slippage=0")))
     assert clamped_fills(zero) == 0

@@ -11,9 +11,10 @@ from typing import Any
 import attrs
 import numpy as np
 
+from atb.config import config_to_dict
 from atb.domain.events import CloseOnlyLatched, OrderRejected
 from atb.managers.performance_metrics import PerformanceMetrics
-from atb.managers.risk_config import RiskConfiguration
+from atb.managers.run_config import RunConfiguration
 from atb.reporting.jsonable import iso_duration, iso_utc, iso_utc_ns, plain
 from atb.reporting.result_json import SCHEMA_VERSION, result_to_dict, result_to_json
 from atb.results import AmbiguityInfo, BacktestResult, EquityCurve, StrategyInfo
@@ -135,7 +136,7 @@ def test_run_data_strategy_and_config() -> None:
     assert isinstance(strategy, dict)
     assert list(strategy["parameters"]) == ["fast", "slow"]
     assert strategy["model_id"] is None
-    assert document["config"] == RiskConfiguration.default().to_dict()
+    assert document["config"] == config_to_dict(RunConfiguration.default())
     assert document["initial_balance"] == 10_000.0
     assert document["closed_at_end"] is False
 

@@ -12,7 +12,7 @@ import pytest
 from atb.domain.decisions import HOLD, Action, Decision
 from atb.domain.errors import StrategyError
 from atb.managers.policies import PolicyHydrator
-from atb.managers.risk_config import RiskConfiguration
+from atb.managers.run_config import RunConfiguration
 from atb.strategies import (
     StrategyContext,
     create_strategy,
@@ -150,7 +150,7 @@ def test_decisions(synthetic: pd.DataFrame, synthetic_model_dir: Path) -> None:
     assert entry.size is not None
     assert 0 < entry.size <= 1.0
     assert (entry.stop_loss_pct, entry.take_profit_pct) == (0.025, 0.06)
-    policies = PolicyHydrator(RiskConfiguration.default()).hydrate(entry.policies)
+    policies = PolicyHydrator(RunConfiguration.default().risk).hydrate(entry.policies)
     assert policies.trailing is not None
     assert policies.partials is not None
     assert strategy.decide(up, BAR, LONG) is HOLD

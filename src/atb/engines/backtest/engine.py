@@ -15,6 +15,7 @@ import attrs
 import numpy as np
 
 from atb import __version__
+from atb.config import config_to_dict
 from atb.data.candles import ValidatedCandles
 from atb.data.detail import inconsistent_bars
 from atb.data.instruments import ResolvedInstrument, default_instrument
@@ -27,11 +28,10 @@ from atb.engines.backtest.arrays import DetailIndex, bar_arrays, bar_at
 from atb.engines.backtest.quiet_span import BarArrays, QuietSpanFinder
 from atb.engines.backtest.runner import KernelRunner
 from atb.engines.driver import BarDriver
-from atb.managers.config_overrides import config_to_dict
 from atb.managers.lookback import history_bars
 from atb.managers.performance import PerformanceTracker
 from atb.managers.positions import ActiveTradeAdapter
-from atb.managers.risk_config import RiskConfiguration
+from atb.managers.run_config import RunConfiguration
 from atb.managers.volatility import ArrayHistory
 from atb.results import (
     AmbiguityInfo,
@@ -64,7 +64,7 @@ class BacktestRequest:
 
     strategy: Strategy
     candles: ValidatedCandles
-    config: RiskConfiguration
+    config: RunConfiguration
     symbol: str
     initial_balance: float = 10_000.0
     close_at_end: bool = False
@@ -118,7 +118,9 @@ def run_backtest(
     instrument = resolved.instrument
     lowest, highest, typical = _price_range(candles)
     instrument.check_prices(lowest, highest)
-    instrument.check_account(request.initial_balance, request.config.risk.position_cap, typical)
+    instrument.check_account(
+        request.initial_balance, request.config.risk.limits.position_cap, typical
+    )
 
     runner = _simulate(request, bars, instrument, progress)
     state = runner.state

@@ -25,6 +25,7 @@ from datetime import datetime
 
 import attrs
 
+from atb.config import config_to_dict
 from atb.data.stop_token import StopFlag, StopRequested
 from atb.domain.bars import Bar
 from atb.domain.errors import AtbError, DataError, StrategyError
@@ -38,11 +39,10 @@ from atb.engines.live.log import SessionLog
 from atb.engines.live.recorder import StoreRecorder, StrategyWindow
 from atb.engines.live.session_identity import session_differences
 from atb.engines.live.window import CandleWindow
-from atb.managers.config_overrides import config_to_dict
 from atb.managers.kernel_state import KernelState
 from atb.managers.lookback import history_bars
 from atb.managers.positions import LivePositionAdapter
-from atb.managers.risk_config import RiskConfiguration
+from atb.managers.run_config import RunConfiguration
 from atb.persistence.records import SessionRecord
 from atb.persistence.store import SessionStore
 from atb.ports import CandleFeed
@@ -67,7 +67,7 @@ class LiveSettings:
 
     strategy_name: str
     parameters: dict[str, object]
-    config: RiskConfiguration
+    config: RunConfiguration
     symbol: str
     timeframe: Timeframe
     initial_balance: float
@@ -235,7 +235,7 @@ class LiveEngine:
         # The account check asks about a typical price (the median close), which one bad
         # print cannot move.
         typical = statistics.median(bar.close for bar in history)
-        cap = settings.config.risk.position_cap
+        cap = settings.config.risk.limits.position_cap
         settings.instrument.check_account(settings.initial_balance, cap, typical)
 
     # -- the loop ----------------------------------------------------------------------------

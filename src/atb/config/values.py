@@ -1,6 +1,6 @@
-"""Typed values for `RiskConfiguration` keys: coercion driven by attrs type hints, durations.
+"""Typed values for configuration keys: coercion driven by attrs type hints, and durations.
 
-`coerce_field` turns a raw override value (from TOML, `--set` or a policy bundle) into the type
+`coerce_field` turns a raw override value (from TOML, `--set` or a stored config) into the type
 of one attrs field, generically from its type hint: ints become floats for float fields, integral
 floats become ints, enum fields take their value names, `tuple[X, ...]` takes lists (so ladders
 take lists of pairs), `timedelta` takes hours or duration strings, and `X | None` takes `None`

@@ -1,4 +1,4 @@
-"""`RiskConfiguration` overrides: merge semantics, `--set` parsing, TOML, dumping and errors."""
+"""`RunConfiguration` overrides: merge semantics, `--set` parsing, TOML, dumping and errors."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from atb.domain.errors import ConfigError
-from atb.domain.policies import PartialPolicy, TimeExitPolicy, TrailingPolicy, TrailReference
-from atb.managers.config_overrides import (
+from atb.config import (
+    config_from_assignments,
+    config_from_dict,
+    config_from_toml,
     config_to_dict,
     format_duration,
     load_toml_overrides,
@@ -22,24 +23,23 @@ from atb.managers.config_overrides import (
     parse_assignments,
     parse_duration,
 )
+from atb.config.sections import OPTIONAL_SECTIONS, SECTION_DEFAULTS, read_section
+from atb.config.suggestions import did_you_mean
+from atb.domain.errors import ConfigError, keyed_message
+from atb.domain.policies import PartialPolicy, TimeExitPolicy, TrailingPolicy, TrailReference
+from atb.managers.execution_config import CostConfig, FillConfig, FillTiming, IntrabarPolicy
 from atb.managers.risk_config import (
-    OPTIONAL_SECTIONS,
     PARTIALS_DEFAULTS,
-    SECTION_DEFAULTS,
     TRAILING_DEFAULTS,
-    CostConfig,
     DynamicRiskConfig,
-    FillConfig,
-    FillTiming,
-    IntrabarPolicy,
-    RiskConfiguration,
     RiskLimits,
 )
+from atb.managers.run_config import RunConfiguration
 
-DEFAULT = RiskConfiguration.default()
+DEFAULT = RunConfiguration.default()
 
 
-def _error(overrides: dict[str, object], base: RiskConfiguration = DEFAULT) -> str:
+def _error(overrides: dict[str, object], base: RunConfiguration = DEFAULT) -> str:
     with pytest.raises(ConfigError) as info:
         merge_overrides(base, overrides)
     return str(info.value)
@@ -53,31 +53,31 @@ def test_defaults_match_design() -> None:
     assert DEFAULT.fills == FillConfig(
         timing=FillTiming.NEXT_OPEN, intrabar=IntrabarPolicy.PESSIMISTIC, detail_timeframe=None
     )
-    assert DEFAULT.risk == RiskLimits(
+    assert DEFAULT.risk.limits == RiskLimits(
         max_position=0.10, max_exposure=1.0, max_leverage=1.0, max_drawdown=0.20
     )
-    assert DEFAULT.trailing is None
-    assert DEFAULT.partials is None
-    assert DEFAULT.time_exits is None
-    assert DEFAULT.dynamic_risk == DynamicRiskConfig(
+    assert DEFAULT.risk.trailing is None
+    assert DEFAULT.risk.partials is None
+    assert DEFAULT.risk.time_exits is None
+    assert DEFAULT.risk.dynamic_risk == DynamicRiskConfig(
         tiers=((0.05, 0.8), (0.10, 0.6), (0.15, 0.4)), recovery_fraction=0.5
     )
 
 
 def test_enabled_section_defaults_match_design() -> None:
-    trailing = merge_overrides(DEFAULT, {"trailing": "on"}).trailing
+    trailing = merge_overrides(DEFAULT, {"trailing": "on"}).risk.trailing
     assert trailing is not None
     assert (trailing.activation_pct, trailing.distance_pct) == (0.015, 0.005)
     assert (trailing.breakeven_trigger_pct, trailing.breakeven_buffer_pct) == (0.02, 0.001)
     assert trailing.reference is TrailReference.CLOSE
     assert trailing.atr_multiple is None
-    partials = merge_overrides(DEFAULT, {"partials": "on"}).partials
+    partials = merge_overrides(DEFAULT, {"partials": "on"}).risk.partials
     assert partials == PartialPolicy(
         exit_targets=((0.03, 0.25), (0.06, 0.25), (0.10, 0.50)),
         scale_in_thresholds=((0.02, 0.25), (0.05, 0.25)),
         max_scale_ins=2,
     )
-    time_exits = merge_overrides(DEFAULT, {"time_exits": "on"}).time_exits
+    time_exits = merge_overrides(DEFAULT, {"time_exits": "on"}).risk.time_exits
     assert time_exits == TimeExitPolicy(max_holding=None, weekend_flat=False, daily_flat_hour=None)
 
 
@@ -93,34 +93,34 @@ def test_dotted_and_nested_keys_are_equivalent() -> None:
     nested = merge_overrides(DEFAULT, {"costs": {"slippage": 0}, "risk": {"max_position": 0.5}})
     assert dotted == nested
     assert dotted.costs == CostConfig(taker_fee=0.001, maker_fee=0.001, slippage=0.0)
-    assert dotted.risk.max_position == 0.5
-    assert dotted.risk.max_exposure == 1.0
+    assert dotted.risk.limits.max_position == 0.5
+    assert dotted.risk.limits.max_exposure == 1.0
     assert dotted.fills == DEFAULT.fills
 
 
 def test_ints_become_floats() -> None:
     merged = merge_overrides(DEFAULT, {"costs.slippage": 0, "risk.max_leverage": 3})
     assert isinstance(merged.costs.slippage, float)
-    assert isinstance(merged.risk.max_leverage, float)
-    assert merged.risk.max_leverage == 3.0
+    assert isinstance(merged.risk.limits.max_leverage, float)
+    assert merged.risk.limits.max_leverage == 3.0
 
 
 def test_none_disables_an_optional_section() -> None:
     on = merge_overrides(DEFAULT, {"partials": "on", "trailing": True})
     off = merge_overrides(on, {"partials": None})
-    assert off.partials is None
-    assert off.trailing == TRAILING_DEFAULTS
-    assert merge_overrides(DEFAULT, {"dynamic_risk": None}).dynamic_risk is None
+    assert off.risk.partials is None
+    assert off.risk.trailing == TRAILING_DEFAULTS
+    assert merge_overrides(DEFAULT, {"dynamic_risk": None}).risk.dynamic_risk is None
 
 
 @pytest.mark.parametrize("off", [None, False, "off", "OFF"])
 def test_section_switch_off_spellings(off: object) -> None:
-    assert merge_overrides(DEFAULT, {"dynamic_risk": off}).dynamic_risk is None
+    assert merge_overrides(DEFAULT, {"dynamic_risk": off}).risk.dynamic_risk is None
 
 
 @pytest.mark.parametrize("on", [True, "on", "default", "Default"])
 def test_section_switch_on_spellings(on: object) -> None:
-    assert merge_overrides(DEFAULT, {"trailing": on}).trailing == TRAILING_DEFAULTS
+    assert merge_overrides(DEFAULT, {"trailing": on}).risk.trailing == TRAILING_DEFAULTS
 
 
 def test_switching_on_a_section_that_is_on_keeps_it() -> None:
@@ -131,26 +131,28 @@ def test_switching_on_a_section_that_is_on_keeps_it() -> None:
 
 def test_a_key_in_a_section_that_is_off_enables_it_from_defaults() -> None:
     merged = merge_overrides(DEFAULT, {"trailing.distance_pct": 0.01})
-    assert merged.trailing == attrs.evolve(TRAILING_DEFAULTS, distance_pct=0.01)
-    assert merged.partials is None
+    assert merged.risk.trailing == attrs.evolve(TRAILING_DEFAULTS, distance_pct=0.01)
+    assert merged.risk.partials is None
 
 
 def test_a_key_in_a_section_that_is_on_keeps_its_other_values() -> None:
     custom = merge_overrides(DEFAULT, {"trailing.distance_pct": 0.01})
     merged = merge_overrides(custom, {"trailing.activation_pct": 0.03})
-    assert merged.trailing is not None
-    assert (merged.trailing.distance_pct, merged.trailing.activation_pct) == (0.01, 0.03)
+    assert merged.risk.trailing is not None
+    assert (merged.risk.trailing.distance_pct, merged.risk.trailing.activation_pct) == (0.01, 0.03)
 
 
 def test_an_empty_table_enables_a_section() -> None:
-    assert merge_overrides(DEFAULT, {"partials": {}}).partials == PARTIALS_DEFAULTS
+    assert merge_overrides(DEFAULT, {"partials": {}}).risk.partials == PARTIALS_DEFAULTS
 
 
 def test_enabled_key_switches_a_section() -> None:
-    assert merge_overrides(DEFAULT, {"trailing": {"enabled": True}}).trailing == TRAILING_DEFAULTS
-    assert merge_overrides(DEFAULT, {"dynamic_risk.enabled": False}).dynamic_risk is None
+    assert (
+        merge_overrides(DEFAULT, {"trailing": {"enabled": True}}).risk.trailing == TRAILING_DEFAULTS
+    )
+    assert merge_overrides(DEFAULT, {"dynamic_risk.enabled": False}).risk.dynamic_risk is None
     merged = merge_overrides(DEFAULT, {"trailing": {"enabled": True, "distance_pct": 0.02}})
-    assert merged.trailing == attrs.evolve(TRAILING_DEFAULTS, distance_pct=0.02)
+    assert merged.risk.trailing == attrs.evolve(TRAILING_DEFAULTS, distance_pct=0.02)
 
 
 @pytest.mark.parametrize(
@@ -173,13 +175,15 @@ def test_none_on_an_optional_key_sets_it_to_none(key: str, section: str) -> None
         },
     )
     merged = merge_overrides(base, {key: None})
-    assert getattr(getattr(merged, section), key.split(".")[1]) is None
+    assert getattr(read_section(merged, section), key.split(".")[1]) is None
     others = [name for name in SECTION_DEFAULTS if name != section]
-    assert all(getattr(merged, name) == getattr(base, name) for name in others)
+    assert all(read_section(merged, name) == read_section(base, name) for name in others)
 
 
 def test_false_on_an_optional_key_sets_it_to_none_for_toml() -> None:
-    assert merge_overrides(DEFAULT, {"risk": {"max_drawdown": False}}).risk.max_drawdown is None
+    assert (
+        merge_overrides(DEFAULT, {"risk": {"max_drawdown": False}}).risk.limits.max_drawdown is None
+    )
 
 
 # --- value coercion ---------------------------------------------------------------------------
@@ -192,8 +196,8 @@ def test_enums_from_their_values() -> None:
     )
     assert merged.fills.timing is FillTiming.CLOSE
     assert merged.fills.intrabar is IntrabarPolicy.OPTIMISTIC
-    assert merged.trailing is not None
-    assert merged.trailing.reference is TrailReference.EXTREME
+    assert merged.risk.trailing is not None
+    assert merged.risk.trailing.reference is TrailReference.EXTREME
     upper = merge_overrides(DEFAULT, {"fills.intrabar": "Nearest-Extreme"})
     assert upper.fills.intrabar is IntrabarPolicy.NEAREST_EXTREME
     same = merge_overrides(DEFAULT, {"fills.intrabar": IntrabarPolicy.CANDLE_DIRECTION})
@@ -209,13 +213,13 @@ def test_ladders_from_lists_of_pairs() -> None:
             "dynamic_risk.tiers": [[0.1, 0.5], [0.2, 0.25]],
         },
     )
-    assert merged.partials is not None
-    assert merged.partials.exit_targets == ((0.03, 0.25), (0.06, 0.75))
-    assert merged.partials.scale_in_thresholds == ()
-    assert merged.partials.max_scale_ins == 2
-    assert merged.dynamic_risk is not None
-    assert merged.dynamic_risk.tiers == ((0.1, 0.5), (0.2, 0.25))
-    assert all(isinstance(x, float) for rung in merged.dynamic_risk.tiers for x in rung)
+    assert merged.risk.partials is not None
+    assert merged.risk.partials.exit_targets == ((0.03, 0.25), (0.06, 0.75))
+    assert merged.risk.partials.scale_in_thresholds == ()
+    assert merged.risk.partials.max_scale_ins == 2
+    assert merged.risk.dynamic_risk is not None
+    assert merged.risk.dynamic_risk.tiers == ((0.1, 0.5), (0.2, 0.25))
+    assert all(isinstance(x, float) for rung in merged.risk.dynamic_risk.tiers for x in rung)
 
 
 @pytest.mark.parametrize(
@@ -237,15 +241,15 @@ def test_ladders_from_lists_of_pairs() -> None:
 )
 def test_max_holding_durations(value: object, expected: timedelta) -> None:
     merged = merge_overrides(DEFAULT, {"time_exits.max_holding": value})
-    assert merged.time_exits is not None
-    assert merged.time_exits.max_holding == expected
+    assert merged.risk.time_exits is not None
+    assert merged.risk.time_exits.max_holding == expected
 
 
 def test_integral_floats_become_ints() -> None:
     merged = merge_overrides(DEFAULT, {"partials.max_scale_ins": 1.0, "time_exits": {}})
-    assert merged.partials is not None
-    assert merged.partials.max_scale_ins == 1
-    assert isinstance(merged.partials.max_scale_ins, int)
+    assert merged.risk.partials is not None
+    assert merged.risk.partials.max_scale_ins == 1
+    assert isinstance(merged.risk.partials.max_scale_ins, int)
 
 
 # --- errors name the dotted key and the value ---------------------------------------------------
@@ -414,7 +418,7 @@ def test_merge_never_mutates_the_input() -> None:
     )
     assert config_to_dict(base) == snapshot
     assert merged != base
-    assert base.trailing == TRAILING_DEFAULTS
+    assert base.risk.trailing == TRAILING_DEFAULTS
 
 
 fees = st.floats(min_value=0.0, max_value=0.05, allow_nan=False, allow_infinity=False)
@@ -457,7 +461,7 @@ def test_format_duration() -> None:
 # --- dumping and reloading --------------------------------------------------------------------
 
 
-def _everything_on() -> RiskConfiguration:
+def _everything_on() -> RunConfiguration:
     return merge_overrides(
         DEFAULT,
         {
@@ -510,11 +514,11 @@ def test_config_to_dict_is_json_ready_and_ordered() -> None:
         merge_overrides(DEFAULT, {"dynamic_risk": None, "partials": "on"}),
     ],
 )
-def test_config_to_dict_round_trips(config: RiskConfiguration) -> None:
+def test_config_to_dict_round_trips(config: RunConfiguration) -> None:
     reloaded = json.loads(json.dumps(config_to_dict(config)))
     assert merge_overrides(DEFAULT, reloaded) == config
     assert merge_overrides(_everything_on(), reloaded) == config
-    assert config.to_dict() == config_to_dict(config)
+    assert config_from_dict(reloaded) == config
 
 
 # --- parse_assignments ------------------------------------------------------------------------
@@ -573,16 +577,16 @@ def test_malformed_array_value() -> None:
 
 
 def test_from_assignments_end_to_end() -> None:
-    config = RiskConfiguration.from_assignments(
+    config = config_from_assignments(
         ["costs.slippage=0", "partials=None", "trailing.distance_pct=0.01", "fills.timing=close"]
     )
     assert config.costs.slippage == 0.0
-    assert config.partials is None
-    assert config.trailing == attrs.evolve(TRAILING_DEFAULTS, distance_pct=0.01)
+    assert config.risk.partials is None
+    assert config.risk.trailing == attrs.evolve(TRAILING_DEFAULTS, distance_pct=0.01)
     assert config.fills.timing is FillTiming.CLOSE
-    off = RiskConfiguration.from_assignments(["partials=None"], base=_everything_on())
-    assert off.partials is None
-    assert off.trailing == _everything_on().trailing
+    off = config_from_assignments(["partials=None"], base=_everything_on())
+    assert off.risk.partials is None
+    assert off.risk.trailing == _everything_on().risk.trailing
 
 
 # --- TOML -------------------------------------------------------------------------------------
@@ -618,20 +622,20 @@ weekend_flat = true
 def test_toml_file_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "risk.toml"
     path.write_text(TOML, encoding="utf-8")
-    config = RiskConfiguration.from_toml(path)
+    config = config_from_toml(path)
     assert config.costs == CostConfig(taker_fee=0.0004, maker_fee=0.001, slippage=0.0)
     assert config.fills.timing is FillTiming.CLOSE
     assert config.fills.intrabar is IntrabarPolicy.OPTIMISTIC
-    assert config.risk.max_position == 0.25
-    assert config.risk.max_drawdown is None
-    assert config.dynamic_risk is None
-    assert config.trailing == attrs.evolve(
+    assert config.risk.limits.max_position == 0.25
+    assert config.risk.limits.max_drawdown is None
+    assert config.risk.dynamic_risk is None
+    assert config.risk.trailing == attrs.evolve(
         TRAILING_DEFAULTS, distance_pct=0.01, reference=TrailReference.EXTREME
     )
-    assert config.partials == attrs.evolve(
+    assert config.risk.partials == attrs.evolve(
         PARTIALS_DEFAULTS, exit_targets=((0.03, 0.25), (0.06, 0.75))
     )
-    assert config.time_exits == TimeExitPolicy(
+    assert config.risk.time_exits == TimeExitPolicy(
         max_holding=timedelta(days=2), weekend_flat=True, daily_flat_hour=None
     )
     assert load_toml_overrides(path)["dynamic_risk"] is False
@@ -640,9 +644,9 @@ def test_toml_file_round_trip(tmp_path: Path) -> None:
 def test_toml_enabled_false_disables_a_section(tmp_path: Path) -> None:
     path = tmp_path / "off.toml"
     path.write_text("[dynamic_risk]\nenabled = false\n\n[trailing]\nenabled = true\n")
-    config = RiskConfiguration.from_toml(path)
-    assert config.dynamic_risk is None
-    assert config.trailing == TRAILING_DEFAULTS
+    config = config_from_toml(path)
+    assert config.risk.dynamic_risk is None
+    assert config.risk.trailing == TRAILING_DEFAULTS
 
 
 def test_toml_syntax_error_names_the_file_and_line(tmp_path: Path) -> None:
@@ -658,7 +662,7 @@ def test_toml_syntax_error_names_the_file_and_line(tmp_path: Path) -> None:
 def test_toml_missing_file(tmp_path: Path) -> None:
     path = tmp_path / "absent.toml"
     with pytest.raises(ConfigError) as info:
-        RiskConfiguration.from_toml(path)
+        config_from_toml(path)
     assert str(info.value) == f"config file {path}: not found"
 
 
@@ -675,7 +679,7 @@ def test_toml_bad_value_names_the_file_and_key(tmp_path: Path) -> None:
     path = tmp_path / "range.toml"
     path.write_text("[costs]\nslippage = -1\n")
     with pytest.raises(ConfigError) as info:
-        RiskConfiguration.from_toml(path)
+        config_from_toml(path)
     assert str(info.value) == (
         f"config file {path}: costs.slippage: must be finite and >= 0, got -1.0"
     )
@@ -702,13 +706,18 @@ def test_empty_string_value() -> None:
 
 
 def test_position_cap_is_the_tightest_limit() -> None:
-    assert DEFAULT.risk.position_cap == 0.10
+    assert DEFAULT.risk.limits.position_cap == 0.10
     loose = merge_overrides(DEFAULT, {"risk": {"max_position": 3, "max_exposure": 2}})
-    assert loose.risk.position_cap == 1.0
+    assert loose.risk.limits.position_cap == 1.0
 
 
 def test_domain_messages_without_a_field_prefix_keep_the_section() -> None:
-    from atb.managers.config_overrides import _rekey
+    assert keyed_message("costs", ["slippage"], "bad value 3") == "costs.slippage: bad value 3"
+    assert keyed_message("costs", ["slippage", "taker_fee"], "bad value 3") == (
+        "costs: bad value 3"
+    )
 
-    assert _rekey("costs", ["slippage"], "bad value 3") == "costs.slippage: bad value 3"
-    assert _rekey("costs", ["slippage", "taker_fee"], "bad value 3") == "costs: bad value 3"
+
+def test_did_you_mean() -> None:
+    assert did_you_mean("slipage", ["slippage", "taker_fee"]) == "; did you mean 'slippage'?"
+    assert did_you_mean("zzz", ["slippage"]) == ""
