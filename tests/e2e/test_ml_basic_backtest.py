@@ -35,7 +35,8 @@ def test_ml_basic_uses_partials_trailing_and_scale_ins(sample_csv: Path, tmp_pat
     assert replayed.returncode == 2, replayed.stderr
     refusal = [line for line in replayed.stderr.splitlines() if line.startswith("error:")]
     assert len(refusal) == 1
-    assert "the live session window" in refusal[0] and "overlaps model" in refusal[0]
+    assert "the live session window" in refusal[0]
+    assert "overlaps model" in refusal[0]
     assert sorted(path.name for path in tmp_path.iterdir()) == ["models"]
     compared = run_atb(
         "parity", "--data", str(sample_csv), "--strategy", "ml_basic", "--symbol", "BTCUSDT",
