@@ -8,6 +8,7 @@ modification times. `docs/concepts/errors.md` states the rule this table enforce
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -395,3 +396,32 @@ def test_bad_input_is_one_line_exit_2_and_changes_nothing(
     for word in case.expect:
         assert word.format(**values) in errors[0], errors[0]
     assert _tree(tmp_path) == before
+
+
+def test_force_replaces_an_earlier_result_folder_and_leaves_nothing_beside_it(
+    tmp_path: Path,
+) -> None:
+    _scratch(tmp_path)
+    out = tmp_path / "run"
+    args = (*BT, "--data", str(tmp_path / "bars.csv"), "--out", str(out))
+    first = run_atb(*args, cwd=tmp_path / "work")
+    assert first.returncode == 0, first.stderr
+    (out / "result.json").write_text("stale")  # the earlier run's file, to see it replaced
+
+    again = run_atb(*args, "--force", cwd=tmp_path / "work")
+
+    assert again.returncode == 0, again.stderr
+    assert sorted(path.name for path in out.iterdir()) == sorted(RESULT_FILE_NAMES)
+    assert json.loads((out / "result.json").read_text())["strategy"]
+    assert not [path.name for path in tmp_path.iterdir() if path.name.startswith(".")]
+
+
+def test_an_existing_empty_out_folder_is_used(tmp_path: Path) -> None:
+    _scratch(tmp_path)
+    out = tmp_path / "empty"
+    out.mkdir()
+    result = run_atb(
+        *BT, "--data", str(tmp_path / "bars.csv"), "--out", str(out), cwd=tmp_path / "work"
+    )
+    assert result.returncode == 0, result.stderr
+    assert sorted(path.name for path in out.iterdir()) == sorted(RESULT_FILE_NAMES)
