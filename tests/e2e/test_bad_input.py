@@ -288,6 +288,52 @@ CASES = [
     ),
     Case("db-missing-status", ("live", "status", "--db", "{tmp}/nope.sqlite3"), ("nope.sqlite3",)),
     Case("db-missing-resume", (*LIVE, *REPLAY, "--resume"), ("live.sqlite3", "resume")),
+    Case(
+        "detail-data-missing",
+        (*BT, *DATA, "--detail-timeframe", "15m", "--detail-data", "{tmp}/nope.csv"),
+        ("nope.csv",),
+    ),
+    Case(
+        "model-missing", ("backtest", "ml_basic", *DEMO[2:], "--days", "5"), ("ml_basic_DEMO_1h",)
+    ),
+    Case(
+        "data-dir-env-is-file",
+        (*DEMO, "--days", "5"),
+        ("file",),
+        env={"ATB_DATA_DIR": "{tmp}/file"},
+    ),
+    # -- names and addresses ---------------------------------------------------------------------
+    Case(
+        "symbol-invalid",
+        (*DEMO[:2], "--symbol", "BTC/USDT", *DEMO[4:], "--days", "5"),
+        ("BTC/USDT",),
+    ),
+    Case(
+        "exchange-url-no-scheme",
+        (*BT, "--days", "3", "--end", "2024-01-10", "--exchange-url", "notaurl"),
+        ("--exchange-url", "notaurl"),
+    ),
+    Case(
+        "exchange-url-broken-ipv6",
+        (*LIVE, "--db", "{tmp}/live.sqlite3", "--exchange-url", "http://[::1"),
+        ("--exchange-url", "http://[::1"),
+    ),
+    Case(
+        "download-bad-end",
+        (
+            "data",
+            "download",
+            "--symbol",
+            "BTCUSDT",
+            "--timeframe",
+            "1h",
+            "--days",
+            "3",
+            "--end",
+            "garbage",
+        ),
+        ("garbage",),
+    ),
     Case("live-without-paper", (*LIVE[:-1], *REPLAY), ("--paper-trading",)),
 ]
 

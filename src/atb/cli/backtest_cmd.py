@@ -11,6 +11,7 @@ from rich.console import Console
 
 from atb.cli.candle_report import drop_outliers_option, echo_candles_report
 from atb.cli.option_types import (
+    EXCHANGE_URL,
     POSITIVE_DAYS,
     TIMEFRAME,
     check_detail_timeframe,
@@ -50,7 +51,9 @@ from atb.reporting.summary import print_summary
     type=file_path(),
     help="Read candles from this CSV/Parquet file instead of the cache.",
 )
-@click.option("--exchange-url", help="Binance-compatible REST base URL for missing data.")
+@click.option(
+    "--exchange-url", type=EXCHANGE_URL, help="Binance-compatible REST base URL for missing data."
+)
 @strategy_options
 @instrument_options
 @click.option(

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 from atb.cli.candle_report import drop_outliers_option, echo_candles_report
-from atb.cli.option_types import TIMEFRAME, file_path, folder_path
+from atb.cli.option_types import EXCHANGE_URL, TIMEFRAME, file_path, folder_path
 from atb.domain.errors import DataError
 
 if TYPE_CHECKING:
@@ -103,6 +103,7 @@ def import_file(
 @click.option("--end", default=None, help="End of the window (ISO-8601, UTC; default: now).")
 @click.option(
     "--exchange-url",
+    type=EXCHANGE_URL,
     default=None,
     help="Exchange REST base URL (default: $ATB_BINANCE_URL, else https://api.binance.com).",
 )

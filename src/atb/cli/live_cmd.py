@@ -18,6 +18,7 @@ from rich.table import Table
 
 from atb.cli.candle_report import drop_outliers_option, echo_candles_report
 from atb.cli.option_types import (
+    EXCHANGE_URL,
     NON_NEGATIVE,
     POSITIVE,
     TIMEFRAME,
@@ -101,7 +102,11 @@ def live() -> None:
 @strategy_options
 @instrument_options
 @click.option("--db", type=file_path(), help="SQLite store path.")
-@click.option("--exchange-url", help="Binance-compatible REST base URL (or ATB_BINANCE_URL).")
+@click.option(
+    "--exchange-url",
+    type=EXCHANGE_URL,
+    help="Binance-compatible REST base URL (or ATB_BINANCE_URL).",
+)
 @click.option(
     "--poll-interval", type=POSITIVE, help="Seconds between polls (default by timeframe)."
 )

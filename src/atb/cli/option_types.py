@@ -95,6 +95,30 @@ TIMEFRAME = TimeframeType()
 """The shared `--timeframe` / `--detail-timeframe` type."""
 
 
+class ExchangeUrlType(click.ParamType[str]):
+    """An http(s) base URL, checked by the exchange client's own rule before any request."""
+
+    name = "url"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> str:
+        """The URL as given, or click's usage error saying what a base URL looks like."""
+        # Imported here: the exchange client pulls in the HTTP stack, which `atb --help` skips.
+        from atb.data.binance import resolve_base_url
+
+        text = str(value)
+        try:
+            resolve_base_url(text)
+        except AtbError as error:
+            self.fail(str(error), param, ctx)
+        return text
+
+
+EXCHANGE_URL = ExchangeUrlType()
+"""The shared `--exchange-url` type."""
+
+
 class BoundedPath(click.ParamType[Path]):
     """A `click.Path` check that first refuses a path too long for the file system to name."""
 
