@@ -87,7 +87,8 @@ from atb.reporting.summary import print_summary
     "rerun_file",
     type=file_path(),
     help="Repeat the run a result.json records (same strategy, parameters, config, rules, "
-    "candles and model, checked by fingerprint); takes only --out, --model-dir, --exchange-url.",
+    "candles and model, checked by fingerprint); takes only --out, --force, --model-dir, "
+    "--exchange-url.",
 )
 @click.pass_context
 @drop_outliers_option

@@ -147,6 +147,12 @@ class BoundedPath(click.ParamType[Path]):
             )
         return Path(self._inner.convert(str(value), param, ctx))
 
+    def shell_complete(
+        self, ctx: click.Context, param: click.Parameter, incomplete: str
+    ) -> list[click.shell_completion.CompletionItem]:
+        """Complete file or folder names, as `click.Path` does."""
+        return self._inner.shell_complete(ctx, param, incomplete)
+
 
 def file_path() -> BoundedPath:
     """A path option naming a file (a folder there is refused)."""
