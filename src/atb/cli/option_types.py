@@ -84,10 +84,8 @@ class TimeframeType(click.ParamType[str]):
         text = str(value)
         try:
             parse_timeframe(text)
-        except AtbError:
-            self.fail(
-                f"{text!r} is not a timeframe; use one of {', '.join(TIMEFRAMES)}", param, ctx
-            )
+        except AtbError as error:
+            self.fail(str(error), param, ctx)  # "unknown timeframe '7x'; expected one of: …"
         return text
 
 
@@ -177,7 +175,7 @@ def check_detail_timeframe(detail: str | None, bars: str | Timeframe, *, option:
         fine = parse_timeframe(detail)
     except AtbError:
         raise ConfigError(
-            f"{option} {detail}: not a timeframe; use one of {', '.join(TIMEFRAMES)}"
+            f"{option} {detail}: unknown timeframe; expected one of: {', '.join(TIMEFRAMES)}"
         ) from None
     if fine.minutes >= coarse.minutes or coarse.minutes % fine.minutes:
         raise ConfigError(
