@@ -131,7 +131,7 @@ def backtest(
     """
     if rerun_file is not None:
         _refuse_options_beside_rerun(ctx)
-        output = _Output.checked(out_dir, force=force, name=None)
+        output = _Output.checked(out_dir, force=force)
         request = rerun_request(rerun_file, model_dir=model_dir, exchange_url=exchange_url)
         _execute(request, output)
         return
@@ -148,7 +148,7 @@ def backtest(
         raise click.UsageError("use either --days or --start, not both")
     symbol = normalize_symbol(symbol)
     # Refused before any data is loaded: a folder the run could not write is known now.
-    output = _Output.checked(out_dir, force=force, name=(strategy_name, symbol, timeframe))
+    output = _Output.checked(out_dir, force=force)
     # Absolute paths, so the run's record names files a later --rerun finds from anywhere.
     data_file = None if data_file is None else data_file.absolute()
     detail_data = None if detail_data is None else detail_data.absolute()
@@ -224,9 +224,7 @@ class _Output:
     what: str
 
     @classmethod
-    def checked(
-        cls, out_dir: Path | None, *, force: bool, name: tuple[str, str, str] | None
-    ) -> _Output:
+    def checked(cls, out_dir: Path | None, *, force: bool) -> _Output:
         """Check `--out` (or the working folder the default goes to) before any work."""
         if out_dir is not None:
             what = f"--out {out_dir}"
@@ -234,7 +232,7 @@ class _Output:
         if force:
             raise click.UsageError("--force needs --out (a default output folder is always new)")
         what = "the output folder under ./results"
-        # The default folder's name is only known at the end (its time stamp); its parent is not.
+        # The default folder is named by the time the run ends: only its parent is known now.
         check_writable_folder(Path("results"), what=what)
         return cls(None, False, what)
 
