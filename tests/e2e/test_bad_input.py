@@ -188,8 +188,8 @@ CASES = [
         (*DEMO, "--start", "2024-03-01", "--end", "2024-02-01"),
         ("2024-02-01", "before", "2024-03-01"),
     ),
-    Case("start-unparsable", (*DEMO, "--start", "notadate"), ("notadate",)),
-    Case("end-unparsable", (*DEMO, "--days", "5", "--end", "2024-13-45"), ("2024-13-45",)),
+    Case("start-unparsable", (*DEMO, "--start", "notadate"), ("--start", "notadate")),
+    Case("end-unparsable", (*DEMO, "--days", "5", "--end", "2024-13-45"), ("--end", "2024-13-45")),
     Case("days-and-start", (*DEMO, "--days", "5", "--start", "2024-01-01"), ("--days", "--start")),
     Case(
         "window-shorter-than-warmup",
@@ -332,7 +332,7 @@ CASES = [
             "--end",
             "garbage",
         ),
-        ("garbage",),
+        ("--end", "garbage"),
     ),
     Case("live-without-paper", (*LIVE[:-1], *REPLAY), ("--paper-trading",)),
 ]

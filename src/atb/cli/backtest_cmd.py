@@ -11,6 +11,7 @@ from rich.console import Console
 
 from atb.cli.candle_report import drop_outliers_option, echo_candles_report
 from atb.cli.option_types import (
+    DATETIME,
     EXCHANGE_URL,
     POSITIVE_DAYS,
     TIMEFRAME,
@@ -43,8 +44,10 @@ from atb.reporting.summary import print_summary
 @click.option("--symbol", help="Trading pair, e.g. BTCUSDT, or DEMO (synthetic). Required.")
 @click.option("--timeframe", type=TIMEFRAME, help="Bar length: 1m 5m 15m 1h 4h 1d … Required.")
 @click.option("--days", type=POSITIVE_DAYS, help="The N days ending at --end (default end: now).")
-@click.option("--start", help="Window start (ISO date/time, UTC).")
-@click.option("--end", help="Window end, exclusive (ISO date/time, UTC; default now).")
+@click.option("--start", type=DATETIME, help="Window start (ISO date/time, UTC).")
+@click.option(
+    "--end", type=DATETIME, help="Window end, exclusive (ISO date/time, UTC; default now)."
+)
 @click.option(
     "--data",
     "data_file",

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 from atb.cli.candle_report import drop_outliers_option, echo_candles_report
-from atb.cli.option_types import EXCHANGE_URL, TIMEFRAME, file_path, folder_path
+from atb.cli.option_types import DATETIME, EXCHANGE_URL, TIMEFRAME, file_path, folder_path
 from atb.domain.errors import DataError
 
 if TYPE_CHECKING:
@@ -100,7 +100,9 @@ def import_file(
     "--timeframe", type=TIMEFRAME, required=True, help="Bar length: 1m 3m 5m 15m 30m 1h … 1d."
 )
 @click.option("--days", type=click.IntRange(min=1), required=True, help="Days of history.")
-@click.option("--end", default=None, help="End of the window (ISO-8601, UTC; default: now).")
+@click.option(
+    "--end", type=DATETIME, default=None, help="End of the window (ISO-8601, UTC; default: now)."
+)
 @click.option(
     "--exchange-url",
     type=EXCHANGE_URL,

@@ -93,6 +93,31 @@ TIMEFRAME = TimeframeType()
 """The shared `--timeframe` / `--detail-timeframe` type."""
 
 
+class DateTimeType(click.ParamType[str]):
+    """A point in time the data layer can read (ISO date or date/time, UTC unless it says
+    otherwise); the value stays the string the user typed, for the loader to interpret."""
+
+    name = "datetime"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> str:
+        """The text as given, or click's usage error naming the option and the value."""
+        # Imported here: pandas parses the time, and `atb --help` need not load it.
+        from atb.data.times import utc_timestamp
+
+        text = str(value)
+        try:
+            utc_timestamp(text)
+        except AtbError as error:
+            self.fail(f"{error} (use an ISO date or date/time, e.g. 2024-06-30)", param, ctx)
+        return text
+
+
+DATETIME = DateTimeType()
+"""The shared `--start` / `--end` type."""
+
+
 class ExchangeUrlType(click.ParamType[str]):
     """An http(s) base URL, checked by the exchange client's own rule before any request."""
 

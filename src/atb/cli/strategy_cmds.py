@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from atb.cli.candle_report import drop_outliers_option, echo_candles_report
-from atb.cli.option_types import POSITIVE_DAYS, TIMEFRAME, file_path, folder_path
+from atb.cli.option_types import DATETIME, POSITIVE_DAYS, TIMEFRAME, file_path, folder_path
 from atb.cli.output_folder import OutputError, check_writable_folder
 from atb.cli.progress import show_progress
 from atb.data.candles import ValidatedCandles
@@ -65,8 +65,8 @@ def _data_options(default_symbol: str | None) -> Callable[[_F], _F]:
             type=file_path(),
             help="Read candles from this CSV/Parquet file instead of the cache.",
         ),
-        click.option("--start", help="First bar time (UTC, inclusive)."),
-        click.option("--end", help="End time (UTC, exclusive)."),
+        click.option("--start", type=DATETIME, help="First bar time (UTC, inclusive)."),
+        click.option("--end", type=DATETIME, help="End time (UTC, exclusive)."),
         click.option("--days", type=POSITIVE_DAYS, help="The N days ending at --end."),
         click.option(
             "--model-dir",
