@@ -215,6 +215,22 @@ CASES = [
     Case("set-unknown-key", (*BT, *DATA, "--set", "costs.slipage=0"), ("costs.slipage",)),
     Case("set-bad-value", (*BT, *DATA, "--set", "costs.slippage=abc"), ("costs.slippage", "abc")),
     Case("set-out-of-range", (*BT, *DATA, "--set", "risk.max_position=-1"), ("risk.max_position",)),
+    Case("set-malformed", (*BT, *DATA, "--set", "costs.slippage"), ("costs.slippage", "key=value")),
+    Case(
+        "config-unknown-key",
+        (*BT, *DATA, "--config", "{tmp}/unknown_key.toml"),
+        ("unknown_key.toml", "costs.slipage"),
+    ),
+    Case(
+        "instruments-incomplete",
+        (*BT, *DATA, "--instruments", "{tmp}/partial_rules.toml"),
+        ("partial_rules.toml", "lot_step"),
+    ),
+    Case(
+        "user-strategy-unimportable",
+        ("backtest", "nosuchpkg.module:Thing", *DEMO[2:], "--days", "5"),
+        ("nosuchpkg.module:Thing",),
+    ),
     Case("config-missing", (*BT, *DATA, "--config", "{tmp}/nope.toml"), ("nope.toml",)),
     Case("config-corrupt", (*BT, *DATA, "--config", "{tmp}/bad.toml"), ("bad.toml", "TOML")),
     Case(
@@ -226,6 +242,15 @@ CASES = [
     # -- files the commands read -----------------------------------------------------------------
     Case("data-missing", (*BT, "--data", "{tmp}/missing.csv"), ("missing.csv",)),
     Case("data-garbage", (*BT, "--data", "{tmp}/garbage.csv"), ("garbage.csv",)),
+    Case("data-garbage-parquet", (*BT, "--data", "{tmp}/garbage.parquet"), ("garbage.parquet",)),
+    Case("data-empty", (*BT, "--data", "{tmp}/empty.csv"), ("empty.csv", "empty")),
+    Case("data-header-only", (*BT, "--data", "{tmp}/header.csv"), ("header.csv", "no candles")),
+    Case("data-nan-price", (*BT, "--data", "{tmp}/nan.csv"), ("nan.csv", "close", "nan")),
+    Case(
+        "data-other-timeframe",
+        (*BT[:4], "--timeframe", "4h", *DATA),
+        ("bars.csv", "4h"),
+    ),
     Case("data-too-long", (*BT, "--data", "{long}"), ("--data", "too long")),
     Case("out-too-long", (*BT, *DATA, "--out", "{tmp}/{long_name}"), ("--out", "too long")),
     Case("data-is-folder", (*BT, "--data", "{tmp}/done"), ("--data", "done")),
@@ -284,6 +309,11 @@ CASES = [
     Case(
         "db-not-atb-parity",
         ("parity", "--db", "{tmp}/notadb.sqlite3"),
+        ("notadb.sqlite3", "not an atb store"),
+    ),
+    Case(
+        "db-not-atb-prune",
+        ("live", "prune", "--db", "{tmp}/notadb.sqlite3", "--all-stopped"),
         ("notadb.sqlite3", "not an atb store"),
     ),
     Case("db-missing-status", ("live", "status", "--db", "{tmp}/nope.sqlite3"), ("nope.sqlite3",)),
@@ -359,6 +389,14 @@ def _scratch(root: Path) -> None:
     make_candles(300).to_csv(root / "bars.csv")
     make_candles(20).to_csv(root / "short.csv")
     (root / "garbage.csv").write_text("this is,not\ncandles\x00at all\n")
+    (root / "garbage.parquet").write_bytes(b"not parquet at all")
+    (root / "empty.csv").write_bytes(b"")
+    (root / "header.csv").write_text("time,open,high,low,close,volume\n")
+    holed = make_candles(300)
+    holed.loc[holed.index[5], "close"] = float("nan")
+    holed.to_csv(root / "nan.csv")
+    (root / "unknown_key.toml").write_text("[costs]\nslipage = 0\n")
+    (root / "partial_rules.toml").write_text("[BTCUSDT]\ntick_size = 0.01\n")
     (root / "bad.toml").write_text("[[[ not toml\n")
     (root / "notadb.sqlite3").write_text("a text file, not an atb store\n" * 20)
     (root / "file").write_text("a file where a folder would go\n")
