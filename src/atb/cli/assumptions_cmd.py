@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from atb.cli.option_types import TIMEFRAME, file_path
 from atb.cli.run_options import build_config
 from atb.domain.timeframes import parse_timeframe
 from atb.reporting.assumptions import render_assumptions_markdown
@@ -22,10 +23,10 @@ from atb.reporting.assumptions import render_assumptions_markdown
 @click.option(
     "--config",
     "config_file",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=file_path(),
     help="TOML file of config overrides (applied before --set).",
 )
-@click.option("--timeframe", help="Name the bars in the text, e.g. 1h.")
+@click.option("--timeframe", type=TIMEFRAME, help="Name the bars in the text, e.g. 1h.")
 def assumptions(
     assignments: tuple[str, ...], config_file: Path | None, timeframe: str | None
 ) -> None:

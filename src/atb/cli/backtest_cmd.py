@@ -5,16 +5,28 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import attrs
 import click
 from rich.console import Console
 
 from atb.cli.candle_report import drop_outliers_option, echo_candles_report
+from atb.cli.option_types import (
+    DATETIME,
+    EXCHANGE_URL,
+    POSITIVE_DAYS,
+    TIMEFRAME,
+    check_detail_timeframe,
+    file_path,
+    folder_path,
+)
+from atb.cli.output_folder import check_output_folder, check_writable_folder, write_results
 from atb.cli.progress import show_progress
 from atb.cli.rerun import rerun_request
 from atb.cli.run_options import (
     build_config,
     build_strategy,
     instrument_options,
+    refuse_short_history,
     resolve_run_instrument,
     strategy_options,
 )
@@ -24,31 +36,39 @@ from atb.domain.errors import DataError
 from atb.domain.timeframes import parse_timeframe
 from atb.engines.backtest import BacktestRequest, run_backtest
 from atb.managers.lookback import history_bars
-from atb.reporting.files import write_result_files
 from atb.reporting.summary import print_summary
 
 
 @click.command("backtest")
 @click.argument("strategy_name", metavar="STRATEGY", required=False)
 @click.option("--symbol", help="Trading pair, e.g. BTCUSDT, or DEMO (synthetic). Required.")
-@click.option("--timeframe", help="Bar length: 1m 5m 15m 1h 4h 1d … Required.")
-@click.option("--days", type=int, help="The N days ending at --end (default end: now).")
-@click.option("--start", help="Window start (ISO date/time, UTC).")
-@click.option("--end", help="Window end, exclusive (ISO date/time, UTC; default now).")
+@click.option("--timeframe", type=TIMEFRAME, help="Bar length: 1m 5m 15m 1h 4h 1d … Required.")
+@click.option("--days", type=POSITIVE_DAYS, help="The N days ending at --end (default end: now).")
+@click.option("--start", type=DATETIME, help="Window start (ISO date/time, UTC).")
+@click.option(
+    "--end", type=DATETIME, help="Window end, exclusive (ISO date/time, UTC; default now)."
+)
 @click.option(
     "--data",
     "data_file",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=file_path(),
     help="Read candles from this CSV/Parquet file instead of the cache.",
 )
-@click.option("--exchange-url", help="Binance-compatible REST base URL for missing data.")
+@click.option(
+    "--exchange-url", type=EXCHANGE_URL, help="Binance-compatible REST base URL for missing data."
+)
 @strategy_options
 @instrument_options
 @click.option(
     "--out",
     "out_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    help="Output folder (default: a new folder under ./results/).",
+    type=folder_path(),
+    help="Output folder (default: a new folder under ./results/); must not exist yet.",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace an existing --out folder of an earlier run (written beside it, then swapped in).",
 )
 @click.option("--close-at-end", is_flag=True, help="Close a position still open at the end.")
 @click.option(
@@ -56,20 +76,22 @@ from atb.reporting.summary import print_summary
 )
 @click.option(
     "--detail-timeframe",
+    type=TIMEFRAME,
     help="Resolve stops and targets on finer candles inside each bar, e.g. 1m "
     "(same as --set fills.detail_timeframe=1m).",
 )
 @click.option(
     "--detail-data",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=file_path(),
     help="File with the finer candles (default: the cache, DEMO or the exchange).",
 )
 @click.option(
     "--rerun",
     "rerun_file",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=file_path(),
     help="Repeat the run a result.json records (same strategy, parameters, config, rules, "
-    "candles and model, checked by fingerprint); takes only --out, --model-dir, --exchange-url.",
+    "candles and model, checked by fingerprint); takes only --out, --force, --model-dir, "
+    "--exchange-url.",
 )
 @click.pass_context
 @drop_outliers_option
@@ -89,6 +111,7 @@ def backtest(
     initial_balance: float,
     model_dir: Path | None,
     out_dir: Path | None,
+    force: bool,
     close_at_end: bool,
     allow_overlap: bool,
     detail_timeframe: str | None,
@@ -111,8 +134,9 @@ def backtest(
     """
     if rerun_file is not None:
         _refuse_options_beside_rerun(ctx)
+        output = _Output.checked(out_dir, force=force)
         request = rerun_request(rerun_file, model_dir=model_dir, exchange_url=exchange_url)
-        _execute(request, out_dir)
+        _execute(request, output)
         return
     if strategy_name is None or symbol is None or timeframe is None:
         missing = [
@@ -126,12 +150,19 @@ def backtest(
     if days is not None and start is not None:
         raise click.UsageError("use either --days or --start, not both")
     symbol = normalize_symbol(symbol)
+    # Refused before any data is loaded: a folder the run could not write is known now.
+    output = _Output.checked(out_dir, force=force)
     # Absolute paths, so the run's record names files a later --rerun finds from anywhere.
     data_file = None if data_file is None else data_file.absolute()
     detail_data = None if detail_data is None else detail_data.absolute()
     if detail_timeframe is not None:
         assignments = (*assignments, f"fills.detail_timeframe={detail_timeframe}")
     config = build_config(config_file, assignments)
+    check_detail_timeframe(
+        config.fills.detail_timeframe,
+        timeframe,
+        option="--detail-timeframe" if detail_timeframe else "fills.detail_timeframe",
+    )
     strategy = build_strategy(
         strategy_name, params, symbol=symbol, timeframe=timeframe, model_dir=model_dir
     )
@@ -149,6 +180,7 @@ def backtest(
     echo_candles_report(candles)
     if len(candles) - candles.warmup_bars <= 0:
         raise DataError(f"no bars in the requested window ({candles.describe()})")
+    refuse_short_history(candles, strategy)
     instrument = resolve_run_instrument(
         symbol,
         candles.frame,
@@ -183,10 +215,32 @@ def backtest(
         detail_file=detail_data,
         drop_outliers=drop_outliers,
     )
-    _execute(request, out_dir)
+    _execute(request, output)
 
 
-def _execute(request: BacktestRequest, out_dir: Path | None) -> None:
+@attrs.frozen
+class _Output:
+    """The checked output folder of a run, and whether it replaces an existing one."""
+
+    folder: Path | None
+    overwrite: bool
+    what: str
+
+    @classmethod
+    def checked(cls, out_dir: Path | None, *, force: bool) -> _Output:
+        """Check `--out` (or the working folder the default goes to) before any work."""
+        if out_dir is not None:
+            what = f"--out {out_dir}"
+            return cls(out_dir, check_output_folder(out_dir, force=force, what=what), what)
+        if force:
+            raise click.UsageError("--force needs --out (a default output folder is always new)")
+        what = "the output folder under ./results"
+        # The default folder is named by the time the run ends: only its parent is known now.
+        check_writable_folder(Path("results"), what=what)
+        return cls(None, False, what)
+
+
+def _execute(request: BacktestRequest, output: _Output) -> None:
     """Run the backtest with a progress display, write its files, print its summary."""
     console = Console()
     strategy, symbol, timeframe = request.strategy, request.symbol, request.candles.timeframe
@@ -195,12 +249,12 @@ def _execute(request: BacktestRequest, out_dir: Path | None) -> None:
     with show_progress(f"backtest {strategy.name} {symbol} {timeframe}", total=bars) as progress:
         result = run_backtest(request, progress=progress.update)
         progress.stage("writing the report", total=None)
-        folder = out_dir or _default_folder(strategy.name, symbol, str(timeframe))
-        files = write_result_files(result, folder)
+        folder = output.folder or _default_folder(strategy.name, symbol, str(timeframe))
+        files = write_results(result, folder, overwrite=output.overwrite, what=output.what)
     print_summary(result, files, console)
 
 
-_RERUN_OPTIONS = frozenset({"rerun_file", "out_dir", "model_dir", "exchange_url"})
+_RERUN_OPTIONS = frozenset({"rerun_file", "out_dir", "force", "model_dir", "exchange_url"})
 
 
 def _refuse_options_beside_rerun(ctx: click.Context) -> None:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 from atb.cli.candle_report import drop_outliers_option, echo_candles_report
+from atb.cli.option_types import DATETIME, EXCHANGE_URL, TIMEFRAME, file_path, folder_path
 from atb.domain.errors import DataError
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ _MAX_GAPS_SHOWN = 5
 @click.group("data")
 @click.option(
     "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=folder_path(),
     default=None,
     help="Cache location (default: $ATB_DATA_DIR, else the user data directory).",
 )
@@ -39,9 +40,11 @@ def data(ctx: click.Context, data_dir: Path | None) -> None:
 
 
 @data.command("import")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=file_path())
 @click.option("--symbol", required=True, help="Symbol to file the candles under, e.g. BTCUSDT.")
-@click.option("--timeframe", required=True, help="Bar length: 1m 3m 5m 15m 30m 1h … 1d.")
+@click.option(
+    "--timeframe", type=TIMEFRAME, required=True, help="Bar length: 1m 3m 5m 15m 30m 1h … 1d."
+)
 @click.option("--repair", is_flag=True, help="Sort rows and drop exact duplicates, reporting it.")
 @click.option(
     "--replace", is_flag=True, help="Overwrite cached bars whose values the file changes."
@@ -67,8 +70,8 @@ def import_file(
     from atb.data.times import utc_now
 
     pair = _exchange_symbol(symbol)
+    cache = _writable_cache(ctx)
     candles = read_candles_file(file, timeframe=timeframe, repair=repair)
-    cache = _cache(ctx)
     report = import_candles(
         cache,
         pair,
@@ -93,11 +96,16 @@ def import_file(
 
 @data.command("download")
 @click.option("--symbol", required=True, help="Exchange symbol, e.g. BTCUSDT.")
-@click.option("--timeframe", required=True, help="Bar length: 1m 3m 5m 15m 30m 1h … 1d.")
+@click.option(
+    "--timeframe", type=TIMEFRAME, required=True, help="Bar length: 1m 3m 5m 15m 30m 1h … 1d."
+)
 @click.option("--days", type=click.IntRange(min=1), required=True, help="Days of history.")
-@click.option("--end", default=None, help="End of the window (ISO-8601, UTC; default: now).")
+@click.option(
+    "--end", type=DATETIME, default=None, help="End of the window (ISO-8601, UTC; default: now)."
+)
 @click.option(
     "--exchange-url",
+    type=EXCHANGE_URL,
     default=None,
     help="Exchange REST base URL (default: $ATB_BINANCE_URL, else https://api.binance.com).",
 )
@@ -125,7 +133,7 @@ def download(
 
     pair = _exchange_symbol(symbol)
     tf = parse_timeframe(timeframe)
-    cache = _cache(ctx)
+    cache = _writable_cache(ctx)
     window = days_window(days, end)
     missing = missing_ranges(cache, pair, tf, window)
     if not missing:
@@ -204,6 +212,17 @@ def _cache(ctx: click.Context) -> CandleCache:
 
     data_dir = ctx.meta.get(_DATA_DIR_KEY)
     return CandleCache(data_dir if isinstance(data_dir, Path) else None)
+
+
+def _writable_cache(ctx: click.Context) -> CandleCache:
+    """The cache a command is about to fill, refused up front when its folder is read-only."""
+    from atb.cli.output_folder import check_writable_folder
+
+    cache = _cache(ctx)
+    given = ctx.meta.get(_DATA_DIR_KEY) is not None
+    what = f"--data-dir {cache.root}" if given else f"the data folder {cache.root}"
+    check_writable_folder(cache.root, what=what)
+    return cache
 
 
 def _console(*, stderr: bool = False) -> Console:

@@ -17,11 +17,21 @@ from rich.console import Console
 from rich.table import Table
 
 from atb.cli.candle_report import drop_outliers_option, echo_candles_report
+from atb.cli.option_types import (
+    EXCHANGE_URL,
+    NON_NEGATIVE,
+    POSITIVE,
+    TIMEFRAME,
+    FiniteFloat,
+    check_detail_timeframe,
+    file_path,
+)
 from atb.cli.progress import show_progress
 from atb.cli.run_options import (
     build_config,
     build_strategy,
     instrument_options,
+    refuse_short_history,
     resolve_run_instrument,
     strategy_options,
 )
@@ -85,15 +95,21 @@ def live() -> None:
 @live.command("run")
 @click.argument("strategy_name", metavar="STRATEGY")
 @click.option("--symbol", required=True, help="Trading pair, e.g. BTCUSDT.")
-@click.option("--timeframe", default="1h", show_default=True, help="Bar length.")
+@click.option("--timeframe", type=TIMEFRAME, default="1h", show_default=True, help="Bar length.")
 @click.option(
     "--paper-trading", is_flag=True, help="Simulate fills (required: no real orders yet)."
 )
 @strategy_options
 @instrument_options
-@click.option("--db", type=click.Path(path_type=Path, dir_okay=False), help="SQLite store path.")
-@click.option("--exchange-url", help="Binance-compatible REST base URL (or ATB_BINANCE_URL).")
-@click.option("--poll-interval", type=float, help="Seconds between polls (default by timeframe).")
+@click.option("--db", type=file_path(), help="SQLite store path.")
+@click.option(
+    "--exchange-url",
+    type=EXCHANGE_URL,
+    help="Binance-compatible REST base URL (or ATB_BINANCE_URL).",
+)
+@click.option(
+    "--poll-interval", type=POSITIVE, help="Seconds between polls (default by timeframe)."
+)
 @click.option(
     "--health-port",
     type=click.IntRange(0, 65535),
@@ -103,17 +119,18 @@ def live() -> None:
 @click.option(
     "--replay",
     "replay_file",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=file_path(),
     help="Dry run: replay candles from this file instead of polling the exchange.",
 )
-@click.option("--pace", type=float, default=0.0, help="Seconds between replayed bars.")
+@click.option("--pace", type=NON_NEGATIVE, default=0.0, help="Seconds between replayed bars.")
 @click.option(
     "--detail-timeframe",
+    type=TIMEFRAME,
     help="Resolve stops and targets on finer candles (e.g. 1m); = --set fills.detail_timeframe.",
 )
 @click.option(
     "--max-store-mb",
-    type=click.FloatRange(min=0.1),
+    type=FiniteFloat(minimum=0.1),
     help="Cap the store file; reaching it stops the engine cleanly (like a full disk).",
 )
 @drop_outliers_option
@@ -186,7 +203,14 @@ def run(
     )
     symbol = normalize_symbol(symbol)
     tf = parse_timeframe(timeframe)
+    if detail_timeframe is not None:
+        assignments = (*assignments, f"fills.detail_timeframe={detail_timeframe}")
     config = build_config(config_file, assignments)
+    check_detail_timeframe(
+        config.fills.detail_timeframe,
+        tf,
+        option="--detail-timeframe" if detail_timeframe else "fills.detail_timeframe",
+    )
     strategy = build_strategy(
         strategy_name, params, symbol=symbol, timeframe=str(tf), model_dir=model_dir
     )
@@ -220,6 +244,7 @@ def run(
     rules = InstrumentOverrides(tick_size, lot_step, min_notional)
     if replay_file is not None:
         candles = load_candles(symbol, tf, data_file=replay_file, drop_outliers=drop_outliers)
+        refuse_short_history(candles, strategy)
         # stderr carries the log; the data report stays off it.
         echo_candles_report(candles, only="stdout")
         window = history_bars(strategy.warmup, config)
@@ -343,7 +368,7 @@ def _print_summary(store: SessionStore, session_id: int) -> None:
 
 
 @live.command("status")
-@click.option("--db", type=click.Path(path_type=Path, dir_okay=False), help="SQLite store path.")
+@click.option("--db", type=file_path(), help="SQLite store path.")
 def status(db: Path | None) -> None:
     """Show the sessions in the store and whether a process is running one."""
     path = db or default_db()
@@ -382,10 +407,10 @@ def status(db: Path | None) -> None:
 
 
 @live.command("stop")
-@click.option("--db", type=click.Path(path_type=Path, dir_okay=False), help="SQLite store path.")
+@click.option("--db", type=file_path(), help="SQLite store path.")
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0.0, min_open=True),
+    type=POSITIVE,
     help="Give up after this many seconds (default: wait until the process has stopped).",
 )
 def stop_command(db: Path | None, timeout: float | None) -> None:
@@ -417,7 +442,7 @@ def stop_command(db: Path | None, timeout: float | None) -> None:
 
 
 @live.command("prune")
-@click.option("--db", type=click.Path(path_type=Path, dir_okay=False), help="SQLite store path.")
+@click.option("--db", type=file_path(), help="SQLite store path.")
 @click.option(
     "--session",
     "session_ids",

@@ -15,11 +15,13 @@ from rich.table import Table
 
 from atb.cli.candle_report import drop_outliers_option, echo_candles_report
 from atb.cli.live_cmd import default_db
+from atb.cli.option_types import TIMEFRAME, check_detail_timeframe, file_path
 from atb.cli.progress import ProgressReport, show_progress
 from atb.cli.run_options import (
     build_config,
     build_strategy,
     instrument_options,
+    refuse_short_history,
     resolve_run_instrument,
     strategy_options,
 )
@@ -38,17 +40,19 @@ from atb.strategies.protocol import ModelBacked
 
 
 @click.command("parity")
-@click.option("--session", "session_id", type=int, help="Session id (default: the latest).")
-@click.option("--db", type=click.Path(path_type=Path, dir_okay=False), help="SQLite store path.")
+@click.option(
+    "--session", "session_id", type=click.IntRange(min=1), help="Session id (default: the latest)."
+)
+@click.option("--db", type=file_path(), help="SQLite store path.")
 @click.option(
     "--data",
     "data_file",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=file_path(),
     help="Instead of a stored session: replay this file through the live engine, then compare.",
 )
 @click.option("--strategy", "strategy_name", help="With --data: the strategy to run.")
 @click.option("--symbol", help="With --data: the symbol.")
-@click.option("--timeframe", help="With --data: the timeframe.")
+@click.option("--timeframe", type=TIMEFRAME, help="With --data: the timeframe.")
 @strategy_options
 @instrument_options
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
@@ -153,6 +157,7 @@ def _replay(
         strategy_name, params, symbol=symbol, timeframe=str(tf), model_dir=model_dir
     )
     candles = load_candles(symbol, tf, data_file=data_file, drop_outliers=drop_outliers)
+    refuse_short_history(candles, strategy)
     echo_candles_report(candles, only="stderr")  # stdout is the report (JSON with --json)
     instrument = resolve_run_instrument(
         symbol,
@@ -164,10 +169,12 @@ def _replay(
     )
     for warning in instrument.warnings:
         click.echo(f"warning: {warning}", err=True)
+    config = build_config(config_file, assignments)
+    check_detail_timeframe(config.fills.detail_timeframe, tf, option="fills.detail_timeframe")
     settings = LiveSettings(
         strategy_name=strategy.name,
         parameters=dict(strategy.parameters),
-        config=build_config(config_file, assignments),
+        config=config,
         symbol=symbol,
         timeframe=tf,
         initial_balance=initial_balance,

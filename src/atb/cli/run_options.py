@@ -12,8 +12,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from atb.cli.option_types import NON_NEGATIVE, POSITIVE, file_path, folder_path
 from atb.config import load_configuration
+from atb.data.candles import ValidatedCandles
 from atb.data.instruments import InstrumentOverrides, ResolvedInstrument, resolve_instrument
+from atb.domain.errors import DataError
 from atb.managers.run_config import RunConfiguration
 from atb.strategies.protocol import Strategy
 from atb.strategies.registry import StrategyContext, get_entry
@@ -44,19 +47,19 @@ def strategy_options(command: F) -> F:
         click.option(
             "--config",
             "config_file",
-            type=click.Path(path_type=Path, dir_okay=False),
+            type=file_path(),
             help="TOML file of config overrides (applied before --set).",
         ),
         click.option(
             "--initial-balance",
-            type=float,
+            type=POSITIVE,
             default=10_000.0,
             show_default=True,
             help="Starting cash in quote currency.",
         ),
         click.option(
             "--model-dir",
-            type=click.Path(path_type=Path, file_okay=False),
+            type=folder_path(),
             help="Where trained models live (default: ATB_MODEL_DIR or the user data dir).",
         ),
     ]
@@ -67,24 +70,23 @@ def strategy_options(command: F) -> F:
 
 def instrument_options(command: F) -> F:
     """`--tick-size`, `--lot-step`, `--min-notional`, `--instruments`: the market's rules."""
-    positive = click.FloatRange(min=0.0, min_open=True)
     decorators = [
         click.option(
             "--tick-size",
-            type=positive,
+            type=POSITIVE,
             help="Price step of the market (default: exchange rules, instruments.toml, built-in, "
             "else inferred from the data).",
         ),
-        click.option("--lot-step", type=positive, help="Quantity step of the market (base units)."),
+        click.option("--lot-step", type=POSITIVE, help="Quantity step of the market (base units)."),
         click.option(
             "--min-notional",
-            type=click.FloatRange(min=0.0),
+            type=NON_NEGATIVE,
             help="Smallest order value the market accepts (quote currency).",
         ),
         click.option(
             "--instruments",
             "instruments_file",
-            type=click.Path(path_type=Path, dir_okay=False),
+            type=file_path(),
             help="TOML file of market rules, one [SYMBOL] table each "
             "(default: <data dir>/instruments.toml when present).",
         ),
@@ -130,3 +132,17 @@ def build_strategy(
     entry = get_entry(name)
     context = StrategyContext(symbol=symbol, timeframe=timeframe, model_dir=model_dir)
     return entry.create(entry.parse(params), context)
+
+
+def refuse_short_history(candles: ValidatedCandles, strategy: Strategy) -> None:
+    """Refuse candles too few for the strategy to make a single decision with full history.
+
+    Such a run would end with no trades and no hint why; with at least `warmup` bars the
+    first decisions may still lack warm-up bars, which the loader's note already says.
+    """
+    if len(candles) < strategy.warmup:
+        raise DataError(
+            f"{candles.describe()}: {strategy.name} needs {strategy.warmup} bars of history "
+            f"before its first decision, and the candles hold only {len(candles)} "
+            "(warm-up included); widen the window (--start, --days) or use a longer file"
+        )

@@ -17,6 +17,8 @@ from rich.console import Console
 from rich.table import Table
 
 from atb.cli.candle_report import drop_outliers_option, echo_candles_report
+from atb.cli.option_types import DATETIME, POSITIVE_DAYS, TIMEFRAME, file_path, folder_path
+from atb.cli.output_folder import OutputError, check_writable_folder
 from atb.cli.progress import show_progress
 from atb.data.candles import ValidatedCandles
 from atb.data.loading import load_candles
@@ -52,19 +54,21 @@ def _data_options(default_symbol: str | None) -> Callable[[_F], _F]:
             show_default=default_symbol is not None,
             help="Symbol (DEMO = the built-in synthetic market).",
         ),
-        click.option("--timeframe", default="1h", show_default=True, help="Bar timeframe."),
+        click.option(
+            "--timeframe", type=TIMEFRAME, default="1h", show_default=True, help="Bar timeframe."
+        ),
         click.option(
             "--data",
             "data_file",
-            type=click.Path(dir_okay=False, path_type=Path),
+            type=file_path(),
             help="Read candles from this CSV/Parquet file instead of the cache.",
         ),
-        click.option("--start", help="First bar time (UTC, inclusive)."),
-        click.option("--end", help="End time (UTC, exclusive)."),
-        click.option("--days", type=int, help="The N days ending at --end."),
+        click.option("--start", type=DATETIME, help="First bar time (UTC, inclusive)."),
+        click.option("--end", type=DATETIME, help="End time (UTC, exclusive)."),
+        click.option("--days", type=POSITIVE_DAYS, help="The N days ending at --end."),
         click.option(
             "--model-dir",
-            type=click.Path(file_okay=False, path_type=Path),
+            type=folder_path(),
             help="Model directory (default: $ATB_MODEL_DIR or the user data dir).",
         ),
         drop_outliers_option,
@@ -229,6 +233,10 @@ def train_command(
     if not symbol:
         raise StrategyError("atb train needs --symbol (the model is saved per symbol/timeframe)")
     values = parse_params(params, TRAIN_PARAMETERS)
+    folder = model_dir or default_model_dir()
+    what = f"--model-dir {model_dir}" if model_dir else f"the model folder {folder}"
+    # Checked before the (possibly long) fit, which would otherwise be lost at the end.
+    check_writable_folder(folder, what=what)
     candles, symbol_name, tf = _load(
         symbol,
         timeframe=timeframe,
@@ -244,14 +252,14 @@ def train_command(
     echo_candles_report(candles)
     started = time.perf_counter()
     with show_progress(f"training ml_basic {symbol_name} {tf} on {len(candles):,} bars", unit=None):
-        artifact, metrics = train(
-            candles.frame,
-            symbol_name,
-            tf,
-            values,
-            seed=seed,
-            model_dir=model_dir or default_model_dir(),
-        )
+        try:
+            artifact, metrics = train(
+                candles.frame, symbol_name, tf, values, seed=seed, model_dir=folder
+            )
+        except OSError as error:
+            raise OutputError(
+                f"{what}: cannot save the model: {error.strerror or error}"
+            ) from error
     elapsed = time.perf_counter() - started
     table = Table(title=f"ml_basic {symbol_name} {tf}: held-out metrics")
     table.add_column("metric")

@@ -93,7 +93,10 @@ def resolve_base_url(base_url: str | None = None, env: Mapping[str, str] | None 
     """`base_url`, else `$ATB_BINANCE_URL`, else the Binance default; checked and without `/`."""
     environ = os.environ if env is None else env
     url = (base_url or environ.get(BINANCE_URL_ENV, "") or DEFAULT_BINANCE_URL).strip()
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        parts = urlsplit("")
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise DataError(f"invalid exchange URL {url!r}: expected http(s)://host[:port]")
     return url.rstrip("/")

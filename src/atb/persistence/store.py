@@ -34,7 +34,7 @@ from atb.persistence import queries
 from atb.persistence.connection import connect_reader, connect_writer
 from atb.persistence.errors import StoreError, StoreVanishedError
 from atb.persistence.fields import dump_time, dumps
-from atb.persistence.lock import WriterLock
+from atb.persistence.lock import WriterLock, lock_path
 from atb.persistence.mappers import instrument_to_dict
 from atb.persistence.recording import write_bar, write_history
 from atb.persistence.records import (
@@ -48,6 +48,7 @@ from atb.persistence.store_file import (
     FileIdentity,
     create_atomically,
     refuse_empty,
+    refuse_foreign,
     rescue_copy,
     store_bytes,
 )
@@ -88,18 +89,24 @@ class SessionStore:
         # The resolved path: a symlink and its target are one store, with one lock.
         path = Path(path).absolute().resolve()
         refuse_empty(path)
+        refuse_foreign(path)
         if read_only:
             return cls(path, connect_reader(path), None)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot create the directory of store {path}: {exc}") from exc
+        new_lock_file = not lock_path(path).exists()
         lock = WriterLock.acquire(path)
         try:
             if not path.exists():
                 create_atomically(path, lambda temporary: connect_writer(temporary).close())
             connection = connect_writer(path, max_bytes)
         except BaseException:
+            if new_lock_file:
+                # A refused file (not a store, a newer schema) leaves the disk as it was: the
+                # lock file this call created goes too, removed while still held.
+                lock_path(path).unlink(missing_ok=True)
             lock.release()
             raise
         return cls(path, connection, lock, max_bytes)

@@ -55,6 +55,26 @@ def refuse_empty(path: Path) -> None:
             )
 
 
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def refuse_foreign(path: Path) -> None:
+    """A file at `path` that is not an SQLite database is not a store: refuse it before the
+    writer lock file is created beside it, so the refusal leaves the folder untouched."""
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(len(_SQLITE_HEADER))
+    except (FileNotFoundError, IsADirectoryError):
+        return
+    except OSError as error:
+        raise StoreError(f"cannot read store {path}: {error.strerror or error}") from error
+    if header and header != _SQLITE_HEADER:
+        raise StoreError(
+            f"cannot open store {path}: not an atb store (not an SQLite database); "
+            "give --db a store's path, or a new file name to start one"
+        )
+
+
 def create_atomically(path: Path, build: Callable[[Path], None]) -> None:
     """Make a new store at `path`: `build` fills a temporary file beside it, which is then
     renamed into place (the caller holds the writer lock, so no atb process races it)."""

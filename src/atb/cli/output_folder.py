@@ -1,0 +1,83 @@
+"""Where a command writes its output: checked before any work, written all or nothing.
+
+A backtest may run for minutes; a folder it cannot write (an existing one, a read-only parent,
+a file in the way) is refused before the first candle is loaded, with one line naming the
+folder. The writing itself goes through `atb.reporting.files`, which stages everything beside
+the target and renames it into place, so a failure there leaves nothing either.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from atb.domain.errors import AtbError
+from atb.reporting.files import write_result_files
+from atb.reporting.result_files import RESULT_FILE_NAMES, ResultFiles
+from atb.results import BacktestResult
+
+
+class OutputError(AtbError):
+    """An output or working folder cannot take what the command would write (names it)."""
+
+
+def check_writable_folder(folder: Path, *, what: str) -> None:
+    """Refuse a folder that neither exists as a writable folder nor can be created.
+
+    `what` names the input in the message (`--model-dir /x`, `the data folder /y`). Uses
+    `os.access`, which also sees read-only mounts and immutable folders, and creates nothing:
+    probing with a real file would change the folder's modification time.
+    """
+    folder = folder.absolute()
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputError(f"{what}: cannot create it, {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputError(f"{what}: cannot write in {existing} (read-only or not permitted)")
+
+
+def check_output_folder(folder: Path, *, force: bool, what: str) -> bool:
+    """Check that a result folder may be written; True when an existing one gets replaced.
+
+    A new folder is fine if its parent can be written. An existing empty folder is simply
+    replaced. An existing non-empty one is refused unless `force`, and even then only when it
+    holds nothing but an earlier run's result files: `--force` never deletes anything else.
+    """
+    target = folder.absolute()
+    if target.is_symlink() or (target.exists() and not target.is_dir()):
+        raise OutputError(f"{what}: {target} exists and is not a folder")
+    check_writable_folder(target.parent, what=what)
+    if not target.exists():
+        return False
+    entries = sorted(entry.name for entry in target.iterdir())
+    if not entries:
+        return True
+    if not force:
+        raise OutputError(
+            f"{what}: folder {target} already exists and is not empty; "
+            "pass --force to replace it, or choose a new folder"
+        )
+    foreign = [name for name in entries if name not in RESULT_FILE_NAMES]
+    if foreign:
+        raise OutputError(
+            f"{what}: folder {target} holds files that are not an atb result "
+            f"({', '.join(foreign[:3])}); --force only replaces an earlier run's folder"
+        )
+    return True
+
+
+def write_results(
+    result: BacktestResult, folder: Path, *, overwrite: bool, what: str
+) -> ResultFiles:
+    """Write the result files, turning a failure of the file system into one line.
+
+    The folder was checked before the run; this still catches what changed since (the folder
+    appeared, the disk filled up). `write_result_files` has removed its staging folder by then.
+    """
+    try:
+        return write_result_files(result, folder, overwrite=overwrite)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise OutputError(f"{what}: cannot write the results to {folder}: {reason}") from error
