@@ -32,6 +32,7 @@ def _register_commands() -> None:
     from atb.cli.data_cmd import data
     from atb.cli.live_cmd import live
     from atb.cli.parity_cmd import parity
+    from atb.cli.sandbox_cmd import sandbox
 
     cli.add_command(backtest)
     cli.add_command(live)
@@ -41,6 +42,7 @@ def _register_commands() -> None:
     cli.add_command(strategy_cmds.check_strategy_command)
     cli.add_command(strategy_cmds.train_command)
     cli.add_command(assumptions)
+    cli.add_command(sandbox)
 
 
 def main(argv: list[str] | None = None) -> None:

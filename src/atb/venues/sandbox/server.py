@@ -1,0 +1,369 @@
+"""`SandboxServer`: a `SandboxExchange` behind Binance's spot REST API on 127.0.0.1.
+
+Public: `GET /api/v3/ping`, `/api/v3/time` (the replay clock), `/api/v3/exchangeInfo`,
+`/api/v3/klines` (closed bars only). Signed (`X-MBX-APIKEY` header, HMAC-SHA256 `signature`
+over the request's parameters as sent, `timestamp` within `recvWindow` of the server's wall
+clock — the replay clock is the market's, not the request's): `GET /api/v3/account`,
+`POST|GET|DELETE /api/v3/order`, `GET /api/v3/openOrders`, `GET /api/v3/myTrades`.
+Errors answer as Binance does, `{"code": -2010, "msg": "…"}` with HTTP 400 (401 for a bad key),
+so a real client library (ccxt) maps them to its own exceptions.
+
+The secret is only ever compared, never logged: the handler writes no access log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+from collections.abc import Callable, Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
+
+from atb.venues.sandbox.exchange import (
+    ExchangeRefusalError,
+    OrderType,
+    SandboxExchange,
+    SandboxOrder,
+    SandboxTrade,
+)
+
+__all__ = ["SandboxServer"]
+
+_INTERVALS = {"1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d"}
+_ORDER_TYPES = ["LIMIT", "MARKET", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"]
+
+JsonValue = object
+Handler = Callable[[SandboxExchange, Mapping[str, str]], JsonValue]
+
+
+def _number(value: float) -> str:
+    return f"{value:.8f}"
+
+
+class SandboxServer:
+    """Serves one `SandboxExchange` for one API key until `stop()`."""
+
+    def __init__(
+        self,
+        exchange: SandboxExchange,
+        *,
+        api_key: str,
+        secret: str,
+        port: int = 0,
+        wall_ms: Callable[[], int] | None = None,
+    ) -> None:
+        self.exchange = exchange
+        self._api_key = api_key
+        self._secret = secret.encode()
+        self._wall_ms = wall_ms or (lambda: int(time.time() * 1000))
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler_class(self))
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        """The base URL clients point at (`--exchange-url`)."""
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def start(self) -> SandboxServer:
+        """Start serving in a daemon thread."""
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and release the port."""
+        if self._thread.is_alive():
+            self._server.shutdown()
+        self._server.server_close()
+
+    # -- request handling --------------------------------------------------------------------
+    def answer(
+        self, method: str, path: str, raw: str, api_key: str | None
+    ) -> tuple[int, JsonValue]:
+        """The status and JSON body for one request (`raw`: its parameters as sent)."""
+        params = dict(parse_qsl(raw, keep_blank_values=True))
+        route = _PUBLIC.get((method, path))
+        try:
+            if route is not None:
+                return 200, route(self.exchange, params)
+            signed = _PRIVATE.get((method, path))
+            if signed is None:
+                return 404, {"code": -1100, "msg": f"Unknown endpoint {method} {path}."}
+            self._authenticate(raw, params, api_key)
+            return 200, signed(self.exchange, params)
+        except ExchangeRefusalError as refusal:
+            return refusal.status, {"code": refusal.code, "msg": refusal.message}
+
+    def _authenticate(self, raw: str, params: Mapping[str, str], api_key: str | None) -> None:
+        if api_key != self._api_key:
+            raise ExchangeRefusalError(
+                -2015, "Invalid API-key, IP, or permissions for action.", status=401
+            )
+        payload, _, signature = raw.rpartition("&signature=")
+        expected = hmac.new(self._secret, payload.encode(), hashlib.sha256).hexdigest()
+        if not signature or not hmac.compare_digest(signature, expected):
+            raise ExchangeRefusalError(-1022, "Signature for this request is not valid.")
+        try:
+            stamp = int(params["timestamp"])
+            window = int(params.get("recvWindow", "5000"))
+        except (KeyError, ValueError):
+            raise ExchangeRefusalError(
+                -1102, "Mandatory parameter 'timestamp' was not sent."
+            ) from None
+        now = self._wall_ms()
+        if stamp > now + 1000 or now - stamp > window:
+            raise ExchangeRefusalError(
+                -1021, "Timestamp for this request is outside of the recvWindow."
+            )
+
+
+def _handler_class(server: SandboxServer) -> type[BaseHTTPRequestHandler]:
+    class _Handler(BaseHTTPRequestHandler):
+        def _serve(self, method: str) -> None:
+            parts = urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length).decode() if length else ""
+            raw = "&".join(part for part in (parts.query, body) if part)
+            status, payload = server.answer(
+                method, parts.path, raw, self.headers.get("X-MBX-APIKEY")
+            )
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:
+            self._serve("GET")
+
+        def do_POST(self) -> None:
+            self._serve("POST")
+
+        def do_DELETE(self) -> None:
+            self._serve("DELETE")
+
+        def log_message(self, format: str, *args: object) -> None:
+            """No access log: request lines carry signatures and API keys."""
+
+    return _Handler
+
+
+# -- public endpoints -------------------------------------------------------------------------
+def _time(exchange: SandboxExchange, _params: Mapping[str, str]) -> JsonValue:
+    return {"serverTime": exchange.now_ms()}
+
+
+def _exchange_info(exchange: SandboxExchange, _params: Mapping[str, str]) -> JsonValue:
+    rules = exchange.instrument
+    filters = [
+        {"filterType": "PRICE_FILTER", "minPrice": _number(rules.tick_size),
+         "maxPrice": "10000000.00000000", "tickSize": _number(rules.tick_size)},
+        {"filterType": "LOT_SIZE", "minQty": _number(rules.lot_step),
+         "maxQty": "9000000.00000000", "stepSize": _number(rules.lot_step)},
+        {"filterType": "NOTIONAL", "minNotional": _number(rules.min_notional),
+         "applyMinToMarket": True, "maxNotional": "900000000.00000000"},
+    ]  # fmt: skip
+    return {
+        "timezone": "UTC",
+        "serverTime": exchange.now_ms(),
+        "rateLimits": [],
+        "exchangeFilters": [],
+        "symbols": [
+            {
+                "symbol": exchange.symbol,
+                "status": "TRADING",
+                "baseAsset": exchange.base_asset,
+                "baseAssetPrecision": 8,
+                "quoteAsset": exchange.quote_asset,
+                "quotePrecision": 8,
+                "quoteAssetPrecision": 8,
+                "orderTypes": _ORDER_TYPES,
+                "icebergAllowed": False,
+                "ocoAllowed": False,
+                "isSpotTradingAllowed": True,
+                "isMarginTradingAllowed": False,
+                "permissions": ["SPOT"],
+                "filters": filters,
+            }
+        ],
+    }
+
+
+def _klines(exchange: SandboxExchange, params: Mapping[str, str]) -> JsonValue:
+    if params.get("symbol") != exchange.symbol:
+        raise ExchangeRefusalError(-1121, "Invalid symbol.")
+    if params.get("interval") not in _INTERVALS:
+        raise ExchangeRefusalError(-1120, "Invalid interval.")
+    start = params.get("startTime")
+    end = params.get("endTime")
+    limit = min(int(params.get("limit", "500")), 1000)
+    bars = exchange.closed_bars(
+        None if start is None else int(start), None if end is None else int(end), limit
+    )
+    rows: list[JsonValue] = []
+    for bar in bars:
+        opened = int(bar.time.timestamp() * 1000)
+        rows.append(
+            [opened, _number(bar.open), _number(bar.high), _number(bar.low), _number(bar.close),
+             _number(bar.volume), opened + exchange.bar_ms - 1, "0", 0, "0", "0", "0"]
+        )  # fmt: skip
+    return rows
+
+
+# -- signed endpoints -------------------------------------------------------------------------
+def _account(exchange: SandboxExchange, _params: Mapping[str, str]) -> JsonValue:
+    return {
+        "makerCommission": 10,
+        "takerCommission": 10,
+        "canTrade": True,
+        "canWithdraw": False,
+        "canDeposit": False,
+        "updateTime": exchange.now_ms(),
+        "accountType": "SPOT",
+        "permissions": ["SPOT"],
+        "balances": [
+            {"asset": asset, "free": _number(free), "locked": _number(locked)}
+            for asset, (free, locked) in exchange.balances().items()
+        ],
+    }
+
+
+def _new_order(exchange: SandboxExchange, params: Mapping[str, str]) -> JsonValue:
+    if params.get("symbol") != exchange.symbol:
+        raise ExchangeRefusalError(-1121, "Invalid symbol.")
+    side = params.get("side", "")
+    if side not in ("BUY", "SELL"):
+        raise ExchangeRefusalError(-1102, "Mandatory parameter 'side' was not sent.")
+    try:
+        order_type = OrderType(params.get("type", ""))
+    except ValueError:
+        raise ExchangeRefusalError(-1116, "Invalid orderType.") from None
+    quantity = _float(params, "quantity")
+    if quantity is None:
+        raise ExchangeRefusalError(-1102, "Mandatory parameter 'quantity' was not sent.")
+    client_id = params.get("newClientOrderId") or f"sandbox-{exchange.now_ms()}-{side}"
+    order = exchange.place(
+        client_order_id=client_id,
+        side=side,
+        order_type=order_type,
+        quantity=quantity,
+        price=_float(params, "price"),
+        stop_price=_float(params, "stopPrice"),
+    )
+    answer = _order(order, exchange)
+    answer["transactTime"] = order.time_ms
+    answer["fills"] = [
+        {"price": _number(trade.price), "qty": _number(trade.quantity),
+         "commission": _number(trade.commission), "commissionAsset": trade.commission_asset,
+         "tradeId": trade.trade_id}
+        for trade in exchange.fills_of(order.order_id)
+    ]  # fmt: skip
+    return answer
+
+
+def _query_order(exchange: SandboxExchange, params: Mapping[str, str]) -> JsonValue:
+    order_id, client_id = _order_reference(params)
+    return _order(exchange.order(order_id, client_id), exchange)
+
+
+def _cancel_order(exchange: SandboxExchange, params: Mapping[str, str]) -> JsonValue:
+    order_id, client_id = _order_reference(params)
+    return _order(exchange.cancel(order_id, client_id), exchange)
+
+
+def _open_orders(exchange: SandboxExchange, _params: Mapping[str, str]) -> JsonValue:
+    return [_order(order, exchange) for order in exchange.open_orders()]
+
+
+def _my_trades(exchange: SandboxExchange, params: Mapping[str, str]) -> JsonValue:
+    from_id = params.get("fromId")
+    return [
+        _trade(trade, exchange)
+        for trade in exchange.trades(None if from_id is None else int(from_id))
+    ]
+
+
+def _order_reference(params: Mapping[str, str]) -> tuple[int | None, str | None]:
+    order_id = params.get("orderId")
+    client_id = params.get("origClientOrderId")
+    if order_id is None and client_id is None:
+        raise ExchangeRefusalError(
+            -1102, "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!"
+        )
+    return (None if order_id is None else int(order_id)), client_id
+
+
+def _order(order: SandboxOrder, exchange: SandboxExchange) -> dict[str, object]:
+    return {
+        "symbol": exchange.symbol,
+        "orderId": order.order_id,
+        "orderListId": -1,
+        "clientOrderId": order.client_order_id,
+        "price": _number(order.price or 0.0),
+        "origQty": _number(order.quantity),
+        "executedQty": _number(order.executed),
+        "cummulativeQuoteQty": _number(order.quote_executed),
+        "status": order.status,
+        "timeInForce": "GTC",
+        "type": order.type.value,
+        "side": order.side,
+        "stopPrice": _number(order.stop_price or 0.0),
+        "time": order.time_ms,
+        "updateTime": order.update_ms,
+        "workingTime": order.time_ms,
+        "isWorking": order.status == "NEW",
+        "origQuoteOrderQty": "0.00000000",
+        "selfTradePreventionMode": "NONE",
+    }
+
+
+def _trade(trade: SandboxTrade, exchange: SandboxExchange) -> JsonValue:
+    return {
+        "symbol": exchange.symbol,
+        "id": trade.trade_id,
+        "orderId": trade.order_id,
+        "orderListId": -1,
+        "price": _number(trade.price),
+        "qty": _number(trade.quantity),
+        "quoteQty": _number(trade.price * trade.quantity),
+        "commission": _number(trade.commission),
+        "commissionAsset": trade.commission_asset,
+        "time": trade.time_ms,
+        "isBuyer": trade.side == "BUY",
+        "isMaker": False,
+        "isBestMatch": True,
+    }
+
+
+def _float(params: Mapping[str, str], name: str) -> float | None:
+    text = params.get(name)
+    if text is None or text == "":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise ExchangeRefusalError(
+            -1100, f"Illegal characters found in parameter '{name}'."
+        ) from None
+
+
+_PUBLIC: Mapping[tuple[str, str], Handler] = {
+    ("GET", "/api/v3/ping"): lambda _exchange, _params: {},
+    ("GET", "/api/v3/time"): _time,
+    ("GET", "/api/v3/exchangeInfo"): _exchange_info,
+    ("GET", "/api/v3/klines"): _klines,
+}
+_PRIVATE: Mapping[tuple[str, str], Handler] = {
+    ("GET", "/api/v3/account"): _account,
+    ("POST", "/api/v3/order"): _new_order,
+    ("GET", "/api/v3/order"): _query_order,
+    ("DELETE", "/api/v3/order"): _cancel_order,
+    ("GET", "/api/v3/openOrders"): _open_orders,
+    ("GET", "/api/v3/myTrades"): _my_trades,
+}

@@ -1,0 +1,184 @@
+"""The local exchange, driven through the real ccxt client over HTTP on 127.0.0.1 (and atb's
+own market-data client): fills, fees, balances, a resting stop the exchange fills while the
+client is away, duplicate client ids, filters, funds, signatures and clocks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import attrs
+import ccxt
+import pytest
+
+from atb.data.bars import bars_from_frame
+from atb.data.binance import BinanceClient
+from atb.data.loading import load_candles
+from atb.domain.bars import Bar
+from atb.domain.instruments import Instrument
+from atb.venues.ccxt_binance import binance_client
+from atb.venues.sandbox.exchange import SandboxExchange
+from atb.venues.sandbox.server import SandboxServer
+
+KEY, SECRET = "sandbox-key", "sandbox-secret-do-not-log"
+HOUR_MS = 3_600_000
+
+
+@attrs.define
+class Clock:
+    """The replay clock, moved by hand."""
+
+    now: int
+
+    def __call__(self) -> int:
+        return self.now
+
+
+@attrs.frozen
+class Sandbox:
+    bars: list[Bar]
+    clock: Clock
+    exchange: SandboxExchange
+    server: SandboxServer
+
+    def opened_ms(self, index: int) -> int:
+        return int(self.bars[index].time.timestamp() * 1000)
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    frame = load_candles("DEMO", "1h", "2025-01-01", "2025-01-10", allow_network=False).frame
+    bars = bars_from_frame(frame)
+    clock = Clock(int(bars[5].time.timestamp() * 1000) + 60_000)  # a minute into bar 5
+    exchange = SandboxExchange(
+        symbol="BTCUSDT",
+        base_asset="BTC",
+        quote_asset="USDT",
+        instrument=Instrument("BTCUSDT", 0.01, 1e-5, 5.0),
+        bars=bars,
+        bar_ms=HOUR_MS,
+        balances={"USDT": 10_000.0, "BTC": 0.0},
+        now_ms=clock,
+    )
+    server = SandboxServer(exchange, api_key=KEY, secret=SECRET).start()
+    try:
+        yield Sandbox(bars, clock, exchange, server)
+    finally:
+        server.stop()
+
+
+def _client(sandbox: Sandbox, secret: str = SECRET) -> ccxt.binance:
+    return binance_client(sandbox.server.url, api_key=KEY, secret=secret)
+
+
+def test_markets_carry_the_instrument_rules(sandbox: Sandbox) -> None:
+    markets = _client(sandbox).load_markets()
+    assert list(markets) == ["BTC/USDT"]
+    market = markets["BTC/USDT"]
+    assert market["precision"] == {"amount": 1e-05, "price": 0.01, "base": 1e-08, "quote": 1e-08}
+    limits = market["limits"]
+    assert isinstance(limits, dict)
+    assert limits["cost"] == {"min": 5.0, "max": 900000000.0}
+
+
+def test_a_market_buy_fills_at_the_forming_bar_open_with_the_fee_in_base(
+    sandbox: Sandbox,
+) -> None:
+    client = _client(sandbox)
+    order = client.create_order(
+        "BTC/USDT", "market", "buy", 0.01, None, {"newClientOrderId": "atb-1-entry"}
+    )
+    assert order["status"] == "closed"
+    assert order["clientOrderId"] == "atb-1-entry"
+    assert order["filled"] == 0.01
+    assert order["average"] == sandbox.bars[5].open
+    assert order["fee"] == {"currency": "BTC", "cost": 1e-05}
+    balance = client.fetch_balance()
+    assert balance["BTC"] == {"free": 0.00999, "used": 0.0, "total": 0.00999}
+    usdt = balance["USDT"]
+    assert isinstance(usdt, dict)
+    assert usdt["free"] == pytest.approx(10_000.0 - 0.01 * sandbox.bars[5].open, abs=1e-8)
+
+
+def test_a_client_id_is_never_filled_twice(sandbox: Sandbox) -> None:
+    client = _client(sandbox)
+    client.create_order("BTC/USDT", "market", "buy", 0.01, None, {"newClientOrderId": "atb-1"})
+    with pytest.raises(ccxt.InvalidOrder, match="Duplicate order sent"):
+        client.create_order("BTC/USDT", "market", "buy", 0.01, None, {"newClientOrderId": "atb-1"})
+    assert len(client.fetch_my_trades("BTC/USDT")) == 1
+    looked_up = client.fetch_order("", "BTC/USDT", {"origClientOrderId": "atb-1"})
+    assert looked_up["status"] == "closed"
+
+
+def test_a_resting_stop_is_filled_by_the_exchange_while_the_client_is_away(
+    sandbox: Sandbox,
+) -> None:
+    client = _client(sandbox)
+    client.create_order("BTC/USDT", "market", "buy", 0.01, None, {"newClientOrderId": "e"})
+    stop = round(sandbox.bars[5].open * 0.99, 2)
+    placed = client.create_order(
+        "BTC/USDT", "STOP_LOSS_LIMIT", "sell", 0.00999, stop, {"stopPrice": stop}
+    )
+    assert placed["status"] == "open"
+    assert client.fetch_balance()["BTC"] == {"free": 0.0, "used": 0.00999, "total": 0.00999}
+    # Nobody calls for two days; then the client comes back and looks.
+    sandbox.clock.now = sandbox.opened_ms(len(sandbox.bars) - 1)
+    first = next(i for i in range(6, len(sandbox.bars)) if sandbox.bars[i].low <= stop)
+    order_id = placed["id"]
+    assert isinstance(order_id, str)
+    after = client.fetch_order(order_id, "BTC/USDT")
+    assert after["status"] == "closed"
+    assert after["average"] == min(stop, sandbox.bars[first].open)
+    trades = client.fetch_my_trades("BTC/USDT")
+    assert [trade["side"] for trade in trades] == ["buy", "sell"]
+    assert trades[1]["timestamp"] == sandbox.opened_ms(first) + HOUR_MS - 1
+    assert client.fetch_open_orders("BTC/USDT") == []
+
+
+def test_cancelling_releases_the_reservation_and_unknown_orders_are_named(
+    sandbox: Sandbox,
+) -> None:
+    client = _client(sandbox)
+    low = round(sandbox.bars[5].open * 0.5, 2)
+    resting = client.create_order("BTC/USDT", "limit", "buy", 0.01, low)
+    usdt = client.fetch_balance()["USDT"]
+    assert isinstance(usdt, dict)
+    assert usdt["used"] == pytest.approx(0.01 * low)
+    order_id = resting["id"]
+    assert isinstance(order_id, str)
+    assert client.cancel_order(order_id, "BTC/USDT")["status"] == "canceled"
+    assert client.fetch_balance()["USDT"] == {"free": 10_000.0, "used": 0.0, "total": 10_000.0}
+    with pytest.raises(ccxt.OrderNotFound, match="Unknown order sent"):
+        client.cancel_order(order_id, "BTC/USDT")
+
+
+def test_filters_and_funds_are_refused_as_binance_does(sandbox: Sandbox) -> None:
+    client = _client(sandbox)
+    with pytest.raises(ccxt.BadRequest, match="Filter failure: NOTIONAL"):
+        client.create_order("BTC/USDT", "market", "buy", 0.0001)
+    with pytest.raises(ccxt.InsufficientFunds, match="insufficient balance"):
+        client.create_order("BTC/USDT", "market", "buy", 1.0)
+    assert client.fetch_my_trades("BTC/USDT") == []
+
+
+def test_a_wrong_secret_and_a_skewed_clock_are_refused(sandbox: Sandbox) -> None:
+    with pytest.raises(ccxt.AuthenticationError, match="Signature for this request"):
+        _client(sandbox, secret="wrong").fetch_balance()
+    skewed = SandboxServer(
+        sandbox.exchange, api_key=KEY, secret=SECRET, wall_ms=lambda: 1_000
+    ).start()
+    try:
+        client = binance_client(skewed.url, api_key=KEY, secret=SECRET)
+        with pytest.raises(ccxt.InvalidNonce, match="outside of the recvWindow"):
+            client.fetch_balance()
+    finally:
+        skewed.stop()
+
+
+def test_atb_reads_closed_candles_from_it(sandbox: Sandbox) -> None:
+    with BinanceClient(sandbox.server.url) as data:
+        assert data.server_time_ms() == sandbox.clock.now
+        candles = data.fetch_klines("BTCUSDT", "1h", sandbox.opened_ms(0), sandbox.opened_ms(10))
+    frame = candles.frame
+    # Bars 0-4 are closed; bar 5 is forming and never handed out.
+    assert len(frame) == 5
+    assert float(frame["close"].iloc[-1]) == sandbox.bars[4].close
