@@ -12,32 +12,31 @@ import pandas as pd
 
 __all__ = ["crossed_above", "crossed_below", "crossing"]
 
+FloatArray = np.ndarray[tuple[int], np.dtype[np.float64]]
+
 
 def crossed_above(a: pd.Series[float], b: pd.Series[float] | float) -> pd.Series[bool]:
     """True on the bar where `a` ends above `b` after being at or below it on the bar before."""
-    difference = _difference(a, b)
-    before = np.empty_like(difference)
-    before[0:1] = np.nan
-    before[1:] = difference[:-1]
-    return pd.Series((difference > 0) & (before <= 0), index=a.index, dtype=bool)
+    before, now = _differences(a, b)
+    return pd.Series((now > 0) & (before <= 0), index=a.index, dtype=bool)
 
 
 def crossed_below(a: pd.Series[float], b: pd.Series[float] | float) -> pd.Series[bool]:
     """True on the bar where `a` ends below `b` after being at or above it on the bar before."""
-    difference = _difference(a, b)
-    before = np.empty_like(difference)
-    before[0:1] = np.nan
-    before[1:] = difference[:-1]
-    return pd.Series((difference < 0) & (before >= 0), index=a.index, dtype=bool)
+    before, now = _differences(a, b)
+    return pd.Series((now < 0) & (before >= 0), index=a.index, dtype=bool)
 
 
-def _difference(
-    a: pd.Series[float], b: pd.Series[float] | float
-) -> np.ndarray[tuple[int], np.dtype[np.float64]]:
+def _differences(a: pd.Series[float], b: pd.Series[float] | float) -> tuple[FloatArray, FloatArray]:
+    """`a − b` on the bar before (NaN on the first) and on each bar."""
     left = a.to_numpy(dtype=np.float64)
     right = b.to_numpy(dtype=np.float64) if isinstance(b, pd.Series) else np.float64(b)
     with np.errstate(invalid="ignore"):
-        return np.asarray(left - right, dtype=np.float64)
+        now = np.asarray(left - right, dtype=np.float64)
+    before = np.empty_like(now)
+    before[0:1] = np.nan
+    before[1:] = now[:-1]
+    return before, now
 
 
 def crossing(before: float, now: float) -> int:
