@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Protocol, runtime_checkable
+from typing import Protocol, cast, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -31,7 +31,7 @@ from atb.domain.decisions import HOLD, Decision
 from atb.domain.errors import StrategyError
 from atb.domain.protocols import PositionState
 from atb.strategies.ml_artifact import ModelArtifact
-from atb.strategies.parameter_fields import parameter_specs, parameter_values
+from atb.strategies.parameter_fields import parameter_specs
 from atb.strategies.parameters import ParameterSpec, ParamValue
 from atb.strategies.protocol import OHLCV_COLUMNS, BoolArray, check_frame, require_prepared
 from atb.strategies.recent_bars import RecentBars
@@ -137,8 +137,11 @@ class DefinedStrategy:
 
     @property
     def parameters(self) -> Mapping[str, ParamValue]:
-        """The parameter values of this instance."""
-        return parameter_values(self._definition)
+        """The parameter values of this instance (its fields named by `parameter_specs`)."""
+        definition = self._definition
+        return {
+            spec.name: cast("ParamValue", getattr(definition, spec.name)) for spec in self._specs
+        }
 
     @property
     def warmup(self) -> int:

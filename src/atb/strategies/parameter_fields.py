@@ -23,9 +23,9 @@ from typing import TypeVar, cast
 import attrs
 
 from atb.domain.errors import StrategyError
-from atb.strategies.parameters import ParameterSpec, ParamKind, ParamValue, resolve_parameters
+from atb.strategies.parameters import ParameterSpec, ParamKind, ParamValue
 
-__all__ = ["parameter", "parameter_specs", "parameter_values", "parameters_of"]
+__all__ = ["parameter", "parameter_specs"]
 
 _METADATA_KEY = "atb.parameter"
 
@@ -112,26 +112,6 @@ def parameter_specs(cls: type) -> tuple[ParameterSpec, ...]:
             )
         )
     return tuple(specs)
-
-
-C = TypeVar("C")
-
-
-def parameters_of(cls: type[C], values: Mapping[str, object] | None = None) -> C:
-    """An instance of the strategy class `cls` with `values` validated against its declared
-    parameters (defaults fill the rest); `StrategyError` names a bad name or value."""
-    resolved = resolve_parameters(parameter_specs(cls), values)
-    return cls(**resolved)
-
-
-def parameter_values(instance: object) -> dict[str, ParamValue]:
-    """The parameter values of a strategy instance, by name."""
-    cls = type(instance)
-    if not attrs.has(cls):
-        raise StrategyError(f"{cls.__qualname__} is not an attrs class")
-    return {
-        spec.name: cast("ParamValue", getattr(instance, spec.name)) for spec in parameter_specs(cls)
-    }
 
 
 def _check_frozen_attrs(cls: type) -> None:
