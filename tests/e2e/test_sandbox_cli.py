@@ -81,12 +81,20 @@ def test_the_sandbox_in_a_terminal(candles_file: Path) -> None:
     assert "Traceback" not in screen
 
 
-def test_bad_balances_are_refused_in_one_line(candles_file: Path) -> None:
-    done = run_atb("sandbox", str(candles_file), "--symbol", "BTCUSDT", "--balance", "USDT")
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--balance", "USDT", "error: --balance 'USDT': expected ASSET=AMOUNT with an amount >= 0"),
+        ("--faults", "429=0.5,503=1", "error: --faults '503=1': expected FAULT=RATE with FAULT one "
+         "of 429, 418, 500, hang, hang-after"),
+    ],
+)  # fmt: skip
+def test_bad_options_are_refused_in_one_line(
+    candles_file: Path, option: str, value: str, message: str
+) -> None:
+    done = run_atb("sandbox", str(candles_file), "--symbol", "BTCUSDT", option, value)
     assert done.returncode == 2
-    assert done.stderr.strip() == (
-        "error: --balance 'USDT': expected ASSET=AMOUNT with an amount >= 0"
-    )
+    assert done.stderr.strip() == message
 
 
 def test_credentials_from_the_environment_are_used_and_never_printed(candles_file: Path) -> None:

@@ -24,6 +24,7 @@ from atb.data.symbols import normalize_symbol
 from atb.domain.errors import AtbError
 from atb.domain.timeframes import parse_timeframe
 from atb.venues.sandbox.exchange import SandboxExchange
+from atb.venues.sandbox.faults import FaultPlan, parse_fault_rates
 from atb.venues.sandbox.server import SandboxServer
 
 
@@ -52,6 +53,14 @@ from atb.venues.sandbox.server import SandboxServer
     help="Starting balance, repeatable (default: 10000 of the quote asset).",
 )
 @click.option("--fee-rate", type=NON_NEGATIVE, default=0.001, show_default=True)
+@click.option(
+    "--faults",
+    "fault_rates",
+    default="",
+    metavar="FAULT=RATE,…",
+    help="Fail requests at random: 429, 418, 500, hang, hang-after (e.g. 429=0.05,500=0.02).",
+)
+@click.option("--fault-seed", type=int, default=0, show_default=True, help="Seed of --faults.")
 @instrument_options
 def sandbox(
     data_file: Path,
@@ -62,12 +71,18 @@ def sandbox(
     history: int,
     balances: tuple[str, ...],
     fee_rate: float,
+    fault_rates: str,
+    fault_seed: int,
     tick_size: float | None,
     lot_step: float | None,
     min_notional: float | None,
     instruments_file: Path | None,
 ) -> None:
     """Serve FILE's candles as a local exchange that accepts signed spot orders."""
+    try:
+        faults = FaultPlan(parse_fault_rates(fault_rates), seed=fault_seed)
+    except ValueError as error:
+        raise AtbError(f"--faults {error}") from None
     pair = normalize_symbol(symbol)
     tf = parse_timeframe(timeframe)
     candles = load_candles(pair, tf, data_file=data_file)
@@ -117,7 +132,9 @@ def sandbox(
     api_key = secrets.token_hex(16) if made_up or given_key is None else given_key
     secret = secrets.token_hex(32) if made_up or given_secret is None else given_secret
     stop = click.get_current_context().with_resource(stop_signals())
-    server = SandboxServer(exchange, api_key=api_key, secret=secret, port=port).start()
+    server = SandboxServer(
+        exchange, api_key=api_key, secret=secret, port=port, faults=faults
+    ).start()
     try:
         click.echo(
             f"sandbox {pair} {tf} on {server.url}: {len(bars) - history} bars to replay "

@@ -29,6 +29,7 @@ from atb.venues.sandbox.exchange import (
     SandboxOrder,
     SandboxTrade,
 )
+from atb.venues.sandbox.faults import Fault, FaultPlan
 
 __all__ = ["SandboxServer"]
 
@@ -54,8 +55,11 @@ class SandboxServer:
         secret: str,
         port: int = 0,
         wall_ms: Callable[[], int] | None = None,
+        faults: FaultPlan | None = None,
     ) -> None:
         self.exchange = exchange
+        self.faults = faults or FaultPlan()
+        """What goes wrong and when (`atb.venues.sandbox.faults`); none by default."""
         self._api_key = api_key
         self._secret = secret.encode()
         self._wall_ms = wall_ms or (lambda: int(time.time() * 1000))
@@ -129,13 +133,32 @@ def _handler_class(server: SandboxServer) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length).decode() if length else ""
             raw = "&".join(part for part in (parts.query, body) if part)
+            fault = None if parts.path == "/api/v3/ping" else server.faults.next_fault()
+            refusal = _FAULT_ANSWERS.get(fault) if fault is not None else None
+            if refusal is not None:
+                status, payload = refusal
+                self._send(status, payload, retry_after=server.faults.retry_after_s)
+                return
+            if fault is Fault.HANG:
+                time.sleep(server.faults.hang_s)  # never processed, never answered
+                self.close_connection = True
+                return
             status, payload = server.answer(
                 method, parts.path, raw, self.headers.get("X-MBX-APIKEY")
             )
+            if fault is Fault.HANG_AFTER:
+                time.sleep(server.faults.hang_s)  # processed, but the answer is lost
+                self.close_connection = True
+                return
+            self._send(status, payload)
+
+        def _send(self, status: int, payload: JsonValue, retry_after: int | None = None) -> None:
             data = json.dumps(payload).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
+            if retry_after is not None:
+                self.send_header("Retry-After", str(retry_after))
             self.end_headers()
             self.wfile.write(data)
 
@@ -152,6 +175,19 @@ def _handler_class(server: SandboxServer) -> type[BaseHTTPRequestHandler]:
             """No access log: request lines carry signatures and API keys."""
 
     return _Handler
+
+
+_FAULT_ANSWERS: Mapping[Fault | None, tuple[int, JsonValue]] = {
+    Fault.RATE_LIMITED: (
+        429,
+        {"code": -1003, "msg": "Too many requests; current limit is 1200 request weight per 1 M."},
+    ),
+    Fault.BANNED: (418, {"code": -1003, "msg": "Way too many requests; IP banned for a while."}),
+    Fault.SERVER_ERROR: (
+        500,
+        {"code": -1000, "msg": "An unknown error occurred while processing the request."},
+    ),
+}
 
 
 # -- public endpoints -------------------------------------------------------------------------
