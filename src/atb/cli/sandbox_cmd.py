@@ -54,6 +54,11 @@ from atb.venues.sandbox.server import SandboxServer
 )
 @click.option("--fee-rate", type=NON_NEGATIVE, default=0.001, show_default=True)
 @click.option(
+    "--participation",
+    type=click.FloatRange(min=0.0, max=1.0, min_open=True),
+    help="Share of each bar's volume a resting order may take (larger ones fill in parts).",
+)
+@click.option(
     "--faults",
     "fault_rates",
     default="",
@@ -71,6 +76,7 @@ def sandbox(
     history: int,
     balances: tuple[str, ...],
     fee_rate: float,
+    participation: float | None,
     fault_rates: str,
     fault_seed: int,
     tick_size: float | None,
@@ -124,6 +130,7 @@ def sandbox(
         balances=_balances(balances, base, quote),
         now_ms=now_ms,
         fee_rate=fee_rate,
+        participation=participation,
     )
     # The sandbox checks signatures like the exchange: with the user's ATB_API_KEY and
     # ATB_API_SECRET (never printed), or with credentials made up for this sandbox alone.

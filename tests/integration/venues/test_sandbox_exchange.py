@@ -129,3 +129,21 @@ def test_atb_reads_closed_candles_from_it(sandbox: Sandbox) -> None:
     # Bars 0-4 are closed; bar 5 is forming and never handed out.
     assert len(frame) == 5
     assert float(frame["close"].iloc[-1]) == sandbox.bars[4].close
+
+
+def test_a_partial_fill_reads_as_open_with_its_filled_part(sandbox: Sandbox) -> None:
+    sandbox.exchange.participation = 1e-5  # ~0.015 BTC of a ~1,500 BTC DEMO bar
+    client = _client(sandbox)
+    above = round(sandbox.bars[5].open * 1.2, 2)  # marketable: fills at each bar's open
+    order = client.create_order("BTC/USDT", "limit", "buy", 0.05, above)
+    sandbox.clock.now = sandbox.opened_ms(7) + 1  # bar 6 closed
+    order_id = order["id"]
+    assert isinstance(order_id, str)
+    seen = client.fetch_order(order_id, "BTC/USDT")
+    part = sandbox.exchange.instrument.round_quantity(1e-5 * sandbox.bars[6].volume)
+    assert seen["status"] == "open"
+    assert seen["filled"] == pytest.approx(part)
+    assert seen["remaining"] == pytest.approx(0.05 - part)
+    assert [trade["price"] for trade in client.fetch_my_trades("BTC/USDT")] == [
+        sandbox.bars[6].open
+    ]

@@ -120,3 +120,68 @@ def test_reservations_refuse_what_the_account_cannot_pay() -> None:
             stop_price=None,
         )
     assert exchange.balances() == {"BTC": (1.0, 0.0), "USDT": (10_000.0, 0.0)}
+
+
+def test_a_large_resting_order_fills_in_parts_by_its_share_of_each_bar() -> None:
+    clock = _Clock(HOUR_MS // 2 + int(START.timestamp() * 1000))
+    exchange = SandboxExchange(
+        symbol="BTCUSDT",
+        base_asset="BTC",
+        quote_asset="USDT",
+        instrument=Instrument("BTCUSDT", 0.01, 0.001, 5.0),
+        bars=BARS,
+        bar_ms=HOUR_MS,
+        balances={"USDT": 10_000.0, "BTC": 1.0},
+        now_ms=clock,
+        fee_rate=0.0,
+        participation=0.4,  # 0.4 BTC of each 1-BTC bar
+    )
+    order = exchange.place(
+        client_order_id="big",
+        side="BUY",
+        order_type=OrderType.LIMIT,
+        quantity=1.0,
+        price=100.0,
+        stop_price=None,
+    )
+    clock.now = int(BARS[2].time.timestamp() * 1000) + 1  # bar 1 closed
+    assert exchange.order(order.order_id, None).status == "PARTIALLY_FILLED"
+    assert exchange.order(order.order_id, None).executed == pytest.approx(0.4)
+    assert exchange.balances()["USDT"] == pytest.approx((10_000.0 - 100.0, 60.0))
+    cancelled = exchange.cancel(order.order_id, None)  # the rest goes back, the part stays
+    assert cancelled.status == "CANCELED"
+    assert exchange.balances() == {
+        "BTC": pytest.approx((1.4, 0.0)),
+        "USDT": pytest.approx((10_000.0 - 40.0, 0.0)),
+    }
+    assert [trade.quantity for trade in exchange.trades()] == [pytest.approx(0.4)]
+
+
+def test_parts_continue_bar_after_bar_until_filled() -> None:
+    clock = _Clock(HOUR_MS // 2 + int(START.timestamp() * 1000))
+    exchange = SandboxExchange(
+        symbol="BTCUSDT",
+        base_asset="BTC",
+        quote_asset="USDT",
+        instrument=Instrument("BTCUSDT", 0.01, 0.001, 5.0),
+        bars=BARS,
+        bar_ms=HOUR_MS,
+        balances={"USDT": 10_000.0, "BTC": 1.0},
+        now_ms=clock,
+        fee_rate=0.0,
+        participation=0.4,
+    )
+    order = exchange.place(
+        client_order_id="big",
+        side="SELL",
+        order_type=OrderType.LIMIT,
+        quantity=1.0,
+        price=96.0,  # every later bar reaches it
+        stop_price=None,
+    )
+    clock.now += 10 * HOUR_MS
+    trades = exchange.trades()
+    assert [round(trade.quantity, 3) for trade in trades] == [0.4, 0.4, 0.2]
+    assert [trade.price for trade in trades] == [100.0, 96.0, 97.0]  # the better open
+    assert exchange.order(order.order_id, None).status == "FILLED"
+    assert exchange.balances()["BTC"] == pytest.approx((0.0, 0.0))

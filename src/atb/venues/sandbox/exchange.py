@@ -32,6 +32,10 @@ INSUFFICIENT_BALANCE = "Account has insufficient balance for requested action."
 """Binance's message for an order the account cannot pay for (ccxt: InsufficientFunds)."""
 
 
+OPEN_STATUSES = ("NEW", "PARTIALLY_FILLED")
+"""Statuses of an order still resting on the book."""
+
+
 class ExchangeRefusalError(Exception):
     """A request the exchange refuses: Binance's error `code` and `message`."""
 
@@ -100,6 +104,7 @@ class SandboxExchange:
         balances: dict[str, float],
         now_ms: Callable[[], int],
         fee_rate: float = 0.001,
+        participation: float | None = None,
     ) -> None:
         if not bars:
             raise ValueError("the sandbox needs candles to replay")
@@ -110,6 +115,9 @@ class SandboxExchange:
         self.bars = list(bars)
         self.bar_ms = bar_ms
         self.fee_rate = fee_rate
+        self.participation = participation
+        """The share of a bar's volume one resting order may take (None: all of it at once);
+        a larger order fills partially, bar after bar."""
         self.now_ms = now_ms
         self._opens = [int(bar.time.timestamp() * 1000) for bar in self.bars]
         self._free = dict(balances)
@@ -204,7 +212,7 @@ class SandboxExchange:
         with self._lock:
             self._match_resting()
             order = self._find(order_id, client_order_id)
-            if order is None or order.status != "NEW":
+            if order is None or order.status not in OPEN_STATUSES:
                 raise ExchangeRefusalError(-2011, "Unknown order sent.")
             self._release(order)
             order.status = "CANCELED"
@@ -224,7 +232,7 @@ class SandboxExchange:
         """Orders still resting, oldest first."""
         with self._lock:
             self._match_resting()
-            return [order for order in self._orders.values() if order.status == "NEW"]
+            return [order for order in self._orders.values() if order.status in OPEN_STATUSES]
 
     def trades(self, from_id: int | None = None) -> list[SandboxTrade]:
         """The account's fills, oldest first (from trade id `from_id` on)."""
@@ -266,28 +274,31 @@ class SandboxExchange:
             raise ExchangeRefusalError(-1013, "Filter failure: NOTIONAL")
 
     def _reserve(self, order: SandboxOrder, price: float) -> None:
-        asset, amount = self._reservation(order, price)
+        asset, amount = self._reservation(order, price, order.quantity)
         if self._free.get(asset, 0.0) + 1e-12 < amount:
-            raise ExchangeRefusalError(
-                -2010, "Account has insufficient balance for requested action."
-            )
+            raise ExchangeRefusalError(-2010, INSUFFICIENT_BALANCE)
         self._free[asset] = self._free.get(asset, 0.0) - amount
         self._locked[asset] = self._locked.get(asset, 0.0) + amount
 
-    def _reservation(self, order: SandboxOrder, price: float) -> tuple[str, float]:
+    def _reservation(self, order: SandboxOrder, price: float, quantity: float) -> tuple[str, float]:
         if order.side == "BUY":
-            return self.quote_asset, order.quantity * price
-        return self.base_asset, order.quantity
+            return self.quote_asset, quantity * price
+        return self.base_asset, quantity
 
     def _release(self, order: SandboxOrder) -> None:
-        asset, amount = self._reservation(order, order.price or self.price_now())
+        remaining = order.quantity - order.executed
+        asset, amount = self._reservation(order, order.price or self.price_now(), remaining)
         self._locked[asset] -= amount
         self._free[asset] += amount
 
-    def _fill(self, order: SandboxOrder, price: float, at_ms: int) -> None:
-        reserved_asset, reserved = self._reservation(order, order.price or price)
+    def _fill(
+        self, order: SandboxOrder, price: float, at_ms: int, quantity: float | None = None
+    ) -> None:
+        """Fill `quantity` (default: the rest) of `order` at `price`, releasing its reservation."""
+        if quantity is None:
+            quantity = order.quantity - order.executed
+        reserved_asset, reserved = self._reservation(order, order.price or price, quantity)
         self._locked[reserved_asset] -= reserved
-        quantity = order.quantity
         if order.side == "BUY":
             self._free[self.quote_asset] += reserved - quantity * price
             commission = quantity * self.fee_rate
@@ -310,15 +321,16 @@ class SandboxExchange:
             )
         )
         self._next_trade += 1
-        order.status = "FILLED"
-        order.executed = quantity
-        order.quote_executed = quantity * price
+        order.executed += quantity
+        order.quote_executed += quantity * price
+        done = order.executed >= order.quantity - self.instrument.lot_step * 1e-6
+        order.status = "FILLED" if done else "PARTIALLY_FILLED"
         order.update_ms = at_ms
 
     def _match_resting(self) -> None:
         now = self.now_ms()
         resting = sorted(
-            (order for order in self._orders.values() if order.status == "NEW"),
+            (order for order in self._orders.values() if order.status in OPEN_STATUSES),
             key=lambda order: order.order_id,
         )
         for order in resting:
@@ -327,11 +339,23 @@ class SandboxExchange:
             while index < len(self.bars) and self._opens[index] + self.bar_ms <= now:
                 opened = self._opens[index]
                 order.seen_until_ms = opened + self.bar_ms
-                price = _match(order, self.bars[index])
-                if price is not None:
-                    self._fill(order, price, opened + self.bar_ms - 1)
-                    break
+                bar = self.bars[index]
+                price = _match(order, bar)
+                part = 0.0 if price is None else self._part(order, bar)
+                if price is not None and part > 0:
+                    self._fill(order, price, opened + self.bar_ms - 1, part)
+                    if order.status == "FILLED":
+                        break
                 index += 1
+
+    def _part(self, order: SandboxOrder, bar: Bar) -> float:
+        """How much of `order` one bar can fill: the rest, or its share of the bar's volume."""
+        remaining = order.quantity - order.executed
+        if self.participation is None:
+            return remaining
+        cap = self.instrument.round_quantity(self.participation * bar.volume)
+        # The remainder is on the lot grid (only its float sum is not): take it whole.
+        return remaining if remaining <= cap + self.instrument.lot_step * 1e-6 else cap
 
 
 def _match(order: SandboxOrder, bar: Bar) -> float | None:

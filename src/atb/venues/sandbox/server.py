@@ -23,6 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 from atb.venues.sandbox.exchange import (
+    OPEN_STATUSES,
     ExchangeRefusalError,
     OrderType,
     SandboxExchange,
@@ -353,7 +354,7 @@ def _order(order: SandboxOrder, exchange: SandboxExchange) -> dict[str, object]:
         "time": order.time_ms,
         "updateTime": order.update_ms,
         "workingTime": order.time_ms,
-        "isWorking": order.status == "NEW",
+        "isWorking": order.status in OPEN_STATUSES,
         "origQuoteOrderQty": "0.00000000",
         "selfTradePreventionMode": "NONE",
     }
