@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from atb.data.loading import load_candles
-from tests.support.cli import ROOT, run_atb
+from tests.support.cli import ATB, ROOT, run_atb
+from tests.support.terminal import run_in_terminal, strip_escapes
 
 DOCS = (ROOT / "docs" / "concepts" / "strategies.md", ROOT / "README.md")
 _BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
@@ -121,3 +122,18 @@ def test_the_breakout_runs_in_every_command(written: tuple[Path, list[Path], lis
     )  # fmt: skip
     assert parity.returncode == 0, parity.stdout + parity.stderr
     assert parity.stdout.startswith("identical: session 1,")
+
+
+def test_a_user_strategy_backtests_in_a_terminal(
+    written: tuple[Path, list[Path], list[Path]],
+) -> None:
+    folder, _, _ = written
+    run = run_in_terminal(
+        [str(ATB), "backtest", "mypkg/breakout.py:Breakout", *_WINDOW, "--out",
+         str(folder / "pty")],
+        cwd=folder,
+    )  # fmt: skip
+    screen = strip_escapes(run.raw)
+    assert run.exit_code == 0, screen[-2000:]
+    assert "Traceback" not in screen
+    assert f"Report: {folder / 'pty' / 'report.html'}" in screen.replace("\n", "")

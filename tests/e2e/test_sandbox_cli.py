@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 from pathlib import Path
 
@@ -122,3 +123,15 @@ def test_credentials_from_the_environment_are_used_and_never_printed(candles_fil
     assert process.returncode == 0, err
     assert "credentials from ATB_API_KEY / ATB_API_SECRET" in first + out
     assert secret not in first + out + err
+
+
+def test_a_port_in_use_is_refused_in_one_line(candles_file: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = run_atb("sandbox", str(candles_file), "--symbol", "BTCUSDT", "--port", str(port))
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        f"error: --port {port}: cannot listen on 127.0.0.1: Address already in use"
+    )

@@ -28,7 +28,9 @@ class _Clock:
         return self.now
 
 
-def _exchange(bars: list[Bar], clock: _Clock) -> SandboxExchange:
+def _exchange(
+    bars: list[Bar], clock: _Clock, participation: float | None = None
+) -> SandboxExchange:
     return SandboxExchange(
         symbol="BTCUSDT",
         base_asset="BTC",
@@ -39,6 +41,7 @@ def _exchange(bars: list[Bar], clock: _Clock) -> SandboxExchange:
         balances={"USDT": 10_000.0, "BTC": 1.0},
         now_ms=clock,
         fee_rate=0.0,
+        participation=participation,
     )
 
 
@@ -124,18 +127,7 @@ def test_reservations_refuse_what_the_account_cannot_pay() -> None:
 
 def test_a_large_resting_order_fills_in_parts_by_its_share_of_each_bar() -> None:
     clock = _Clock(HOUR_MS // 2 + int(START.timestamp() * 1000))
-    exchange = SandboxExchange(
-        symbol="BTCUSDT",
-        base_asset="BTC",
-        quote_asset="USDT",
-        instrument=Instrument("BTCUSDT", 0.01, 0.001, 5.0),
-        bars=BARS,
-        bar_ms=HOUR_MS,
-        balances={"USDT": 10_000.0, "BTC": 1.0},
-        now_ms=clock,
-        fee_rate=0.0,
-        participation=0.4,  # 0.4 BTC of each 1-BTC bar
-    )
+    exchange = _exchange(BARS, clock, participation=0.4)  # 0.4 BTC of each 1-BTC bar
     order = exchange.place(
         client_order_id="big",
         side="BUY",
@@ -159,18 +151,7 @@ def test_a_large_resting_order_fills_in_parts_by_its_share_of_each_bar() -> None
 
 def test_parts_continue_bar_after_bar_until_filled() -> None:
     clock = _Clock(HOUR_MS // 2 + int(START.timestamp() * 1000))
-    exchange = SandboxExchange(
-        symbol="BTCUSDT",
-        base_asset="BTC",
-        quote_asset="USDT",
-        instrument=Instrument("BTCUSDT", 0.01, 0.001, 5.0),
-        bars=BARS,
-        bar_ms=HOUR_MS,
-        balances={"USDT": 10_000.0, "BTC": 1.0},
-        now_ms=clock,
-        fee_rate=0.0,
-        participation=0.4,
-    )
+    exchange = _exchange(BARS, clock, participation=0.4)
     order = exchange.place(
         client_order_id="big",
         side="SELL",

@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
+from atb.domain.errors import AtbError
 from atb.venues.sandbox.exchange import (
     OPEN_STATUSES,
     ExchangeRefusalError,
@@ -64,7 +65,11 @@ class SandboxServer:
         self._api_key = api_key
         self._secret = secret.encode()
         self._wall_ms = wall_ms or (lambda: int(time.time() * 1000))
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler_class(self))
+        try:
+            self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler_class(self))
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise AtbError(f"--port {port}: cannot listen on 127.0.0.1: {reason}") from exc
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
