@@ -7,6 +7,8 @@ The kernel's driver (`atb.engines.driver`) reaches the outside world only throug
 - `CandleFeed`: where closed bars come from (`atb.data.feeds`: the exchange, a replay).
 - `Recorder`: where each processed bar's outcome goes (memory for a backtest, the SQLite store
   for a live session).
+- `OrderJournal`: where a real session writes each order before it is sent, and every answer
+  the exchange gives (the store; `atb.managers.order_journal` holds its vocabulary).
 
 Fakes in tests implement these Protocols; nothing is monkeypatched.
 """
@@ -31,11 +33,12 @@ from atb.managers.execution import (
     VenueReport,
 )
 from atb.managers.kernel_state import StepResult
+from atb.managers.order_journal import AccountBaseline, ExchangeOrder, ExchangeTrade
 from atb.managers.orders import MarketOrder
 
 P = TypeVar("P", bound=Position)
 
-__all__ = ["CandleFeed", "ExecutionVenue", "FeedBatch", "Recorder"]
+__all__ = ["CandleFeed", "ExecutionVenue", "FeedBatch", "OrderJournal", "Recorder"]
 
 
 @runtime_checkable
@@ -124,4 +127,34 @@ class CandleFeed(Protocol):
 
     def detail(self, bar: Bar, timeframe: Timeframe) -> list[Bar]:
         """The closed `timeframe` candles inside `bar` (lower-timeframe detail), in order."""
+        ...
+
+
+class OrderJournal(Protocol):
+    """A real session's write-ahead order journal; every write is durable when it returns."""
+
+    def orders(self) -> Sequence[ExchangeOrder]:
+        """Every order of the session, in the order they were first written."""
+        ...
+
+    def write(self, orders: Sequence[ExchangeOrder]) -> None:
+        """Insert or update these orders (by client id), all or none."""
+        ...
+
+    def trades(self) -> Sequence[ExchangeTrade]:
+        """Every fill of the session's orders, in the exchange's order."""
+        ...
+
+    def record_trades(
+        self, trades: Sequence[ExchangeTrade], orders: Sequence[ExchangeOrder]
+    ) -> None:
+        """Keep fills not seen before (by trade id) and the orders' new statuses, all or none."""
+        ...
+
+    def baseline(self) -> AccountBaseline | None:
+        """What the account held outside the session when it started (None before)."""
+        ...
+
+    def record_baseline(self, baseline: AccountBaseline) -> None:
+        """Keep the account's baseline (once, when the session starts or adopts)."""
         ...

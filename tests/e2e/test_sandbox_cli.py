@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 
 import ccxt
+import httpx
 import pytest
 
 from atb.data.binance import BinanceClient
@@ -134,4 +135,55 @@ def test_a_port_in_use_is_refused_in_one_line(candles_file: Path) -> None:
     assert done.returncode == 2
     assert done.stderr.strip() == (
         f"error: --port {port}: cannot listen on 127.0.0.1: Address already in use"
+    )
+
+
+def test_lockstep_and_a_skewed_request_clock(candles_file: Path) -> None:
+    process = subprocess.Popen(
+        [str(ATB), "sandbox", str(candles_file), "--symbol", "BTCUSDT", "--lockstep",
+         "--clock-skew", "60000"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline(), process.stdout.readline()]
+        address = _ADDRESS.search(lines[0])
+        credentials = _CREDENTIALS.search(lines[1])
+        assert address is not None, lines
+        assert credentials is not None, lines
+        assert lines[0].endswith(
+            "from 2025-03-09 08:00 UTC in lockstep with klines requests, "
+            "request clock skewed +60000 ms\n"
+        )
+        url = address.group(1)
+        start = 1_741_507_200_000  # 2025-03-09 08:00 UTC: bar 200, forming
+        params = {"symbol": "BTCUSDT", "interval": "1h", "startTime": str(start)}
+        with httpx.Client(base_url=url) as http:
+            assert http.get("/api/v3/time").json() == {"serverTime": start}
+            assert http.get("/api/v3/klines", params=params).json() == []
+            (row,) = http.get("/api/v3/klines", params=params).json()
+            assert http.get("/api/v3/time").json() == {"serverTime": start + 3_600_000}
+        assert row[0] == start
+        client = binance_client(url, api_key=credentials.group(1), secret=credentials.group(2))
+        with pytest.raises(ccxt.InvalidNonce, match="outside of the recvWindow"):
+            client.fetch_balance()
+        client.options["timeDifference"] = -60_000
+        assert client.fetch_balance()["USDT"] == {"free": 10000.0, "used": 0.0, "total": 10000.0}
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=10)
+    assert process.returncode == 0, err
+    assert "sandbox stopped: 0 fill(s)" in out
+
+
+def test_lockstep_excludes_speed(candles_file: Path) -> None:
+    done = run_atb(
+        "sandbox", str(candles_file), "--symbol", "BTCUSDT", "--lockstep", "--speed", "60"
+    )
+    assert done.returncode == 2
+    assert (
+        done.stderr.strip() == "error: --lockstep and --speed exclude each other: choose one clock"
     )

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from atb.cli.candle_report import drop_outliers_option, echo_candles_report
+from atb.cli.live_trading import exchange_access, read_keys
 from atb.cli.option_types import (
     EXCHANGE_URL,
     NON_NEGATIVE,
@@ -96,8 +97,22 @@ def live() -> None:
 @click.argument("strategy_name", metavar="STRATEGY")
 @click.option("--symbol", required=True, help="Trading pair, e.g. BTCUSDT.")
 @click.option("--timeframe", type=TIMEFRAME, default="1h", show_default=True, help="Bar length.")
+@click.option("--paper-trading", is_flag=True, help="Simulate fills (no orders are sent).")
 @click.option(
-    "--paper-trading", is_flag=True, help="Simulate fills (required: no real orders yet)."
+    "--live-trading",
+    is_flag=True,
+    help="Send real orders to the exchange (keys from ATB_API_KEY/ATB_API_SECRET or --key-file).",
+)
+@click.option(
+    "--key-file",
+    type=file_path(),
+    help="TOML file with api_key and secret, readable only by you (instead of the environment).",
+)
+@click.option(
+    "--adopt",
+    is_flag=True,
+    help="Start even if the account holds what the session cannot explain; the difference is "
+    "left outside the session and recorded.",
 )
 @strategy_options
 @instrument_options
@@ -162,6 +177,9 @@ def run(
     symbol: str,
     timeframe: str,
     paper_trading: bool,
+    live_trading: bool,
+    key_file: Path | None,
+    adopt: bool,
     params: tuple[str, ...],
     assignments: tuple[str, ...],
     config_file: Path | None,
@@ -185,11 +203,18 @@ def run(
     new_session: bool,
     allow_overlap: bool,
 ) -> None:
-    """Run a live (paper) session."""
-    if not paper_trading:
+    """Run a live session: paper trading, or real orders with --live-trading."""
+    if paper_trading == live_trading:
         raise click.UsageError(
-            "real-money order routing is not available: pass --paper-trading to simulate fills"
+            "pass --paper-trading to simulate fills, or --live-trading to send real orders "
+            "(exactly one of them)"
         )
+    if live_trading and replay_file is not None:
+        raise click.UsageError("--live-trading sends orders to an exchange: it cannot --replay")
+    if (key_file is not None or adopt) and not live_trading:
+        raise click.UsageError("--key-file and --adopt belong to --live-trading")
+    # The keys first: a session without them is refused before anything is contacted.
+    keys = read_keys(key_file) if live_trading else None
     if drop_outliers and replay_file is None:
         raise click.UsageError("--drop-outliers needs --replay (live bars are not screened yet)")
     if must_resume and new_session:
@@ -291,6 +316,16 @@ def run(
         start=start,
         overlap_allowed=allow_overlap,
     )
+    exchange = None
+    if keys is not None:
+        try:
+            exchange = exchange_access(
+                exchange_url, keys, instrument.instrument, adopt=adopt, wait=stop.wait
+            )
+        except AtbError:
+            if client is not None:
+                client.close()
+            raise
     max_bytes = None if max_store_mb is None else int(max_store_mb * 1_000_000)
     fresh_store = not store_path.exists()
     try:
@@ -315,6 +350,7 @@ def run(
         stop=stop,
         log=log,
         health=health,
+        exchange=exchange,
     )
     server.start()
     try:
@@ -360,7 +396,8 @@ def discard_store(path: Path) -> None:
 def _print_summary(store: SessionStore, session_id: int) -> None:
     """The closing summary of the session, from what it stored (the same as `atb backtest`)."""
     session = store.get_session(session_id)
-    heading = f"Live session {session.id} (paper):"
+    mode = "live trading" if session.id_prefix.startswith("atb") else "paper"
+    heading = f"Live session {session.id} ({mode}):"
     if not store.equity(session.id):
         click.echo(f"{heading}: no closed bar processed yet")
         return

@@ -204,6 +204,9 @@ def _print(report: ParityReport, as_json: bool) -> None:
         click.echo(json.dumps(report.as_dict(), indent=2))
         return
     console = Console()
+    if report.fills is not None:
+        _print_real(report, console)
+        return
     if report.identical:
         console.print(
             f"identical: session {report.session_id}, {report.bars} bars compared after "
@@ -229,3 +232,48 @@ def _print(report: ParityReport, as_json: bool) -> None:
             divergence.backtest,
         )
     console.print(table)
+
+
+def _print_real(report: ParityReport, console: Console) -> None:
+    """A session that traded on an exchange: its decisions, then its fills' quality."""
+    quality = report.fills
+    assert quality is not None
+    if report.identical:
+        console.print(
+            f"decisions identical: session {report.session_id}, {report.events} decisions over "
+            f"{report.bars} bars match the backtest of the same candles"
+        )
+    else:
+        console.print(
+            f"decisions DIFFERENT: session {report.session_id}: {report.total_divergences} "
+            "divergence(s); the first ones:"
+        )
+        for divergence in report.divergences:
+            console.print(
+                f"  {divergence.time}: live {divergence.live} | backtest {divergence.backtest}"
+            )
+    table = Table(title=f"fill quality: {quality.paired} real fills beside the simulated ones")
+    for column in ("deviation", "count", "median", "p90", "min", "max"):
+        table.add_column(column)
+    rows = (
+        ("price, bps against you", quality.price_bps),
+        ("fee difference (quote)", quality.fee),
+        ("market order delay (s)", quality.delay_s),
+    )
+    for name, spread in rows:
+        if spread is None:
+            table.add_row(name, "0", "-", "-", "-", "-")
+            continue
+        table.add_row(
+            name,
+            str(spread.count),
+            *(f"{value:.4g}" for value in (spread.median, spread.p90, spread.low, spread.high)),
+        )
+    console.print(table)
+    if quality.unpaired:
+        console.print(f"{quality.unpaired} fill(s) had no counterpart on the other side")
+    if quality.suggested_slippage is not None:
+        console.print(
+            f"suggested: --set costs.slippage={quality.suggested_slippage:.6f} (the median "
+            "taker fill's deviation)"
+        )

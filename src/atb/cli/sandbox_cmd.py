@@ -1,9 +1,10 @@
 """`atb sandbox FILE`: a local Binance-compatible exchange replaying a candle file.
 
 Rehearse a live session offline: the sandbox serves the file's candles as an exchange would
-(closed bars only, on an accelerated clock) and accepts signed spot orders from any
-Binance client — ccxt, or `atb live --exchange-url` — matching them against the price path.
-It runs until Ctrl-C, then prints what happened on it.
+(closed bars only, on an accelerated clock — or, with `--lockstep`, one bar per caught-up
+klines request) and accepts signed spot orders from any Binance client — ccxt, or
+`atb live --exchange-url` — matching them against the price path. `--clock-skew` shifts the
+clock it checks request timestamps against. It runs until Ctrl-C, then prints what happened.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import os
 import secrets
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -23,6 +25,7 @@ from atb.data.loading import load_candles
 from atb.data.symbols import normalize_symbol
 from atb.domain.errors import AtbError
 from atb.domain.timeframes import parse_timeframe
+from atb.venues.sandbox.clock import LockstepClock
 from atb.venues.sandbox.exchange import SandboxExchange
 from atb.venues.sandbox.faults import FaultPlan, parse_fault_rates
 from atb.venues.sandbox.server import SandboxServer
@@ -37,6 +40,21 @@ from atb.venues.sandbox.server import SandboxServer
     "--speed",
     type=POSITIVE,
     help="Replayed seconds per real second (default: one bar per second).",
+)
+@click.option(
+    "--lockstep",
+    is_flag=True,
+    help="Move the replay one bar each time a client asks klines for the next bar, and never "
+    "otherwise (reproducible rehearsals; excludes --speed).",
+)
+@click.option(
+    "--clock-skew",
+    "clock_skew_ms",
+    type=int,
+    default=0,
+    show_default=True,
+    metavar="MS",
+    help="Judge request timestamps by a wall clock this many ms ahead (negative: behind).",
 )
 @click.option(
     "--history",
@@ -73,6 +91,8 @@ def sandbox(
     timeframe: str,
     port: int,
     speed: float | None,
+    lockstep: bool,
+    clock_skew_ms: int,
     history: int,
     balances: tuple[str, ...],
     fee_rate: float,
@@ -85,6 +105,8 @@ def sandbox(
     instruments_file: Path | None,
 ) -> None:
     """Serve FILE's candles as a local exchange that accepts signed spot orders."""
+    if lockstep and speed is not None:
+        raise AtbError("--lockstep and --speed exclude each other: choose one clock")
     try:
         faults = FaultPlan(parse_fault_rates(fault_rates), seed=fault_seed)
     except ValueError as error:
@@ -115,11 +137,13 @@ def sandbox(
     bar_ms = tf.milliseconds
     rate = speed if speed is not None else bar_ms / 1000.0
     replay_start = int(bars[history].time.timestamp() * 1000)
-    started = time.monotonic()
-
-    def now_ms() -> int:
-        return replay_start + int((time.monotonic() - started) * rate * 1000)
-
+    now_ms = (
+        LockstepClock(
+            replay_start, bar_ms=bar_ms, end_ms=int(bars[-1].time.timestamp() * 1000) + bar_ms
+        )
+        if lockstep
+        else _wall_replay_clock(replay_start, rate)
+    )
     exchange = SandboxExchange(
         symbol=pair,
         base_asset=base,
@@ -140,12 +164,19 @@ def sandbox(
     secret = secrets.token_hex(32) if made_up or given_secret is None else given_secret
     stop = click.get_current_context().with_resource(stop_signals())
     server = SandboxServer(
-        exchange, api_key=api_key, secret=secret, port=port, faults=faults
+        exchange,
+        api_key=api_key,
+        secret=secret,
+        port=port,
+        faults=faults,
+        clock_skew_ms=clock_skew_ms,
     ).start()
     try:
+        pace = "in lockstep with klines requests" if lockstep else f"at {rate:g}x"
+        skew = f", request clock skewed {clock_skew_ms:+d} ms" if clock_skew_ms else ""
         click.echo(
             f"sandbox {pair} {tf} on {server.url}: {len(bars) - history} bars to replay "
-            f"from {bars[history].time:%Y-%m-%d %H:%M} UTC at {rate:g}x"
+            f"from {bars[history].time:%Y-%m-%d %H:%M} UTC {pace}{skew}"
         )
         if made_up:
             click.echo(f"export ATB_API_KEY={api_key} ATB_API_SECRET={secret}  # sandbox only")
@@ -160,6 +191,16 @@ def sandbox(
         f"{asset} {amount[0] + amount[1]:.8g}" for asset, amount in exchange.balances().items()
     )
     click.echo(f"sandbox stopped: {len(trades)} fill(s); balances {free}")
+
+
+def _wall_replay_clock(replay_start: int, rate: float) -> Callable[[], int]:
+    """A replay clock that runs `rate` replayed seconds per real second from now."""
+    started = time.monotonic()
+
+    def now_ms() -> int:
+        return replay_start + int((time.monotonic() - started) * rate * 1000)
+
+    return now_ms
 
 
 def _balances(pairs: tuple[str, ...], base: str, quote: str) -> dict[str, float]:

@@ -227,6 +227,13 @@ class BinanceClient:
             repair=True,
         )
 
+    def ask_next(self, symbol: str, timeframe: Timeframe | str, start_ms: int) -> None:
+        """Ask for the bar opening at `start_ms` though the server's clock says it has not
+        closed (an idle poll; the answer is not used: a forming bar never drives anything).
+        A lockstep sandbox moves its clock on when asked for a bar it does not have yet."""
+        tf = parse_timeframe(timeframe)
+        self._klines_page(normalize_symbol(symbol), tf, start_ms, start_ms + tf.milliseconds)
+
     def _klines_page(
         self, symbol: str, tf: Timeframe, start_ms: int, end_ms: int
     ) -> list[tuple[int, float, float, float, float, float]]:

@@ -74,6 +74,11 @@ class ExchangeFeed:
         end = closed_end_ms(now, self.timeframe)
         start = end - self.timeframe.milliseconds if after is None else _ms(after + self.step)
         if start >= end:
+            # Nothing can have closed by the server's clock; still ask for the next bar. It
+            # costs one small request per idle poll, and it is what moves a lockstep sandbox
+            # on (`atb sandbox --lockstep`: its clock advances when a client asks for a bar
+            # it does not have yet). The forming bar an exchange returns is dropped.
+            self.client.ask_next(self.symbol, self.timeframe, start)
             return FeedBatch((), _from_ms(now))
         bars = self._fetch(start, end, now)
         missing = _missing(bars, after, self.step)

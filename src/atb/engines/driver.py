@@ -32,6 +32,7 @@ from atb.domain.intents import ExitReason
 from atb.domain.protocols import Position
 from atb.managers.apply import apply_report, swap_policies
 from atb.managers.book import Book, KernelContext
+from atb.managers.execution import AccountView, RestingOrder
 from atb.managers.execution_config import FillTiming
 from atb.managers.kernel_state import KernelState, StepResult
 from atb.managers.orders import MarketOrder, OrderIntent
@@ -181,6 +182,30 @@ class BarDriver(Generic[P]):
             alternative_equity=result.alternative_equity,
             ambiguous_pnl=result.ambiguous_pnl,
             attached_policies=result.attached_policies,
+        )
+
+    def open_next(
+        self, state: KernelState[P], deciding: Bar
+    ) -> tuple[tuple[RestingOrder, ...], str | None, AccountView]:
+        """Execute now the market orders decided at `deciding`'s close, and say which levels
+        the position then rests at (with its id and the account after those fills).
+
+        A real venue calls this right after the deciding bar is stored, so its orders trade at
+        the next bar's open and its protective orders are on the exchange while that bar
+        trades. The venue prices and sizes at `deciding`'s close (the last price known); the
+        fills it reports are what the kernel applies again when it steps the next bar. The
+        book here is a scratch copy: nothing it records is kept.
+        """
+        opening = deciding.time + self.context.bar_interval
+        price = deciding.close
+        book = Book(self.context, state, Bar(opening, price, price, price, price))
+        for order in state.pending:
+            self._market(book, order, price, opening)
+        position = book.position
+        return (
+            resting_orders(book),
+            None if position is None else position.position_id,
+            book.account(),
         )
 
     # --- steps 1 and 2: the venue, folded by apply -------------------------------------------

@@ -9,6 +9,7 @@ trades) and the same equity at every bar. `compare_session` lists the first diff
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -19,9 +20,12 @@ from atb.data.candles import ValidatedCandles
 from atb.data.instruments import ResolvedInstrument, instrument_for
 from atb.data.validation import validate_candles
 from atb.domain.errors import AtbError, StrategyError
-from atb.domain.events import KernelEvent
+from atb.domain.events import DecisionMade, KernelEvent
+from atb.domain.timeframes import parse_timeframe
 from atb.engines.backtest import BacktestRequest, run_backtest
+from atb.engines.fill_quality import FillQuality, fill_quality
 from atb.engines.live.log import event_fields
+from atb.persistence.order_journal import StoreJournal
 from atb.persistence.records import SessionRecord
 from atb.persistence.store import SessionStore
 from atb.results import BacktestResult
@@ -57,11 +61,19 @@ class ParityReport:
     total_divergences: int
     warmup_bars: int = 0
     """Bars of history before the first compared bar (fed to indicators, never stepped)."""
+    fills: FillQuality | None = None
+    """For a session that traded on an exchange: its fills beside the simulated ones. Such a
+    session is compared on its decisions only (its fills are the exchange's, not the model's)."""
 
     @property
     def identical(self) -> bool:
-        """True when not a single event or equity value differs."""
+        """True when not a single compared event or equity value differs."""
         return self.total_divergences == 0
+
+    @property
+    def real(self) -> bool:
+        """True for a session that traded on an exchange (decisions compared, fills measured)."""
+        return self.fills is not None
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -78,7 +90,7 @@ class ParityReport:
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready form (for `atb parity --json`)."""
-        return {
+        document: dict[str, object] = {
             "session": self.session_id,
             "identical": self.identical,
             "bars": self.bars,
@@ -97,6 +109,10 @@ class ParityReport:
                 for d in self.divergences
             ],
         }
+        if self.fills is not None:
+            document["decisions_identical"] = self.identical
+            document["fill_quality"] = self.fills.as_dict()
+        return document
 
 
 def session_candles(store: SessionStore, session: SessionRecord) -> ValidatedCandles:
@@ -175,6 +191,29 @@ def _describe(event: KernelEvent | None) -> str:
     return f"{kind} " + ", ".join(f"{key}={value}" for key, value in fields.items())
 
 
+def _diff(
+    stream: str,
+    live_events: Sequence[KernelEvent],
+    backtest_events: Sequence[KernelEvent],
+    divergences: list[Divergence],
+    limit: int,
+) -> int:
+    """Compare two event streams in order; note the first divergences, count them all."""
+    total = 0
+    for index in range(max(len(live_events), len(backtest_events))):
+        live = live_events[index] if index < len(live_events) else None
+        backtest = backtest_events[index] if index < len(backtest_events) else None
+        if live != backtest:
+            total += 1
+            if len(divergences) < limit:
+                either = live if live is not None else backtest
+                time = either.time if either is not None else None
+                divergences.append(
+                    Divergence(stream, index, time, _describe(live), _describe(backtest))
+                )
+    return total
+
+
 def compare_session(
     store: SessionStore,
     session_id: int | None = None,
@@ -189,20 +228,35 @@ def compare_session(
     if session is None:
         raise AtbError(f"no live session in {store.path}")
     result = backtest_session(store, session, model_dir=model_dir, overlap_allowed=overlap_allowed)
+    journal = StoreJournal(store, session.id)
+    real = journal.baseline() is not None
     live_events = store.events(session.id)
     divergences: list[Divergence] = []
     total = 0
-    for index in range(max(len(live_events), len(result.events))):
-        live = live_events[index] if index < len(live_events) else None
-        backtest = result.events[index] if index < len(result.events) else None
-        if live != backtest:
-            total += 1
-            if len(divergences) < limit:
-                either = live if live is not None else backtest
-                time = either.time if either is not None else None
-                divergences.append(
-                    Divergence("events", index, time, _describe(live), _describe(backtest))
-                )
+    if real:
+        # Real fills are the exchange's: the decisions must agree, the fills are measured.
+        live_decisions = [e for e in live_events if isinstance(e, DecisionMade)]
+        backtest_decisions = [e for e in result.events if isinstance(e, DecisionMade)]
+        total = _diff("decisions", live_decisions, backtest_decisions, divergences, limit)
+        config = session.run_configuration()
+        quality = fill_quality(
+            live_events,
+            result.events,
+            orders=journal.orders(),
+            trades=journal.trades(),
+            bar_interval=parse_timeframe(session.timeframe).timedelta,
+            configured_slippage=config.costs.slippage,
+        )
+        return ParityReport(
+            session_id=session.id,
+            bars=len(store.equity(session.id)),
+            events=len(live_decisions),
+            divergences=tuple(divergences),
+            total_divergences=total,
+            warmup_bars=result.data.warmup_bars,
+            fills=quality,
+        )
+    total = _diff("events", live_events, result.events, divergences, limit)
     points = store.equity(session.id)
     curve = result.equity
     for index in range(max(len(points), len(curve.equity))):

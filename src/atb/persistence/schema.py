@@ -215,7 +215,61 @@ in which the bar's extremes can be visited (NULL on other bars): a live session'
 band, as a backtest reports it. And each trade's typed exit reason (`ExitReason` value; NULL
 for trades written before, read from their `exit_reason` text)."""
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
+_V7 = (
+    """
+    CREATE TABLE exchange_orders (
+        session_id      INTEGER NOT NULL REFERENCES sessions (id),
+        seq             INTEGER NOT NULL,   -- 1, 2, 3, … per session, in first-written order
+        client_id       TEXT NOT NULL,      -- sent as the exchange's client order id
+        position_id     TEXT,
+        kernel_order_id TEXT,               -- the kernel's market order it executes
+        level           TEXT,               -- LevelKind value of the resting level it serves
+        rung            INTEGER NOT NULL,
+        list_id         TEXT,               -- the OCO list both legs belong to
+        side            TEXT NOT NULL CHECK (side IN ('buy', 'sell')),
+        shape           TEXT NOT NULL,
+        quantity        REAL NOT NULL,
+        price           REAL,
+        stop_price      REAL,
+        status          TEXT NOT NULL,
+        exchange_id     TEXT,
+        created_at      TEXT NOT NULL,      -- bar time of the close that planned it
+        detail          TEXT NOT NULL,
+        PRIMARY KEY (session_id, client_id),
+        UNIQUE (session_id, seq)
+    )
+    """,
+    """
+    CREATE TABLE exchange_trades (
+        session_id       INTEGER NOT NULL REFERENCES sessions (id),
+        trade_id         TEXT NOT NULL,
+        client_id        TEXT NOT NULL,
+        side             TEXT NOT NULL,
+        price            REAL NOT NULL,
+        quantity         REAL NOT NULL,
+        commission       REAL NOT NULL,
+        commission_asset TEXT NOT NULL,
+        time             TEXT NOT NULL,
+        PRIMARY KEY (session_id, trade_id),
+        FOREIGN KEY (session_id, client_id) REFERENCES exchange_orders (session_id, client_id)
+    )
+    """,
+    """
+    CREATE TABLE exchange_accounts (
+        session_id    INTEGER PRIMARY KEY REFERENCES sessions (id),
+        base_asset    TEXT NOT NULL,
+        quote_asset   TEXT NOT NULL,
+        outside_base  REAL NOT NULL,
+        outside_quote REAL NOT NULL,
+        adopted       TEXT NOT NULL
+    )
+    """,
+)
+"""Version 7: the write-ahead order journal of sessions that trade on an exchange — every order
+written before it is sent, every fill as the exchange reported it, and what the account held
+outside the session when it started (docs/concepts/live-trading.md)."""
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
 """Ordered migration steps; step i takes the schema from version i to i + 1."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

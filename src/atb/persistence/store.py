@@ -439,6 +439,15 @@ class SessionStore:
 
     # --- plumbing ----------------------------------------------------------------------------
 
+    def writing(self, action: str) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        """One write transaction (committed durably on leaving, rolled back on an error, which
+        becomes a `StoreError` naming `action`), for the store's companion tables."""
+        return self._transaction(action)
+
+    def reading(self, action: str) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        """One consistent read snapshot (see `writing`)."""
+        return self._reading(action)
+
     def _check_identity(self, connection: sqlite3.Connection, action: str) -> None:
         """Refuse to commit into a file that is no longer the store at our path."""
         if FileIdentity.of(self._path) == self._identity:
@@ -493,6 +502,9 @@ class SessionStore:
 
 
 _SESSION_TABLES = (
+    "exchange_trades",
+    "exchange_orders",
+    "exchange_accounts",
     "events",
     "equity",
     "kernel_states",

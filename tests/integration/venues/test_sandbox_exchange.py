@@ -10,7 +10,7 @@ import pytest
 from atb.data.binance import BinanceClient
 from atb.venues.ccxt_binance import binance_client
 from atb.venues.sandbox.server import SandboxServer
-from tests.support.sandbox import HOUR_MS, KEY, SECRET, Sandbox
+from tests.support.sandbox import KEY, SECRET, Sandbox
 
 
 def _client(sandbox: Sandbox, secret: str = SECRET) -> ccxt.binance:
@@ -69,7 +69,8 @@ def test_a_resting_stop_is_filled_by_the_exchange_while_the_client_is_away(
     assert client.fetch_balance()["BTC"] == {"free": 0.0, "used": 0.00999, "total": 0.00999}
     # Nobody calls for two days; then the client comes back and looks.
     sandbox.clock.now = sandbox.opened_ms(len(sandbox.bars) - 1)
-    first = next(i for i in range(6, len(sandbox.bars)) if sandbox.bars[i].low <= stop)
+    # From the bar it was placed in (5) on: "now" was that bar's open.
+    first = next(i for i in range(5, len(sandbox.bars)) if sandbox.bars[i].low <= stop)
     order_id = placed["id"]
     assert isinstance(order_id, str)
     after = client.fetch_order(order_id, "BTC/USDT")
@@ -77,7 +78,8 @@ def test_a_resting_stop_is_filled_by_the_exchange_while_the_client_is_away(
     assert after["average"] == min(stop, sandbox.bars[first].open)
     trades = client.fetch_my_trades("BTC/USDT")
     assert [trade["side"] for trade in trades] == ["buy", "sell"]
-    assert trades[1]["timestamp"] == sandbox.opened_ms(first) + HOUR_MS - 1
+    assert first > 5
+    assert trades[1]["timestamp"] == sandbox.opened_ms(first) + 1  # the first fill of its bar
     assert client.fetch_open_orders("BTC/USDT") == []
 
 
@@ -136,14 +138,70 @@ def test_a_partial_fill_reads_as_open_with_its_filled_part(sandbox: Sandbox) -> 
     client = _client(sandbox)
     above = round(sandbox.bars[5].open * 1.2, 2)  # marketable: fills at each bar's open
     order = client.create_order("BTC/USDT", "limit", "buy", 0.05, above)
-    sandbox.clock.now = sandbox.opened_ms(7) + 1  # bar 6 closed
+    sandbox.clock.now = sandbox.opened_ms(6) + 1  # bar 5, the one it was placed in, closed
     order_id = order["id"]
     assert isinstance(order_id, str)
     seen = client.fetch_order(order_id, "BTC/USDT")
-    part = sandbox.exchange.instrument.round_quantity(1e-5 * sandbox.bars[6].volume)
+    part = sandbox.exchange.instrument.round_quantity(1e-5 * sandbox.bars[5].volume)
     assert seen["status"] == "open"
     assert seen["filled"] == pytest.approx(part)
     assert seen["remaining"] == pytest.approx(0.05 - part)
     assert [trade["price"] for trade in client.fetch_my_trades("BTC/USDT")] == [
-        sandbox.bars[6].open
+        sandbox.bars[5].open
     ]
+
+
+@pytest.mark.parametrize(
+    ("time_in_force", "status", "filled"),
+    [("IOC", "expired", 0.02236), ("FOK", "expired", 0.0), ("GTC", "open", 0.0)],
+)
+def test_ioc_and_fok_limits_settle_at_the_open_now_and_never_rest(
+    sandbox: Sandbox, time_in_force: str, status: str, filled: float
+) -> None:
+    sandbox.exchange.participation = 1e-5  # 0.02236 BTC of bar 5's 2,236 BTC
+    client = _client(sandbox)
+    above = round(sandbox.bars[5].open * 1.01, 2)  # marketable at the open, 45,823.91
+    order = client.create_order(
+        "BTC/USDT", "limit", "buy", 0.05, above, {"timeInForce": time_in_force}
+    )
+    assert (order["status"], order["filled"]) == (status, filled)
+    info = order["info"]
+    assert isinstance(info, dict)
+    assert info["timeInForce"] == time_in_force
+    if time_in_force != "GTC":
+        assert client.fetch_open_orders("BTC/USDT") == []
+        usdt = client.fetch_balance()["USDT"]
+        assert isinstance(usdt, dict)
+        assert usdt["used"] == 0.0
+        assert usdt["free"] == pytest.approx(10_000.0 - filled * sandbox.bars[5].open, abs=1e-8)
+
+
+def test_an_ioc_limit_that_is_not_marketable_expires_unfilled(sandbox: Sandbox) -> None:
+    client = _client(sandbox)
+    below = round(sandbox.bars[5].open * 0.99, 2)
+    order = client.create_order("BTC/USDT", "limit", "buy", 0.01, below, {"timeInForce": "IOC"})
+    assert (order["status"], order["filled"]) == ("expired", 0.0)
+    filled = client.create_order(
+        "BTC/USDT", "limit", "buy", 0.01, round(sandbox.bars[5].open * 1.01, 2),
+        {"timeInForce": "FOK"},
+    )  # fmt: skip
+    assert (filled["status"], filled["average"]) == ("closed", sandbox.bars[5].open)
+
+
+@pytest.mark.parametrize("skew_ms", [60_000, -60_000])
+def test_a_skewed_server_clock_is_met_by_the_clients_time_difference(
+    sandbox: Sandbox, skew_ms: int
+) -> None:
+    skewed = SandboxServer(
+        sandbox.exchange, api_key=KEY, secret=SECRET, clock_skew_ms=skew_ms
+    ).start()
+    try:
+        client = binance_client(skewed.url, api_key=KEY, secret=SECRET)
+        with pytest.raises(ccxt.InvalidNonce, match="outside of the recvWindow"):
+            client.fetch_balance()
+        # ccxt signs `milliseconds() - timeDifference`: the server's clock, once corrected.
+        client.options["timeDifference"] = -skew_ms
+        usdt = client.fetch_balance()["USDT"]
+        assert usdt == {"free": 10_000.0, "used": 0.0, "total": 10_000.0}
+    finally:
+        skewed.stop()

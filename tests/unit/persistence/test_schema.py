@@ -25,6 +25,9 @@ TABLES = {
     "events",
     "history_bars",
     "detail_bars",
+    "exchange_orders",
+    "exchange_trades",
+    "exchange_accounts",
 }
 
 

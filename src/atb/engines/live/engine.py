@@ -19,6 +19,7 @@ never cuts a bar's transaction in half (docs/concepts/live.md, "Stopping").
 from __future__ import annotations
 
 import enum
+import secrets
 import statistics
 from collections.abc import Callable
 from datetime import datetime
@@ -36,18 +37,23 @@ from atb.engines.bar_loop import BarLoop
 from atb.engines.driver import BarDriver
 from atb.engines.live.health import HealthState
 from atb.engines.live.log import SessionLog
+from atb.engines.live.real_execution import RealExecution, opening_baseline
 from atb.engines.live.recorder import StoreRecorder, StrategyWindow
 from atb.engines.live.session_identity import session_differences
 from atb.engines.live.window import CandleWindow
+from atb.managers.costs import CostCalculator
 from atb.managers.kernel_state import KernelState
 from atb.managers.lookback import history_bars
 from atb.managers.positions import LivePositionAdapter
 from atb.managers.run_config import RunConfiguration
+from atb.persistence.order_journal import StoreJournal
 from atb.persistence.records import SessionRecord
 from atb.persistence.store import SessionStore
 from atb.ports import CandleFeed
 from atb.strategies.protocol import Strategy
 from atb.strategies.training_overlap import refuse_training_overlap
+from atb.venues.exchange.spot_client import SpotClient
+from atb.venues.exchange.venue import ExchangeVenue
 
 
 class SessionStart(enum.Enum):
@@ -84,6 +90,15 @@ class LiveSettings:
     `atb.strategies.training_overlap`); checked when a new session starts."""
 
 
+@attrs.frozen(slots=True)
+class ExchangeAccess:
+    """A real session's account on the exchange: the client, and whether unexplained holdings
+    are adopted (left outside the session, and recorded) instead of refused."""
+
+    client: SpotClient
+    adopt: bool = False
+
+
 def default_poll_interval(timeframe: Timeframe) -> float:
     """A poll interval suited to the bar length: 1/120 of it, between 1 s and 60 s."""
     return min(60.0, max(1.0, timeframe.timedelta.total_seconds() / 120.0))
@@ -103,6 +118,7 @@ class LiveEngine:
         log: SessionLog,
         health: HealthState | None = None,
         on_bar: Callable[[Bar], None] | None = None,
+        exchange: ExchangeAccess | None = None,
     ) -> None:
         self.store = store
         self.feed = feed
@@ -122,6 +138,8 @@ class LiveEngine:
         self.kernel: BarDriver[LivePosition] | None = None
         self.loop: BarLoop[LivePosition] | None = None
         self.bars_processed = 0
+        self.exchange = exchange
+        self.execution: RealExecution | None = None
 
     # -- session -----------------------------------------------------------------------------
     def open_session(self) -> SessionRecord:
@@ -184,6 +202,15 @@ class LiveEngine:
                 allowed=settings.overlap_allowed,
                 run="live session",
             )
+            baseline = None
+            if self.exchange is not None:
+                # Read the account before anything is written: a refusal leaves no session.
+                baseline = opening_baseline(
+                    self.exchange.client,
+                    settings.instrument,
+                    settings.initial_balance,
+                    adopt=self.exchange.adopt,
+                )
             session = self.store.create_session(
                 strategy=settings.strategy_name,
                 params=settings.parameters,
@@ -195,12 +222,20 @@ class LiveEngine:
                 history=history,
                 instrument=settings.instrument,
                 instrument_source=settings.instrument_source,
+                # A real session's client order ids must not meet another store's on the
+                # same account: its prefix is random (and then fixed, in the store).
+                id_prefix=None if baseline is None else f"atb{secrets.token_hex(3)}",
             )
+            if baseline is not None:
+                StoreJournal(self.store, session.id).record_baseline(baseline)
+                if baseline.adopted:
+                    self.log.write("adopted", session=session.id, what=baseline.adopted)
             for bar in history:
                 self.window.append(bar)
             self.last_time = history[-1].time if history else None
             self.log.write("session_started", session=session.id, history_bars=len(history))
         self.session = session
+        venue = self._exchange_venue(session)
         self.kernel = BarDriver(
             config=settings.config,
             instrument=settings.instrument,
@@ -209,9 +244,19 @@ class LiveEngine:
             bar_interval=settings.timeframe.timedelta,
             id_prefix=session.id_prefix,
             history_bars=self.window.size,
+            venue=venue,
         )
         if self.state is None:
             self.state = self.kernel.initial_state(settings.initial_balance)
+        if venue is not None:
+            self.execution = RealExecution(
+                venue, adopt=self.exchange is not None and self.exchange.adopt
+            )
+            adopted = self.execution.start(
+                self.kernel, self.state, self.window.last, self.last_time
+            )
+            if adopted:
+                self.log.write("adopted", session=session.id, what=adopted)
         self.loop = BarLoop(
             self.kernel,
             StrategyWindow(self.window, self.strategy),
@@ -223,6 +268,28 @@ class LiveEngine:
             self.health.bar_processed(self.last_time)
         self._report("starting")
         return session
+
+    def _exchange_venue(self, session: SessionRecord) -> ExchangeVenue | None:
+        """The session's exchange venue (None for paper trading); a session is resumed only
+        in the mode it was started in."""
+        journal = StoreJournal(self.store, session.id)
+        real = journal.baseline() is not None
+        if real != (self.exchange is not None):
+            raise StrategyError(
+                f"session {session.id} was started "
+                f"{'with --live-trading' if real else 'as a paper session'}; resume it the same "
+                "way, or pass --new-session to end it and start another"
+            )
+        if self.exchange is None:
+            return None
+        settings = self.settings
+        return ExchangeVenue(
+            client=self.exchange.client,
+            journal=journal,
+            costs=CostCalculator(settings.config.costs, settings.instrument),
+            bar_interval=settings.timeframe.timedelta,
+            log=self.log.write,
+        )
 
     def _check_instrument(self, history: list[Bar]) -> None:
         """Refuse, before anything is stored, rules that cannot serve this market or account
@@ -298,6 +365,9 @@ class LiveEngine:
             self._report("store_error")
             raise
         assert result is not None
+        if self.execution is not None and self.kernel is not None:
+            # The bar is stored: now its decisions go to the exchange (journal first).
+            self.execution.after_bar(self.kernel, result.state, bar)
         if loop.last_detail_inconsistent:
             self.log.write("detail_inconsistent", bar_time=bar.time)
         self.state = result.state

@@ -1,0 +1,90 @@
+"""`atb live --live-trading`: the API key, the exchange client, and the session's account.
+
+The key and secret come from `ATB_API_KEY` and `ATB_API_SECRET`, or from `--key-file`, a TOML
+file (`api_key = "…"`, `secret = "…"`) that only its owner may read. They go to the ccxt client
+and nowhere else: no log line, error, store row or result names them (a test greps everything a
+session writes).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+
+import ccxt
+
+from atb.domain.errors import AtbError
+from atb.domain.instruments import Instrument
+from atb.engines.live.engine import ExchangeAccess
+from atb.venues.ccxt_binance import binance_client
+from atb.venues.exchange.spot_client import SpotClient
+
+__all__ = ["KEY_VARIABLE", "SECRET_VARIABLE", "exchange_access", "read_keys"]
+
+KEY_VARIABLE = "ATB_API_KEY"
+SECRET_VARIABLE = "ATB_API_SECRET"
+
+
+def read_keys(key_file: Path | None) -> tuple[str, str]:
+    """(key, secret) from the key file, else from the environment; one-line errors that never
+    quote either."""
+    if key_file is not None:
+        return _keys_from_file(key_file)
+    key, secret = os.environ.get(KEY_VARIABLE, ""), os.environ.get(SECRET_VARIABLE, "")
+    if not key or not secret:
+        raise AtbError(
+            f"--live-trading needs an API key: set {KEY_VARIABLE} and {SECRET_VARIABLE}, or "
+            "pass --key-file"
+        )
+    return key, secret
+
+
+def _keys_from_file(path: Path) -> tuple[str, str]:
+    try:
+        info = path.stat()
+    except OSError as error:
+        raise AtbError(f"--key-file {path}: {error.strerror or error}") from None
+    mode = stat.S_IMODE(info.st_mode)
+    if mode & 0o077 or info.st_uid != os.getuid():
+        raise AtbError(
+            f"--key-file {path}: readable by others (mode {mode:04o}, owner uid {info.st_uid}); "
+            "it must belong to you with mode 0600 (chmod 600)"
+        )
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        # The parser's message may quote the file's text, which holds the secret.
+        raise AtbError(
+            f"--key-file {path}: not a TOML file with api_key and secret strings"
+        ) from None
+    key, secret = document.get("api_key"), document.get("secret")
+    if not isinstance(key, str) or not isinstance(secret, str) or not key or not secret:
+        raise AtbError(f"--key-file {path}: needs non-empty api_key and secret strings")
+    return key, secret
+
+
+def exchange_access(
+    exchange_url: str | None,
+    keys: tuple[str, str],
+    instrument: Instrument,
+    *,
+    adopt: bool,
+    wait: Callable[[float], bool],
+) -> ExchangeAccess:
+    """The session's account: a ccxt client with the keys (`read_keys`), its market loaded."""
+    key, secret = keys
+    client = binance_client(exchange_url, api_key=key, secret=secret)
+    symbol = f"{instrument.base_asset}/{instrument.quote_asset}"
+    try:
+        client.load_markets()
+        client.market(symbol)
+    except ccxt.BadSymbol:
+        raise AtbError(f"the exchange has no spot market {symbol}") from None
+    except ccxt.BaseError as error:
+        raise AtbError(
+            f"cannot reach the exchange at {exchange_url or 'Binance'} ({type(error).__name__})"
+        ) from None
+    return ExchangeAccess(SpotClient(client, symbol, wait=wait), adopt=adopt)
