@@ -8,14 +8,19 @@ account reconciles with the session's state, and the API secret appears in nothi
 from __future__ import annotations
 
 import collections
+import time
 from pathlib import Path
 
 import pytest
 
 from atb.domain.events import DecisionMade, OrderFilled, PositionClosed, StopMoved
 from atb.domain.fills import FillKind
+from atb.domain.models import LivePosition, Trade
+from atb.managers.kernel_state import KernelState
 from atb.persistence.store import SessionStore
+from atb.venues.sandbox.server import RequestSeen
 from tests.support.cli import run_atb
+from tests.support.live_harness import LiveProcess
 from tests.support.rehearsal import (
     KEY,
     SECRET,
@@ -89,8 +94,8 @@ def test_live_trading_without_keys_is_refused_in_one_line(tmp_path: Path) -> Non
     )  # fmt: skip
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "error: --live-trading needs an API key: set ATB_API_KEY and ATB_API_SECRET, or pass "
-        "--key-file"
+        "error: trading on the exchange needs an API key: set ATB_API_KEY and ATB_API_SECRET, "
+        "or pass --key-file"
     ]
     assert list(tmp_path.iterdir()) == []
 
@@ -149,3 +154,116 @@ def test_a_closed_position_is_not_decided_twice_after_sigterm_and_resume(tmp_pat
         assert len(sessions) == 1
         closed = [e for e in store.events(sessions[0].id) if isinstance(e, PositionClosed)]
     assert len(closed) >= 3
+
+
+def _session_of(db: Path) -> tuple[list[Trade], KernelState[LivePosition]]:
+    with SessionStore.open(db, read_only=True) as store:
+        session = store.latest_session()
+        assert session is not None
+        loaded = store.load_state(session.id)
+        assert loaded is not None
+        return store.trades(session.id), loaded[0]
+
+
+def test_max_order_value_refuses_every_larger_buy_before_it_is_sent(tmp_path: Path) -> None:
+    db, log = tmp_path / "live.sqlite3", tmp_path / "live.log"
+    with rehearsal(demo_bars(10)) as staged:
+        process = start_session(staged, db, log, "--max-order-value", "100")
+        run_to_end(staged, process, db)
+        assert staged.exchange.trades() == []
+        assert staged.posted == []
+    refused = [e for e in process.log_events() if e.get("event") == "order_refused"]
+    assert len(refused) >= 2
+    assert refused[0]["reason"] == "order value above --max-order-value"
+    assert str(refused[0]["detail"]).endswith("> 100.00 USDT")
+    trades, state = _session_of(db)
+    assert trades == []
+    assert state.position is None
+    assert state.cash == 10_000.0
+
+
+def test_max_daily_loss_flattens_the_position_on_the_exchange_and_stops(tmp_path: Path) -> None:
+    """On these candles the session is 14.29 USDT below the day's opening equity at the close of
+    2025-02-07 21:00, holding a position: the rail sells it on the exchange and stops."""
+    db, log = tmp_path / "live.sqlite3", tmp_path / "live.log"
+    with rehearsal(demo_bars()) as staged:
+        process = start_session(staged, db, log, "--max-daily-loss", "12")
+        assert process.process.wait(timeout=120) == 0  # it stopped by itself
+        assert staged.exchange.open_orders() == []
+        assert staged.balances()["BTC"] < 1e-4  # dust only
+        last = staged.exchange.trades()[-1]
+    (breach,) = [e for e in process.log_events() if e.get("event") == "max_daily_loss"]
+    assert round(float(str(breach["loss"])), 2) == 14.29
+    flattened = [e for e in process.log_events() if e.get("event") == "flattened"]
+    assert [(e["reason"], e["orders"]) for e in flattened] == [("flatten: max daily loss", 1)]
+    trades, state = _session_of(db)
+    assert state.position is not None  # applied when the session steps its next bar
+    (close,) = state.pending
+    assert close.reason == "flatten: max daily loss"
+    assert last.side == "SELL"
+    assert last.quantity == state.position.quantity
+
+
+def test_stop_with_flatten_closes_the_position_then_stops(tmp_path: Path) -> None:
+    db, log = tmp_path / "live.sqlite3", tmp_path / "live.log"
+    with rehearsal(demo_bars()) as staged:
+        process = start_session(staged, db, log)
+        deadline = time.monotonic() + 120
+        while not any(o.type.value == "STOP_LOSS_LIMIT" for o in staged.exchange.open_orders()):
+            process.check_alive()
+            assert time.monotonic() < deadline, "no protected position within 120 s"
+            time.sleep(0.005)
+        # Hold the market still (no kline gets through, so no bar closes) while asking.
+        staged.on_request = lambda request: request.path == "/api/v3/klines"
+        stopped = run_atb("live", "stop", "--db", str(db), "--flatten")
+        assert stopped.returncode == 0, stopped.stderr
+        assert process.process.wait(timeout=30) == 0
+        assert staged.exchange.open_orders() == []
+        assert staged.balances()["BTC"] < 1e-4
+        sold = staged.exchange.trades()[-1]
+    flattened = [e for e in process.log_events() if e.get("event") == "flattened"]
+    assert [(e["reason"], e["orders"]) for e in flattened] == [
+        ("flatten: atb live stop --flatten", 1)
+    ]
+    _trades, state = _session_of(db)
+    assert sold.side == "SELL"
+    # The close is queued after whatever the exchange already executed (an entry sent at the
+    # last close, when the stop came right after it), and applied when the session next steps.
+    assert state.pending[-1].reason == "flatten: atb live stop --flatten"
+    if state.position is not None:
+        assert len(state.pending) == 1
+        assert sold.quantity == state.position.quantity
+    else:
+        assert [order.intent.value for order in state.pending] == ["open long", "close"]
+
+
+def test_validate_only_sends_every_order_to_the_test_endpoint_and_fills_on_paper(
+    tmp_path: Path,
+) -> None:
+    db, log = tmp_path / "live.sqlite3", tmp_path / "live.log"
+    seen: list[str] = []
+
+    def audit(request: RequestSeen) -> bool:
+        if request.method == "POST" and not request.answered:
+            seen.append(request.path)
+        return False
+
+    with rehearsal(demo_bars(10)) as staged:
+        staged.on_request = audit
+        args = [
+            *STRATEGY_ARGS, "--validate-only", "--exchange-url", staged.url, "--db", str(db),
+            "--poll-interval", "0.02", "--log-format", "json",
+        ]  # fmt: skip
+        process = LiveProcess(args, log, env={"ATB_API_KEY": KEY, "ATB_API_SECRET": SECRET})
+        run_to_end(staged, process, db)
+        assert staged.exchange.trades() == []
+        assert staged.exchange.open_orders() == []
+    validated = [e for e in process.log_events() if e.get("event") == "order_validated"]
+    assert len(validated) >= 2
+    assert set(seen) == {"/api/v3/order/test"}
+    assert len(seen) == len(validated)
+    trades, _state = _session_of(db)
+    assert len(trades) >= 1
+    parity = run_atb("parity", "--db", str(db))
+    assert parity.returncode == 0, parity.stdout
+    assert parity.stdout.startswith("identical")

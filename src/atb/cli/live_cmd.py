@@ -104,9 +104,26 @@ def live() -> None:
     help="Send real orders to the exchange (keys from ATB_API_KEY/ATB_API_SECRET or --key-file).",
 )
 @click.option(
+    "--validate-only",
+    is_flag=True,
+    help="Paper fills, but every market order first goes to the exchange's test-order endpoint "
+    "(checks the rules and the key; needs the keys like --live-trading).",
+)
+@click.option(
     "--key-file",
     type=file_path(),
     help="TOML file with api_key and secret, readable only by you (instead of the environment).",
+)
+@click.option(
+    "--max-order-value",
+    type=FiniteFloat(minimum=0.0, minimum_open=True),
+    help="Rail (quote currency): refuse any buy worth more, before it is sent.",
+)
+@click.option(
+    "--max-daily-loss",
+    type=FiniteFloat(minimum=0.0, minimum_open=True),
+    help="Rail (quote currency): when equity falls this much below the UTC day's opening "
+    "equity, close the position and stop.",
 )
 @click.option(
     "--adopt",
@@ -178,7 +195,10 @@ def run(
     timeframe: str,
     paper_trading: bool,
     live_trading: bool,
+    validate_only: bool,
     key_file: Path | None,
+    max_order_value: float | None,
+    max_daily_loss: float | None,
     adopt: bool,
     params: tuple[str, ...],
     assignments: tuple[str, ...],
@@ -203,18 +223,22 @@ def run(
     new_session: bool,
     allow_overlap: bool,
 ) -> None:
-    """Run a live session: paper trading, or real orders with --live-trading."""
-    if paper_trading == live_trading:
+    """Run a live session: paper trading, real orders (--live-trading), or paper fills of
+    orders the exchange checked (--validate-only)."""
+    if paper_trading + live_trading + validate_only != 1:
         raise click.UsageError(
-            "pass --paper-trading to simulate fills, or --live-trading to send real orders "
-            "(exactly one of them)"
+            "pass --paper-trading to simulate fills, --live-trading to send real orders, or "
+            "--validate-only to simulate fills of orders the exchange has checked (exactly one)"
         )
-    if live_trading and replay_file is not None:
-        raise click.UsageError("--live-trading sends orders to an exchange: it cannot --replay")
-    if (key_file is not None or adopt) and not live_trading:
-        raise click.UsageError("--key-file and --adopt belong to --live-trading")
+    with_exchange = live_trading or validate_only
+    if with_exchange and replay_file is not None:
+        raise click.UsageError("--live-trading and --validate-only use an exchange: no --replay")
+    if key_file is not None and not with_exchange:
+        raise click.UsageError("--key-file belongs to --live-trading or --validate-only")
+    if (adopt or max_order_value is not None) and not live_trading:
+        raise click.UsageError("--adopt and --max-order-value belong to --live-trading")
     # The keys first: a session without them is refused before anything is contacted.
-    keys = read_keys(key_file) if live_trading else None
+    keys = read_keys(key_file) if with_exchange else None
     if drop_outliers and replay_file is None:
         raise click.UsageError("--drop-outliers needs --replay (live bars are not screened yet)")
     if must_resume and new_session:
@@ -315,12 +339,19 @@ def run(
         model_id=model_id,
         start=start,
         overlap_allowed=allow_overlap,
+        max_daily_loss=max_daily_loss,
     )
     exchange = None
     if keys is not None:
         try:
             exchange = exchange_access(
-                exchange_url, keys, instrument.instrument, adopt=adopt, wait=stop.wait
+                exchange_url,
+                keys,
+                instrument.instrument,
+                adopt=adopt,
+                wait=stop.wait,
+                max_order_value=max_order_value,
+                validate_only=validate_only,
             )
         except AtbError:
             if client is not None:
@@ -353,6 +384,10 @@ def run(
         exchange=exchange,
     )
     server.start()
+    # `atb live stop --flatten` asks with SIGUSR1: the handler only sets a flag.
+    previous_usr1 = signal.signal(
+        signal.SIGUSR1, lambda _signum, _frame: engine.request_flatten(FLATTEN_BY_REQUEST)
+    )
     try:
         try:
             session = engine.open_session()
@@ -380,10 +415,14 @@ def run(
             discard_store(store_path)
         raise
     finally:
+        signal.signal(signal.SIGUSR1, previous_usr1)
         server.stop()
         if client is not None:
             client.close()
         store.close()
+
+
+FLATTEN_BY_REQUEST = "flatten: atb live stop --flatten"
 
 
 def discard_store(path: Path) -> None:
@@ -450,17 +489,24 @@ def status(db: Path | None) -> None:
     type=POSITIVE,
     help="Give up after this many seconds (default: wait until the process has stopped).",
 )
-def stop_command(db: Path | None, timeout: float | None) -> None:
+@click.option(
+    "--flatten",
+    is_flag=True,
+    help="Close the open position first (at market; a real session cancels its protective "
+    "orders and sells), then stop.",
+)
+def stop_command(db: Path | None, timeout: float | None, flatten: bool) -> None:
     """Ask the process running a session on this store to stop (SIGTERM) and wait for it.
 
-    A session stops within a second in any state; the command waits until the process has
-    released the store, saying so every 10 s, unless --timeout gives up first (exit 1).
+    A session stops within a second in any state; with --flatten it first closes its position
+    (within one poll interval). The command waits until the process has released the store,
+    saying so every 10 s, unless --timeout gives up first (exit 1).
     """
     path = db or default_db()
     holder = lock_holder(path)
     if holder is None:
         raise AtbError(f"no live process holds {path}")
-    os.kill(holder, signal.SIGTERM)
+    os.kill(holder, signal.SIGUSR1 if flatten else signal.SIGTERM)
     started = time.monotonic()
     told = started
     while lock_holder(path) is not None:

@@ -36,8 +36,8 @@ def read_keys(key_file: Path | None) -> tuple[str, str]:
     key, secret = os.environ.get(KEY_VARIABLE, ""), os.environ.get(SECRET_VARIABLE, "")
     if not key or not secret:
         raise AtbError(
-            f"--live-trading needs an API key: set {KEY_VARIABLE} and {SECRET_VARIABLE}, or "
-            "pass --key-file"
+            f"trading on the exchange needs an API key: set {KEY_VARIABLE} and "
+            f"{SECRET_VARIABLE}, or pass --key-file"
         )
     return key, secret
 
@@ -73,6 +73,8 @@ def exchange_access(
     *,
     adopt: bool,
     wait: Callable[[float], bool],
+    max_order_value: float | None = None,
+    validate_only: bool = False,
 ) -> ExchangeAccess:
     """The session's account: a ccxt client with the keys (`read_keys`), its market loaded."""
     key, secret = keys
@@ -87,4 +89,7 @@ def exchange_access(
         raise AtbError(
             f"cannot reach the exchange at {exchange_url or 'Binance'} ({type(error).__name__})"
         ) from None
-    return ExchangeAccess(SpotClient(client, symbol, wait=wait), adopt=adopt)
+    spot = SpotClient(client, symbol, wait=wait)
+    return ExchangeAccess(
+        spot, adopt=adopt, max_order_value=max_order_value, validate_only=validate_only
+    )

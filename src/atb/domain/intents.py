@@ -27,6 +27,8 @@ class ExitReason(enum.Enum):
     PARTIALS_COMPLETE = "partial exits complete"
     TIME_EXIT = "time exit"
     END_OF_DATA = "end of data"
+    FLATTEN = "flatten"
+    """Closed on request, outside the strategy: `atb live stop --flatten`, `--max-daily-loss`."""
 
     @classmethod
     def from_text(cls, text: str) -> ExitReason:

@@ -208,6 +208,26 @@ class BarDriver(Generic[P]):
             book.account(),
         )
 
+    def flatten(
+        self, state: KernelState[P], bar: Bar, reason: str, keep: Sequence[MarketOrder] = ()
+    ) -> tuple[KernelState[P], tuple[OrderPlaced, ...]]:
+        """The state after `bar` with a CLOSE of the position queued for the next fill point,
+        outside the strategy (`atb live stop --flatten`, a daily-loss rail). Of the orders the
+        strategy decided at `bar`'s close only `keep` stay (those already at an exchange); an
+        entry among them is closed too."""
+        book = Book(self.context, state, bar)
+        entering = any(
+            order.intent in (OrderIntent.OPEN_LONG, OrderIntent.OPEN_SHORT) for order in keep
+        )
+        if state.position is None and not entering:
+            return attrs.evolve(state, pending=tuple(keep)), ()
+        order = book.new_order(OrderIntent.CLOSE, reason, exit=ExitReason.FLATTEN)
+        placed = OrderPlaced(
+            time=bar.time, order_id=order.order_id, intent=order.intent, reason=reason
+        )
+        flattened = attrs.evolve(state, pending=(*keep, order), order_seq=book.order_seq)
+        return flattened, (placed,)
+
     # --- steps 1 and 2: the venue, folded by apply -------------------------------------------
 
     def _fills(

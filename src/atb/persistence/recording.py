@@ -136,6 +136,37 @@ def write_bar(
     connection.execute("UPDATE sessions SET last_bar_time = ? WHERE id = ?", (when, session_id))
 
 
+def write_intervention(
+    connection: sqlite3.Connection,
+    session_id: int,
+    bar_time: datetime,
+    *,
+    events: Sequence[KernelEvent],
+    state: KernelState[LivePosition],
+) -> None:
+    """Amend the state after the session's last bar with orders queued outside the strategy
+    (a flatten): the events and orders are added, the state replaced (inside the caller's
+    transaction). Refuses any bar but the last processed one."""
+    when = dump_time(bar_time)
+    row = connection.execute(
+        "SELECT last_bar_time FROM sessions WHERE id = ?", (session_id,)
+    ).fetchone()
+    if row is None or row[0] != when:
+        raise StoreError(
+            f"session {session_id}: only the state after the last processed bar can be amended"
+        )
+    _write_events(connection, session_id, when, events)
+    pending = {order.order_id: order for order in state.pending}
+    for event in events:
+        if isinstance(event, OrderPlaced):
+            _insert_order(connection, session_id, when, event, pending.get(event.order_id))
+    state_text = dumps(state_to_dict(state))
+    connection.execute(
+        "UPDATE kernel_states SET state = ?, checksum = ? WHERE session_id = ? AND bar_time = ?",
+        (state_text, state_checksum(state_text), session_id, when),
+    )
+
+
 def _check_next_bar(connection: sqlite3.Connection, session_id: int, time: datetime) -> None:
     row = connection.execute(
         "SELECT status, last_bar_time FROM sessions WHERE id = ?", (session_id,)

@@ -36,7 +36,7 @@ from atb.persistence.errors import StoreError, StoreVanishedError
 from atb.persistence.fields import dump_time, dumps
 from atb.persistence.lock import WriterLock, lock_path
 from atb.persistence.mappers import instrument_to_dict
-from atb.persistence.recording import write_bar, write_history
+from atb.persistence.recording import write_bar, write_history, write_intervention
 from atb.persistence.records import (
     EquityPoint,
     FillRecord,
@@ -352,6 +352,19 @@ class SessionStore:
                 detail=detail,
                 ambiguous_pnl=ambiguous_pnl,
             )
+
+    def record_intervention(
+        self,
+        session_id: int,
+        bar_time: datetime,
+        events: Sequence[KernelEvent],
+        state: KernelState[LivePosition],
+    ) -> None:
+        """Amend the state after the last processed bar (`bar_time`) with orders queued outside
+        the strategy, such as a flatten; one transaction, durable on return."""
+        action = f"record an intervention after bar {dump_time(bar_time)} of session {session_id}"
+        with self._transaction(action) as connection:
+            write_intervention(connection, session_id, bar_time, events=events, state=state)
 
     def record_history(self, session_id: int, bars: Sequence[Bar]) -> None:
         """Record the warm-up history a session starts with (one transaction; only once, before

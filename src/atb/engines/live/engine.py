@@ -22,7 +22,7 @@ import enum
 import secrets
 import statistics
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 
 import attrs
 
@@ -31,6 +31,7 @@ from atb.data.stop_token import StopFlag, StopRequested
 from atb.domain.bars import Bar
 from atb.domain.errors import AtbError, DataError, StrategyError
 from atb.domain.instruments import Instrument
+from atb.domain.intents import ExitReason
 from atb.domain.models import LivePosition
 from atb.domain.timeframes import Timeframe, parse_timeframe
 from atb.engines.bar_loop import BarLoop
@@ -52,8 +53,10 @@ from atb.persistence.store import SessionStore
 from atb.ports import CandleFeed
 from atb.strategies.protocol import Strategy
 from atb.strategies.training_overlap import refuse_training_overlap
-from atb.venues.exchange.spot_client import SpotClient
+from atb.venues.exchange.spot_client import ExchangeUnavailableError, SpotClient
+from atb.venues.exchange.validating import ValidatingVenue
 from atb.venues.exchange.venue import ExchangeVenue
+from atb.venues.simulated import SimulatedVenue
 
 
 class SessionStart(enum.Enum):
@@ -88,6 +91,9 @@ class LiveSettings:
     overlap_allowed: bool = False
     """Let a model-backed strategy decide on bars of its own training window (see
     `atb.strategies.training_overlap`); checked when a new session starts."""
+    max_daily_loss: float | None = None
+    """A rail, in quote: when equity falls this much below its level at the start of the UTC
+    day (by bar time), the position is flattened and the session stops."""
 
 
 @attrs.frozen(slots=True)
@@ -97,6 +103,10 @@ class ExchangeAccess:
 
     client: SpotClient
     adopt: bool = False
+    max_order_value: float | None = None
+    """A rail, in quote: buys worth more are refused before they are sent."""
+    validate_only: bool = False
+    """Paper fills; each market order is first sent to the exchange's test-order endpoint."""
 
 
 def default_poll_interval(timeframe: Timeframe) -> float:
@@ -140,6 +150,12 @@ class LiveEngine:
         self.bars_processed = 0
         self.exchange = exchange
         self.execution: RealExecution | None = None
+        self.flatten_requested: str | None = None
+        """Set (to the reason) by `request_flatten`, acted on at the next safe point."""
+        self.halted: str | None = None
+        """Why the session stopped by itself (a flatten), None while it runs."""
+        self._day: date | None = None
+        self._day_open_equity = 0.0
 
     # -- session -----------------------------------------------------------------------------
     def open_session(self) -> SessionRecord:
@@ -203,7 +219,7 @@ class LiveEngine:
                 run="live session",
             )
             baseline = None
-            if self.exchange is not None:
+            if self.exchange is not None and not self.exchange.validate_only:
                 # Read the account before anything is written: a refusal leaves no session.
                 baseline = opening_baseline(
                     self.exchange.client,
@@ -236,6 +252,7 @@ class LiveEngine:
             self.log.write("session_started", session=session.id, history_bars=len(history))
         self.session = session
         venue = self._exchange_venue(session)
+        validating = self._validating_venue()
         self.kernel = BarDriver(
             config=settings.config,
             instrument=settings.instrument,
@@ -244,7 +261,7 @@ class LiveEngine:
             bar_interval=settings.timeframe.timedelta,
             id_prefix=session.id_prefix,
             history_bars=self.window.size,
-            venue=venue,
+            venue=venue or validating,
         )
         if self.state is None:
             self.state = self.kernel.initial_state(settings.initial_balance)
@@ -266,6 +283,7 @@ class LiveEngine:
         )
         if self.last_time is not None:
             self.health.bar_processed(self.last_time)
+        self._restore_day(session)
         self._report("starting")
         return session
 
@@ -274,13 +292,13 @@ class LiveEngine:
         in the mode it was started in."""
         journal = StoreJournal(self.store, session.id)
         real = journal.baseline() is not None
-        if real != (self.exchange is not None):
+        if real != self._trades_for_real:
             raise StrategyError(
                 f"session {session.id} was started "
                 f"{'with --live-trading' if real else 'as a paper session'}; resume it the same "
                 "way, or pass --new-session to end it and start another"
             )
-        if self.exchange is None:
+        if self.exchange is None or not real:
             return None
         settings = self.settings
         return ExchangeVenue(
@@ -289,7 +307,22 @@ class LiveEngine:
             costs=CostCalculator(settings.config.costs, settings.instrument),
             bar_interval=settings.timeframe.timedelta,
             log=self.log.write,
+            max_order_value=self.exchange.max_order_value,
         )
+
+    @property
+    def _trades_for_real(self) -> bool:
+        return self.exchange is not None and not self.exchange.validate_only
+
+    def _validating_venue(self) -> ValidatingVenue | None:
+        """With --validate-only: paper fills, each market order checked by the exchange."""
+        if self.exchange is None or not self.exchange.validate_only:
+            return None
+        settings = self.settings
+        simulated = SimulatedVenue.build(
+            settings.config.costs, settings.config.fills.intrabar, settings.instrument
+        )
+        return ValidatingVenue(simulated, self.exchange.client, self.log.write)
 
     def _check_instrument(self, history: list[Bar]) -> None:
         """Refuse, before anything is stored, rules that cannot serve this market or account
@@ -323,7 +356,10 @@ class LiveEngine:
 
     def _poll_until_stopped(self) -> None:
         failures = 0
-        while not self.stop.is_set():
+        while not self.stop.is_set() and self.halted is None:
+            if self.flatten_requested is not None:
+                self._flatten(self.flatten_requested)
+                break
             self.health.poll_started()
             try:
                 batch = self.feed.poll(self.last_time)
@@ -342,16 +378,110 @@ class LiveEngine:
             for start, missing in batch.gaps:
                 self.log.write("gap", first_missing=start, missing_bars=missing)
             catching_up = len(batch.bars) > 1
-            for bar in batch.bars:
-                if self.stop.is_set():
-                    break
-                self.process(bar, catching_up=catching_up)
+            try:
+                for bar in batch.bars:
+                    if self.stop.is_set() or self.flatten_requested is not None:
+                        break
+                    self.process(bar, catching_up=catching_up)
+            except ExchangeUnavailableError as error:
+                # The bar in flight was not stored: reconnect as a restart would, from the
+                # store (recover, reconcile, act), and process it again.
+                self._reconnect(error)
+                continue
             self._report("running")
             if self.feed.finished and not batch.bars:
                 break
             if not batch.bars:
                 # Nothing new: wait. After new bars, poll again at once (more may be waiting).
                 self.stop.wait(self.settings.poll_interval)
+
+    # -- rails ---------------------------------------------------------------------------------
+    def request_flatten(self, reason: str) -> None:
+        """Ask the session to close its position and stop (safe from a signal handler: it only
+        sets a flag, read at the next safe point)."""
+        self.flatten_requested = reason
+
+    def _watch_daily_loss(self, bar: Bar, opening_equity: float, equity: float) -> None:
+        limit = self.settings.max_daily_loss
+        if limit is None:
+            return
+        day = (bar.time + self.settings.timeframe.timedelta).date()
+        if day != self._day:
+            self._day, self._day_open_equity = day, opening_equity
+        loss = self._day_open_equity - equity
+        if loss >= limit:
+            self.log.write(
+                "max_daily_loss", loss=loss, limit=limit, day_open_equity=self._day_open_equity
+            )
+            self.request_flatten(ExitReason.FLATTEN.value + ": max daily loss")
+
+    def _restore_day(self, session: SessionRecord) -> None:
+        """The day's opening equity after a restart: the last close of the previous UTC day."""
+        points = self.store.equity(session.id)
+        if not points:
+            return
+        step = self.settings.timeframe.timedelta
+        self._day = (points[-1].time + step).date()
+        earlier = [p for p in points if (p.time + step).date() < self._day]
+        self._day_open_equity = earlier[-1].equity if earlier else self.settings.initial_balance
+
+    def _flatten(self, reason: str) -> None:
+        """Queue a CLOSE of the position after the last stored bar, store it, send it (a real
+        session sends it at once; a paper session fills it at the next bar when resumed),
+        then stop."""
+        state, bar, session, kernel = self.state, self.window.last, self.session, self.kernel
+        self.flatten_requested = None
+        if state is None or bar is None or session is None or kernel is None:
+            self.halted = reason
+            return
+        execution = self.execution
+        keep = [
+            order
+            for order in state.pending
+            if execution is not None and execution.venue.was_sent(order.order_id)
+        ]
+        flattened, events = kernel.flatten(state, bar, reason, keep)
+        self.store.record_intervention(session.id, bar.time, events, flattened)
+        self.state = flattened
+        if self.loop is not None:
+            self.loop.state = flattened
+        if execution is not None:
+            execution.after_bar(kernel, flattened, bar)
+        self.log.write("flattened", session=session.id, reason=reason, orders=len(events))
+        self.halted = reason
+
+    def _reconnect(self, error: ExchangeUnavailableError) -> None:
+        """After the exchange was lost: wait, then reload the session from the store and
+        settle with the exchange exactly as a restart does, until that succeeds or a stop."""
+        failures = 0
+        while not self.stop.is_set():
+            failures += 1
+            wait = min(self.settings.max_feed_backoff, self.settings.poll_interval * 2**failures)
+            self.log.write("exchange_lost", error=str(error), retry_in=wait)
+            self._report("exchange_lost")
+            if self.stop.wait(wait):
+                return
+            try:
+                self._reload()
+            except ExchangeUnavailableError as again:
+                error = again
+                continue
+            self.log.write("exchange_regained", session=self.session.id if self.session else None)
+            return
+
+    def _reload(self) -> None:
+        """Forget the in-memory session and open it again from the store."""
+        self.window = CandleWindow(self.window.size)
+        self.session = None
+        self.state = None
+        self.last_time = None
+        self.execution = None
+        settings = self.settings
+        self.settings = attrs.evolve(settings, start=SessionStart.RESUME)
+        try:
+            self.open_session()
+        finally:
+            self.settings = settings
 
     def process(self, bar: Bar, *, catching_up: bool = False) -> None:
         """One closed bar: kernel step, then one store transaction, then logs."""
@@ -361,6 +491,8 @@ class LiveEngine:
             return  # already processed (a duplicate or out-of-order kline)
         try:
             result = loop.feed(bar, self._detail(bar))
+        except ExchangeUnavailableError:
+            raise  # nothing of the bar was stored: the loop reconnects and processes it again
         except AtbError:
             self._report("store_error")
             raise
@@ -370,9 +502,11 @@ class LiveEngine:
             self.execution.after_bar(self.kernel, result.state, bar)
         if loop.last_detail_inconsistent:
             self.log.write("detail_inconsistent", bar_time=bar.time)
+        opening_equity = self.state.equity if self.state is not None else result.equity
         self.state = result.state
         self.last_time = bar.time
         self.bars_processed += 1
+        self._watch_daily_loss(bar, opening_equity, result.equity)
         self.health.bar_processed(bar.time)
         self.log.bar(bar, result)
         self._report("catching_up" if catching_up else "running")

@@ -2,25 +2,33 @@
 
 Every call goes through `_call`, which sorts ccxt's exceptions into three outcomes:
 
-- **transient** (429 and 418 with their wait, 5xx, timeouts, dropped connections): waited out
-  and retried, up to `attempts` times, the wait cut short by a stop request;
+- **transient** (429 and 418 with their `Retry-After`, 5xx — ccxt's `OperationFailed` for
+  Binance's -1000 —, timeouts, dropped connections): waited out and retried, up to `attempts`
+  times, the wait cut short by a stop request;
 - **clock skew** (Binance -1021, ccxt `InvalidNonce`): the client's clock offset to the
-  exchange is measured again and the call retried;
+  exchange is measured again (`_resync`) and the call retried;
 - **refused** (insufficient balance, a filter failure, an unknown order): `OrderRefusedError`
   with the exchange's words, never retried.
 
-Placing an order is special: a timeout may come *after* the exchange accepted it. So a placement
-that fails in transit is never simply sent again — the client id is looked up first, and only a
-client id the exchange does not know is sent again (the exchange would refuse a duplicate
-anyway). Nothing here ever formats the API key or secret into a message.
+Placing an order is special: a 5xx or a timeout may come *after* the exchange accepted it. So a
+placement that fails in transit is never simply sent again — the client id is looked up first,
+and only a client id the exchange does not know is sent again; when even the lookup fails, the
+placement fails (`ExchangeUnavailableError`) rather than send blind (Binance refuses a duplicate
+client id only while the first order is open: a filled market order's id can be used again).
+A 429/418 or a -1021 was refused before it was processed: sent again after the wait.
+
+Nothing here ever formats the API key, the secret or a signed request (its signature) into a
+message.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 import attrs
 import ccxt
@@ -29,6 +37,13 @@ from atb.domain.errors import AtbError
 from atb.managers.order_journal import ExchangeTrade, JournalStatus
 
 T = TypeVar("T")
+
+_MAX_RECV_WINDOW_MS = 60_000
+"""The widest `recvWindow` Binance accepts."""
+_AHEAD_MS = 1_000
+"""How far ahead of its clock Binance accepts a timestamp."""
+_MAX_SKEW_MS = 300_000
+"""How far off a clock `_resync` searches (beyond that, fix the machine's clock)."""
 
 __all__ = ["ExchangeUnavailableError", "OrderRefusedError", "RemoteOrder", "SpotClient"]
 
@@ -111,6 +126,16 @@ class SpotClient:
             )
 
         return self._placed(client_id, send)
+
+    def validate(self, client_id: str, side: str, quantity: float) -> None:
+        """Send a market order to the exchange's test-order endpoint: checked against the
+        market's rules and the key's permissions, never executed (`OrderRefusedError` when the
+        exchange would refuse it)."""
+        params = {"newClientOrderId": client_id, "test": True}
+        self._call(
+            f"validate {client_id}",
+            lambda: self.exchange.create_order(self.symbol, "market", side, quantity, None, params),
+        )
 
     def place_oco(
         self,
@@ -229,70 +254,134 @@ class SpotClient:
     def _placed(
         self, client_id: str, send: Callable[[], dict[str, object]], *, answer_is_order: bool = True
     ) -> RemoteOrder:
+        what = f"send {client_id}"
+        problem = ""
         for attempt in range(self.attempts):
             try:
                 answer = send()
-            except (ccxt.InsufficientFunds, ccxt.InvalidOrder, ccxt.BadRequest) as error:
+            except ccxt.InvalidNonce as error:
+                # -1021 is refused before anything is processed: measure the clock, send again.
+                problem = _words(error)
+                self._resync(what, error)
+                continue
+            except ccxt.DDoSProtection as error:
+                # 429/418: refused unprocessed; wait as asked, then send again.
+                problem = _words(error)
+                self._wait(what, error, attempt)
+                continue
+            except ccxt.OperationFailed as error:
+                # A 5xx, a timeout or a dropped connection: it may have arrived. Look before
+                # sending again, never send blind (a failed lookup fails the placement).
+                problem = _words(error)
+                known = self.lookup(client_id)
+                if known is not None:
+                    return known
+                self._wait(what, error, attempt)
+                continue
+            except ccxt.ExchangeError as error:
                 if _duplicate(error):
                     known = self.lookup(client_id)  # sent before (a lost acknowledgement)
                     if known is not None:
                         return known
-                raise OrderRefusedError(_words(error)) from None
-            except ccxt.NetworkError as error:
-                # It may have arrived: look before sending again, never send blind.
-                known = self._lookup_quietly(client_id)
-                if known is not None:
-                    return known
-                self._wait(f"send {client_id}", error, attempt)
-                continue
+                raise _refusal(error) from None
             if not answer_is_order:
                 known = self.lookup(client_id)
                 if known is None:
                     raise ExchangeUnavailableError(f"the exchange does not show {client_id}")
                 return known
             return _remote(answer, client_id)
-        raise ExchangeUnavailableError(f"could not send {client_id} after {self.attempts} attempts")
-
-    def _lookup_quietly(self, client_id: str) -> RemoteOrder | None:
-        try:
-            return self.lookup(client_id)
-        except ExchangeUnavailableError:
-            return None
+        raise ExchangeUnavailableError(_exhausted(what, self.attempts, problem))
 
     def _call(self, what: str, call: Callable[[], T]) -> T:
+        problem = ""
         for attempt in range(self.attempts):
             try:
                 return call()
             except ccxt.InvalidNonce as error:
+                problem = _words(error)
                 self._resync(what, error)
-            except ccxt.NetworkError as error:
+            except ccxt.OperationFailed as error:
+                # 429/418 (`DDoSProtection`), timeouts and dropped connections (`NetworkError`)
+                # and Binance's -1000 "unknown error" (`OperationFailed`): all transient.
+                problem = _words(error)
                 self._wait(what, error, attempt)
-            except (ccxt.InsufficientFunds, ccxt.InvalidOrder, ccxt.BadRequest) as error:
-                raise OrderRefusedError(_words(error)) from None
-            except ccxt.AuthenticationError:
-                raise OrderRefusedError(
-                    "the exchange refused the API key (check ATB_API_KEY/ATB_API_SECRET or the "
-                    "key file, and the key's permissions)"
-                ) from None
             except ccxt.ExchangeError as error:
-                raise OrderRefusedError(_words(error)) from None
-        raise ExchangeUnavailableError(
-            f"could not {what}: the exchange kept failing after {self.attempts} attempts"
-        )
+                raise _refusal(error) from None
+        raise ExchangeUnavailableError(_exhausted(what, self.attempts, problem))
 
     def _resync(self, what: str, error: ccxt.BaseError) -> None:
-        """Measure the clock offset to the exchange again (Binance -1021)."""
+        """Measure the clock offset to the exchange again (Binance -1021).
+
+        ccxt signs `milliseconds() - options['timeDifference']`, and the exchange accepts a
+        timestamp from `recvWindow` behind its clock to 1 s ahead of it. Binance's
+        `/api/v3/time` is its clock, so the offset measured there is tried first. Where it is
+        not (a replay exchange serves the market's time there), the offset is searched for
+        with a cheap signed request: first with the widest `recvWindow` Binance takes, stepping
+        a minute at a time, then by halving that window. The offset found puts the timestamps
+        in the middle of the accepted range. A failure meanwhile (a fault, a timeout) leaves
+        the offset as it was: the caller's next attempt tells.
+        """
         if self.on_retry is not None:
             self.on_retry(what, _words(error), 0.0)
-        server_ms = self.exchange.fetch_time()
-        self.exchange.options["timeDifference"] = self.exchange.milliseconds() - server_ms
+        options = self.exchange.options
+        previous = _int(options.get("timeDifference"), 0)
+        window = _int(options.get("recvWindow"), 5000)
+        try:
+            before = self.exchange.milliseconds()
+            server_ms = self.exchange.fetch_time()
+            measured = (before + self.exchange.milliseconds()) // 2 - server_ms
+            found = measured if self._accepted(measured, window) else self._search(previous)
+        except ccxt.BaseError:
+            found = None
+        options["timeDifference"] = previous if found is None else found
+
+    def _search(self, previous: int) -> int | None:
+        """The time difference that centres requests in the exchange's window (`_resync`), or
+        None when none within `_MAX_SKEW_MS` of `previous` is accepted."""
+        step = _MAX_RECV_WINDOW_MS - _AHEAD_MS
+        bracket = None
+        for k in range(1 + 2 * (_MAX_SKEW_MS // step)):
+            # 0, -1, +1, -2, +2, …: one probe covers the offsets from d - 60 s to d + 1 s.
+            guess = previous + step * ((k + 1) // 2) * (1 if k % 2 == 0 else -1)
+            if self._accepted(guess, _MAX_RECV_WINDOW_MS):
+                bracket = guess
+                break
+        if bracket is None:
+            return None
+        # The probe at `bracket` passes with a window of at least (bracket - ideal): halve it.
+        low, high = 0, _MAX_RECV_WINDOW_MS
+        while high - low > _AHEAD_MS // 2:
+            middle = (low + high) // 2
+            if self._accepted(bracket, max(1, middle)):
+                high = middle
+            else:
+                low = middle
+        ideal = bracket - high  # ccxt's difference that stamps requests at the server's time
+        window = _int(self.exchange.options.get("recvWindow"), 5000)
+        return ideal + (window - _AHEAD_MS) // 2
+
+    def _accepted(self, difference: int, window: int) -> bool:
+        """Whether a signed request stamped with `difference` passes with `recvWindow` =
+        `window` (other failures propagate)."""
+        self.exchange.options["timeDifference"] = difference
+        market = self.exchange.market(self.symbol)
+        try:
+            self.exchange.privateGetOpenOrders({"symbol": str(market["id"]), "recvWindow": window})
+        except ccxt.InvalidNonce:
+            return False
+        return True
 
     def _wait(self, what: str, error: ccxt.BaseError, attempt: int) -> None:
+        if attempt + 1 >= self.attempts:
+            return  # the last attempt failed: nothing to wait for
         wait = min(self.max_wait_s, self.base_wait_s * 2**attempt)
-        headers = self.exchange.last_response_headers or {}
-        retry_after = headers.get("Retry-After") or headers.get("retry-after")
-        if retry_after is not None and str(retry_after).isdigit():
-            wait = min(self.max_wait_s, max(wait, float(str(retry_after))))
+        if isinstance(error, ccxt.DDoSProtection):
+            # 429/418 carry the wait the exchange asks for (the headers are this answer's;
+            # after a dropped connection they would be an older answer's).
+            headers = self.exchange.last_response_headers or {}
+            retry_after = headers.get("Retry-After") or headers.get("retry-after")
+            if retry_after is not None and str(retry_after).isdigit():
+                wait = min(self.max_wait_s, max(wait, float(str(retry_after))))
         if self.on_retry is not None:
             self.on_retry(what, _words(error), wait)
         if self.wait(wait):
@@ -319,17 +408,43 @@ def _duplicate(error: ccxt.BaseError) -> bool:
     return "Duplicate order" in str(error)
 
 
+def _refusal(error: ccxt.ExchangeError) -> OrderRefusedError:
+    if isinstance(error, ccxt.AuthenticationError):
+        return OrderRefusedError(
+            "the exchange refused the API key (check ATB_API_KEY/ATB_API_SECRET or the key "
+            "file, and the key's permissions)"
+        )
+    return OrderRefusedError(_words(error))
+
+
+def _exhausted(what: str, attempts: int, problem: str) -> str:
+    return f"could not {what}: the exchange kept failing after {attempts} attempts ({problem})"
+
+
+_MESSAGE = re.compile(r'"msg"\s*:\s*"((?:[^"\\]|\\.)*)"')
+_REQUEST = re.compile(r"\b(GET|POST|PUT|DELETE) (https?://\S+)")
+
+
 def _words(error: ccxt.BaseError) -> str:
-    """The exchange's message without ccxt's prefix (the exchange id) or any request text."""
+    """The exchange's message without ccxt's prefix (the exchange id) or any request text: a
+    signed request's query (its timestamp and signature) never appears, only its path."""
     text = str(error)
-    start = text.find("{")
-    if start >= 0:
-        message = text[start:]
-        marker = '"msg":"'
-        at = message.find(marker)
-        if at >= 0:
-            return message[at + len(marker) :].split('"', 1)[0]
+    message = _MESSAGE.search(text)
+    if message is not None:
+        return message.group(1)
+    request = _REQUEST.search(text)
+    if request is not None:
+        path = urlsplit(request.group(2)).path
+        kind = "timed out" if isinstance(error, ccxt.RequestTimeout) else "no answer"
+        return f"{kind}: {request.group(1)} {path} ({type(error).__name__})"
     return text.split(" ", 1)[-1] if text.startswith("binance ") else text
+
+
+def _int(value: object, default: int) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        return default
 
 
 def _asset(name: str) -> str:

@@ -52,9 +52,10 @@ from atb.ports import OrderJournal
 from atb.venues.exchange.protection import PlannedLeg, PlannedOrder, protection_plan
 from atb.venues.exchange.spot_client import OrderRefusedError, RemoteOrder, SpotClient
 
-__all__ = ["SPOT_NO_SHORTS", "ExchangeVenue"]
+__all__ = ["MAX_ORDER_VALUE", "SPOT_NO_SHORTS", "ExchangeVenue"]
 
 SPOT_NO_SHORTS = "a spot account cannot sell short"
+MAX_ORDER_VALUE = "order value above --max-order-value"
 
 _SHAPE_TYPES = {OrderShape.MARKET: "market", OrderShape.LIMIT: "limit"}
 _LEVEL_CODES = {
@@ -78,12 +79,16 @@ class ExchangeVenue:
         costs: CostCalculator,
         bar_interval: timedelta,
         log: Log | None = None,
+        max_order_value: float | None = None,
     ) -> None:
         self.client = client
         self.journal = journal
         self.costs = costs
         self.bar_interval = bar_interval
         self.log = log or _silent
+        self.max_order_value = max_order_value
+        """A rail, in quote: a buy worth more is refused before it is sent (sells, which only
+        ever reduce the position, are never held back)."""
         self._orders: dict[str, ExchangeOrder] = {o.client_id: o for o in journal.orders()}
         self._trades: dict[str, ExchangeTrade] = {t.trade_id: t for t in journal.trades()}
         self._refreshed_for: datetime | None = None
@@ -231,6 +236,11 @@ class ExchangeVenue:
             for trade in fresh:
                 self.log("fill", client_id=trade.client_id, price=trade.price, qty=trade.quantity)
 
+    def was_sent(self, kernel_order_id: str) -> bool:
+        """True when the market order may have reached the exchange (journalled, not refused)."""
+        order = self._orders.get(kernel_order_id)
+        return order is not None and order.status is not JournalStatus.REJECTED
+
     def session_trades(self) -> list[ExchangeTrade]:
         """Every fill of the session, as journalled."""
         return list(self._trades.values())
@@ -260,6 +270,13 @@ class ExchangeVenue:
         problem = self.instrument.order_problem(reference, quantity)
         if problem is not None:
             return self._refuse_unsent(order, "order below the instrument's minimum", problem)
+        value = quantity * reference
+        if side == "buy" and self.max_order_value is not None and value > self.max_order_value:
+            detail = f"{value:.2f} > {self.max_order_value:.2f} {self.instrument.quote_asset}"
+            self.log(
+                "order_refused", client_id=order.order_id, reason=MAX_ORDER_VALUE, detail=detail
+            )
+            return self._refuse_unsent(order, MAX_ORDER_VALUE, detail)
         intent = self._orders.get(order.order_id) or ExchangeOrder(
             client_id=order.order_id,
             position_id=None,
@@ -312,6 +329,10 @@ class ExchangeVenue:
         return refused
 
     def _place(self, position_id: str, plan: PlannedOrder, planned_at: datetime) -> None:
+        buying = sum(leg.quantity * leg.price for leg in plan.legs if leg.side == "buy")
+        if self.max_order_value is not None and buying > self.max_order_value:
+            self.log("protection_refused", position_id=position_id, reason=MAX_ORDER_VALUE)
+            return
         legs = [self._intent(position_id, leg, planned_at) for leg in plan.legs]
         if plan.is_list:
             list_id = f"{legs[0].client_id}-L"

@@ -482,6 +482,14 @@ class SandboxExchange:
         if client_order_id is not None and client_order_id in self._by_client:
             raise ExchangeRefusalError(-2010, DUPLICATE)
 
+    def validate(
+        self, order_type: OrderType, quantity: float, price: float | None, stop_price: float | None
+    ) -> None:
+        """Check an order as the test-order endpoint does: the market's filters, nothing
+        placed, nothing reserved (`ExchangeRefusalError` when a filter fails)."""
+        with self._lock:
+            self._check_filters(order_type, quantity, price, stop_price)
+
     def _check_filters(
         self, order_type: OrderType, quantity: float, price: float | None, stop_price: float | None
     ) -> None:

@@ -5,7 +5,8 @@ Public: `GET /api/v3/ping`, `/api/v3/time` (the replay clock), `/api/v3/exchange
 over the request's parameters as sent, `timestamp` within `recvWindow` of the server's wall
 clock shifted by `clock_skew_ms` — the replay clock is the market's, not the request's):
 `GET /api/v3/account`, `POST|GET|DELETE /api/v3/order`, `GET /api/v3/openOrders`,
-`GET /api/v3/myTrades`, `POST /api/v3/orderList/oco`, `GET|DELETE /api/v3/orderList`.
+`GET /api/v3/myTrades`, `POST /api/v3/order/test`, `POST /api/v3/orderList/oco`,
+`GET|DELETE /api/v3/orderList`.
 Errors answer as Binance does, `{"code": -2010, "msg": "…"}` with HTTP 400 (401 for a bad key),
 so a real client library (ccxt) maps them to its own exceptions.
 
@@ -366,6 +367,23 @@ def _new_order(exchange: SandboxExchange, params: Mapping[str, str]) -> JsonValu
     return answer
 
 
+def _test_order(exchange: SandboxExchange, params: Mapping[str, str]) -> JsonValue:
+    """Binance's test-order endpoint: validated like a new order, never placed; `{}`."""
+    if params.get("symbol") != exchange.symbol:
+        raise ExchangeRefusalError(-1121, "Invalid symbol.")
+    if params.get("side", "") not in ("BUY", "SELL"):
+        raise ExchangeRefusalError(-1102, "Mandatory parameter 'side' was not sent.")
+    try:
+        order_type = OrderType(params.get("type", ""))
+    except ValueError:
+        raise ExchangeRefusalError(-1116, "Invalid orderType.") from None
+    quantity = _float(params, "quantity")
+    if quantity is None:
+        raise ExchangeRefusalError(-1102, "Mandatory parameter 'quantity' was not sent.")
+    exchange.validate(order_type, quantity, _float(params, "price"), _float(params, "stopPrice"))
+    return {}
+
+
 def _query_order(exchange: SandboxExchange, params: Mapping[str, str]) -> JsonValue:
     order_id, client_id = _order_reference(params)
     return _order(exchange.order(order_id, client_id), exchange)
@@ -580,6 +598,7 @@ _PUBLIC: Mapping[tuple[str, str], Handler] = {
 _PRIVATE: Mapping[tuple[str, str], Handler] = {
     ("GET", "/api/v3/account"): _account,
     ("POST", "/api/v3/order"): _new_order,
+    ("POST", "/api/v3/order/test"): _test_order,
     ("GET", "/api/v3/order"): _query_order,
     ("DELETE", "/api/v3/order"): _cancel_order,
     ("GET", "/api/v3/openOrders"): _open_orders,
