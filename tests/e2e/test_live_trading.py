@@ -18,6 +18,7 @@ from atb.domain.fills import FillKind
 from atb.domain.models import LivePosition, Trade
 from atb.managers.kernel_state import KernelState
 from atb.persistence.store import SessionStore
+from atb.venues.sandbox.exchange import OrderType
 from atb.venues.sandbox.server import RequestSeen
 from tests.support.cli import run_atb
 from tests.support.live_harness import LiveProcess
@@ -25,6 +26,7 @@ from tests.support.rehearsal import (
     KEY,
     SECRET,
     STRATEGY_ARGS,
+    Rehearsal,
     demo_bars,
     rehearsal,
     run_to_end,
@@ -196,7 +198,7 @@ def test_max_daily_loss_flattens_the_position_on_the_exchange_and_stops(tmp_path
     assert round(float(str(breach["loss"])), 2) == 14.29
     flattened = [e for e in process.log_events() if e.get("event") == "flattened"]
     assert [(e["reason"], e["orders"]) for e in flattened] == [("flatten: max daily loss", 1)]
-    trades, state = _session_of(db)
+    _trades, state = _session_of(db)
     assert state.position is not None  # applied when the session steps its next bar
     (close,) = state.pending
     assert close.reason == "flatten: max daily loss"
@@ -267,3 +269,61 @@ def test_validate_only_sends_every_order_to_the_test_endpoint_and_fills_on_paper
     parity = run_atb("parity", "--db", str(db))
     assert parity.returncode == 0, parity.stdout
     assert parity.stdout.startswith("identical")
+
+
+def _restart_reconciles(staged: Rehearsal, db: Path, log: Path) -> list[dict[str, object]]:
+    """Start the session again: it must resume (account reconciled), then stop cleanly."""
+    again = start_session(staged, db, log)
+    deadline = time.monotonic() + 60
+    while not any(e.get("event") == "session_resumed" for e in again.log_events(own=True)):
+        again.check_alive()
+        assert time.monotonic() < deadline, "the restarted session did not resume"
+        time.sleep(0.02)
+    assert again.terminate() == 0
+    return again.log_events(own=True)
+
+
+def test_thin_volume_fills_exits_in_parts_and_the_account_still_reconciles(
+    tmp_path: Path,
+) -> None:
+    db, log = tmp_path / "live.sqlite3", tmp_path / "live.log"
+    # A resting order may take 0.0002 % of a bar's volume: about 0.003 BTC, less than a tranche.
+    with rehearsal(demo_bars(), participation=0.000002) as staged:
+        run_to_end(staged, start_session(staged, db, log), db)
+        trades = staged.exchange.trades()
+        orders = [
+            staged.exchange.order(order_id, None) for order_id in {t.order_id for t in trades}
+        ]
+        # Orders that filled in part; the session re-planned the rest and replaced them.
+        partly = [o for o in orders if o.executed < o.quantity - 1e-9]
+        assert len(partly) >= 2
+        assert {o.status for o in partly} == {"CANCELED"}
+        _restart_reconciles(staged, db, log)
+        assert staged.duplicates() == []
+    _trades, state = _session_of(db)
+    held = 0.0 if state.position is None else state.position.quantity
+    buys = sum(1 for trade in trades if trade.side == "BUY")
+    assert abs(staged.balances()["BTC"] - held) <= 1e-5 * buys
+
+
+def test_an_order_of_the_session_unknown_to_its_journal_is_cancelled_at_start(
+    tmp_path: Path,
+) -> None:
+    db, log = tmp_path / "live.sqlite3", tmp_path / "live.log"
+    with rehearsal(demo_bars(5)) as staged:
+        run_to_end(staged, start_session(staged, db, log), db)
+        with SessionStore.open(db, read_only=True) as store:
+            session = store.latest_session()
+            assert session is not None
+        orphan = f"{session.id_prefix}-p999999-sl0-1"
+        staged.exchange.place(
+            client_order_id=orphan,
+            side="BUY",
+            order_type=OrderType.LIMIT,
+            quantity=0.001,
+            price=round(staged.last_bar.close * 0.5, 2),
+            stop_price=None,
+        )
+        events = _restart_reconciles(staged, db, log)
+        assert staged.exchange.order(None, orphan).status == "CANCELED"
+    assert [e["client_id"] for e in events if e.get("event") == "orphan_cancelled"] == [orphan]

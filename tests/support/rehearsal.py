@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import attrs
+import pandas as pd
 
 from atb.data.bars import bars_from_frame
 from atb.data.loading import load_candles
@@ -50,10 +51,11 @@ STRATEGY_ARGS = (
 """A strategy that enters, scales in, takes partial profits, trails and stops out on 1h bars."""
 
 
-def demo_bars(days: int = 20) -> list[Bar]:
-    """DEMO 1h candles (generated offline, the same on every machine)."""
-    end = f"2025-02-{1 + days:02d}" if days < 28 else "2025-03-01"
-    frame = load_candles("DEMO", "1h", "2025-02-01", end, allow_network=False).frame
+def demo_bars(days: int = 20, start: str = "2025-02-01") -> list[Bar]:
+    """`days` of DEMO 1h candles from `start` (generated offline, the same on every machine)."""
+    first = pd.Timestamp(start, tz="UTC")
+    end = (first + pd.Timedelta(days=days)).isoformat()
+    frame = load_candles("DEMO", "1h", first.isoformat(), end, allow_network=False).frame
     return bars_from_frame(frame)
 
 
@@ -110,7 +112,11 @@ class Rehearsal:
 
 @contextlib.contextmanager
 def rehearsal(
-    bars: Sequence[Bar], *, balances: dict[str, float] | None = None, history: int = HISTORY
+    bars: Sequence[Bar],
+    *,
+    balances: dict[str, float] | None = None,
+    history: int = HISTORY,
+    participation: float | None = None,
 ) -> Iterator[Rehearsal]:
     """A lockstep sandbox over `bars` with `history` bars closed, serving on 127.0.0.1."""
     start = int(bars[history].time.timestamp() * 1000)
@@ -125,6 +131,7 @@ def rehearsal(
         bar_ms=HOUR_MS,
         balances=balances or {"USDT": 10_000.0, "BTC": 0.0},
         now_ms=clock,
+        participation=participation,
     )
     faults = FaultPlan()
     server = SandboxServer(exchange, api_key=KEY, secret=SECRET, faults=faults)
@@ -138,11 +145,16 @@ def rehearsal(
 
 
 def start_session(
-    staged: Rehearsal, db: Path, log: Path, *extra: str, env: dict[str, str] | None = None
+    staged: Rehearsal,
+    db: Path,
+    log: Path,
+    *extra: str,
+    env: dict[str, str] | None = None,
+    strategy: Sequence[str] = STRATEGY_ARGS,
 ) -> LiveProcess:
     """`atb live … --live-trading` against the rehearsal, keys in the environment."""
     args = [
-        *STRATEGY_ARGS, "--live-trading", "--exchange-url", staged.url, "--db", str(db),
+        *strategy, "--live-trading", "--exchange-url", staged.url, "--db", str(db),
         "--poll-interval", "0.02", "--log-format", "json", *extra,
     ]  # fmt: skip
     keys = {"ATB_API_KEY": KEY, "ATB_API_SECRET": SECRET}

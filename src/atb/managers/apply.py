@@ -189,6 +189,25 @@ def _reduce(book: Book[P], position: P, report: VenueFill, order: MarketOrder) -
     )
 
 
+def _reduce_at_level(book: Book[P], position: P, report: VenueFill, reason: str) -> None:
+    fill = _fill(
+        book,
+        report,
+        action=position.side.exit_action,
+        quantity=report.quantity,
+        time=report.time,
+        reason=reason,
+        kind=FillKind.EXIT,
+        order_id=book.next_order_id(),
+        position_id=position.position_id,
+    )
+    book.cash += cash_change(position, fill)
+    remaining = book.context.instrument.snap_quantity(position.quantity - fill.quantity)
+    book.position = book.context.positions.update(
+        position, reduce_changes(position, fill, remaining)
+    )
+
+
 def _grow(book: Book[P], position: P, report: VenueFill, order: MarketOrder) -> None:
     fill = _fill(
         book,
@@ -258,6 +277,11 @@ def _resting_fill(book: Book[P], order: RestingOrder, report: VenueFill) -> None
     kind = order.level.kind
     if kind in (LevelKind.STOP_LOSS, LevelKind.TAKE_PROFIT):
         reason = stop_reason(position) if kind is LevelKind.STOP_LOSS else kind.value
+        if not report.complete and report.quantity < position.quantity:
+            # An exchange filled only part of the level (thin volume): the rest stays open,
+            # still protected by the level, and closes when the remainder fills.
+            _reduce_at_level(book, position, report, reason)
+            return
         order_id = book.next_order_id()
         exit = ExitReason(reason)  # the stop's rule or "take profit": typed and in words alike
         _close(
@@ -270,6 +294,10 @@ def _resting_fill(book: Book[P], order: RestingOrder, report: VenueFill) -> None
 
 
 def _partial_exit(book: Book[P], position: P, order: RestingOrder, report: VenueFill) -> None:
+    if order.closes_position and not report.complete and report.quantity < position.quantity:
+        # The last rung filled only in part (thin volume): the rest stays at the rung.
+        _reduce_at_level(book, position, report, f"partial exit {order.level.rung + 1}")
+        return
     order_id = book.next_order_id()
     if order.closes_position:
         _close(

@@ -25,6 +25,8 @@ from atb.venues.sandbox.server import RequestSeen
 from tests.support.sandbox import KEY, SECRET, Sandbox, running_sandbox
 
 SYMBOL = "BTC/USDT"
+Retries = list[tuple[str, str, float]]
+"""What the client said before each retry: (what, why, wait in seconds)."""
 FUNDED = {"BTC": 0.0, "USDT": 10_000.0}
 
 
@@ -97,7 +99,7 @@ def _client(
 def test_a_rate_limit_is_waited_out_for_its_retry_after_then_retried(
     sandbox: Sandbox, fault: Fault
 ) -> None:
-    waits, retries = Waits(), []
+    waits, retries = Waits(), Retries()
     client = _client(sandbox, waits, retries=retries)
     sandbox.server.faults.retry_after_s = 3
     sandbox.server.faults.arm(fault)
@@ -118,7 +120,7 @@ def test_a_retry_after_shorter_than_the_backoff_waits_the_backoff(sandbox: Sandb
 
 
 def test_a_server_error_is_retried_after_a_backoff(sandbox: Sandbox) -> None:
-    waits, retries = Waits(), []
+    waits, retries = Waits(), Retries()
     client = _client(sandbox, waits, retries=retries)
     # A 500 also carries a Retry-After here; only a rate limit's is honoured.
     sandbox.server.faults.retry_after_s = 9
@@ -269,7 +271,7 @@ def test_a_skewed_exchange_clock_is_measured_and_the_call_succeeds(
 ) -> None:
     """`/api/v3/time` is the replay clock here, so the offset is searched for with signed
     probes; afterwards every request passes without another measurement."""
-    waits, retries = Waits(), []
+    waits, retries = Waits(), Retries()
     client = _client(sandbox, waits, retries=retries)
     sandbox.server.clock_skew_ms = skew_ms
     assert client.balances() == FUNDED
@@ -294,7 +296,7 @@ def test_an_exchange_whose_time_is_its_clock_is_measured_in_one_request(
     sandbox: Sandbox, requests: Requests
 ) -> None:
     """As Binance: `/api/v3/time` tells the exchange's clock, one probe confirms it."""
-    waits, retries = Waits(), []
+    waits, retries = Waits(), Retries()
     client = _client(sandbox, waits, retries=retries)
     sandbox.server.clock_skew_ms = 45_000
     sandbox.clock.now = int(time.time() * 1000) + 45_000
@@ -309,7 +311,7 @@ def test_an_exchange_whose_time_is_its_clock_is_measured_in_one_request(
 
 
 def test_retries_exhausted_name_what_failed_and_never_the_secret(sandbox: Sandbox) -> None:
-    waits, retries = Waits(), []
+    waits, retries = Waits(), Retries()
     client = _client(sandbox, waits, retries=retries)
     sandbox.server.faults.arm(Fault.SERVER_ERROR, 6)
     with pytest.raises(ExchangeUnavailableError) as raised:
@@ -323,7 +325,7 @@ def test_retries_exhausted_name_what_failed_and_never_the_secret(sandbox: Sandbo
 
 
 def test_a_hung_exchange_is_named_by_path_without_the_signed_query(sandbox: Sandbox) -> None:
-    waits, retries = Waits(), []
+    waits, retries = Waits(), Retries()
     client = _client(sandbox, waits, retries=retries)
     sandbox.server.faults.arm(Fault.HANG, 1 + 6)  # the send, then every lookup
     with pytest.raises(ExchangeUnavailableError) as raised:

@@ -308,6 +308,7 @@ class LiveEngine:
             bar_interval=settings.timeframe.timedelta,
             log=self.log.write,
             max_order_value=self.exchange.max_order_value,
+            id_prefix=session.id_prefix,
         )
 
     @property

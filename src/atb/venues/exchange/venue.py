@@ -80,6 +80,7 @@ class ExchangeVenue:
         bar_interval: timedelta,
         log: Log | None = None,
         max_order_value: float | None = None,
+        id_prefix: str | None = None,
     ) -> None:
         self.client = client
         self.journal = journal
@@ -87,6 +88,9 @@ class ExchangeVenue:
         self.bar_interval = bar_interval
         self.log = log or _silent
         self.max_order_value = max_order_value
+        self.id_prefix = id_prefix
+        """The session's client id prefix: an open order carrying it that the journal does not
+        know is an orphan (a store restored from an old copy) and is cancelled at recovery."""
         """A rail, in quote: a buy worth more is refused before it is sent (sells, which only
         ever reduce the position, are never held back)."""
         self._orders: dict[str, ExchangeOrder] = {o.client_id: o for o in journal.orders()}
@@ -206,8 +210,21 @@ class ExchangeVenue:
                     self._journal(_update(order, remote))
             elif order.status is JournalStatus.CANCEL_INTENT:
                 self._cancel(order)
+        self._cancel_orphans()
         self._refreshed_for = None
         self.refresh(None)
+
+    def _cancel_orphans(self) -> None:
+        """Cancel the session's open orders its journal does not know (rule: cancel, never
+        adopt: atb cannot know what such an order was for)."""
+        prefix = self.id_prefix
+        if prefix is None:
+            return
+        for remote in self.client.open_orders():
+            client_id = remote.client_id
+            if client_id.startswith(f"{prefix}-") and client_id not in self._orders:
+                self.client.cancel(client_id)
+                self.log("orphan_cancelled", client_id=client_id)
 
     def refresh(self, bar_time: datetime | None) -> None:
         """Fetch the session's fills and settle resting orders that ended (once per bar)."""
@@ -477,6 +494,8 @@ class ExchangeVenue:
             fee = (quantity - held) * price
             quantity = held
         position = account.position
+        # A sell that left part of the position is an incomplete exit: the kernel reduces the
+        # position instead of closing it (thin volume fills a stop in parts).
         complete = position is None or trades[0].side == "buy" or quantity >= position.quantity
         return VenueFill(
             order=order,
@@ -486,7 +505,7 @@ class ExchangeVenue:
             slippage=0.0,
             liquidity=liquidity,
             time=time,
-            complete=complete or not isinstance(order, MarketOrder),
+            complete=complete,
         )
 
 
