@@ -135,6 +135,10 @@ class ExchangeVenue:
         seen: set[tuple[LevelKind, int]] = set()
         for trade in self._resting_trades(orders[0].position_id, path):
             key = self._orders[trade.client_id].key
+            if key is not None and key not in by_key:
+                # Filled on the exchange, but no longer one of the kernel's levels (a scale-in
+                # after a partial target in the same bar): reconciliation will name it.
+                self.log("unplanned_fill", client_id=trade.client_id, qty=trade.quantity)
             if key is None or key in seen or key not in by_key:
                 continue
             seen.add(key)
