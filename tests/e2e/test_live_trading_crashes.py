@@ -20,7 +20,14 @@ import attrs
 
 from atb.persistence.store import SessionStore
 from atb.venues.sandbox.server import RequestSeen
-from tests.support.rehearsal import Rehearsal, demo_bars, rehearsal, run_to_end, start_session
+from tests.support.rehearsal import (
+    SECRET,
+    Rehearsal,
+    demo_bars,
+    rehearsal,
+    run_to_end,
+    start_session,
+)
 
 KILL_POINTS = (
     ("POST", "/api/v3/order", False),  # a market order journalled, never sent
@@ -129,3 +136,7 @@ def test_sigkill_at_every_point_of_the_order_lifecycle_changes_nothing(tmp_path:
     assert killed.position == calm.position
     assert killed.cash == calm.cash
     assert killed.balances == calm.balances
+    # 25 starts, 24 kills mid-request: the secret is still in nothing they wrote.
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert SECRET.encode() not in path.read_bytes(), path

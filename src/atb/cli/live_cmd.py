@@ -60,6 +60,7 @@ from atb.engines.live.text_log import TextLog
 from atb.engines.session_result import session_result
 from atb.managers.lookback import history_bars
 from atb.persistence.lock import lock_holder, lock_path
+from atb.persistence.order_journal import StoreJournal
 from atb.persistence.store import SessionStore
 from atb.persistence.store_file import store_bytes
 from atb.ports import CandleFeed
@@ -435,7 +436,8 @@ def discard_store(path: Path) -> None:
 def _print_summary(store: SessionStore, session_id: int) -> None:
     """The closing summary of the session, from what it stored (the same as `atb backtest`)."""
     session = store.get_session(session_id)
-    mode = "live trading" if session.id_prefix.startswith("atb") else "paper"
+    real = StoreJournal(store, session.id).baseline() is not None
+    mode = "live trading" if real else "paper"
     heading = f"Live session {session.id} ({mode}):"
     if not store.equity(session.id):
         click.echo(f"{heading}: no closed bar processed yet")

@@ -15,11 +15,13 @@ from atb.domain.bars import Bar
 from atb.domain.decisions import Action, Decision
 from atb.domain.events import KernelEvent, OrderFilled, OrderPlaced, OrderRejected, PositionClosed
 from atb.domain.fills import FillKind, Liquidity
+from atb.domain.intents import ExitReason
 from atb.domain.models import ActiveTrade
 from atb.domain.sides import PositionSide
 from atb.engines.driver import BarDriver
 from atb.managers.execution import (
     AccountView,
+    LevelReached,
     RestingOrder,
     RestingWalk,
     VenueFill,
@@ -27,6 +29,7 @@ from atb.managers.execution import (
     VenueRejection,
     VenueReport,
 )
+from atb.managers.fills import LevelKind
 from atb.managers.orders import MarketOrder, OrderIntent
 from atb.managers.positions import ActiveTradeAdapter
 from atb.ports import ExecutionVenue
@@ -175,3 +178,98 @@ def test_an_exit_filled_in_parts_reduces_then_closes() -> None:
     assert closed.gross_pnl == pytest.approx(0.25 * (100 - 101.6) + 0.75 * (98 - 101.6))
     assert closed.partial_exits == 0  # venue parts are not ladder rungs
     assert state.cash == pytest.approx(1_000.0 - 4 * FEE + closed.gross_pnl)
+
+
+@attrs.define
+class ThinStopVenue:
+    """Fills entries at once at the reference; a stop level it fills in halves, one per bar
+    that reaches it (the first half reported incomplete), as an exchange with thin volume."""
+
+    halves_given: int = 0
+
+    def submit(
+        self, order: MarketOrder, reference: float, time: datetime, bar: Bar, account: AccountView
+    ) -> Sequence[VenueReport]:
+        quantity = 1.0 if account.position is None else account.position.quantity
+        return (VenueFill(order, reference, quantity, 0.0, 0.0, Liquidity.TAKER, time),)
+
+    def cancel(self, order: VenueOrder) -> Sequence[VenueReport]:
+        return ()
+
+    def walk(
+        self, orders: Sequence[RestingOrder], path: Bar, side: PositionSide, *, reverse: bool
+    ) -> RestingWalk:
+        reached = tuple(
+            LevelReached(order, order.level.price, False)
+            for order in orders
+            if order.level.kind is LevelKind.STOP_LOSS and path.low <= order.level.price
+        )
+        return RestingWalk(reached, ambiguous=False)
+
+    def execute(
+        self, order: RestingOrder, price: float, path: Bar, account: AccountView
+    ) -> Sequence[VenueReport]:
+        self.halves_given += 1
+        last = self.halves_given == 2
+        fill = VenueFill(order, price, 0.5, 0.0, 0.0, Liquidity.TAKER, path.time, complete=last)
+        return (fill,)
+
+    def open_orders(self) -> Sequence[VenueOrder]:
+        return ()
+
+    def balance(self) -> float | None:
+        return None
+
+
+def test_a_stop_filled_in_parts_reduces_the_position_then_closes_it() -> None:
+    venue = ThinStopVenue()
+    driver: BarDriver[ActiveTrade] = BarDriver(
+        config=config_from_assignments(["risk.max_position=1", "dynamic_risk=None"]),
+        instrument=BTC,
+        positions=ActiveTradeAdapter(),
+        decider=ScriptedDecider({0: Decision(Action.ENTER_LONG, size=1.0, stop_loss_pct=0.1)}),
+        bar_interval=HOUR,
+        venue=venue,
+    )
+    # Entry at bar 1's open (100, stop 90); bars 2 and 3 reach the stop.
+    bars = bars_from_rows(
+        [(100, 101, 99, 100), (100, 101, 99, 100), (95, 96, 89, 90), (90, 91, 85, 88)]
+    )
+    state = driver.initial_state(10_000.0)
+    events: list[KernelEvent] = []
+    positions = []
+    for index, bar in enumerate(bars):
+        result = driver.step(state, bar, index)
+        state = result.state
+        events.extend(result.events)
+        positions.append(None if state.position is None else state.position.quantity)
+    assert positions == [None, 1.0, 0.5, None]
+    exits = [e.fill for e in events if isinstance(e, OrderFilled) and e.fill.kind is FillKind.EXIT]
+    assert [(f.price, f.quantity, f.reason) for f in exits] == [
+        (90.0, 0.5, "stop loss"),
+        (90.0, 0.5, "stop loss"),
+    ]
+    (closed,) = [e.trade for e in events if isinstance(e, PositionClosed)]
+    assert closed.exit_reason == "stop loss"
+    assert state.cash == pytest.approx(10_000.0 - 10.0)
+
+
+def test_flatten_queues_a_close_after_the_orders_already_at_the_venue() -> None:
+    driver: BarDriver[ActiveTrade] = BarDriver(
+        config=config_from_assignments(["risk.max_position=1", "dynamic_risk=None"]),
+        instrument=BTC,
+        positions=ActiveTradeAdapter(),
+        decider=ScriptedDecider({0: Decision(Action.ENTER_LONG, size=1.0)}),
+        bar_interval=HOUR,
+        venue=ThinStopVenue(),
+    )
+    (bar,) = bars_from_rows([(100, 101, 99, 100)])
+    result = driver.step(driver.initial_state(10_000.0), bar, 0)
+    (entry,) = result.state.pending
+    flat, nothing = driver.flatten(result.state, bar, "flatten: test")
+    assert (flat.pending, nothing) == ((), ())  # no position, no entry kept: nothing to close
+    kept, (placed,) = driver.flatten(result.state, bar, "flatten: test", keep=[entry])
+    assert [o.intent for o in kept.pending] == [OrderIntent.OPEN_LONG, OrderIntent.CLOSE]
+    assert (placed.order_id, placed.reason) == (kept.pending[1].order_id, "flatten: test")
+    assert kept.pending[1].exit is ExitReason.FLATTEN
+    assert kept.order_seq == result.state.order_seq + 1
