@@ -327,3 +327,22 @@ def test_an_order_of_the_session_unknown_to_its_journal_is_cancelled_at_start(
         events = _restart_reconciles(staged, db, log)
         assert staged.exchange.order(None, orphan).status == "CANCELED"
     assert [e["client_id"] for e in events if e.get("event") == "orphan_cancelled"] == [orphan]
+
+
+def test_rules_that_differ_from_the_exchanges_are_refused_before_anything_is_written(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "live.sqlite3"
+    with rehearsal(demo_bars(5)) as staged:
+        result = run_atb(
+            "live", *STRATEGY_ARGS, "--live-trading", "--exchange-url", staged.url,
+            "--db", str(db), "--tick-size", "0.1",
+            env={"ATB_API_KEY": KEY, "ATB_API_SECRET": SECRET},
+        )  # fmt: skip
+        assert staged.posted == []
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error: BTCUSDT: tick size 0.1 differs from the exchange's 0.01; real orders follow "
+        "the exchange's rules (drop the override)"
+    )
+    assert not db.exists()

@@ -20,6 +20,7 @@ from atb.domain.errors import AtbError
 from atb.domain.instruments import Instrument
 from atb.engines.live.engine import ExchangeAccess
 from atb.venues.ccxt_binance import binance_client
+from atb.venues.exchange.market_rules import check_rules
 from atb.venues.exchange.spot_client import SpotClient
 
 __all__ = ["KEY_VARIABLE", "SECRET_VARIABLE", "exchange_access", "read_keys"]
@@ -76,19 +77,21 @@ def exchange_access(
     max_order_value: float | None = None,
     validate_only: bool = False,
 ) -> ExchangeAccess:
-    """The session's account: a ccxt client with the keys (`read_keys`), its market loaded."""
+    """The session's account: a ccxt client with the keys (`read_keys`), its market loaded and
+    its rules checked against the session's instrument (`check_rules`)."""
     key, secret = keys
     client = binance_client(exchange_url, api_key=key, secret=secret)
     symbol = f"{instrument.base_asset}/{instrument.quote_asset}"
     try:
         client.load_markets()
-        client.market(symbol)
+        market = client.market(symbol)
     except ccxt.BadSymbol:
         raise AtbError(f"the exchange has no spot market {symbol}") from None
     except ccxt.BaseError as error:
         raise AtbError(
             f"cannot reach the exchange at {exchange_url or 'Binance'} ({type(error).__name__})"
         ) from None
+    check_rules(instrument, market)
     spot = SpotClient(client, symbol, wait=wait)
     return ExchangeAccess(
         spot, adopt=adopt, max_order_value=max_order_value, validate_only=validate_only
