@@ -82,17 +82,12 @@ def exchange_access(
     key, secret = keys
     client = binance_client(exchange_url, api_key=key, secret=secret)
     symbol = f"{instrument.base_asset}/{instrument.quote_asset}"
+    spot = SpotClient(client, symbol, wait=wait)
     try:
-        client.load_markets()
-        market = client.market(symbol)
+        market = spot.market()
     except ccxt.BadSymbol:
         raise AtbError(f"the exchange has no spot market {symbol}") from None
-    except ccxt.BaseError as error:
-        raise AtbError(
-            f"cannot reach the exchange at {exchange_url or 'Binance'} ({type(error).__name__})"
-        ) from None
     check_rules(instrument, market)
-    spot = SpotClient(client, symbol, wait=wait)
     return ExchangeAccess(
         spot, adopt=adopt, max_order_value=max_order_value, validate_only=validate_only
     )

@@ -189,6 +189,11 @@ def _reduce(book: Book[P], position: P, report: VenueFill, order: MarketOrder) -
     )
 
 
+def _leaves_some(book: Book[P], position: P, report: VenueFill) -> bool:
+    """True when a fill leaves at least one lot of the position (on the lot grid)."""
+    return book.context.instrument.snap_quantity(position.quantity - report.quantity) > 0
+
+
 def _reduce_at_level(book: Book[P], position: P, report: VenueFill, reason: str) -> None:
     fill = _fill(
         book,
@@ -277,7 +282,7 @@ def _resting_fill(book: Book[P], order: RestingOrder, report: VenueFill) -> None
     kind = order.level.kind
     if kind in (LevelKind.STOP_LOSS, LevelKind.TAKE_PROFIT):
         reason = stop_reason(position) if kind is LevelKind.STOP_LOSS else kind.value
-        if not report.complete and report.quantity < position.quantity:
+        if not report.complete and _leaves_some(book, position, report):
             # An exchange filled only part of the level (thin volume): the rest stays open,
             # still protected by the level, and closes when the remainder fills.
             _reduce_at_level(book, position, report, reason)
@@ -294,7 +299,7 @@ def _resting_fill(book: Book[P], order: RestingOrder, report: VenueFill) -> None
 
 
 def _partial_exit(book: Book[P], position: P, order: RestingOrder, report: VenueFill) -> None:
-    if order.closes_position and not report.complete and report.quantity < position.quantity:
+    if order.closes_position and not report.complete and _leaves_some(book, position, report):
         # The last rung filled only in part (thin volume): the rest stays at the rung.
         _reduce_at_level(book, position, report, f"partial exit {order.level.rung + 1}")
         return

@@ -266,6 +266,7 @@ class LiveEngine:
         if self.state is None:
             self.state = self.kernel.initial_state(settings.initial_balance)
         if venue is not None:
+            venue.market_time = self.feed.server_time()
             self.execution = RealExecution(
                 venue, adopt=self.exchange is not None and self.exchange.adopt
             )
@@ -300,6 +301,7 @@ class LiveEngine:
             )
         if self.exchange is None or not real:
             return None
+        self.exchange.client.on_retry = self._exchange_retry
         settings = self.settings
         return ExchangeVenue(
             client=self.exchange.client,
@@ -310,6 +312,9 @@ class LiveEngine:
             max_order_value=self.exchange.max_order_value,
             id_prefix=session.id_prefix,
         )
+
+    def _exchange_retry(self, what: str, why: str, wait: float) -> None:
+        self.log.write("exchange_retry", what=what, why=why, retry_in=wait)
 
     @property
     def _trades_for_real(self) -> bool:
@@ -379,11 +384,14 @@ class LiveEngine:
             for start, missing in batch.gaps:
                 self.log.write("gap", first_missing=start, missing_bars=missing)
             catching_up = len(batch.bars) > 1
+            if self.execution is not None:
+                self.execution.venue.market_time = batch.server_time
             try:
-                for bar in batch.bars:
+                for index, bar in enumerate(batch.bars):
                     if self.stop.is_set() or self.flatten_requested is not None:
                         break
-                    self.process(bar, catching_up=catching_up)
+                    newest = index == len(batch.bars) - 1
+                    self.process(bar, catching_up=catching_up, newest=newest)
             except ExchangeUnavailableError as error:
                 # The bar in flight was not stored: reconnect as a restart would, from the
                 # store (recover, reconcile, act), and process it again.
@@ -484,8 +492,10 @@ class LiveEngine:
         finally:
             self.settings = settings
 
-    def process(self, bar: Bar, *, catching_up: bool = False) -> None:
-        """One closed bar: kernel step, then one store transaction, then logs."""
+    def process(self, bar: Bar, *, catching_up: bool = False, newest: bool = True) -> None:
+        """One closed bar: kernel step, then one store transaction, then logs. A real session
+        then acts on the bar's decisions — only on the newest bar of a catch-up: the market has
+        moved past the others (their exits still go out when the kernel steps on)."""
         loop = self.loop
         assert loop is not None
         if loop.last_time is not None and bar.time <= loop.last_time:
@@ -498,7 +508,7 @@ class LiveEngine:
             self._report("store_error")
             raise
         assert result is not None
-        if self.execution is not None and self.kernel is not None:
+        if self.execution is not None and self.kernel is not None and newest:
             # The bar is stored: now its decisions go to the exchange (journal first).
             self.execution.after_bar(self.kernel, result.state, bar)
         if loop.last_detail_inconsistent:

@@ -241,6 +241,11 @@ class SpotClient:
             )
         return trades
 
+    def market(self) -> dict[str, object]:
+        """The symbol's market data (rules, assets), loaded with the same fault handling."""
+        self._call("load the markets", self.exchange.load_markets)
+        return self.exchange.market(self.symbol)
+
     def balances(self) -> dict[str, float]:
         """Total (free + locked) amount per asset."""
         answer = self._call("read balances", self.exchange.fetch_balance)

@@ -25,6 +25,7 @@ dust stays in the account, below one lot per buy).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
@@ -52,10 +53,11 @@ from atb.ports import OrderJournal
 from atb.venues.exchange.protection import PlannedLeg, PlannedOrder, protection_plan
 from atb.venues.exchange.spot_client import OrderRefusedError, RemoteOrder, SpotClient
 
-__all__ = ["MAX_ORDER_VALUE", "SPOT_NO_SHORTS", "ExchangeVenue"]
+__all__ = ["MAX_ORDER_VALUE", "MISSED", "SPOT_NO_SHORTS", "ExchangeVenue"]
 
 SPOT_NO_SHORTS = "a spot account cannot sell short"
 MAX_ORDER_VALUE = "order value above --max-order-value"
+MISSED = "missed: its bar traded while the session was down"
 
 _SHAPE_TYPES = {OrderShape.MARKET: "market", OrderShape.LIMIT: "limit"}
 _LEVEL_CODES = {
@@ -96,6 +98,9 @@ class ExchangeVenue:
         self._orders: dict[str, ExchangeOrder] = {o.client_id: o for o in journal.orders()}
         self._trades: dict[str, ExchangeTrade] = {t.trade_id: t for t in journal.trades()}
         self._refreshed_for: datetime | None = None
+        self.market_time: datetime | None = None
+        """The exchange's clock as last seen (set by the engine at each poll): an entry whose
+        bar has already closed by it was missed while atb was down and is not sent."""
 
     @property
     def instrument(self) -> Instrument:
@@ -278,6 +283,12 @@ class ExchangeVenue:
         position = account.position
         if order.intent is OrderIntent.OPEN_SHORT:
             return self._refuse_unsent(order, SPOT_NO_SHORTS, "spot")
+        if order.intent is not OrderIntent.CLOSE and self._missed(order):
+            # Its bar traded while atb was down: entering now would be another trade. (A late
+            # exit still goes out: it only ever reduces the risk.)
+            detail = f"meant for the bar opening {order.created_at + self.bar_interval}"
+            self.log("order_missed", client_id=order.order_id, detail=detail)
+            return self._refuse_unsent(order, MISSED, detail)
         if order.intent is OrderIntent.CLOSE:
             if position is None:
                 return self._refuse_unsent(order, "no open position to close", "")
@@ -327,6 +338,11 @@ class ExchangeVenue:
         self._refreshed_for = None
         self.refresh(None)
         return self._orders[intent.client_id]
+
+    def _missed(self, order: MarketOrder) -> bool:
+        meant_for = order.created_at + self.bar_interval
+        now = self.market_time
+        return now is not None and now >= meant_for + self.bar_interval
 
     def _refuse_unsent(self, order: MarketOrder, reason: str, detail: str) -> ExchangeOrder:
         refused = ExchangeOrder(
@@ -480,9 +496,14 @@ class ExchangeVenue:
     ) -> VenueFill:
         """The trades of one order (or level) in one bar as one kernel fill."""
         instrument = self.instrument
-        quantity = sum(trade.quantity for trade in trades)
-        notional = sum(trade.price * trade.quantity for trade in trades)
-        price = notional / quantity
+        # Tranches fill on the lot grid; their float sum is snapped back onto it.
+        quantity = instrument.snap_quantity(math.fsum(trade.quantity for trade in trades))
+        prices = {trade.price for trade in trades}
+        if len(prices) == 1:
+            (price,) = prices  # one price (a stop's tranches): kept exactly
+        else:
+            notional = math.fsum(trade.price * trade.quantity for trade in trades)
+            price = notional / math.fsum(trade.quantity for trade in trades)
         fee = 0.0
         received = quantity
         for trade in trades:
@@ -500,7 +521,11 @@ class ExchangeVenue:
         position = account.position
         # A sell that left part of the position is an incomplete exit: the kernel reduces the
         # position instead of closing it (thin volume fills a stop in parts).
-        complete = position is None or trades[0].side == "buy" or quantity >= position.quantity
+        complete = (
+            position is None
+            or trades[0].side == "buy"
+            or quantity >= position.quantity - instrument.lot_step / 2
+        )
         return VenueFill(
             order=order,
             price=price,
