@@ -20,7 +20,7 @@ from atb.managers.kernel_state import KernelState
 from atb.persistence.store import SessionStore
 from atb.venues.sandbox.exchange import OrderType
 from atb.venues.sandbox.server import RequestSeen
-from tests.support.cli import run_atb
+from tests.support.cli import ATB, run_atb
 from tests.support.live_harness import LiveProcess
 from tests.support.rehearsal import (
     KEY,
@@ -32,6 +32,7 @@ from tests.support.rehearsal import (
     run_to_end,
     start_session,
 )
+from tests.support.terminal import run_in_terminal
 
 
 def test_a_real_session_trades_every_level_on_the_exchange_and_decides_as_the_backtest(
@@ -346,3 +347,24 @@ def test_rules_that_differ_from_the_exchanges_are_refused_before_anything_is_wri
         "the exchange's rules (drop the override)"
     )
     assert not db.exists()
+
+
+def test_a_real_session_in_a_terminal_reads_as_text_and_ends_with_its_summary(
+    tmp_path: Path,
+) -> None:
+    """As a person runs it: a line per bar and per exchange event, then (the daily-loss rail
+    ends it) the flatten and the session's summary."""
+    db = tmp_path / "live.sqlite3"
+    with rehearsal(demo_bars()) as staged:
+        args = [
+            str(ATB), "live", *STRATEGY_ARGS, "--live-trading", "--exchange-url", staged.url,
+            "--db", str(db), "--poll-interval", "0.02", "--max-daily-loss", "12",
+        ]  # fmt: skip
+        run = run_in_terminal(args, env={"ATB_API_KEY": KEY, "ATB_API_SECRET": SECRET})
+    assert run.exit_code == 0, run.describe()
+    screen = run.screen
+    assert "Traceback" not in screen
+    assert "2025-02-07 21:00" in screen  # the bar of the breach, as a bar line
+    assert "flattened" in screen
+    assert "Live session 1 (live trading): sma_cross on BTCUSDT 1h" in screen
+    assert SECRET not in screen

@@ -508,9 +508,6 @@ class LiveEngine:
             self._report("store_error")
             raise
         assert result is not None
-        if self.execution is not None and self.kernel is not None and newest:
-            # The bar is stored: now its decisions go to the exchange (journal first).
-            self.execution.after_bar(self.kernel, result.state, bar)
         if loop.last_detail_inconsistent:
             self.log.write("detail_inconsistent", bar_time=bar.time)
         opening_equity = self.state.equity if self.state is not None else result.equity
@@ -520,6 +517,9 @@ class LiveEngine:
         self._watch_daily_loss(bar, opening_equity, result.equity)
         self.health.bar_processed(bar.time)
         self.log.bar(bar, result)
+        if self.execution is not None and self.kernel is not None and newest:
+            # The bar is stored (and told): now its decisions go to the exchange, journal first.
+            self.execution.after_bar(self.kernel, result.state, bar)
         self._report("catching_up" if catching_up else "running")
         if self.on_bar is not None:
             self.on_bar(bar)

@@ -142,8 +142,24 @@ def _session_line(event: str, fields: dict[str, object]) -> str | None:
         return f"session {session} stopped"
     if event == "fatal":
         return None  # the command prints the error itself, as its last line
+    if event == "exchange_fill":
+        return (
+            f"exchange: {fields.get('side')} {fields.get('qty')} @ "
+            f"{display.price(_number(fields.get('price')))} ({fields.get('client_id')})"
+        )
+    if event == "flattened":
+        return f"session {session} flattened ({fields.get('reason')}) and stops"
+    if event == "max_daily_loss":
+        return (
+            f"daily loss {display.money(_number(fields.get('loss')))} reached the limit of "
+            f"{display.money(_number(fields.get('limit')))}"
+        )
     details = ", ".join(f"{key}={_text(value)}" for key, value in fields.items())
     return f"{event}: {details}" if details else event
+
+
+def _number(value: object) -> float:
+    return float(value) if isinstance(value, int | float) else float("nan")
 
 
 def _text(value: object) -> str:

@@ -260,7 +260,13 @@ class ExchangeVenue:
             self.journal.record_trades(fresh, list(changed.values()))
             self._orders.update(changed)
             for trade in fresh:
-                self.log("fill", client_id=trade.client_id, price=trade.price, qty=trade.quantity)
+                self.log(
+                    "exchange_fill",
+                    client_id=trade.client_id,
+                    side=trade.side,
+                    price=trade.price,
+                    qty=trade.quantity,
+                )
 
     def was_sent(self, kernel_order_id: str) -> bool:
         """True when the market order may have reached the exchange (journalled, not refused)."""
