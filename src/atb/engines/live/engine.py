@@ -22,7 +22,7 @@ import enum
 import secrets
 import statistics
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import datetime
 
 import attrs
 
@@ -36,6 +36,7 @@ from atb.domain.models import LivePosition
 from atb.domain.timeframes import Timeframe, parse_timeframe
 from atb.engines.bar_loop import BarLoop
 from atb.engines.driver import BarDriver
+from atb.engines.live.daily_loss import DailyLossRail
 from atb.engines.live.health import HealthState
 from atb.engines.live.log import SessionLog
 from atb.engines.live.real_execution import RealExecution, opening_baseline
@@ -154,8 +155,7 @@ class LiveEngine:
         """Set (to the reason) by `request_flatten`, acted on at the next safe point."""
         self.halted: str | None = None
         """Why the session stopped by itself (a flatten), None while it runs."""
-        self._day: date | None = None
-        self._day_open_equity = 0.0
+        self.daily_loss: DailyLossRail | None = None
 
     # -- session -----------------------------------------------------------------------------
     def open_session(self) -> SessionRecord:
@@ -284,7 +284,11 @@ class LiveEngine:
         )
         if self.last_time is not None:
             self.health.bar_processed(self.last_time)
-        self._restore_day(session)
+        if settings.max_daily_loss is not None:
+            self.daily_loss = DailyLossRail(
+                settings.max_daily_loss, settings.timeframe.timedelta, settings.initial_balance
+            )
+            self.daily_loss.restore(self.store.equity(session.id))
         self._report("starting")
         return session
 
@@ -411,28 +415,15 @@ class LiveEngine:
         self.flatten_requested = reason
 
     def _watch_daily_loss(self, bar: Bar, opening_equity: float, equity: float) -> None:
-        limit = self.settings.max_daily_loss
-        if limit is None:
+        rail = self.daily_loss
+        if rail is None:
             return
-        day = (bar.time + self.settings.timeframe.timedelta).date()
-        if day != self._day:
-            self._day, self._day_open_equity = day, opening_equity
-        loss = self._day_open_equity - equity
-        if loss >= limit:
+        loss = rail.loss_if_breached(bar.time, opening_equity, equity)
+        if loss is not None:
             self.log.write(
-                "max_daily_loss", loss=loss, limit=limit, day_open_equity=self._day_open_equity
+                "max_daily_loss", loss=loss, limit=rail.limit, day_open_equity=rail.day_open_equity
             )
             self.request_flatten(ExitReason.FLATTEN.value + ": max daily loss")
-
-    def _restore_day(self, session: SessionRecord) -> None:
-        """The day's opening equity after a restart: the last close of the previous UTC day."""
-        points = self.store.equity(session.id)
-        if not points:
-            return
-        step = self.settings.timeframe.timedelta
-        self._day = (points[-1].time + step).date()
-        earlier = [p for p in points if (p.time + step).date() < self._day]
-        self._day_open_equity = earlier[-1].equity if earlier else self.settings.initial_balance
 
     def _flatten(self, reason: str) -> None:
         """Queue a CLOSE of the position after the last stored bar, store it, send it (a real

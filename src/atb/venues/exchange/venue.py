@@ -18,14 +18,11 @@ The kernel asks the same questions of every venue; this one answers from the exc
   client id (never sent twice), cancels that were decided are finished, and every fill since is
   fetched.
 
-Fees: a spot buy pays its commission in the asset bought. The kernel's position holds what can
-be sold — the quantity received, rounded down to the lot — and the rest is booked as fee (the
-dust stays in the account, below one lot per buy).
+The exchange's trades become the kernel's fills in `atb.venues.exchange.trade_folding`.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
@@ -41,7 +38,6 @@ from atb.managers.execution import (
     LevelReached,
     RestingOrder,
     RestingWalk,
-    VenueFill,
     VenueOrder,
     VenueRejection,
     VenueReport,
@@ -52,6 +48,7 @@ from atb.managers.orders import MarketOrder, OrderIntent
 from atb.ports import OrderJournal
 from atb.venues.exchange.protection import PlannedLeg, PlannedOrder, protection_plan
 from atb.venues.exchange.spot_client import OrderRefusedError, RemoteOrder, SpotClient
+from atb.venues.exchange.trade_folding import fold_trades
 
 __all__ = ["MAX_ORDER_VALUE", "MISSED", "SPOT_NO_SHORTS", "ExchangeVenue"]
 
@@ -90,11 +87,11 @@ class ExchangeVenue:
         self.bar_interval = bar_interval
         self.log = log or _silent
         self.max_order_value = max_order_value
+        """A rail, in quote: a buy worth more is refused before it is sent (sells, which only
+        ever reduce the position, are never held back)."""
         self.id_prefix = id_prefix
         """The session's client id prefix: an open order carrying it that the journal does not
         know is an orphan (a store restored from an old copy) and is cancelled at recovery."""
-        """A rail, in quote: a buy worth more is refused before it is sent (sells, which only
-        ever reduce the position, are never held back)."""
         self._orders: dict[str, ExchangeOrder] = {o.client_id: o for o in journal.orders()}
         self._trades: dict[str, ExchangeTrade] = {t.trade_id: t for t in journal.trades()}
         self._refreshed_for: datetime | None = None
@@ -121,7 +118,16 @@ class ExchangeVenue:
         trades = self._trades_of((sent.client_id,))
         if not trades:
             return ()
-        return (self._fill(order, trades, time, Liquidity.TAKER, account),)
+        return (
+            fold_trades(
+                order,
+                trades,
+                time=time,
+                liquidity=Liquidity.TAKER,
+                account=account,
+                instrument=self.instrument,
+            ),
+        )
 
     def cancel(self, order: VenueOrder) -> Sequence[VenueReport]:
         """Nothing to do: protective orders are replaced by `protect`, not by the kernel."""
@@ -162,7 +168,16 @@ class ExchangeVenue:
         if not trades:
             return ()
         liquidity = Liquidity.MAKER if order.level.kind.is_limit else Liquidity.TAKER
-        return (self._fill(order, trades, path.time, liquidity, account),)
+        return (
+            fold_trades(
+                order,
+                trades,
+                time=path.time,
+                liquidity=liquidity,
+                account=account,
+                instrument=self.instrument,
+            ),
+        )
 
     def open_orders(self) -> Sequence[VenueOrder]:
         """Protective orders are the venue's own (see `protect`); the kernel rests none here."""
@@ -491,57 +506,6 @@ class ExchangeVenue:
             and self._orders[trade.client_id].level is not None
         ]
         return sorted(chosen, key=lambda trade: (trade.time, trade.trade_id))
-
-    def _fill(
-        self,
-        order: VenueOrder,
-        trades: Sequence[ExchangeTrade],
-        time: datetime,
-        liquidity: Liquidity,
-        account: AccountView,
-    ) -> VenueFill:
-        """The trades of one order (or level) in one bar as one kernel fill."""
-        instrument = self.instrument
-        # Tranches fill on the lot grid; their float sum is snapped back onto it.
-        quantity = instrument.snap_quantity(math.fsum(trade.quantity for trade in trades))
-        prices = {trade.price for trade in trades}
-        if len(prices) == 1:
-            (price,) = prices  # one price (a stop's tranches): kept exactly
-        else:
-            notional = math.fsum(trade.price * trade.quantity for trade in trades)
-            price = notional / math.fsum(trade.quantity for trade in trades)
-        fee = 0.0
-        received = quantity
-        for trade in trades:
-            if trade.commission_asset == instrument.quote_asset:
-                fee += trade.commission
-            elif trade.commission_asset == instrument.base_asset:
-                fee += trade.commission * trade.price
-                if trade.side == "buy":
-                    received -= trade.commission
-        if trades[0].side == "buy":
-            # What can be sold again; the rest (commission and dust) is a fee in quote.
-            held = instrument.round_quantity(received)
-            fee = (quantity - held) * price
-            quantity = held
-        position = account.position
-        # A sell that left part of the position is an incomplete exit: the kernel reduces the
-        # position instead of closing it (thin volume fills a stop in parts).
-        complete = (
-            position is None
-            or trades[0].side == "buy"
-            or quantity >= position.quantity - instrument.lot_step / 2
-        )
-        return VenueFill(
-            order=order,
-            price=price,
-            quantity=quantity,
-            fee=fee,
-            slippage=0.0,
-            liquidity=liquidity,
-            time=time,
-            complete=complete,
-        )
 
 
 def _matches(plan: PlannedOrder, legs: Sequence[ExchangeOrder], position_id: str | None) -> bool:
