@@ -9,8 +9,9 @@ import pytest
 
 from atb.domain.fills import Liquidity
 from atb.domain.instruments import Instrument
+from atb.domain.models import ActiveTrade
 from atb.domain.sides import PositionSide
-from atb.managers.execution import AccountView, RestingOrder
+from atb.managers.execution import AccountView, RestingOrder, VenueFill
 from atb.managers.fills import Level, LevelKind, Trigger
 from atb.managers.order_journal import ExchangeTrade
 from atb.venues.exchange.trade_folding import fold_trades
@@ -36,16 +37,20 @@ def _trade(
     )
 
 
+def _fold(trades: list[ExchangeTrade], position: ActiveTrade | None) -> VenueFill:
+    account = AccountView(10_000.0, position)
+    return fold_trades(
+        STOP, trades, time=T0, liquidity=Liquidity.TAKER, account=account, instrument=RULES
+    )
+
+
 def test_a_stop_over_two_tranches_is_one_fill_on_the_grid_at_its_exact_price() -> None:
     position = make_position(PositionSide.LONG, entry_price=39_627.19, quantity=0.02014)
     trades = [
         _trade("sell", 38_834.64, 0.00503, 0.19533823, "USDT"),
         _trade("sell", 38_834.64, 0.01511, 0.58679141, "USDT"),
     ]
-    fill = fold_trades(
-        STOP, trades, time=T0, liquidity=Liquidity.TAKER,
-        account=AccountView(10_000.0, position), instrument=RULES,
-    )  # fmt: skip
+    fill = _fold(trades, position)
     assert 0.00503 + 0.01511 != 0.02014  # the float sum is off the grid …
     assert (fill.quantity, fill.price, fill.complete) == (
         0.02014,
@@ -58,10 +63,7 @@ def test_a_stop_over_two_tranches_is_one_fill_on_the_grid_at_its_exact_price() -
 def test_a_buy_holds_what_it_can_sell_and_books_commission_and_dust_as_fee() -> None:
     # 0.02014 bought, 0.00002014 BTC commission: 0.02011986 received, 0.02011 sellable.
     trades = [_trade("buy", 39_709.25, 0.02014, 0.00002014, "BTC")]
-    fill = fold_trades(
-        STOP, trades, time=T0, liquidity=Liquidity.TAKER,
-        account=AccountView(10_000.0, None), instrument=RULES,
-    )  # fmt: skip
+    fill = _fold(trades, None)
     assert fill.quantity == 0.02011
     assert fill.fee == pytest.approx(0.00003 * 39_709.25)
     assert fill.complete
@@ -73,10 +75,7 @@ def test_an_exit_filled_in_part_is_incomplete_and_prices_average_by_volume() -> 
         _trade("sell", 39_000.0, 0.004, 0.156, "USDT"),
         _trade("sell", 38_900.0, 0.004, 0.1556, "USDT"),
     ]
-    fill = fold_trades(
-        STOP, trades, time=T0, liquidity=Liquidity.TAKER,
-        account=AccountView(10_000.0, position), instrument=RULES,
-    )  # fmt: skip
+    fill = _fold(trades, position)
     assert (fill.quantity, fill.complete) == (0.008, False)
     assert fill.price == pytest.approx(38_950.0)
     assert fill.fee == pytest.approx(0.3116)
