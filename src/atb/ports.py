@@ -33,7 +33,7 @@ from atb.managers.execution import (
     VenueReport,
 )
 from atb.managers.kernel_state import StepResult
-from atb.managers.order_journal import AccountBaseline, ExchangeOrder, ExchangeTrade
+from atb.managers.order_journal import AccountBaseline, ExchangeOrder, ExchangeTrade, FillPair
 from atb.managers.orders import MarketOrder
 
 P = TypeVar("P", bound=Position)
@@ -157,4 +157,13 @@ class OrderJournal(Protocol):
 
     def record_baseline(self, baseline: AccountBaseline) -> None:
         """Keep the account's baseline (once, when the session starts or adopts)."""
+        ...
+
+    def record_fill_pair(self, pair: FillPair) -> None:
+        """Keep a real fill beside the simulated one (replacing the pair of the same bar and
+        order: a bar processed again after a crash records it again)."""
+        ...
+
+    def fill_pairs(self) -> Sequence[FillPair]:
+        """Every fill pair, in bar order."""
         ...

@@ -267,7 +267,11 @@ def _print_real(report: ParityReport, console: Console) -> None:
         table.add_row(
             name,
             str(spread.count),
-            *(f"{value:.4g}" for value in (spread.median, spread.p90, spread.low, spread.high)),
+            # `+ 0.0` shows a negative zero as 0.
+            *(
+                f"{value + 0.0:.4g}"
+                for value in (spread.median, spread.p90, spread.low, spread.high)
+            ),
         )
     console.print(table)
     if quality.unpaired:

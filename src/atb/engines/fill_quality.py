@@ -1,8 +1,9 @@
-"""Fill quality: each real fill beside the fill the simulated venue made on the same bar.
+"""Fill quality: each real fill beside the fill the simulated venue would have made.
 
-A real session's fills come from the exchange; the backtest of its candles (same config, same
-decisions) says what the simulation would have filled. Pairing them fill by fill — same bar,
-same kind, same side, in order — gives the deviations a trader needs to trust a backtest:
+A real session stores, for every fill the exchange made, the fill the simulated venue of the
+session's own config would have made for the same order on the same bar (`FillPair`, written by
+the exchange venue as it folds the fill). Measured over a session, the pairs give the
+deviations a trader needs to trust a backtest:
 
 - **price**, in basis points *against* the trader (positive: reality was worse);
 - **fee**, per fill, in quote (positive: reality charged more);
@@ -18,14 +19,11 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Sequence
-from datetime import timedelta
 
 import attrs
 
-from atb.domain.events import KernelEvent, OrderFilled
-from atb.domain.fills import Fill, Liquidity
-from atb.domain.sides import OrderAction
-from atb.managers.order_journal import ExchangeOrder, ExchangeTrade
+from atb.domain.fills import Liquidity
+from atb.managers.order_journal import FillPair
 
 __all__ = ["Distribution", "FillQuality", "fill_quality"]
 
@@ -83,38 +81,26 @@ class FillQuality:
         }
 
 
-def fill_quality(
-    live: Sequence[KernelEvent],
-    simulated: Sequence[KernelEvent],
-    *,
-    orders: Sequence[ExchangeOrder],
-    trades: Sequence[ExchangeTrade],
-    bar_interval: timedelta,
-    configured_slippage: float,
-) -> FillQuality:
-    """Pair the session's fills with the backtest's and measure the differences."""
-    real = _fills_by_slot(live)
-    simulation = _fills_by_slot(simulated)
+def fill_quality(pairs: Sequence[FillPair], *, configured_slippage: float) -> FillQuality:
+    """Measure the stored pairs: each real fill against the simulated venue's fill of the same
+    order on the same bar."""
     price_bps: list[float] = []
     taker_bps: list[float] = []
     fees: list[float] = []
+    delays: list[float] = []
     unpaired = 0
-    for slot, fills in real.items():
-        others = simulation.get(slot, [])
-        unpaired += abs(len(fills) - len(others))
-        for fill, other in zip(fills, others, strict=False):
-            against = _against_bps(fill, other)
-            price_bps.append(against)
-            if fill.liquidity is Liquidity.TAKER:
-                taker_bps.append(against)
-            fees.append(fill.fee - other.fee)
-    unpaired += sum(len(fills) for slot, fills in simulation.items() if slot not in real)
-    market = {o.client_id: o for o in orders if o.kernel_order_id is not None}
-    delays = [
-        (trade.time - (market[trade.client_id].created_at + bar_interval)).total_seconds()
-        for trade in trades
-        if trade.client_id in market
-    ]
+    for pair in pairs:
+        if pair.slot.startswith("market:"):
+            delays.append((pair.real_time - pair.bar_time).total_seconds())
+        if pair.simulated_price is None or pair.simulated_fee is None:
+            unpaired += 1  # the model would not have filled it on that bar
+            continue
+        sign = 1.0 if pair.side == "buy" else -1.0
+        against = sign * (pair.real_price - pair.simulated_price) / pair.simulated_price * 1e4
+        price_bps.append(against)
+        if pair.liquidity == Liquidity.TAKER.value:
+            taker_bps.append(against)
+        fees.append(pair.real_fee - pair.simulated_fee)
     suggestion = None
     if taker_bps:
         suggestion = max(0.0, configured_slippage + statistics.median(taker_bps) / 10_000.0)
@@ -126,19 +112,3 @@ def fill_quality(
         delay_s=Distribution.of(delays),
         suggested_slippage=suggestion,
     )
-
-
-def _fills_by_slot(events: Sequence[KernelEvent]) -> dict[tuple[object, ...], list[Fill]]:
-    """Fills keyed by the bar they were applied on, their kind and side, in order."""
-    slots: dict[tuple[object, ...], list[Fill]] = {}
-    for event in events:
-        if isinstance(event, OrderFilled):
-            fill = event.fill
-            slots.setdefault((event.time, fill.kind, fill.action), []).append(fill)
-    return slots
-
-
-def _against_bps(real: Fill, simulated: Fill) -> float:
-    """How much worse (positive) or better the real price was, in basis points."""
-    sign = 1.0 if real.action is OrderAction.BUY else -1.0
-    return sign * (real.price - simulated.price) / simulated.price * 10_000.0

@@ -21,7 +21,6 @@ from atb.data.instruments import ResolvedInstrument, instrument_for
 from atb.data.validation import validate_candles
 from atb.domain.errors import AtbError, StrategyError
 from atb.domain.events import DecisionMade, KernelEvent
-from atb.domain.timeframes import parse_timeframe
 from atb.engines.backtest import BacktestRequest, run_backtest
 from atb.engines.fill_quality import FillQuality, fill_quality
 from atb.engines.live.log import event_fields
@@ -239,14 +238,7 @@ def compare_session(
         backtest_decisions = [e for e in result.events if isinstance(e, DecisionMade)]
         total = _diff("decisions", live_decisions, backtest_decisions, divergences, limit)
         config = session.run_configuration()
-        quality = fill_quality(
-            live_events,
-            result.events,
-            orders=journal.orders(),
-            trades=journal.trades(),
-            bar_interval=parse_timeframe(session.timeframe).timedelta,
-            configured_slippage=config.costs.slippage,
-        )
+        quality = fill_quality(journal.fill_pairs(), configured_slippage=config.costs.slippage)
         return ParityReport(
             session_id=session.id,
             bars=len(store.equity(session.id)),

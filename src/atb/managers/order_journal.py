@@ -21,6 +21,7 @@ __all__ = [
     "AccountBaseline",
     "ExchangeOrder",
     "ExchangeTrade",
+    "FillPair",
     "JournalStatus",
     "OrderShape",
 ]
@@ -149,3 +150,27 @@ class AccountBaseline:
     outside_base: float
     outside_quote: float
     adopted: str = ""
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class FillPair:
+    """A real fill beside the fill the simulated venue would have made for the same order on
+    the same bar (`simulated_*` None when the model would not have filled it there).
+
+    `slot` names what filled: `market:<kernel order id>` for a market order, else the level
+    (`stop loss:0`, `partial exit:1`, …); `real_time` is when the exchange filled it (its first
+    trade).
+    """
+
+    bar_time: datetime
+    client_id: str
+    slot: str
+    side: str
+    liquidity: str
+    real_price: float
+    real_quantity: float
+    real_fee: float
+    real_time: datetime
+    simulated_price: float | None
+    simulated_quantity: float | None
+    simulated_fee: float | None

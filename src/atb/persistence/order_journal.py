@@ -17,6 +17,7 @@ from atb.managers.order_journal import (
     AccountBaseline,
     ExchangeOrder,
     ExchangeTrade,
+    FillPair,
     JournalStatus,
     OrderShape,
 )
@@ -140,12 +141,73 @@ class StoreJournal:
                 ),
             )
 
+    def record_fill_pair(self, pair: FillPair) -> None:
+        """Keep a real fill beside the simulated one (a bar processed again replaces it)."""
+        with self.store.writing(f"record a fill pair of session {self.session_id}") as db:
+            db.execute(
+                f"INSERT OR REPLACE INTO fill_pairs (session_id, {_PAIR_COLUMNS})"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    self.session_id,
+                    dump_time(pair.bar_time),
+                    pair.client_id,
+                    pair.slot,
+                    pair.side,
+                    pair.liquidity,
+                    pair.real_price,
+                    pair.real_quantity,
+                    pair.real_fee,
+                    dump_time(pair.real_time),
+                    pair.simulated_price,
+                    pair.simulated_quantity,
+                    pair.simulated_fee,
+                ),
+            )
 
-def _has_journal(db: sqlite3.Connection) -> bool:
+    def fill_pairs(self) -> list[FillPair]:
+        """Every fill pair of the session, in bar order."""
+        with self.store.reading(f"read the fill pairs of session {self.session_id}") as db:
+            if not _has_journal(db, "fill_pairs"):
+                return []
+            rows = db.execute(
+                f"SELECT {_PAIR_COLUMNS} FROM fill_pairs WHERE session_id = ?"
+                " ORDER BY bar_time, real_time, slot",
+                (self.session_id,),
+            ).fetchall()
+        return [_pair(row) for row in rows]
+
+
+_PAIR_COLUMNS = (
+    "bar_time, client_id, slot, side, liquidity, real_price, real_quantity, real_fee, "
+    "real_time, simulated_price, simulated_quantity, simulated_fee"
+)
+
+
+def _has_journal(db: sqlite3.Connection, table: str = "exchange_accounts") -> bool:
     found = db.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'exchange_accounts'"
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
     ).fetchone()
     return found is not None
+
+
+def _pair(row: tuple[object, ...]) -> FillPair:
+    def maybe(value: object) -> float | None:
+        return None if value is None else float(str(value))
+
+    return FillPair(
+        bar_time=load_time(row[0], "fill_pairs.bar_time"),
+        client_id=str(row[1]),
+        slot=str(row[2]),
+        side=str(row[3]),
+        liquidity=str(row[4]),
+        real_price=float(str(row[5])),
+        real_quantity=float(str(row[6])),
+        real_fee=float(str(row[7])),
+        real_time=load_time(row[8], "fill_pairs.real_time"),
+        simulated_price=maybe(row[9]),
+        simulated_quantity=maybe(row[10]),
+        simulated_fee=maybe(row[11]),
+    )
 
 
 def _write_orders(db: sqlite3.Connection, session_id: int, orders: Sequence[ExchangeOrder]) -> None:

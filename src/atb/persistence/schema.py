@@ -269,7 +269,30 @@ _V7 = (
 written before it is sent, every fill as the exchange reported it, and what the account held
 outside the session when it started (docs/concepts/live-trading.md)."""
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
+_V8 = (
+    """
+    CREATE TABLE fill_pairs (
+        session_id          INTEGER NOT NULL REFERENCES sessions (id),
+        bar_time            TEXT NOT NULL,
+        client_id           TEXT NOT NULL,
+        slot                TEXT NOT NULL,
+        side                TEXT NOT NULL,
+        liquidity           TEXT NOT NULL,
+        real_price          REAL NOT NULL,
+        real_quantity       REAL NOT NULL,
+        real_fee            REAL NOT NULL,
+        real_time           TEXT NOT NULL,
+        simulated_price     REAL,
+        simulated_quantity  REAL,
+        simulated_fee       REAL,
+        PRIMARY KEY (session_id, bar_time, slot)
+    )
+    """,
+)
+"""Version 8: each real fill beside the fill the simulated venue would have made for the same
+order on the same bar (fill quality, `atb parity --session`)."""
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8)
 """Ordered migration steps; step i takes the schema from version i to i + 1."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

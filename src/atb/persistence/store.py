@@ -515,6 +515,7 @@ class SessionStore:
 
 
 _SESSION_TABLES = (
+    "fill_pairs",
     "exchange_trades",
     "exchange_orders",
     "exchange_accounts",

@@ -6,11 +6,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import attrs
+
 from atb.managers.fills import LevelKind
 from atb.managers.order_journal import (
     AccountBaseline,
     ExchangeOrder,
     ExchangeTrade,
+    FillPair,
     JournalStatus,
     OrderShape,
 )
@@ -136,3 +139,27 @@ def test_statuses_say_whether_an_order_can_still_rest_or_change() -> None:
         "exchange refused: no",
         None,
     )
+
+
+def test_a_fill_pair_is_kept_and_a_bar_processed_again_replaces_it(tmp_path: Path) -> None:
+    store, session_id = new_store(tmp_path)
+    journal = StoreJournal(store, session_id)
+    first = FillPair(
+        bar_time=T0,
+        client_id="atbx-o0000001",
+        slot="market:atbx-o0000001",
+        side="buy",
+        liquidity="taker",
+        real_price=41_723.52,
+        real_quantity=0.01913,
+        real_fee=0.83,
+        real_time=T0,
+        simulated_price=41_700.0,
+        simulated_quantity=0.01915,
+        simulated_fee=0.8,
+    )
+    journal.record_fill_pair(first)
+    again = attrs.evolve(first, simulated_price=41_723.52)
+    journal.record_fill_pair(again)
+    assert journal.fill_pairs() == [again]
+    store.close()

@@ -28,6 +28,7 @@ TABLES = {
     "exchange_orders",
     "exchange_trades",
     "exchange_accounts",
+    "fill_pairs",
 }
 
 

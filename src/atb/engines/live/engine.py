@@ -315,6 +315,9 @@ class LiveEngine:
             log=self.log.write,
             max_order_value=self.exchange.max_order_value,
             id_prefix=session.id_prefix,
+            model=SimulatedVenue.build(
+                settings.config.costs, settings.config.fills.intrabar, settings.instrument
+            ),
         )
 
     def _exchange_retry(self, what: str, why: str, wait: float) -> None:

@@ -38,17 +38,25 @@ from atb.managers.execution import (
     LevelReached,
     RestingOrder,
     RestingWalk,
+    VenueFill,
     VenueOrder,
     VenueRejection,
     VenueReport,
 )
 from atb.managers.fills import LevelKind
-from atb.managers.order_journal import ExchangeOrder, ExchangeTrade, JournalStatus, OrderShape
+from atb.managers.order_journal import (
+    ExchangeOrder,
+    ExchangeTrade,
+    FillPair,
+    JournalStatus,
+    OrderShape,
+)
 from atb.managers.orders import MarketOrder, OrderIntent
 from atb.ports import OrderJournal
 from atb.venues.exchange.protection import PlannedLeg, PlannedOrder, protection_plan
 from atb.venues.exchange.spot_client import OrderRefusedError, RemoteOrder, SpotClient
 from atb.venues.exchange.trade_folding import fold_trades
+from atb.venues.simulated import SimulatedVenue
 
 __all__ = ["MAX_ORDER_VALUE", "MISSED", "SPOT_NO_SHORTS", "ExchangeVenue"]
 
@@ -80,6 +88,7 @@ class ExchangeVenue:
         log: Log | None = None,
         max_order_value: float | None = None,
         id_prefix: str | None = None,
+        model: SimulatedVenue | None = None,
     ) -> None:
         self.client = client
         self.journal = journal
@@ -90,6 +99,9 @@ class ExchangeVenue:
         """A rail, in quote: a buy worth more is refused before it is sent (sells, which only
         ever reduce the position, are never held back)."""
         self.id_prefix = id_prefix
+        self.model = model
+        """The simulated venue of the session's config: what it would have filled is stored
+        beside each real fill (fill quality)."""
         """The session's client id prefix: an open order carrying it that the journal does not
         know is an orphan (a store restored from an old copy) and is cancelled at recovery."""
         self._orders: dict[str, ExchangeOrder] = {o.client_id: o for o in journal.orders()}
@@ -118,16 +130,19 @@ class ExchangeVenue:
         trades = self._trades_of((sent.client_id,))
         if not trades:
             return ()
-        return (
-            fold_trades(
-                order,
-                trades,
-                time=time,
-                liquidity=Liquidity.TAKER,
-                account=account,
-                instrument=self.instrument,
-            ),
+        real = fold_trades(
+            order,
+            trades,
+            time=time,
+            liquidity=Liquidity.TAKER,
+            account=account,
+            instrument=self.instrument,
         )
+        model = None
+        if self.model is not None:
+            model = _first_fill(self.model.submit(order, reference, time, bar, account))
+        self._record_pair(f"market:{order.order_id}", real, trades, model, time)
+        return (real,)
 
     def cancel(self, order: VenueOrder) -> Sequence[VenueReport]:
         """Nothing to do: protective orders are replaced by `protect`, not by the kernel."""
@@ -168,16 +183,22 @@ class ExchangeVenue:
         if not trades:
             return ()
         liquidity = Liquidity.MAKER if order.level.kind.is_limit else Liquidity.TAKER
-        return (
-            fold_trades(
-                order,
-                trades,
-                time=path.time,
-                liquidity=liquidity,
-                account=account,
-                instrument=self.instrument,
-            ),
+        real = fold_trades(
+            order,
+            trades,
+            time=path.time,
+            liquidity=liquidity,
+            account=account,
+            instrument=self.instrument,
         )
+        self._record_pair(
+            f"{order.level.kind.value}:{order.level.rung}",
+            real,
+            trades,
+            self._modelled(order, path, account),
+            path.time,
+        )
+        return (real,)
 
     def open_orders(self) -> Sequence[VenueOrder]:
         """Protective orders are the venue's own (see `protect`); the kernel rests none here."""
@@ -297,6 +318,41 @@ class ExchangeVenue:
         return self._live()
 
     # --- internals ---------------------------------------------------------------------------
+
+    def _modelled(self, order: RestingOrder, path: Bar, account: AccountView) -> VenueFill | None:
+        """The simulated venue's fill of `order` on `path` (None: the model would not reach it)."""
+        model, position = self.model, account.position
+        if model is None or position is None:
+            return None
+        walk = model.walk((order,), path, position.side, reverse=False)
+        if not walk.reached:
+            return None
+        return _first_fill(model.execute(order, walk.reached[0].price, path, account))
+
+    def _record_pair(
+        self,
+        slot: str,
+        real: VenueFill,
+        trades: Sequence[ExchangeTrade],
+        model: VenueFill | None,
+        bar_time: datetime,
+    ) -> None:
+        self.journal.record_fill_pair(
+            FillPair(
+                bar_time=bar_time,
+                client_id=trades[0].client_id,
+                slot=slot,
+                side=trades[0].side,
+                liquidity=real.liquidity.value,
+                real_price=real.price,
+                real_quantity=real.quantity,
+                real_fee=real.fee,
+                real_time=min(trade.time for trade in trades),
+                simulated_price=None if model is None else model.price,
+                simulated_quantity=None if model is None else model.quantity,
+                simulated_fee=None if model is None else model.fee,
+            )
+        )
 
     def _send_market(
         self, order: MarketOrder, reference: float, account: AccountView
@@ -506,6 +562,10 @@ class ExchangeVenue:
             and self._orders[trade.client_id].level is not None
         ]
         return sorted(chosen, key=lambda trade: (trade.time, trade.trade_id))
+
+
+def _first_fill(reports: Sequence[VenueReport]) -> VenueFill | None:
+    return next((report for report in reports if isinstance(report, VenueFill)), None)
 
 
 def _matches(plan: PlannedOrder, legs: Sequence[ExchangeOrder], position_id: str | None) -> bool:
