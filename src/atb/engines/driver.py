@@ -45,7 +45,11 @@ from atb.venues.simulated import SimulatedVenue
 
 P = TypeVar("P", bound=Position)
 
-__all__ = ["BarDriver"]
+__all__ = ["BarDriver", "BarFills"]
+
+BarFills = tuple[Book[P], bool, float | None]
+"""What `fill_bar` leaves for `close_bar`: the book after the bar's fills, whether the bar was
+ambiguous, and the equity the other extreme order would have given (None when not ambiguous)."""
 
 
 class BarDriver(Generic[P]):
@@ -109,9 +113,30 @@ class BarDriver(Generic[P]):
         lower-timeframe candles (in order, inside the bar): resting levels are then walked on
         them instead of by the intrabar policy.
         """
+        return self.close_bar(self.fill_bar(state, bar, detail), state, bar_index, history)
+
+    def fill_bar(
+        self, state: KernelState[P], bar: Bar, detail: Sequence[Bar] | None = None
+    ) -> BarFills[P]:
+        """Steps 1–2 of the bar: the pending market orders at the open, then the resting
+        levels along the path — everything the venue fills in the bar, folded into a book.
+        (A portfolio fills every symbol's bar before any symbol decides: ADR 0017.)"""
         book = Book(self.context, state, bar)
         ambiguous = self._fills(book, state, detail, reverse=False)
         alternative = self._alternative_equity(state, bar, detail) if ambiguous else None
+        return book, ambiguous, alternative
+
+    def close_bar(
+        self,
+        fills: BarFills[P],
+        state: KernelState[P],
+        bar_index: int,
+        history: PriceHistory | None = None,
+    ) -> StepResult[P]:
+        """Steps 3–6 of the bar on the book `fill_bar` left: managers, risk and the decision,
+        the orders for the next fill point (or at this close), equity at the close."""
+        book, ambiguous, alternative = fills
+        bar = book.bar
         orders = plan_close(book, self.decider, bar_index, history)
         pending: tuple[MarketOrder, ...] = ()
         if self.context.config.fills.timing is FillTiming.NEXT_OPEN:
