@@ -273,10 +273,11 @@ def test_validate_only_sends_every_order_to_the_test_endpoint_and_fills_on_paper
 
 
 def _restart_reconciles(staged: Rehearsal, db: Path, log: Path) -> list[dict[str, object]]:
-    """Start the session again: it must resume (account reconciled), then stop cleanly."""
+    """Start the session again: it must resume (recovered and reconciled: the health line
+    comes once the session is open), then stop cleanly."""
     again = start_session(staged, db, log)
     deadline = time.monotonic() + 60
-    while not any(e.get("event") == "session_resumed" for e in again.log_events(own=True)):
+    while not any(e.get("event") == "health" for e in again.log_events(own=True)):
         again.check_alive()
         assert time.monotonic() < deadline, "the restarted session did not resume"
         time.sleep(0.02)

@@ -58,11 +58,12 @@ from atb.venues.exchange.spot_client import OrderRefusedError, RemoteOrder, Spot
 from atb.venues.exchange.trade_folding import fold_trades
 from atb.venues.simulated import SimulatedVenue
 
-__all__ = ["MAX_ORDER_VALUE", "MISSED", "SPOT_NO_SHORTS", "ExchangeVenue"]
+__all__ = ["MAX_ORDER_VALUE", "MISSED", "NOTHING_TO_SELL", "SPOT_NO_SHORTS", "ExchangeVenue"]
 
 SPOT_NO_SHORTS = "a spot account cannot sell short"
 MAX_ORDER_VALUE = "order value above --max-order-value"
 MISSED = "missed: its bar traded while the session was down"
+NOTHING_TO_SELL = "nothing left to sell: the exchange already closed the position"
 
 _SHAPE_TYPES = {OrderShape.MARKET: "market", OrderShape.LIMIT: "limit"}
 _LEVEL_CODES = {
@@ -231,13 +232,31 @@ class ExchangeVenue:
             if match is not None:
                 wanted.remove(match)
                 keep.update(group)
-        stale = [order for order in self._live() if order.client_id not in keep]
-        for order in stale:
-            self._cancel(order)
-        if position_id is None:
+        stale = [order.client_id for order in self._live() if order.client_id not in keep]
+        for client_id in stale:
+            order = self._orders[client_id]
+            if order.status.live:  # not already ended by cancelling its OCO sibling
+                self._cancel(order)
+        if position_id is None or not wanted:
+            return
+        position = account.position
+        assert position is not None
+        if self.session_base() < position.quantity - self.instrument.lot_step / 2:
+            # The exchange sold some of it already (fills the kernel has not applied yet: a
+            # restart after downtime). Selling what the session no longer holds could only
+            # sell someone else's coins: protect again once the kernel has caught up.
+            self.log("protection_deferred", position_id=position_id)
             return
         for plan in wanted:
             self._place(position_id, plan, planned_at)
+
+    def session_base(self) -> float:
+        """The base asset the session holds on the exchange: the account's total less what it
+        held outside the session when the session started."""
+        baseline = self.journal.baseline()
+        outside = 0.0 if baseline is None else baseline.outside_base
+        base = self.instrument.base_asset or ""
+        return self.client.balances().get(base, 0.0) - outside
 
     def recover(self) -> None:
         """After a start or a crash: settle every order the journal cannot vouch for, then
@@ -371,7 +390,12 @@ class ExchangeVenue:
                 return self._refuse_unsent(order, "no open position to close", "")
             # The protective orders hold the base: take them off before selling it.
             self.protect(None, (), account, order.created_at)
-            side, quantity = "sell", self.instrument.round_quantity(position.quantity)
+            # Never more than the session holds: a late exit (after downtime) may find the
+            # exchange's stop already sold it, and the rest of the account is not ours to sell.
+            held = self.instrument.round_quantity(max(0.0, self.session_base()))
+            side, quantity = "sell", min(self.instrument.round_quantity(position.quantity), held)
+            if quantity <= 0:
+                return self._refuse_unsent(order, NOTHING_TO_SELL, f"the session holds {held:g}")
         else:
             side = "buy"
             equity = account.equity(reference)
