@@ -72,7 +72,10 @@ def stale(url: str) -> bool:
 def assert_turns_stale_then_recovers(
     url: str, fault: Callable[[], None], heal: Callable[[], None]
 ) -> dict[str, object]:
-    wait_until(lambda: healthy(url), timeout=30)
+    # Healthy, and past the start-up grace: a poll has brought news (the outage begins after).
+    wait_until(
+        lambda: healthy(url) and read_health(url)[1]["last_successful_poll"] is not None, timeout=30
+    )
     fault()
     seconds_until(lambda: stale(url))
     _code, report = read_health(url)

@@ -74,11 +74,11 @@ class ExchangeFeed:
         end = closed_end_ms(now, self.timeframe)
         start = end - self.timeframe.milliseconds if after is None else _ms(after + self.step)
         if start >= end:
-            # Nothing can have closed by the server's clock; still ask for the next bar. It
-            # costs one small request per idle poll, and it is what moves a lockstep sandbox
-            # on (`atb sandbox --lockstep`: its clock advances when a client asks for a bar
-            # it does not have yet). The forming bar an exchange returns is dropped.
-            self.client.ask_next(self.symbol, self.timeframe, start)
+            if now % self.timeframe.milliseconds == 0:
+                # A clock standing exactly on a bar's open is a lockstep sandbox's (`atb
+                # sandbox --lockstep`: it moves on when a client asks for the bar it does not
+                # have yet), practically never a real exchange's: ask for the next bar.
+                self.client.ask_next(self.symbol, self.timeframe, start)
             return FeedBatch((), _from_ms(now))
         bars = self._fetch(start, end, now)
         missing = _missing(bars, after, self.step)
