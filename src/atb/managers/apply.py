@@ -107,7 +107,7 @@ def _market_fill(book: Book[P], order: MarketOrder, report: VenueFill) -> None:
                 exit=exit,
             )
         else:
-            _reduce(book, position, report, order)
+            _reduce(book, position, report, order.reason)
         return
     if position is not None and position.legs[0].order_id == order.order_id:
         _grow(book, position, report, order)  # a later part of this position's entry order
@@ -170,31 +170,8 @@ def _close(
     book.position = None
 
 
-def _reduce(book: Book[P], position: P, report: VenueFill, order: MarketOrder) -> None:
-    fill = _fill(
-        book,
-        report,
-        action=position.side.exit_action,
-        quantity=report.quantity,
-        time=report.time,
-        reason=order.reason,
-        kind=FillKind.EXIT,
-        order_id=book.next_order_id(),
-        position_id=position.position_id,
-    )
-    book.cash += cash_change(position, fill)
-    remaining = book.context.instrument.snap_quantity(position.quantity - fill.quantity)
-    book.position = book.context.positions.update(
-        position, reduce_changes(position, fill, remaining)
-    )
-
-
-def _leaves_some(book: Book[P], position: P, report: VenueFill) -> bool:
-    """True when a fill leaves at least one lot of the position (on the lot grid)."""
-    return book.context.instrument.snap_quantity(position.quantity - report.quantity) > 0
-
-
-def _reduce_at_level(book: Book[P], position: P, report: VenueFill, reason: str) -> None:
+def _reduce(book: Book[P], position: P, report: VenueFill, reason: str) -> None:
+    """An exit that sold only part of the position (a market exit or a level filled in part)."""
     fill = _fill(
         book,
         report,
@@ -211,6 +188,11 @@ def _reduce_at_level(book: Book[P], position: P, report: VenueFill, reason: str)
     book.position = book.context.positions.update(
         position, reduce_changes(position, fill, remaining)
     )
+
+
+def _leaves_some(book: Book[P], position: P, report: VenueFill) -> bool:
+    """True when a fill leaves at least one lot of the position (on the lot grid)."""
+    return book.context.instrument.snap_quantity(position.quantity - report.quantity) > 0
 
 
 def _grow(book: Book[P], position: P, report: VenueFill, order: MarketOrder) -> None:
@@ -285,7 +267,7 @@ def _resting_fill(book: Book[P], order: RestingOrder, report: VenueFill) -> None
         if not report.complete and _leaves_some(book, position, report):
             # An exchange filled only part of the level (thin volume): the rest stays open,
             # still protected by the level, and closes when the remainder fills.
-            _reduce_at_level(book, position, report, reason)
+            _reduce(book, position, report, reason)
             return
         order_id = book.next_order_id()
         exit = ExitReason(reason)  # the stop's rule or "take profit": typed and in words alike
@@ -301,7 +283,7 @@ def _resting_fill(book: Book[P], order: RestingOrder, report: VenueFill) -> None
 def _partial_exit(book: Book[P], position: P, order: RestingOrder, report: VenueFill) -> None:
     if order.closes_position and not report.complete and _leaves_some(book, position, report):
         # The last rung filled only in part (thin volume): the rest stays at the rung.
-        _reduce_at_level(book, position, report, f"partial exit {order.level.rung + 1}")
+        _reduce(book, position, report, f"partial exit {order.level.rung + 1}")
         return
     order_id = book.next_order_id()
     if order.closes_position:

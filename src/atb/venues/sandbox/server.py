@@ -334,7 +334,10 @@ def _account(exchange: SandboxExchange, _params: Mapping[str, str]) -> JsonValue
     }
 
 
-def _new_order(exchange: SandboxExchange, params: Mapping[str, str]) -> JsonValue:
+def _order_basics(
+    exchange: SandboxExchange, params: Mapping[str, str]
+) -> tuple[str, OrderType, float]:
+    """Side, type and quantity of a new order, checked as Binance checks them."""
     if params.get("symbol") != exchange.symbol:
         raise ExchangeRefusalError(-1121, "Invalid symbol.")
     side = params.get("side", "")
@@ -347,6 +350,11 @@ def _new_order(exchange: SandboxExchange, params: Mapping[str, str]) -> JsonValu
     quantity = _float(params, "quantity")
     if quantity is None:
         raise ExchangeRefusalError(-1102, "Mandatory parameter 'quantity' was not sent.")
+    return side, order_type, quantity
+
+
+def _new_order(exchange: SandboxExchange, params: Mapping[str, str]) -> JsonValue:
+    side, order_type, quantity = _order_basics(exchange, params)
     order = exchange.place(
         client_order_id=params.get("newClientOrderId") or None,
         side=side,
@@ -369,17 +377,7 @@ def _new_order(exchange: SandboxExchange, params: Mapping[str, str]) -> JsonValu
 
 def _test_order(exchange: SandboxExchange, params: Mapping[str, str]) -> JsonValue:
     """Binance's test-order endpoint: validated like a new order, never placed; `{}`."""
-    if params.get("symbol") != exchange.symbol:
-        raise ExchangeRefusalError(-1121, "Invalid symbol.")
-    if params.get("side", "") not in ("BUY", "SELL"):
-        raise ExchangeRefusalError(-1102, "Mandatory parameter 'side' was not sent.")
-    try:
-        order_type = OrderType(params.get("type", ""))
-    except ValueError:
-        raise ExchangeRefusalError(-1116, "Invalid orderType.") from None
-    quantity = _float(params, "quantity")
-    if quantity is None:
-        raise ExchangeRefusalError(-1102, "Mandatory parameter 'quantity' was not sent.")
+    _side, order_type, quantity = _order_basics(exchange, params)
     exchange.validate(order_type, quantity, _float(params, "price"), _float(params, "stopPrice"))
     return {}
 
