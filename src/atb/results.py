@@ -13,7 +13,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from atb.domain.events import KernelEvent
+from atb.domain.events import KernelEvent, PositionClosed
 from atb.domain.instruments import Instrument
 from atb.domain.models import Trade
 from atb.domain.policies import PositionPolicies
@@ -181,3 +181,68 @@ class BacktestResult:
     zero_volume_fills: int = 0
     """Fills on bars that traded nothing (volume 0): prices there may never have been
     available."""
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class SymbolPart:
+    """One symbol of a portfolio run: its candles, rules, trades, open position, how much it
+    added to the account (`contribution`: net PnL of its closed trades plus its open position's
+    mark-to-market net PnL, quote), its exposure at each close of the portfolio's curve, its
+    ambiguous bars and the axis times it had no bar."""
+
+    data: DataInfo
+    instrument: InstrumentInfo
+    trades: tuple[Trade, ...]
+    open_position: OpenPosition | None
+    contribution: float
+    fees: float
+    exposure: npt.NDArray[np.float64]
+    ambiguous_bars: int
+    missing: tuple[datetime, ...] = ()
+
+    @property
+    def symbol(self) -> str:
+        """The symbol."""
+        return self.data.symbol
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class PortfolioResult:
+    """One portfolio backtest: one account trading `symbols` (in symbol order).
+
+    `equity.close` is the equal-weight basket of the symbols (each close over its first close
+    in the window, averaged: buy-and-hold of the basket, 1.0 at the start; with one symbol, the
+    symbol's own close ratio), `equity.exposure` the total exposure. `events` are every event
+    in the order it happened, with its symbol (None for the account's own: tier, latch).
+    `correlation` is the matrix of the symbols' bar-return correlations over the window (None
+    where two symbols share fewer than three returns).
+    """
+
+    run: RunInfo
+    strategy: StrategyInfo
+    config: dict[str, object]
+    initial_balance: float
+    quote_asset: str
+    timeframe: str
+    symbols: tuple[SymbolPart, ...]
+    equity: EquityCurve
+    metrics: PerformanceMetrics
+    ambiguity: AmbiguityInfo
+    events: tuple[tuple[str | None, KernelEvent], ...]
+    correlation: tuple[tuple[float | None, ...], ...]
+    closed_at_end: bool = False
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def trades(self) -> tuple[Trade, ...]:
+        """Every closed trade of every symbol, in the order they closed."""
+        return tuple(
+            event.trade for _symbol, event in self.events if isinstance(event, PositionClosed)
+        )
+
+    def part(self, symbol: str) -> SymbolPart:
+        """One symbol's part (`KeyError` naming it when the run did not trade it)."""
+        for part in self.symbols:
+            if part.symbol == symbol:
+                return part
+        raise KeyError(symbol)

@@ -25,13 +25,15 @@ import pandas as pd
 from atb.config import config_from_assignments
 from atb.data.candles import ValidatedCandles
 from atb.data.feeds import ReplayFeed
-from atb.data.instruments import instrument_for
+from atb.data.instruments import default_instrument, instrument_for
 from atb.data.loading import load_candles
+from atb.data.portfolio import assemble_portfolio
 from atb.domain.events import KernelEvent
 from atb.domain.timeframes import parse_timeframe
 from atb.engines.backtest import BacktestRequest, run_backtest
 from atb.engines.live.engine import LiveEngine, LiveSettings
 from atb.engines.live.log import JsonLog
+from atb.engines.portfolio.backtest import PortfolioRequest, run_portfolio_backtest
 from atb.managers.lookback import history_bars
 from atb.managers.performance_metrics import PerformanceMetrics
 from atb.managers.run_config import RunConfiguration
@@ -237,6 +239,41 @@ def run_case(case: Case, model_dir: Path, store_dir: Path) -> dict[str, object]:
         "ambiguous_bars": result.ambiguity.bars,
         "open_position": result.open_position is not None,
         "events_sha256": _events_digest(result.events),
+        "equity_sha256": hashlib.sha256(
+            np.ascontiguousarray(curve.equity).tobytes()
+            + np.ascontiguousarray(curve.exposure).tobytes()
+        ).hexdigest(),
+        "metrics": _metrics(result.metrics),
+    }
+
+
+def run_case_as_portfolio(case: Case, model_dir: Path) -> dict[str, object]:
+    """Run one golden backtest case as a one-symbol portfolio and reduce it to the same record
+    (the portfolio's event stream without its symbols)."""
+    market = MARKETS[case.market]
+    strategy = _strategy(case, model_dir)
+    config = config_from_assignments(case.config)
+    candles = _candles(market, market.timeframe, strategy.warmup)
+    instrument = default_instrument(market.symbol, candles.frame)
+    result = run_portfolio_backtest(
+        PortfolioRequest(
+            strategies={market.symbol: strategy},
+            candles=assemble_portfolio({market.symbol: candles}, {market.symbol: instrument}),
+            config=config,
+            close_at_end=case.close_at_end,
+            overlap_allowed=isinstance(strategy, ModelBacked),
+        )
+    )
+    curve = result.equity
+    part = result.part(market.symbol)
+    events = [event for _symbol, event in result.events]
+    return {
+        "trades": len(result.trades),
+        "events": len(events),
+        "final_equity": repr(float(curve.equity[-1])),
+        "ambiguous_bars": result.ambiguity.bars,
+        "open_position": part.open_position is not None,
+        "events_sha256": _events_digest(events),
         "equity_sha256": hashlib.sha256(
             np.ascontiguousarray(curve.equity).tobytes()
             + np.ascontiguousarray(curve.exposure).tobytes()

@@ -1,10 +1,10 @@
 """The sections users set, by name, and where each lives in the typed `RunConfiguration`.
 
 Users see one flat list of sections (`costs`, `fills`, `risk`, `trailing`, `partials`,
-`dynamic_risk`, `time_exits`), in that order, in `--set`, TOML files and `result.json`. The typed
-tree groups them: `costs` and `fills` are fields of `RunConfiguration`, the others belong to its
-`risk` part (`RiskConfiguration`), where the user's `risk` section is the `limits` field. This
-module is the one place that knows the mapping.
+`dynamic_risk`, `time_exits`, `correlation`), in that order, in `--set`, TOML files and
+`result.json`. The typed tree groups them: `costs` and `fills` are fields of
+`RunConfiguration`, the others belong to its `risk` part (`RiskConfiguration`), where the user's
+`risk` section is the `limits` field. This module is the one place that knows the mapping.
 """
 
 from __future__ import annotations
@@ -17,11 +17,13 @@ from attrs import AttrsInstance
 from atb.domain.policies import PartialPolicy, TimeExitPolicy, TrailingPolicy
 from atb.managers.execution_config import COSTS_DEFAULTS, FILLS_DEFAULTS
 from atb.managers.risk_config import (
+    CORRELATION_DEFAULTS,
     DYNAMIC_RISK_DEFAULTS,
     LIMITS_DEFAULTS,
     PARTIALS_DEFAULTS,
     TIME_EXITS_DEFAULTS,
     TRAILING_DEFAULTS,
+    CorrelationPolicy,
     DynamicRiskConfig,
     RiskConfiguration,
 )
@@ -42,10 +44,11 @@ SECTION_DEFAULTS: Mapping[str, AttrsInstance] = {
     "partials": PARTIALS_DEFAULTS,
     "dynamic_risk": DYNAMIC_RISK_DEFAULTS,
     "time_exits": TIME_EXITS_DEFAULTS,
+    "correlation": CORRELATION_DEFAULTS,
 }
 """Every section users set, in their order, with the value it takes when on and not overridden."""
 
-OPTIONAL_SECTIONS = frozenset({"trailing", "partials", "dynamic_risk", "time_exits"})
+OPTIONAL_SECTIONS = frozenset({"trailing", "partials", "dynamic_risk", "time_exits", "correlation"})
 """Sections that may be switched off with an explicit None."""
 
 _RUN_FIELDS = frozenset({"costs", "fills"})
@@ -57,6 +60,7 @@ _RISK_FIELDS: Mapping[str, str] = {
     "partials": "partials",
     "dynamic_risk": "dynamic_risk",
     "time_exits": "time_exits",
+    "correlation": "correlation",
 }
 """User section name → field of `RiskConfiguration`."""
 
@@ -84,6 +88,7 @@ def with_sections(config: RunConfiguration, values: Mapping[str, object]) -> Run
             partials=_optional(values, "partials", risk.partials, PartialPolicy),
             dynamic_risk=_optional(values, "dynamic_risk", risk.dynamic_risk, DynamicRiskConfig),
             time_exits=_optional(values, "time_exits", risk.time_exits, TimeExitPolicy),
+            correlation=_optional(values, "correlation", risk.correlation, CorrelationPolicy),
         ),
     )
 

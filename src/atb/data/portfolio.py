@@ -32,7 +32,13 @@ from atb.data.times import TimeLike
 from atb.domain.errors import DataError, InstrumentError
 from atb.domain.timeframes import Timeframe, parse_timeframe
 
-__all__ = ["PortfolioCandles", "find_symbol_files", "load_portfolio", "quote_asset_of"]
+__all__ = [
+    "PortfolioCandles",
+    "assemble_portfolio",
+    "find_symbol_files",
+    "load_portfolio",
+    "quote_asset_of",
+]
 
 CANDLE_SUFFIXES = (".csv", ".parquet")
 
@@ -54,6 +60,8 @@ class PortfolioCandles:
     """Every bar time any symbol has, in time order."""
     present: Mapping[str, npt.NDArray[np.bool_]]
     """Per symbol, whether it has a bar at each of `times`."""
+    files: Mapping[str, Path] = attrs.field(factory=dict)
+    """Per symbol, the file its candles were read from (absolute)."""
 
     def missing(self, symbol: str) -> tuple[datetime, ...]:
         """The axis times at which `symbol` has no bar."""
@@ -157,16 +165,32 @@ def load_portfolio(
         )
         for symbol in ordered
     }
+    return assemble_portfolio(
+        candles, instruments, {symbol: files[symbol].absolute() for symbol in ordered}
+    )
+
+
+def assemble_portfolio(
+    candles: Mapping[str, ValidatedCandles],
+    instruments: Mapping[str, ResolvedInstrument],
+    files: Mapping[str, Path] | None = None,
+) -> PortfolioCandles:
+    """A portfolio of candles already loaded (one symbol's backtest as a portfolio, a live
+    session's windows): one quote currency, one axis, symbols in order."""
+    ordered = tuple(sorted(candles))
+    if not ordered:
+        raise DataError("a portfolio needs at least one symbol")
     quotes = {symbol: quote_asset_of(symbol, instruments[symbol]) for symbol in ordered}
     _refuse_mixed(quotes)
     times, present = _axis(ordered, candles)
     return PortfolioCandles(
         symbols=ordered,
-        candles=candles,
-        instruments=instruments,
+        candles={symbol: candles[symbol] for symbol in ordered},
+        instruments={symbol: instruments[symbol] for symbol in ordered},
         quote_asset=quotes[ordered[0]],
         times=times,
         present=present,
+        files=dict(files or {}),
     )
 
 

@@ -55,6 +55,19 @@ class OrderRejected:
 
 
 @attrs.frozen(slots=True)
+class EntryReduced:
+    """A portfolio rule cut a new position's size before it was sent: `rule` names it (a fixed
+    text), `asked` and `given` are the fractions of equity before and after."""
+
+    kind: ClassVar[str] = "reduced"
+    time: datetime
+    order_id: str
+    rule: str
+    asked: float
+    given: float
+
+
+@attrs.frozen(slots=True)
 class OrderFilled:
     """One execution."""
 
@@ -119,6 +132,7 @@ KernelEvent = (
     DecisionMade
     | OrderPlaced
     | OrderRejected
+    | EntryReduced
     | OrderFilled
     | StopMoved
     | TierChanged

@@ -25,18 +25,18 @@ from typing import Generic, TypeVar
 import attrs
 
 from atb.domain.bars import Bar
-from atb.domain.decisions import Decider
+from atb.domain.decisions import Decider, Decision
 from atb.domain.events import OrderPlaced
 from atb.domain.instruments import Instrument
 from atb.domain.intents import ExitReason
 from atb.domain.protocols import Position
 from atb.managers.apply import apply_report, swap_policies
 from atb.managers.book import Book, KernelContext
-from atb.managers.execution import AccountView, RestingOrder
+from atb.managers.execution import AccountView, OtherHoldings, RestingOrder
 from atb.managers.execution_config import FillTiming
 from atb.managers.kernel_state import KernelState, StepResult
 from atb.managers.orders import MarketOrder, OrderIntent
-from atb.managers.plan import plan_close, resting_orders
+from atb.managers.plan import plan_close, resting_orders, review_bar
 from atb.managers.positions import PositionAdapter
 from atb.managers.run_config import RunConfiguration
 from atb.managers.volatility import PriceHistory
@@ -116,14 +116,19 @@ class BarDriver(Generic[P]):
         return self.close_bar(self.fill_bar(state, bar, detail), state, bar_index, history)
 
     def fill_bar(
-        self, state: KernelState[P], bar: Bar, detail: Sequence[Bar] | None = None
+        self,
+        state: KernelState[P],
+        bar: Bar,
+        detail: Sequence[Bar] | None = None,
+        others: OtherHoldings | None = None,
     ) -> BarFills[P]:
         """Steps 1–2 of the bar: the pending market orders at the open, then the resting
         levels along the path — everything the venue fills in the bar, folded into a book.
-        (A portfolio fills every symbol's bar before any symbol decides: ADR 0017.)"""
-        book = Book(self.context, state, bar)
+        (A portfolio fills every symbol's bar before any symbol decides, each with the `others`
+        of the portfolio in its account: ADR 0017.)"""
+        book = Book(self.context, state, bar, others)
         ambiguous = self._fills(book, state, detail, reverse=False)
-        alternative = self._alternative_equity(state, bar, detail) if ambiguous else None
+        alternative = self._alternative_equity(state, bar, detail, others) if ambiguous else None
         return book, ambiguous, alternative
 
     def close_bar(
@@ -135,12 +140,31 @@ class BarDriver(Generic[P]):
     ) -> StepResult[P]:
         """Steps 3–6 of the bar on the book `fill_bar` left: managers, risk and the decision,
         the orders for the next fill point (or at this close), equity at the close."""
+        orders = plan_close(fills[0], self.decider, bar_index, history)
+        return self.finish_bar(fills, state, orders)
+
+    def review(
+        self, fills: BarFills[P], bar_index: int, history: PriceHistory | None = None
+    ) -> MarketOrder | None:
+        """Step 3 alone (a portfolio's first pass over its symbols at a close): the position
+        from the completed bar; a due time exit's order."""
+        return review_bar(fills[0], bar_index, history)
+
+    def decide(self, fills: BarFills[P], bar_index: int) -> Decision:
+        """The strategy's decision at the close of the bar `fill_bar` filled."""
+        book = fills[0]
+        return self.decider.decide(bar_index, book.bar, book.position)
+
+    def finish_bar(
+        self, fills: BarFills[P], state: KernelState[P], orders: Sequence[MarketOrder]
+    ) -> StepResult[P]:
+        """The end of the bar: `orders` held for the next open (or executed at this close with
+        `fills.timing = close`), equity at the close, the next state."""
         book, ambiguous, alternative = fills
         bar = book.bar
-        orders = plan_close(book, self.decider, bar_index, history)
         pending: tuple[MarketOrder, ...] = ()
         if self.context.config.fills.timing is FillTiming.NEXT_OPEN:
-            pending = orders
+            pending = tuple(orders)
         else:
             for order in orders:
                 self._market(book, order, bar.close, bar.time + self.context.bar_interval)
@@ -312,10 +336,14 @@ class BarDriver(Generic[P]):
         return ambiguous
 
     def _alternative_equity(
-        self, state: KernelState[P], bar: Bar, detail: Sequence[Bar] | None
+        self,
+        state: KernelState[P],
+        bar: Bar,
+        detail: Sequence[Bar] | None,
+        others: OtherHoldings | None,
     ) -> float:
         """Equity at this close had the other extreme come first (fills only)."""
-        book = Book(self.context, state, bar)
+        book = Book(self.context, state, bar, others)
         self._fills(book, state, detail, reverse=True)
         return book.equity(bar.close)
 

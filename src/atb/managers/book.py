@@ -22,7 +22,7 @@ from atb.domain.pnl import unrealized_pnl
 from atb.domain.policies import PositionPolicies
 from atb.domain.protocols import Position
 from atb.managers.dynamic_risk import NO_TIER, DynamicRiskHandler, RiskTier
-from atb.managers.execution import AccountView
+from atb.managers.execution import AccountView, OtherHoldings
 from atb.managers.kernel_state import KernelState
 from atb.managers.orders import MarketOrder, OrderIntent
 from atb.managers.partials import PartialOperationsManager
@@ -111,6 +111,7 @@ class Book(Generic[P]):
         "context",
         "events",
         "order_seq",
+        "others",
         "path_bar",
         "peak_equity",
         "position",
@@ -118,8 +119,16 @@ class Book(Generic[P]):
         "tier",
     )
 
-    def __init__(self, context: KernelContext[P], state: KernelState[P], bar: Bar) -> None:
+    def __init__(
+        self,
+        context: KernelContext[P],
+        state: KernelState[P],
+        bar: Bar,
+        others: OtherHoldings | None = None,
+    ) -> None:
         self.context = context
+        # In a portfolio: the other symbols' holdings, in the equity and the venue's view.
+        self.others = others
         self.bar = bar
         # The bar whose path is being walked: the bar itself, or one of its finer candles.
         self.path_bar = bar
@@ -162,17 +171,18 @@ class Book(Generic[P]):
         )
 
     def equity(self, mark: float) -> float:
-        """Cash plus the open position's unrealized PnL at `mark`."""
+        """Cash plus the open position's unrealized PnL at `mark` (and, in a portfolio, the
+        other symbols' at their marks)."""
+        others = self.others
+        base = self.cash if others is None else self.cash + others.pnl
         position = self.position
         if position is None:
-            return self.cash
-        return self.cash + unrealized_pnl(
-            position.side, position.entry_price, position.quantity, mark
-        )
+            return base
+        return base + unrealized_pnl(position.side, position.entry_price, position.quantity, mark)
 
     def account(self) -> AccountView:
         """What a venue may see of the account now."""
-        return AccountView(self.cash, self.position)
+        return AccountView(self.cash, self.position, self.others)
 
     def reject(self, order_id: str, reason: str, detail: str = "") -> None:
         """Record that an order could not execute."""

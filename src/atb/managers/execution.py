@@ -22,20 +22,42 @@ from atb.managers.orders import MarketOrder
 
 
 @attrs.frozen(slots=True)
+class OtherHoldings:
+    """The rest of a portfolio, as one symbol's venue sees it: the other symbols' positions
+    marked at their current prices (`pnl` unrealized, `notional` their total |notional|, quote
+    currency), and the cap on all positions together (`exposure_cap`, a fraction of equity)."""
+
+    pnl: float
+    notional: float
+    exposure_cap: float
+
+
+@attrs.frozen(slots=True)
 class AccountView:
-    """The account as a venue may see it: cash and the open position (or None)."""
+    """The account as a venue may see it: cash, the open position (or None) and, in a
+    portfolio, the other symbols' holdings."""
 
     cash: float
     position: PositionState | None
+    others: OtherHoldings | None = None
 
     def equity(self, mark: float) -> float:
-        """Cash plus the open position's unrealized PnL at `mark`."""
+        """Cash plus the unrealized PnL of the open position at `mark` (and of the other
+        symbols' positions at their marks)."""
+        others = self.others
+        base = self.cash if others is None else self.cash + others.pnl
         position = self.position
         if position is None:
-            return self.cash
-        return self.cash + unrealized_pnl(
-            position.side, position.entry_price, position.quantity, mark
-        )
+            return base
+        return base + unrealized_pnl(position.side, position.entry_price, position.quantity, mark)
+
+    def exposure_room(self, equity: float) -> float | None:
+        """Notional (quote) this symbol's position may hold under the portfolio's cap on all
+        positions, given `equity`; None outside a portfolio (the position cap is the bound)."""
+        others = self.others
+        if others is None:
+            return None
+        return others.exposure_cap * equity - others.notional
 
 
 @attrs.frozen(slots=True)

@@ -10,16 +10,25 @@ Two questions, both answered from the book alone:
   breakeven (they apply from the next bar), time exits, the drawdown tier and the close-only
   latch, then the strategy's decision — the market orders for the next fill point, with the
   events that explain them.
+
+`plan_close` is three steps a portfolio runs separately (ADR 0017): `review_bar` for every
+symbol, `assess_risk` once on the portfolio's equity, then `plan_orders` for every symbol with
+the decisions of all symbols known to the `EntryGate`.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TypeVar
+
+import attrs
 
 from atb.domain.decisions import Action, Decider, Decision
 from atb.domain.events import (
     CloseOnlyLatched,
     DecisionMade,
+    EntryReduced,
+    KernelEvent,
     OrderPlaced,
     StopMoved,
     TierChanged,
@@ -29,15 +38,25 @@ from atb.domain.policies import PositionPolicies
 from atb.domain.protocols import Position
 from atb.domain.sides import PositionSide
 from atb.managers.book import Book, KernelContext
+from atb.managers.dynamic_risk import RiskTier
 from atb.managers.execution import RestingOrder
 from atb.managers.fills import Level, LevelKind, levels_for_exit
 from atb.managers.orders import MarketOrder, OrderIntent
+from atb.managers.portfolio_risk import EntryGate
 from atb.managers.positions import PositionChanges
 from atb.managers.volatility import PriceHistory
 
 P = TypeVar("P", bound=Position)
 
-__all__ = ["plan_close", "position_levels", "resting_orders"]
+__all__ = [
+    "RiskOutcome",
+    "assess_risk",
+    "plan_close",
+    "plan_orders",
+    "position_levels",
+    "resting_orders",
+    "review_bar",
+]
 
 _ENTRY_SIDES = {Action.ENTER_LONG: PositionSide.LONG, Action.ENTER_SHORT: PositionSide.SHORT}
 
@@ -100,13 +119,15 @@ def plan_close(
     """Steps 3–5 of the bar (DESIGN §3): update the position from the completed bar, the
     risk state from equity at the close, then turn the strategy's decision into market
     orders. Events go to the book."""
-    time_exit = _after_bar(book, bar_index, history)
+    time_exit = review_bar(book, bar_index, history)
     _update_risk(book)
     decision = decider.decide(bar_index, book.bar, book.position)
-    return _orders(book, decision, time_exit)
+    return plan_orders(book, decision, time_exit)
 
 
-def _after_bar(book: Book[P], bar_index: int, history: PriceHistory | None) -> MarketOrder | None:
+def review_bar(book: Book[P], bar_index: int, history: PriceHistory | None) -> MarketOrder | None:
+    """Step 3: the position's excursions, trailing stop and breakeven from the completed bar
+    (they apply from the next bar); a time exit's CLOSE order when one is due."""
     position = book.position
     if position is None:
         return None
@@ -154,34 +175,75 @@ def _after_bar(book: Book[P], bar_index: int, history: PriceHistory | None) -> M
     return book.new_order(OrderIntent.CLOSE, reason, exit=ExitReason.TIME_EXIT)
 
 
-def _update_risk(book: Book[P]) -> None:
-    context = book.context
-    bar = book.bar
-    equity = book.equity(bar.close)
-    book.peak_equity = max(book.peak_equity, equity)
-    drawdown = max(0.0, 1.0 - equity / book.peak_equity)
+@attrs.frozen(slots=True)
+class RiskOutcome:
+    """The account's risk state after a close: equity peak, drawdown tier, close-only latch,
+    and the events that changed them."""
+
+    peak_equity: float
+    tier: RiskTier
+    close_only: bool
+    events: tuple[KernelEvent, ...]
+
+
+def assess_risk(
+    context: KernelContext[P],
+    time: datetime,
+    *,
+    equity: float,
+    peak_equity: float,
+    tier: RiskTier,
+    close_only: bool,
+) -> RiskOutcome:
+    """Step 4: the equity peak, the drawdown tier and the close-only latch from the account's
+    equity at the close of the bar at `time` (one symbol's, or a portfolio's)."""
+    peak = max(peak_equity, equity)
+    drawdown = max(0.0, 1.0 - equity / peak)
+    events: list[KernelEvent] = []
     if context.dynamic_risk is not None:
-        tier = context.dynamic_risk.update(book.tier, drawdown)
-        if tier != book.tier:
-            book.events.append(
+        new_tier = context.dynamic_risk.update(tier, drawdown)
+        if new_tier != tier:
+            events.append(
                 TierChanged(
-                    time=bar.time,
-                    old_tier=book.tier.tier,
-                    new_tier=tier.tier,
-                    factor=tier.factor,
+                    time=time,
+                    old_tier=tier.tier,
+                    new_tier=new_tier.tier,
+                    factor=new_tier.factor,
                     drawdown=drawdown,
                 )
             )
-            book.tier = tier
+            tier = new_tier
     limit = context.config.risk.limits.max_drawdown
-    if limit is not None and not book.close_only and drawdown >= limit:
-        book.close_only = True
-        book.events.append(CloseOnlyLatched(time=bar.time, drawdown=drawdown))
+    if limit is not None and not close_only and drawdown >= limit:
+        close_only = True
+        events.append(CloseOnlyLatched(time=time, drawdown=drawdown))
+    return RiskOutcome(peak, tier, close_only, tuple(events))
 
 
-def _orders(
-    book: Book[P], decision: Decision, time_exit: MarketOrder | None
+def _update_risk(book: Book[P]) -> None:
+    bar = book.bar
+    outcome = assess_risk(
+        book.context,
+        bar.time,
+        equity=book.equity(bar.close),
+        peak_equity=book.peak_equity,
+        tier=book.tier,
+        close_only=book.close_only,
+    )
+    book.peak_equity = outcome.peak_equity
+    book.tier = outcome.tier
+    book.close_only = outcome.close_only
+    book.events.extend(outcome.events)
+
+
+def plan_orders(
+    book: Book[P],
+    decision: Decision,
+    time_exit: MarketOrder | None,
+    gate: EntryGate | None = None,
 ) -> tuple[MarketOrder, ...]:
+    """Step 5: the market orders for the strategy's decision (and a due time exit), with the
+    events that explain them; a portfolio's `gate` admits and sizes new positions."""
     if decision.action is Action.HOLD and decision.policies is None and time_exit is None:
         return ()  # the common case: nothing to order, nothing to report
     bar = book.bar
@@ -213,7 +275,7 @@ def _orders(
             if position is not None and time_exit is None:
                 reverse = f"reverse: {decision.reason}"
                 orders.append(book.new_order(OrderIntent.CLOSE, reverse, exit=ExitReason.REVERSAL))
-            orders.extend(_entry(book, decision, side, blocked=time_exit is not None))
+            orders.extend(_entry(book, decision, side, blocked=time_exit is not None, gate=gate))
         # else: already in; an entry signal in the same direction is a hold
     for order in orders:
         book.events.append(
@@ -228,7 +290,12 @@ def _orders(
 
 
 def _entry(
-    book: Book[P], decision: Decision, side: PositionSide, *, blocked: bool
+    book: Book[P],
+    decision: Decision,
+    side: PositionSide,
+    *,
+    blocked: bool,
+    gate: EntryGate | None,
 ) -> list[MarketOrder]:
     context = book.context
     order_id = book.next_order_id()
@@ -243,6 +310,18 @@ def _entry(
     policies = context.hydrator.hydrate(decision.policies)
     size = decision.size if decision.size is not None else 0.0
     fraction = min(size, _entry_cap(book, policies)) * book.tier.factor
+    if gate is not None:
+        admission = gate.admit(context.instrument.symbol, fraction)
+        if admission.refusal is not None:
+            book.reject(order_id, admission.refusal, admission.detail)
+            return []
+        for rule, asked, given in admission.cuts:
+            book.events.append(
+                EntryReduced(
+                    time=book.bar.time, order_id=order_id, rule=rule, asked=asked, given=given
+                )
+            )
+        fraction = admission.fraction
     intent = OrderIntent.OPEN_LONG if side is PositionSide.LONG else OrderIntent.OPEN_SHORT
     return [
         MarketOrder(

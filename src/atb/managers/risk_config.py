@@ -2,7 +2,9 @@
 
 Sections (dotted keys users set with `--set key=value` or TOML, read by `atb.config`):
 
-- `risk` (field `limits`): `max_position`, `max_exposure`, `max_leverage`, `max_drawdown`
+- `risk` (field `limits`): `max_position`, `max_exposure`, `max_leverage`, `max_drawdown`,
+  `max_positions` (a portfolio's open positions)
+- `correlation` (portfolio): off unless enabled; then `CORRELATION_DEFAULTS`
 - `trailing`, `partials`, `time_exits`: off (`None`) unless enabled; when enabled they take the
   values of `TRAILING_DEFAULTS`, `PARTIALS_DEFAULTS`, `TIME_EXITS_DEFAULTS`
 - `dynamic_risk`: on by default (`DYNAMIC_RISK_DEFAULTS`)
@@ -16,6 +18,7 @@ The core never parses text: `--set`, TOML files and stored configs are turned in
 
 from __future__ import annotations
 
+import enum
 from typing import Any
 
 import attrs
@@ -42,12 +45,22 @@ class RiskLimits:
     `max_position` caps one position's notional, `max_exposure` the total notional, and
     `max_leverage` bounds both (margin style: notional ≤ max_leverage × equity). A drawdown from
     the equity peak of `max_drawdown` or more latches close-only (None disables the latch).
+
+    In a portfolio the fractions are of the portfolio's equity: `max_position` caps each
+    symbol's position, `max_exposure` (and `max_leverage`) the sum over symbols, and
+    `max_positions` the number of positions open at once (None: no limit).
     """
 
     max_position: float = attrs.field(validator=finite_positive)
     max_exposure: float = attrs.field(validator=finite_positive)
     max_leverage: float = attrs.field(validator=finite_positive)
     max_drawdown: float | None = attrs.field(validator=optional_finite_positive)
+    max_positions: int | None = attrs.field(default=None)
+
+    @max_positions.validator
+    def _at_least_one(self, _attribute: attrs.Attribute[Any], value: int | None) -> None:
+        if value is not None and (type(value) is not int or value < 1):
+            raise ValueError(f"max_positions must be an integer >= 1 or None, got {value!r}")
 
     @max_drawdown.validator
     def _drawdown_below_one(self, _attribute: attrs.Attribute[Any], value: float | None) -> None:
@@ -58,6 +71,36 @@ class RiskLimits:
     def position_cap(self) -> float:
         """Largest fraction of equity one position may take."""
         return min(self.max_position, self.max_exposure, self.max_leverage)
+
+    @property
+    def exposure_cap(self) -> float:
+        """Largest fraction of equity all positions together may take."""
+        return min(self.max_exposure, self.max_leverage)
+
+
+class CorrelationAction(enum.Enum):
+    """What correlation control does to a new position that moves with an open one."""
+
+    REDUCE = "reduce"
+    REFUSE = "refuse"
+
+
+@attrs.frozen(slots=True)
+class CorrelationPolicy:
+    """Correlation control for a portfolio (the seed system's rule): before a new position is
+    sized, the Pearson correlation of its symbol's last `lookback` bar returns with each open
+    position's symbol is measured (on the times both have bars); at `threshold` or above the
+    entry is cut to `reduce_to` of its size (`action = reduce`) or refused (`refuse`)."""
+
+    threshold: float = attrs.field(validator=fraction)
+    lookback: int = attrs.field()
+    action: CorrelationAction = attrs.field(validator=instance_of(CorrelationAction))
+    reduce_to: float = attrs.field(validator=fraction)
+
+    @lookback.validator
+    def _enough_returns(self, _attribute: attrs.Attribute[Any], value: int) -> None:
+        if type(value) is not int or value < 3:
+            raise ValueError(f"lookback must be an integer >= 3 (bars), got {value!r}")
 
 
 def _tiers(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -115,6 +158,12 @@ DYNAMIC_RISK_DEFAULTS = DynamicRiskConfig(
 )
 """Drawdown tiers 5/10/15 % → ×0.8/×0.6/×0.4; a tier is left after regaining half the drop."""
 
+CORRELATION_DEFAULTS = CorrelationPolicy(
+    threshold=0.7, lookback=100, action=CorrelationAction.REDUCE, reduce_to=0.5
+)
+"""Correlation control when enabled: returns of the last 100 bars; at a correlation of 0.7 or
+more with an open position, a new position takes half its size."""
+
 LIMITS_DEFAULTS = RiskLimits(
     max_position=0.10, max_exposure=1.0, max_leverage=1.0, max_drawdown=0.20
 )
@@ -141,6 +190,9 @@ class RiskConfiguration:
     )
     time_exits: TimeExitPolicy | None = attrs.field(
         default=None, validator=attrs.validators.optional(instance_of(TimeExitPolicy))
+    )
+    correlation: CorrelationPolicy | None = attrs.field(
+        default=None, validator=attrs.validators.optional(instance_of(CorrelationPolicy))
     )
 
     @classmethod

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from atb.domain.events import (
     CloseOnlyLatched,
     DecisionMade,
+    EntryReduced,
     KernelEvent,
     OrderFilled,
     OrderPlaced,
@@ -45,6 +46,13 @@ def _fields(event: KernelEvent) -> JsonDict:
             if event.detail:
                 rejected["detail"] = event.detail
             return rejected
+        case EntryReduced():
+            return {
+                "order_id": event.order_id,
+                "rule": event.rule,
+                "asked": event.asked,
+                "given": event.given,
+            }
         case OrderFilled():
             return {"position_id": event.position_id, "fill": fill_to_dict(event.fill)}
         case StopMoved():
@@ -89,6 +97,12 @@ def _rejected(f: Fields) -> KernelEvent:
     return OrderRejected(f.time("time"), f.text("order_id"), f.text("reason"), detail)
 
 
+def _reduced(f: Fields) -> KernelEvent:
+    return EntryReduced(
+        f.time("time"), f.text("order_id"), f.text("rule"), f.num("asked"), f.num("given")
+    )
+
+
 def _filled(f: Fields) -> KernelEvent:
     fill = fill_from_dict(f.raw("fill"), f.path("fill"))
     return OrderFilled(f.time("time"), f.text("position_id"), fill)
@@ -130,6 +144,7 @@ _READERS: dict[str, Callable[[Fields], KernelEvent]] = {
     DecisionMade.kind: _decision,
     OrderPlaced.kind: _placed,
     OrderRejected.kind: _rejected,
+    EntryReduced.kind: _reduced,
     OrderFilled.kind: _filled,
     StopMoved.kind: _stop,
     TierChanged.kind: _tier,

@@ -6,7 +6,9 @@ extreme → second extreme → close, the intrabar policy choosing which extreme
 level gapped through at the open fills at the open, otherwise at the level — stop-market fills
 take slippage and the taker fee, limits fill at the level with the maker fee. Every price stays
 inside its bar. Entries sized as a fraction of equity become a quantity here, at the fill
-price; a scale-in is cut to what still fits under the position cap at its fill price. Orders the
+price; a scale-in is cut to what still fits under the position cap at its fill price. In a
+portfolio, entries and scale-ins are also cut to what fits under the cap on all positions
+together, with the other symbols' positions at their current prices. Orders the
 market's rules refuse (below the lot step, the minimum quantity or order value) are rejected.
 """
 
@@ -39,6 +41,7 @@ from atb.managers.orders import MarketOrder, OrderIntent
 ENTRY_TOO_SMALL = "order below the instrument's minimum notional"
 PARTIAL_TOO_SMALL = "partial exit below the lot or minimum notional"
 SCALE_IN_REFUSED = "scale-in exceeds the position cap or minimum notional"
+EXPOSURE_FULL = "the portfolio's exposure cap is reached"
 
 
 @attrs.frozen(slots=True)
@@ -78,7 +81,14 @@ class SimulatedVenue:
         side = PositionSide.LONG if order.intent is OrderIntent.OPEN_LONG else PositionSide.SHORT
         action = side.entry_action
         price = costs.taker_price(reference, action, bar.low, bar.high)
-        quantity = costs.entry_quantity(order.fraction or 0.0, account.equity(price), price)
+        equity = account.equity(price)
+        quantity = costs.entry_quantity(order.fraction or 0.0, equity, price)
+        room = account.exposure_room(equity)
+        if room is not None:
+            # A portfolio: the other symbols' positions may have moved since the decision.
+            if room <= 0:
+                return (VenueRejection(order, EXPOSURE_FULL, "the portfolio is at its cap"),)
+            quantity = min(quantity, self.instrument.round_quantity(room / price))
         problem = self.instrument.order_problem(price, quantity)
         if problem is not None:
             return (VenueRejection(order, ENTRY_TOO_SMALL, problem),)
@@ -138,7 +148,11 @@ class SimulatedVenue:
         action = position.side.entry_action
         fill_price = costs.taker_price(price, action, path.low, path.high)
         # Total notional stays within the per-position cap of the equity at the fill price.
-        cap = (order.position_cap or 0.0) * account.equity(fill_price)
+        equity = account.equity(fill_price)
+        cap = (order.position_cap or 0.0) * equity
+        portfolio_room = account.exposure_room(equity)
+        if portfolio_room is not None:
+            cap = min(cap, portfolio_room)
         room = self.instrument.round_quantity(cap / fill_price - position.quantity)
         quantity = min(order.quantity, room)
         problem = (

@@ -485,6 +485,7 @@ def test_config_to_dict_is_json_ready_and_ordered() -> None:
         "partials",
         "dynamic_risk",
         "time_exits",
+        "correlation",
     ]
     assert dumped["fills"] == {
         "timing": "close",
@@ -686,7 +687,10 @@ def test_toml_bad_value_names_the_file_and_key(tmp_path: Path) -> None:
 
 
 def test_optional_sections_table_is_consistent() -> None:
-    assert frozenset({"trailing", "partials", "dynamic_risk", "time_exits"}) == OPTIONAL_SECTIONS
+    assert (
+        frozenset({"trailing", "partials", "dynamic_risk", "time_exits", "correlation"})
+        == OPTIONAL_SECTIONS
+    )
     assert isinstance(SECTION_DEFAULTS["trailing"], TrailingPolicy)
 
 

@@ -116,7 +116,7 @@ def run_backtest(
     bars = bar_arrays(candles.frame)
     resolved = request.instrument or default_instrument(request.symbol, candles.frame)
     instrument = resolved.instrument
-    lowest, highest, typical = _price_range(candles)
+    lowest, highest, typical = price_range(candles)
     instrument.check_prices(lowest, highest)
     instrument.check_account(
         request.initial_balance, request.config.risk.limits.position_cap, typical
@@ -173,32 +173,14 @@ def run_backtest(
     curve = runner.curve()
     return BacktestResult(
         run=RunInfo(created_at=clock(), atb_version=__version__),
-        data=DataInfo(
-            symbol=request.symbol,
-            timeframe=str(timeframe),
-            start=bars.time(warmup),
-            end=bars.time(last),
-            bars=len(bars) - warmup,
-            warmup_bars=warmup,
-            fingerprint=candles.fingerprint(),
-            source=candles.source,
-            synthetic=candles.synthetic,
-            gaps=tuple(
-                (gap.start.to_pydatetime(), gap.end.to_pydatetime(), gap.missing_bars)
-                for gap in candles.gaps
-            ),
-            file=None if request.data_file is None else str(request.data_file),
-            notes=candles.notes,
-            suspicious=tuple(bar.describe() for bar in candles.suspicious),
-            dropped=tuple(bar.describe() for bar in candles.dropped),
+        data=describe_data(
+            request.symbol,
+            candles,
+            bars,
+            data_file=request.data_file,
             drop_outliers=request.drop_outliers,
-            detail=None
-            if request.detail is None
-            else DetailInfo(
-                timeframe=str(request.detail.timeframe),
-                fingerprint=request.detail.fingerprint(),
-                file=None if request.detail_file is None else str(request.detail_file),
-            ),
+            detail=request.detail,
+            detail_file=request.detail_file,
         ),
         strategy=StrategyInfo(
             name=strategy.name,
@@ -225,6 +207,48 @@ def run_backtest(
             for policies, count in runner.policy_uses.items()
         ),
         zero_volume_fills=_zero_volume_fills(events, candles, request.detail),
+    )
+
+
+def describe_data(
+    symbol: str,
+    candles: ValidatedCandles,
+    bars: BarArrays,
+    *,
+    data_file: Path | None,
+    drop_outliers: bool,
+    detail: ValidatedCandles | None = None,
+    detail_file: Path | None = None,
+) -> DataInfo:
+    """What a run records about one symbol's candles (window, fingerprint, gaps, source)."""
+    warmup = candles.warmup_bars
+    last = len(bars) - 1
+    return DataInfo(
+        symbol=symbol,
+        timeframe=str(candles.timeframe),
+        start=bars.time(warmup),
+        end=bars.time(last),
+        bars=len(bars) - warmup,
+        warmup_bars=warmup,
+        fingerprint=candles.fingerprint(),
+        source=candles.source,
+        synthetic=candles.synthetic,
+        gaps=tuple(
+            (gap.start.to_pydatetime(), gap.end.to_pydatetime(), gap.missing_bars)
+            for gap in candles.gaps
+        ),
+        file=None if data_file is None else str(data_file),
+        notes=candles.notes,
+        suspicious=tuple(bar.describe() for bar in candles.suspicious),
+        dropped=tuple(bar.describe() for bar in candles.dropped),
+        drop_outliers=drop_outliers,
+        detail=None
+        if detail is None
+        else DetailInfo(
+            timeframe=str(detail.timeframe),
+            fingerprint=detail.fingerprint(),
+            file=None if detail_file is None else str(detail_file),
+        ),
     )
 
 
@@ -256,7 +280,7 @@ def _overlaps_training(strategy: Strategy, candles: ValidatedCandles) -> bool:
     return training_window_overlaps(strategy.model_artifact, start, end)
 
 
-def _price_range(candles: ValidatedCandles) -> tuple[float, float, float]:
+def price_range(candles: ValidatedCandles) -> tuple[float, float, float]:
     """Lowest low, highest high and median close, leaving out bars flagged as bad prints (they
     are reported as such; judging the market's rules by a 0.06 print on a 25,000 market would
     mislead)."""

@@ -23,6 +23,7 @@ from atb.domain.bars import Bar
 from atb.domain.events import (
     CloseOnlyLatched,
     DecisionMade,
+    EntryReduced,
     KernelEvent,
     OrderFilled,
     OrderPlaced,
@@ -116,6 +117,11 @@ def _describe(event: KernelEvent) -> str:
         )
     if isinstance(event, OrderRejected):
         return f"rejected: {event.reason}"
+    if isinstance(event, EntryReduced):
+        return (
+            f"entry cut to {display.pct(event.given)} of equity from "
+            f"{display.pct(event.asked)} ({event.rule})"
+        )
     if isinstance(event, CloseOnlyLatched):
         return f"close-only from now on (drawdown {display.pct(event.drawdown)})"
     if isinstance(event, PoliciesSwapped):
