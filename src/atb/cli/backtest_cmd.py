@@ -15,11 +15,13 @@ from atb.cli.option_types import (
     EXCHANGE_URL,
     POSITIVE_DAYS,
     TIMEFRAME,
+    BoundedPath,
     check_detail_timeframe,
     file_path,
     folder_path,
 )
 from atb.cli.output_folder import check_output_folder, check_writable_folder, write_results
+from atb.cli.portfolio_backtest import parse_symbols, run_portfolio_backtest_command
 from atb.cli.progress import show_progress
 from atb.cli.rerun import rerun_request
 from atb.cli.run_options import (
@@ -41,7 +43,14 @@ from atb.reporting.summary import print_summary
 
 @click.command("backtest")
 @click.argument("strategy_name", metavar="STRATEGY", required=False)
-@click.option("--symbol", help="Trading pair, e.g. BTCUSDT, or DEMO (synthetic). Required.")
+@click.option("--symbol", help="Trading pair, e.g. BTCUSDT, or DEMO (synthetic).")
+@click.option(
+    "--symbols",
+    "symbols_text",
+    metavar="A,B,…",
+    help="Several pairs traded from one account (a portfolio), e.g. ETHBTC,LTCBTC,XMRBTC; "
+    "one quote currency.",
+)
 @click.option("--timeframe", type=TIMEFRAME, help="Bar length: 1m 5m 15m 1h 4h 1d … Required.")
 @click.option("--days", type=POSITIVE_DAYS, help="The N days ending at --end (default end: now).")
 @click.option("--start", type=DATETIME, help="Window start (ISO date/time, UTC).")
@@ -50,9 +59,11 @@ from atb.reporting.summary import print_summary
 )
 @click.option(
     "--data",
-    "data_file",
-    type=file_path(),
-    help="Read candles from this CSV/Parquet file instead of the cache.",
+    "data_paths",
+    type=BoundedPath(),
+    multiple=True,
+    help="Read candles from this CSV/Parquet file instead of the cache; with --symbols, a "
+    "folder holding one file per symbol, or one file per symbol (repeat --data).",
 )
 @click.option(
     "--exchange-url", type=EXCHANGE_URL, help="Binance-compatible REST base URL for missing data."
@@ -99,11 +110,12 @@ def backtest(
     ctx: click.Context,
     strategy_name: str | None,
     symbol: str | None,
+    symbols_text: str | None,
     timeframe: str | None,
     days: int | None,
     start: str | None,
     end: str | None,
-    data_file: Path | None,
+    data_paths: tuple[Path, ...],
     exchange_url: str | None,
     params: tuple[str, ...],
     assignments: tuple[str, ...],
@@ -123,13 +135,14 @@ def backtest(
     rerun_file: Path | None,
     drop_outliers: bool,
 ) -> None:
-    """Backtest STRATEGY on SYMBOL/TIMEFRAME candles.
+    """Backtest STRATEGY on SYMBOL/TIMEFRAME candles (or on several SYMBOLS from one account).
 
     \b
     Examples:
       atb backtest sma_cross --symbol DEMO --timeframe 1h --days 90
       atb backtest ml_basic --symbol BTCUSDT --timeframe 1h --days 30 --end 2025-01-20 \\
           --data BTCUSDT_1h.csv
+      atb backtest sma_cross --symbols ETHBTC,LTCBTC,XMRBTC --timeframe 5m --data portfolio/
       atb backtest --rerun results/ml_basic_BTCUSDT_1h_…/result.json
     """
     if rerun_file is not None:
@@ -138,18 +151,48 @@ def backtest(
         request = rerun_request(rerun_file, model_dir=model_dir, exchange_url=exchange_url)
         _execute(request, output)
         return
-    if strategy_name is None or symbol is None or timeframe is None:
+    if symbol is not None and symbols_text is not None:
+        raise click.UsageError("use either --symbol or --symbols, not both")
+    if strategy_name is None or (symbol or symbols_text) is None or timeframe is None:
         missing = [
             name
             for name, value in (
-                ("STRATEGY", strategy_name), ("--symbol", symbol), ("--timeframe", timeframe)
+                ("STRATEGY", strategy_name),
+                ("--symbol (or --symbols)", symbol or symbols_text),
+                ("--timeframe", timeframe),
             )
             if value is None
-        ]  # fmt: skip
+        ]
         raise click.UsageError(f"missing {', '.join(missing)} (or use --rerun result.json)")
     if days is not None and start is not None:
         raise click.UsageError("use either --days or --start, not both")
+    if symbols_text is not None:
+        _refuse_single_symbol_options(ctx)
+        symbols = parse_symbols(symbols_text)
+        output = _Output.checked(out_dir, force=force)
+        run_portfolio_backtest_command(
+            strategy_name=strategy_name,
+            symbols=symbols,
+            timeframe=timeframe,
+            params=params,
+            config=build_config(config_file, assignments),
+            data=data_paths,
+            start=start,
+            end=end,
+            days=days,
+            exchange_url=exchange_url,
+            instruments_file=instruments_file,
+            model_dir=model_dir,
+            initial_balance=initial_balance,
+            close_at_end=close_at_end,
+            allow_overlap=allow_overlap,
+            drop_outliers=drop_outliers,
+            output=(output.folder, output.overwrite, output.what),
+        )
+        return
+    assert symbol is not None
     symbol = normalize_symbol(symbol)
+    data_file = _single_data_file(data_paths)
     # Refused before any data is loaded: a folder the run could not write is known now.
     output = _Output.checked(out_dir, force=force)
     # Absolute paths, so the run's record names files a later --rerun finds from anywhere.
@@ -252,6 +295,36 @@ def _execute(request: BacktestRequest, output: _Output) -> None:
         folder = output.folder or _default_folder(strategy.name, symbol, str(timeframe))
         files = write_results(result, folder, overwrite=output.overwrite, what=output.what)
     print_summary(result, files, console)
+
+
+_PORTFOLIO_REFUSES = {
+    "tick_size": "--tick-size",
+    "lot_step": "--lot-step",
+    "min_notional": "--min-notional",
+    "detail_timeframe": "--detail-timeframe",
+    "detail_data": "--detail-data",
+}
+
+
+def _refuse_single_symbol_options(ctx: click.Context) -> None:
+    """Options that describe one market cannot apply to every symbol of a portfolio."""
+    for name, option in _PORTFOLIO_REFUSES.items():
+        if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT:
+            raise click.UsageError(
+                f"{option} describes one market; with --symbols give each symbol's rules in "
+                "--instruments (finer candles are not supported for a portfolio yet)"
+            )
+
+
+def _single_data_file(paths: tuple[Path, ...]) -> Path | None:
+    """The one candle file of a single-symbol run (a folder or several files need --symbols)."""
+    if not paths:
+        return None
+    if len(paths) > 1:
+        raise click.UsageError("several --data files need --symbols (one file per symbol)")
+    if paths[0].is_dir():
+        raise click.UsageError(f"--data {paths[0]}: a folder of candle files needs --symbols")
+    return paths[0]
 
 
 _RERUN_OPTIONS = frozenset({"rerun_file", "out_dir", "force", "model_dir", "exchange_url"})

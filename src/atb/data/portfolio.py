@@ -128,15 +128,19 @@ def load_portfolio(
     symbols: Sequence[str],
     timeframe: str | Timeframe,
     *,
-    data: Sequence[Path],
+    data: Sequence[Path] = (),
     start: TimeLike | None = None,
     end: TimeLike | None = None,
+    days: int | None = None,
     warmup: int = 0,
     instruments_file: Path | None = None,
     drop_outliers: bool = False,
+    exchange_url: str | None = None,
+    allow_network: bool = False,
 ) -> PortfolioCandles:
-    """The portfolio's candles from one folder or one file per symbol (see the module
-    docstring). Every refusal is one line naming the symbol and what is wrong."""
+    """The portfolio's candles from one folder or one file per symbol, or (without `data`)
+    from the candle cache — and the exchange, with `allow_network` (see the module docstring).
+    Every refusal is one line naming the symbol and what is wrong."""
     names = [normalize_symbol(symbol) for symbol in symbols]
     if not names:
         raise DataError("--symbols: name at least one symbol")
@@ -145,16 +149,18 @@ def load_portfolio(
         raise DataError(f"--symbols: {repeated[0]} is given twice")
     ordered = tuple(sorted(names))
     tf = parse_timeframe(timeframe)
-    files = _files(ordered, tf, data)
+    files = _files(ordered, tf, data) if data else {}
     candles = {
         symbol: load_candles(
             symbol,
             tf,
             start,
             end,
+            days=days,
             warmup=warmup,
-            data_file=files[symbol],
-            allow_network=False,
+            data_file=files.get(symbol),
+            exchange_url=exchange_url,
+            allow_network=allow_network and symbol not in files,
             drop_outliers=drop_outliers,
         )
         for symbol in ordered
@@ -166,7 +172,7 @@ def load_portfolio(
         for symbol in ordered
     }
     return assemble_portfolio(
-        candles, instruments, {symbol: files[symbol].absolute() for symbol in ordered}
+        candles, instruments, {symbol: path.absolute() for symbol, path in files.items()}
     )
 
 

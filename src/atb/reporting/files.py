@@ -3,7 +3,8 @@
 Everything is rendered in memory first, then written into a hidden temporary sibling of the
 output folder (same parent, so the same file system), each file flushed and fsynced, and the
 temporary folder is renamed into place as the last step. A failure at any point removes the
-temporary folder: the output folder either appears complete or not at all.
+temporary folder: the output folder either appears complete or not at all. `write_rendered`
+is that writing step alone, for files rendered elsewhere (a portfolio's).
 """
 
 from __future__ import annotations
@@ -49,8 +50,28 @@ def write_result_files(
     folder, so no partial output folder is ever left behind.
     """
     target = Path(out_dir).absolute()
+    _check_target(target, overwrite=overwrite)  # refused before any time is spent rendering
+    return write_rendered(render_result_files(result), target, overwrite=overwrite)
+
+
+def write_rendered(
+    contents: dict[str, str], out_dir: str | os.PathLike[str], *, overwrite: bool
+) -> ResultFiles:
+    """Write already rendered result files (`contents`: the text of each of the four files by
+    name, as `render_result_files` gives) into `out_dir`, atomically.
+
+    The folder rules and the all-or-nothing promise are `write_result_files`'s: `out_dir` must
+    not exist unless `overwrite=True` and it holds nothing but the four files; a failure
+    removes the temporary folder and is re-raised. Raises `ValueError` when `contents` does not
+    name exactly the four result files.
+    """
+    if sorted(contents) != sorted(RESULT_FILE_NAMES):
+        raise ValueError(
+            f"result files must be exactly {', '.join(RESULT_FILE_NAMES)}; "
+            f"got {', '.join(sorted(contents)) or 'none'}"
+        )
+    target = Path(out_dir).absolute()
     _check_target(target, overwrite=overwrite)
-    contents = render_result_files(result)  # rendering errors happen before any file exists
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.parent / f".{target.name}.partial-{uuid.uuid4().hex[:12]}"
     # os.mkdir (unlike tempfile.mkdtemp's 0700) honours the umask, so the renamed folder gets

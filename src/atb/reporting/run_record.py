@@ -142,6 +142,11 @@ def read_run_record(path: Path) -> RunRecord:
         document = json.loads(text)
     except ValueError as error:
         raise ResultFileError(f"{path}: not valid JSON ({error})") from error
+    if isinstance(document, dict) and document.get("kind") == "portfolio":
+        raise ResultFileError(
+            f"{path}: a portfolio's result; --rerun repeats single-symbol runs for now (run "
+            "the portfolio again with the --symbols, --data and --set it records)"
+        )
     root = _Reader(document, "", path)
     data, strategy, rules = root.child("data"), root.child("strategy"), root.child("instrument")
     detail = data.optional_child("detail")

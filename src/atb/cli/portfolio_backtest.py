@@ -1,0 +1,138 @@
+"""`atb backtest STRATEGY --symbols A,B,C`: one account trading several symbols.
+
+The candles come from `--data` (one folder holding a file per symbol, or one file per symbol) or
+from the candle cache; each symbol gets its own strategy instance and its own market rules (from
+`--instruments`, the exchange's cached metadata, or inferred from its data with a warning). The
+run writes the same four files as a single-symbol backtest, in the portfolio's layout
+(docs/results-portfolio.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from atb.cli.candle_report import echo_candles_report
+from atb.cli.output_folder import OutputError
+from atb.cli.progress import show_progress
+from atb.cli.run_options import build_strategy, refuse_short_history
+from atb.data.portfolio import PortfolioCandles, load_portfolio
+from atb.data.symbols import normalize_symbol
+from atb.domain.errors import DataError
+from atb.engines.portfolio.backtest import PortfolioRequest, run_portfolio_backtest
+from atb.managers.lookback import history_bars
+from atb.managers.run_config import RunConfiguration
+from atb.reporting.portfolio_files import write_portfolio_files
+from atb.reporting.portfolio_summary import print_portfolio_summary
+from atb.reporting.result_files import ResultFiles
+from atb.results import PortfolioResult
+from atb.strategies.protocol import Strategy
+
+__all__ = ["parse_symbols", "run_portfolio_backtest_command"]
+
+
+def parse_symbols(text: str) -> tuple[str, ...]:
+    """`--symbols ETHBTC,LTCBTC` as normalised symbols; a usage error for an empty list or an
+    empty item."""
+    items = [item.strip() for item in text.split(",")]
+    if not text.strip() or any(not item for item in items):
+        raise click.UsageError(f"--symbols {text!r}: give comma-separated symbols, e.g. A,B,C")
+    return tuple(normalize_symbol(item) for item in items)
+
+
+def run_portfolio_backtest_command(
+    *,
+    strategy_name: str,
+    symbols: Sequence[str],
+    timeframe: str,
+    params: Sequence[str],
+    config: RunConfiguration,
+    data: Sequence[Path],
+    start: str | None,
+    end: str | None,
+    days: int | None,
+    exchange_url: str | None,
+    instruments_file: Path | None,
+    model_dir: Path | None,
+    initial_balance: float,
+    close_at_end: bool,
+    allow_overlap: bool,
+    drop_outliers: bool,
+    output: tuple[Path | None, bool, str],
+) -> None:
+    """Load, run, write and summarise one portfolio backtest (options already checked)."""
+    strategies: dict[str, Strategy] = {
+        symbol: build_strategy(
+            strategy_name, params, symbol=symbol, timeframe=timeframe, model_dir=model_dir
+        )
+        for symbol in sorted(symbols)
+    }
+    warmup = max(history_bars(strategy.warmup, config) for strategy in strategies.values())
+    portfolio = load_portfolio(
+        symbols,
+        timeframe,
+        data=[path.absolute() for path in data],
+        start=start,
+        end=end,
+        days=days,
+        warmup=warmup,
+        instruments_file=instruments_file,
+        drop_outliers=drop_outliers,
+        exchange_url=exchange_url,
+        allow_network=not data,
+    )
+    for symbol in portfolio.symbols:
+        candles = portfolio.candles[symbol]
+        echo_candles_report(candles)
+        if len(candles) - candles.warmup_bars <= 0:
+            raise DataError(f"{symbol}: no bars in the requested window ({candles.describe()})")
+        refuse_short_history(candles, strategies[symbol])
+    for warning in portfolio.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    request = PortfolioRequest(
+        strategies=strategies,
+        candles=portfolio,
+        config=config,
+        initial_balance=initial_balance,
+        close_at_end=close_at_end,
+        overlap_allowed=allow_overlap,
+        drop_outliers=drop_outliers,
+    )
+    _execute(request, portfolio, strategy_name, output)
+
+
+def _execute(
+    request: PortfolioRequest,
+    portfolio: PortfolioCandles,
+    strategy_name: str,
+    output: tuple[Path | None, bool, str],
+) -> None:
+    folder, overwrite, what = output
+    console = Console()
+    timeframe = str(portfolio.candles[portfolio.symbols[0]].timeframe)
+    title = f"backtest {strategy_name} {len(portfolio.symbols)} symbols {timeframe}"
+    with show_progress(title, total=len(portfolio.times), unit="bar times") as progress:
+        result = run_portfolio_backtest(request, progress=progress.update)
+        progress.stage("writing the report", total=None)
+        target = folder or _default_folder(strategy_name, portfolio, timeframe)
+        files = _write(result, target, overwrite=overwrite, what=what)
+    print_portfolio_summary(result, files, console)
+
+
+def _write(result: PortfolioResult, folder: Path, *, overwrite: bool, what: str) -> ResultFiles:
+    try:
+        return write_portfolio_files(result, folder, overwrite=overwrite)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise OutputError(f"{what}: cannot write the results to {folder}: {reason}") from error
+
+
+def _default_folder(strategy: str, portfolio: PortfolioCandles, timeframe: str) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    count = len(portfolio.symbols)
+    name = f"{strategy}_{count}-symbols_{portfolio.quote_asset}_{timeframe}_{stamp}"
+    return Path("results") / name

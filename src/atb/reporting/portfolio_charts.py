@@ -1,0 +1,255 @@
+"""The portfolio report's plotly figures: the account's equity vs the equal-weight basket held,
+drawdown, exposure by symbol (stacked), the symbols' return correlations and each symbol's
+contribution.
+
+Conventions of the single-symbol charts (`atb.reporting.charts`): times as epoch
+milliseconds on `date` axes (UTC), the same layout and colours, and lines longer than
+`MAX_LINE_POINTS` thinned with `line_indices` (each bucket's minimum and maximum kept, so no
+extreme is lost). The stacked exposure keeps the union of every symbol's (and the total's)
+picks, so all its traces share one x axis.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from atb.reporting import display
+from atb.reporting.charts import (
+    _DATE_AXIS,
+    _HOVER,
+    _LAYOUT,
+    _TITLE,
+    FloatArray,
+    IndexArray,
+    line_indices,
+)
+from atb.reporting.portfolio_derived import basket_equity, portfolio_drawdown
+from atb.results import PortfolioResult
+
+# _DATE_AXIS, _HOVER, _LAYOUT and _TITLE are private in `charts` (no public name yet): the
+# single-symbol report's layout, shared so both reports look alike.
+
+__all__ = [
+    "contribution_figure",
+    "correlation_figure",
+    "drawdown_figure",
+    "equity_figure",
+    "exposure_figure",
+    "exposure_keep",
+]
+
+_NS_PER_MS = 1_000_000
+_PALETTE = (
+    "#2563eb",
+    "#f59e0b",
+    "#16a34a",
+    "#dc2626",
+    "#7c3aed",
+    "#0891b2",
+    "#db2777",
+    "#65a30d",
+    "#ea580c",
+    "#4b5563",
+)
+"""Colours of the symbols, in symbol order (repeating after ten)."""
+
+
+def _times_ms(result: PortfolioResult) -> FloatArray:
+    times = np.asarray(result.equity.times_ns, dtype=np.int64)
+    values: FloatArray = (times // _NS_PER_MS).astype(np.float64)
+    return values
+
+
+def _colour(index: int) -> str:
+    return _PALETTE[index % len(_PALETTE)]
+
+
+def equity_figure(result: PortfolioResult) -> go.Figure:
+    """The account's equity and the initial balance held in the equal-weight basket."""
+    equity = np.asarray(result.equity.equity, dtype=np.float64)
+    basket = basket_equity(result)
+    keep = np.union1d(line_indices(equity), line_indices(basket))
+    times = _times_ms(result)[keep]
+    figure = go.Figure()
+    figure.add_trace(
+        go.Scatter(
+            x=times,
+            y=equity[keep],
+            name="portfolio",
+            mode="lines",
+            line={"color": "#2563eb", "width": 1.5},
+        )
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=times,
+            y=basket[keep],
+            name="equal-weight basket (buy and hold)",
+            mode="lines",
+            line={"color": "#9ca3af", "width": 1.2, "dash": "dash"},
+        )
+    )
+    figure.update_layout(
+        **_LAYOUT,
+        title={**_TITLE, "text": "Equity vs the equal-weight basket"},
+        height=380,
+        xaxis=_DATE_AXIS,
+        yaxis={"title": {"text": f"equity ({result.quote_asset or 'quote'})"}},
+    )
+    return figure
+
+
+def drawdown_figure(result: PortfolioResult) -> go.Figure:
+    """The account's drawdown from its running peak, in percent (0 at a peak, negative
+    below)."""
+    under: FloatArray = -100.0 * portfolio_drawdown(result)
+    keep = line_indices(under)
+    figure = go.Figure()
+    figure.add_trace(
+        go.Scatter(
+            x=_times_ms(result)[keep],
+            y=under[keep],
+            name="drawdown",
+            mode="lines",
+            fill="tozeroy",
+            fillcolor="rgba(220, 38, 38, 0.25)",
+            line={"color": "#dc2626", "width": 1},
+        )
+    )
+    figure.update_layout(
+        **_LAYOUT,
+        title={**_TITLE, "text": "Drawdown"},
+        height=300,
+        xaxis=_DATE_AXIS,
+        yaxis={"title": {"text": "drawdown (%)"}, "ticksuffix": "%"},
+    )
+    return figure
+
+
+def exposure_keep(result: PortfolioResult) -> IndexArray:
+    """The bar indices the exposure chart draws: the union of `line_indices` of the total and
+    of each symbol's exposure (every line keeps its extremes; all share one x axis)."""
+    keep = line_indices(np.asarray(result.equity.exposure, dtype=np.float64))
+    for part in result.symbols:
+        keep = np.union1d(keep, line_indices(np.asarray(part.exposure, dtype=np.float64)))
+    indices: IndexArray = keep.astype(np.intp)
+    return indices
+
+
+def exposure_figure(result: PortfolioResult) -> go.Figure:
+    """Each symbol's exposure (|notional| / equity), in percent, stacked in symbol order: each
+    band is one symbol's, the top of the stack the total exposure (hover: the symbol's own)."""
+    keep = exposure_keep(result)
+    times = _times_ms(result)[keep]
+    figure = go.Figure()
+    stacked: FloatArray = np.zeros(keep.size, dtype=np.float64)
+    for index, part in enumerate(result.symbols):
+        values: FloatArray = 100.0 * np.asarray(part.exposure, dtype=np.float64)[keep]
+        stacked = stacked + values
+        figure.add_trace(
+            go.Scatter(
+                x=times,
+                y=stacked,
+                name=part.symbol,
+                mode="lines",
+                fill="tozeroy" if index == 0 else "tonexty",
+                line={"color": _colour(index), "width": 0.8},
+                text=[f"{part.symbol}: {value:.2f}%" for value in values.tolist()],
+                hovertemplate=_HOVER,
+            )
+        )
+    figure.update_layout(
+        **_LAYOUT,
+        title={**_TITLE, "text": "Exposure by symbol (stacked)"},
+        height=340,
+        xaxis=_DATE_AXIS,
+        yaxis={"title": {"text": "exposure (% of equity)"}, "ticksuffix": "%"},
+    )
+    return figure
+
+
+def correlation_figure(result: PortfolioResult) -> go.Figure:
+    """A symbols × symbols heatmap of the correlation of their bar returns over the window,
+    each cell annotated with its value (blank where too few common returns gave none)."""
+    symbols = [part.symbol for part in result.symbols]
+    z: list[list[float | None]] = []
+    text: list[list[str]] = []
+    for row in result.correlation:
+        z.append([value if value is not None and np.isfinite(value) else None for value in row])
+        text.append(["" if value is None else f"{value:.2f}" for value in z[-1]])
+    figure = go.Figure()
+    figure.add_trace(
+        go.Heatmap(
+            z=z,
+            x=symbols,
+            y=symbols,
+            text=text,
+            texttemplate="%{text}",
+            hovertemplate="%{y} × %{x}: %{text}<extra></extra>",
+            # Red for moving together, blue for apart; zmid 0 with the diagonal's 1.0 spans
+            # the scale over −1 … 1.
+            colorscale="RdBu_r",
+            zmid=0.0,
+            xgap=2,
+            ygap=2,
+            colorbar={"title": {"text": "ρ"}},
+        )
+    )
+    figure.update_layout(
+        **_LAYOUT,
+        title={**_TITLE, "text": "Correlation of bar returns"},
+        height=200 + 40 * max(len(symbols), 1),
+        xaxis={"type": "category", "side": "top"},
+        yaxis={"type": "category", "autorange": "reversed"},
+    )
+    return figure
+
+
+def contribution_figure(result: PortfolioResult) -> go.Figure:
+    """Each symbol's contribution to the account (net PnL of its closed trades plus its open
+    position's marked net PnL), as a bar from zero, labelled: green a gain, red a loss."""
+    places = display.money_decimals(result.initial_balance)
+    figure = go.Figure()
+    labels: list[dict[str, object]] = []
+    for part in result.symbols:
+        value = part.contribution
+        label = display.money(value, places)
+        # A bar drawn as a thick vertical line from zero on the category axis.
+        figure.add_trace(
+            go.Scatter(
+                x=[part.symbol, part.symbol],
+                y=[0.0, value],
+                name=part.symbol,
+                mode="lines",
+                line={"color": "#16a34a" if value >= 0 else "#dc2626", "width": 36},
+                text=[f"{part.symbol}: {label}"] * 2,
+                hovertemplate=_HOVER,
+                showlegend=False,
+            )
+        )
+        labels.append(
+            {
+                "x": part.symbol,
+                "y": value,
+                "text": label,
+                "showarrow": False,
+                "yshift": 12 if value >= 0 else -12,
+            }
+        )
+    values = [part.contribution for part in result.symbols if np.isfinite(part.contribution)]
+    low, high = min([0.0, *values]), max([0.0, *values])
+    pad = 0.2 * (high - low) or 1.0  # room for the labels; any range when all are zero
+    figure.update_layout(
+        **_LAYOUT,
+        title={**_TITLE, "text": "Contribution by symbol"},
+        height=320,
+        annotations=labels,
+        xaxis={"type": "category", "range": [-0.5, len(result.symbols) - 0.5]},
+        yaxis={
+            "title": {"text": f"net PnL ({result.quote_asset or 'quote'})"},
+            "range": [low - pad, high + pad],
+            "zeroline": True,
+        },
+    )
+    return figure
