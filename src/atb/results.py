@@ -199,6 +199,9 @@ class SymbolPart:
     exposure: npt.NDArray[np.float64]
     ambiguous_bars: int
     missing: tuple[datetime, ...] = ()
+    model_id: str | None = None
+    """The model artifact this symbol's strategy decided with (a model-backed strategy keeps a
+    model per symbol), or None."""
 
     @property
     def symbol(self) -> str:

@@ -19,11 +19,11 @@ import pytest
 from tests.support.browser import dump_dom
 from tests.support.candle_frames import make_candles
 from tests.support.cli import run_atb
+from tests.support.portfolio_pairs import SYNTHETIC, write_pairs
 from tests.support.terminal import run_in_terminal, strip_escapes
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "portfolio"
 REAL = ("DASHBTC", "ETHBTC", "LTCBTC", "XMRBTC", "ZECBTC")
-SYNTHETIC = ("AAABTC", "BBBBTC", "CCCBTC")
 POLICIES = (
     "--set", "trailing.activation_pct=0.003", "--set", "trailing.distance_pct=0.002",
     "--set", "partials.exit_targets=[[0.004, 0.25], [0.008, 0.25]]",
@@ -35,23 +35,12 @@ SMA = (
     "--param", "fast=5", "--param", "slow=20", "--param", "stop_loss=0.01",
     "--param", "take_profit=0.015",
 )  # fmt: skip
-RULES = 'tick_size = 0.000001\nlot_step = 0.001\nmin_notional = 0.0001\nquote_asset = "BTC"\n'
-INSTRUMENTS = "\n".join(f"[{symbol}]\n{RULES}" for symbol in SYNTHETIC)
 
 
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder of three BTC-quoted 1h pairs (one with two missing bars) and their rules."""
-    folder = tmp_path_factory.mktemp("pairs")
-    for seed, symbol in enumerate(SYNTHETIC):
-        frame = make_candles(600, seed=seed + 11)
-        for column in ("open", "high", "low", "close"):
-            frame[column] = (frame[column] / 600_000.0).round(6)
-        if symbol == "BBBBTC":
-            frame = frame.drop(frame.index[[100, 300]])
-        frame.to_csv(folder / f"{symbol}_1h.csv", index_label="time")
-    (folder / "instruments.toml").write_text(INSTRUMENTS)
-    return folder
+    return write_pairs(tmp_path_factory.mktemp("pairs"), listed_later=0)
 
 
 def _backtest(*extra: str) -> list[str]:

@@ -21,7 +21,12 @@ from atb.cli.option_types import (
     folder_path,
 )
 from atb.cli.output_folder import check_output_folder, check_writable_folder, write_results
-from atb.cli.portfolio_backtest import parse_symbols, run_portfolio_backtest_command
+from atb.cli.portfolio_backtest import (
+    execute_portfolio_backtest,
+    parse_symbols,
+    run_portfolio_backtest_command,
+)
+from atb.cli.portfolio_rerun import portfolio_rerun_request
 from atb.cli.progress import show_progress
 from atb.cli.rerun import rerun_request
 from atb.cli.run_options import (
@@ -38,6 +43,7 @@ from atb.domain.errors import DataError
 from atb.domain.timeframes import parse_timeframe
 from atb.engines.backtest import BacktestRequest, run_backtest
 from atb.managers.lookback import history_bars
+from atb.reporting.run_record import is_portfolio_result
 from atb.reporting.summary import print_summary
 
 
@@ -148,6 +154,12 @@ def backtest(
     if rerun_file is not None:
         _refuse_options_beside_rerun(ctx)
         output = _Output.checked(out_dir, force=force)
+        if is_portfolio_result(rerun_file):
+            portfolio = portfolio_rerun_request(
+                rerun_file, model_dir=model_dir, exchange_url=exchange_url
+            )
+            execute_portfolio_backtest(portfolio, (output.folder, output.overwrite, output.what))
+            return
         request = rerun_request(rerun_file, model_dir=model_dir, exchange_url=exchange_url)
         _execute(request, output)
         return

@@ -17,16 +17,20 @@ from rich.console import Console
 from rich.table import Table
 
 from atb.cli.candle_report import drop_outliers_option, echo_candles_report
+from atb.cli.live_store import default_db, discard_store
 from atb.cli.live_trading import exchange_access, read_keys
 from atb.cli.option_types import (
     EXCHANGE_URL,
     NON_NEGATIVE,
     POSITIVE,
     TIMEFRAME,
+    BoundedPath,
     FiniteFloat,
     check_detail_timeframe,
     file_path,
 )
+from atb.cli.portfolio_backtest import parse_symbols
+from atb.cli.portfolio_live import PortfolioLiveOptions, run_portfolio_live
 from atb.cli.progress import show_progress
 from atb.cli.run_options import (
     build_config,
@@ -59,19 +63,15 @@ from atb.engines.live.log import JsonLog, SessionLog
 from atb.engines.live.text_log import TextLog
 from atb.engines.session_result import session_result
 from atb.managers.lookback import history_bars
-from atb.persistence.lock import lock_holder, lock_path
+from atb.persistence.lock import lock_holder
 from atb.persistence.order_journal import StoreJournal
+from atb.persistence.portfolio_store import PortfolioStore
 from atb.persistence.store import SessionStore
 from atb.persistence.store_file import store_bytes
 from atb.ports import CandleFeed
 from atb.reporting import display
 from atb.reporting.summary import print_summary
 from atb.strategies.protocol import ModelBacked
-
-
-def default_db() -> Path:
-    """The default live store: `<data dir>/live/atb-live.sqlite3`."""
-    return default_data_dir() / "live" / "atb-live.sqlite3"
 
 
 class _LiveGroup(click.Group):
@@ -96,7 +96,12 @@ def live() -> None:
 
 @live.command("run")
 @click.argument("strategy_name", metavar="STRATEGY")
-@click.option("--symbol", required=True, help="Trading pair, e.g. BTCUSDT.")
+@click.option("--symbol", help="Trading pair, e.g. BTCUSDT.")
+@click.option(
+    "--symbols",
+    "symbols_text",
+    help="A portfolio: several pairs in one paper account, e.g. ETHBTC,LTCBTC,XMRBTC.",
+)
 @click.option("--timeframe", type=TIMEFRAME, default="1h", show_default=True, help="Bar length.")
 @click.option("--paper-trading", is_flag=True, help="Simulate fills (no orders are sent).")
 @click.option(
@@ -151,9 +156,17 @@ def live() -> None:
 )
 @click.option(
     "--replay",
-    "replay_file",
-    type=file_path(),
-    help="Dry run: replay candles from this file instead of polling the exchange.",
+    "replay_files",
+    type=BoundedPath(),
+    multiple=True,
+    help="Dry run: replay candles from this file instead of polling the exchange (with "
+    "--symbols: a folder with a file per symbol, or one file per symbol).",
+)
+@click.option(
+    "--late-bar-timeout",
+    type=NON_NEGATIVE,
+    help="With --symbols: seconds a bar time waits for a symbol whose bar is late before it is "
+    "stepped without it (default: 1/20 of the bar, 10 s to 5 min).",
 )
 @click.option("--pace", type=NON_NEGATIVE, default=0.0, help="Seconds between replayed bars.")
 @click.option(
@@ -192,7 +205,8 @@ def live() -> None:
 )
 def run(
     strategy_name: str,
-    symbol: str,
+    symbol: str | None,
+    symbols_text: str | None,
     timeframe: str,
     paper_trading: bool,
     live_trading: bool,
@@ -210,7 +224,8 @@ def run(
     exchange_url: str | None,
     poll_interval: float | None,
     health_port: int,
-    replay_file: Path | None,
+    replay_files: tuple[Path, ...],
+    late_bar_timeout: float | None,
     pace: float,
     max_store_mb: float | None,
     detail_timeframe: str | None,
@@ -231,6 +246,64 @@ def run(
             "pass --paper-trading to simulate fills, --live-trading to send real orders, or "
             "--validate-only to simulate fills of orders the exchange has checked (exactly one)"
         )
+    if (symbol is None) == (symbols_text is None):
+        raise click.UsageError("name the market with --symbol S, or a portfolio with --symbols")
+    if must_resume and new_session:
+        raise click.UsageError("use either --resume or --new-session, not both")
+    if symbols_text is not None:
+        _refuse_beside_symbols(
+            {
+                "--live-trading": live_trading,
+                "--validate-only": validate_only,
+                "--key-file": key_file is not None,
+                "--max-order-value": max_order_value is not None,
+                "--max-daily-loss": max_daily_loss is not None,
+                "--adopt": adopt,
+                "--detail-timeframe": detail_timeframe is not None,
+                "--tick-size": tick_size is not None,
+                "--lot-step": lot_step is not None,
+                "--min-notional": min_notional is not None,
+                "--max-store-mb": max_store_mb is not None,
+            }
+        )
+        if drop_outliers and not replay_files:
+            raise click.UsageError(
+                "--drop-outliers needs --replay (live bars are not screened yet)"
+            )
+        run_portfolio_live(
+            PortfolioLiveOptions(
+                strategy_name=strategy_name,
+                symbols=parse_symbols(symbols_text),
+                timeframe=parse_timeframe(timeframe),
+                params=params,
+                config=build_config(config_file, assignments),
+                initial_balance=initial_balance,
+                model_dir=model_dir,
+                store_path=db or default_db(),
+                exchange_url=exchange_url,
+                poll_interval=poll_interval,
+                late_bar_timeout=late_bar_timeout,
+                health_port=health_port,
+                replay=replay_files,
+                pace=pace,
+                instruments_file=instruments_file,
+                drop_outliers=drop_outliers,
+                log_format=log_format,
+                start=_session_start(must_resume, new_session),
+                allow_overlap=allow_overlap,
+            )
+        )
+        return
+    assert symbol is not None
+    if late_bar_timeout is not None:
+        raise click.UsageError("--late-bar-timeout belongs to a portfolio (--symbols)")
+    if len(replay_files) > 1:
+        raise click.UsageError("--replay: one file for one --symbol (several go with --symbols)")
+    replay_file = replay_files[0] if replay_files else None
+    if replay_file is not None and replay_file.is_dir():
+        raise click.UsageError(
+            f"--replay {replay_file} is a folder: give one file (a folder goes with --symbols)"
+        )
     with_exchange = live_trading or validate_only
     if with_exchange and replay_file is not None:
         raise click.UsageError("--live-trading and --validate-only use an exchange: no --replay")
@@ -242,15 +315,7 @@ def run(
     keys = read_keys(key_file) if with_exchange else None
     if drop_outliers and replay_file is None:
         raise click.UsageError("--drop-outliers needs --replay (live bars are not screened yet)")
-    if must_resume and new_session:
-        raise click.UsageError("use either --resume or --new-session, not both")
-    start = (
-        SessionStart.RESUME
-        if must_resume
-        else SessionStart.NEW
-        if new_session
-        else SessionStart.AUTO
-    )
+    start = _session_start(must_resume, new_session)
     symbol = normalize_symbol(symbol)
     tf = parse_timeframe(timeframe)
     if detail_timeframe is not None:
@@ -426,11 +491,22 @@ def run(
 FLATTEN_BY_REQUEST = "flatten: atb live stop --flatten"
 
 
-def discard_store(path: Path) -> None:
-    """Delete a store file this command created and never used, with its WAL and lock files."""
-    for leftover in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm"))):
-        leftover.unlink(missing_ok=True)
-    lock_path(path).unlink(missing_ok=True)
+def _refuse_beside_symbols(given: dict[str, bool]) -> None:
+    """A portfolio runs paper trading with each symbol's rules from --instruments, the exchange
+    or its data: the options it lacks are usage errors."""
+    present = [option for option, value in given.items() if value]
+    if present:
+        raise click.UsageError(
+            f"{present[0]} does not apply to a portfolio (--symbols): it runs paper trading, "
+            "with each symbol's rules from --instruments, the exchange or its data"
+        )
+
+
+def _session_start(must_resume: bool, new_session: bool) -> SessionStart:
+    """`--resume` insists on resuming, `--new-session` ends the active one, else either."""
+    if must_resume:
+        return SessionStart.RESUME
+    return SessionStart.NEW if new_session else SessionStart.AUTO
 
 
 def _print_summary(store: SessionStore, session_id: int) -> None:
@@ -462,7 +538,7 @@ def status(db: Path | None) -> None:
         for session in sessions:
             running = holder is not None and session.status == "active"
             figures = ["-"] * 5
-            if store.equity(session.id):
+            if session.portfolio_id is None and store.equity(session.id):
                 # The same metrics `atb backtest` reports, from the session's own records.
                 metrics = session_result(store, session).metrics
                 figures = [
@@ -475,13 +551,41 @@ def status(db: Path | None) -> None:
             table.add_row(
                 str(session.id),
                 session.strategy,
-                session.symbol,
+                session.symbol
+                if session.portfolio_id is None
+                else f"{session.symbol} (portfolio {session.portfolio_id})",
                 session.timeframe,
                 f"{session.status}{' (running, pid ' + str(holder) + ')' if running else ''}",
                 str(session.last_bar_time or "-"),
                 *figures,
             )
         Console().print(table)
+        _print_portfolios(store, holder)
+
+
+def _print_portfolios(store: SessionStore, holder: int | None) -> None:
+    """The store's live portfolios: one account each, its members listed above."""
+    portfolios = PortfolioStore(store).list_portfolios()
+    if not portfolios:
+        return
+    table = Table(title="live portfolios")
+    for column in ("id", "strategy", "symbols", "tf", "status", "last bar", "equity", "return"):
+        table.add_column(column)
+    for portfolio in portfolios:
+        running = holder is not None and portfolio.active
+        steps = PortfolioStore(store).steps(portfolio.id)
+        equity = steps[-1].equity if steps else None
+        table.add_row(
+            str(portfolio.id),
+            portfolio.strategy,
+            ",".join(portfolio.symbols),
+            portfolio.timeframe,
+            f"{portfolio.status}{' (running, pid ' + str(holder) + ')' if running else ''}",
+            str(portfolio.last_bar_time or "-"),
+            "-" if equity is None else display.money(equity),
+            "-" if equity is None else display.pct(equity / portfolio.initial_balance - 1.0),
+        )
+    Console().print(table)
 
 
 @live.command("stop")

@@ -14,8 +14,14 @@ from rich.console import Console
 from rich.table import Table
 
 from atb.cli.candle_report import drop_outliers_option, echo_candles_report
-from atb.cli.live_cmd import default_db
-from atb.cli.option_types import TIMEFRAME, check_detail_timeframe, file_path
+from atb.cli.live_store import default_db
+from atb.cli.option_types import TIMEFRAME, BoundedPath, check_detail_timeframe, file_path
+from atb.cli.portfolio_backtest import parse_symbols
+from atb.cli.portfolio_parity import (
+    PortfolioParityOptions,
+    refuse_rules_options,
+    replay_portfolio_parity,
+)
 from atb.cli.progress import ProgressReport, show_progress
 from atb.cli.run_options import (
     build_config,
@@ -34,6 +40,7 @@ from atb.domain.timeframes import parse_timeframe
 from atb.engines.live.engine import LiveEngine, LiveSettings
 from atb.engines.live.log import JsonLog
 from atb.engines.parity import ParityReport, compare_session
+from atb.engines.portfolio.parity import compare_portfolio
 from atb.managers.lookback import history_bars
 from atb.persistence.store import SessionStore
 from atb.strategies.protocol import ModelBacked
@@ -43,15 +50,24 @@ from atb.strategies.protocol import ModelBacked
 @click.option(
     "--session", "session_id", type=click.IntRange(min=1), help="Session id (default: the latest)."
 )
+@click.option(
+    "--portfolio",
+    "portfolio_id",
+    type=click.IntRange(min=1),
+    help="A live portfolio's id (instead of a session).",
+)
 @click.option("--db", type=file_path(), help="SQLite store path.")
 @click.option(
     "--data",
-    "data_file",
-    type=file_path(),
-    help="Instead of a stored session: replay this file through the live engine, then compare.",
+    "data_paths",
+    type=BoundedPath(),
+    multiple=True,
+    help="Instead of a stored session: replay this file through the live engine, then compare "
+    "(with --symbols: a folder with a file per symbol, or one file per symbol).",
 )
 @click.option("--strategy", "strategy_name", help="With --data: the strategy to run.")
 @click.option("--symbol", help="With --data: the symbol.")
+@click.option("--symbols", "symbols_text", help="With --data: a portfolio's symbols, A,B,C.")
 @click.option("--timeframe", type=TIMEFRAME, help="With --data: the timeframe.")
 @strategy_options
 @instrument_options
@@ -64,10 +80,12 @@ from atb.strategies.protocol import ModelBacked
 )
 def parity(
     session_id: int | None,
+    portfolio_id: int | None,
     db: Path | None,
-    data_file: Path | None,
+    data_paths: tuple[Path, ...],
     strategy_name: str | None,
     symbol: str | None,
+    symbols_text: str | None,
     timeframe: str | None,
     params: tuple[str, ...],
     assignments: tuple[str, ...],
@@ -86,8 +104,36 @@ def parity(
 
     Exit code 0 only when every event and every bar's equity are identical.
     """
-    if drop_outliers and data_file is None:
+    if drop_outliers and not data_paths:
         raise click.UsageError("--drop-outliers needs --data (a stored session's bars are fixed)")
+    if session_id is not None and portfolio_id is not None:
+        raise click.UsageError("compare either a --session or a --portfolio, not both")
+    if symbols_text is not None:
+        if not (data_paths and strategy_name and timeframe) or symbol is not None:
+            raise click.UsageError(
+                "--symbols needs --data, --strategy and --timeframe (and no --symbol)"
+            )
+        refuse_rules_options(tick_size, lot_step, min_notional)
+        report = replay_portfolio_parity(
+            PortfolioParityOptions(
+                data=data_paths,
+                strategy_name=strategy_name,
+                symbols=parse_symbols(symbols_text),
+                timeframe=parse_timeframe(timeframe),
+                params=params,
+                config=build_config(config_file, assignments),
+                initial_balance=initial_balance,
+                model_dir=model_dir,
+                instruments_file=instruments_file,
+                drop_outliers=drop_outliers,
+                overlap_allowed=allow_overlap,
+            )
+        )
+        _print(report, as_json)
+        sys.exit(0 if report.identical else 1)
+    if len(data_paths) > 1 or any(path.is_dir() for path in data_paths):
+        raise click.UsageError("--data: one file for one --symbol (a folder goes with --symbols)")
+    data_file = data_paths[0] if data_paths else None
     if data_file is not None:
         if not (strategy_name and symbol and timeframe):
             raise click.UsageError("--data needs --strategy, --symbol and --timeframe")
@@ -126,9 +172,18 @@ def parity(
             SessionStore.open(path, read_only=True) as store,
             show_progress("comparing the session with its backtest", unit=None),
         ):
-            report = compare_session(
-                store, session_id, model_dir=model_dir, overlap_allowed=allow_overlap
-            )
+            latest = store.latest_session() if session_id is None else None
+            if portfolio_id is None and latest is not None:
+                # The newest session is a portfolio's member: the portfolio is what ran.
+                portfolio_id = latest.portfolio_id
+            if portfolio_id is not None:
+                report = compare_portfolio(
+                    store, portfolio_id, model_dir=model_dir, overlap_allowed=allow_overlap
+                )
+            else:
+                report = compare_session(
+                    store, session_id, model_dir=model_dir, overlap_allowed=allow_overlap
+                )
     _print(report, as_json)
     sys.exit(0 if report.identical else 1)
 
@@ -209,7 +264,7 @@ def _print(report: ParityReport, as_json: bool) -> None:
         return
     if report.identical:
         console.print(
-            f"identical: session {report.session_id}, {report.bars} bars compared after "
+            f"identical: {report.subject}, {report.bars} bars compared after "
             f"{report.warmup_bars} warm-up bars, {report.events} events match the backtest "
             "exactly"
         )
@@ -217,7 +272,7 @@ def _print(report: ParityReport, as_json: bool) -> None:
             click.echo(f"warning: {warning}", err=True)
         return
     console.print(
-        f"DIFFERENT: session {report.session_id}: {report.total_divergences} divergence(s) "
+        f"DIFFERENT: {report.subject}: {report.total_divergences} divergence(s) "
         f"over {report.bars} bars and {report.events} live events; the first ones:"
     )
     table = Table()
@@ -240,12 +295,12 @@ def _print_real(report: ParityReport, console: Console) -> None:
     assert quality is not None
     if report.identical:
         console.print(
-            f"decisions identical: session {report.session_id}, {report.events} decisions over "
+            f"decisions identical: {report.subject}, {report.events} decisions over "
             f"{report.bars} bars match the backtest of the same candles"
         )
     else:
         console.print(
-            f"decisions DIFFERENT: session {report.session_id}: {report.total_divergences} "
+            f"decisions DIFFERENT: {report.subject}: {report.total_divergences} "
             "divergence(s); the first ones:"
         )
         for divergence in report.divergences:

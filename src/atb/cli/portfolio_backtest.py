@@ -19,7 +19,7 @@ from rich.console import Console
 from atb.cli.candle_report import echo_candles_report
 from atb.cli.output_folder import OutputError
 from atb.cli.progress import show_progress
-from atb.cli.run_options import build_strategy, refuse_short_history
+from atb.cli.run_options import build_strategies, refuse_short_history
 from atb.data.portfolio import PortfolioCandles, load_portfolio
 from atb.data.symbols import normalize_symbol
 from atb.domain.errors import DataError
@@ -30,9 +30,8 @@ from atb.reporting.portfolio_files import write_portfolio_files
 from atb.reporting.portfolio_summary import print_portfolio_summary
 from atb.reporting.result_files import ResultFiles
 from atb.results import PortfolioResult
-from atb.strategies.protocol import Strategy
 
-__all__ = ["parse_symbols", "run_portfolio_backtest_command"]
+__all__ = ["execute_portfolio_backtest", "parse_symbols", "run_portfolio_backtest_command"]
 
 
 def parse_symbols(text: str) -> tuple[str, ...]:
@@ -65,12 +64,13 @@ def run_portfolio_backtest_command(
     output: tuple[Path | None, bool, str],
 ) -> None:
     """Load, run, write and summarise one portfolio backtest (options already checked)."""
-    strategies: dict[str, Strategy] = {
-        symbol: build_strategy(
-            strategy_name, params, symbol=symbol, timeframe=timeframe, model_dir=model_dir
-        )
-        for symbol in sorted(symbols)
-    }
+    strategies = build_strategies(
+        strategy_name,
+        params,
+        symbols=symbols,
+        timeframe=timeframe,
+        model_dir=model_dir,
+    )
     warmup = max(history_bars(strategy.warmup, config) for strategy in strategies.values())
     portfolio = load_portfolio(
         symbols,
@@ -102,15 +102,16 @@ def run_portfolio_backtest_command(
         overlap_allowed=allow_overlap,
         drop_outliers=drop_outliers,
     )
-    _execute(request, portfolio, strategy_name, output)
+    execute_portfolio_backtest(request, output)
 
 
-def _execute(
-    request: PortfolioRequest,
-    portfolio: PortfolioCandles,
-    strategy_name: str,
-    output: tuple[Path | None, bool, str],
+def execute_portfolio_backtest(
+    request: PortfolioRequest, output: tuple[Path | None, bool, str]
 ) -> None:
+    """Run a checked request with a progress display, write its files (to the output folder,
+    or a new one under results/) and print its summary."""
+    portfolio = request.candles
+    strategy_name = request.strategies[portfolio.symbols[0]].name
     folder, overwrite, what = output
     console = Console()
     timeframe = str(portfolio.candles[portfolio.symbols[0]].timeframe)

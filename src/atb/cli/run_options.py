@@ -134,6 +134,23 @@ def build_strategy(
     return entry.create(entry.parse(params), context)
 
 
+def build_strategies(
+    name: str,
+    params: Sequence[str],
+    *,
+    symbols: Sequence[str],
+    timeframe: str,
+    model_dir: Path | None,
+) -> dict[str, Strategy]:
+    """One instance of the named strategy per symbol (a portfolio), in symbol order."""
+    return {
+        symbol: build_strategy(
+            name, params, symbol=symbol, timeframe=timeframe, model_dir=model_dir
+        )
+        for symbol in sorted(symbols)
+    }
+
+
 def refuse_short_history(candles: ValidatedCandles, strategy: Strategy) -> None:
     """Refuse candles too few for the strategy to make a single decision with full history.
 

@@ -13,12 +13,19 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from click.core import ParameterSource
 from rich.console import Console
 from rich.table import Table
 
 from atb.cli.candle_report import drop_outliers_option, echo_candles_report
-from atb.cli.option_types import DATETIME, POSITIVE_DAYS, TIMEFRAME, file_path, folder_path
+from atb.cli.option_types import DATETIME, POSITIVE_DAYS, TIMEFRAME, BoundedPath, folder_path
 from atb.cli.output_folder import OutputError, check_writable_folder
+from atb.cli.portfolio_backtest import parse_symbols
+from atb.cli.portfolio_strategy_cmds import (
+    PortfolioData,
+    check_portfolio_strategy,
+    train_portfolio,
+)
 from atb.cli.progress import show_progress
 from atb.data.candles import ValidatedCandles
 from atb.data.loading import load_candles
@@ -55,13 +62,21 @@ def _data_options(default_symbol: str | None) -> Callable[[_F], _F]:
             help="Symbol (DEMO = the built-in synthetic market).",
         ),
         click.option(
+            "--symbols",
+            "symbols_text",
+            help="Several symbols of one quote currency, e.g. ETHBTC,LTCBTC (each on its own "
+            "candles).",
+        ),
+        click.option(
             "--timeframe", type=TIMEFRAME, default="1h", show_default=True, help="Bar timeframe."
         ),
         click.option(
             "--data",
-            "data_file",
-            type=file_path(),
-            help="Read candles from this CSV/Parquet file instead of the cache.",
+            "data_paths",
+            type=BoundedPath(),
+            multiple=True,
+            help="Read candles from this CSV/Parquet file instead of the cache (with --symbols: "
+            "a folder with a file per symbol, or one file per symbol).",
         ),
         click.option("--start", type=DATETIME, help="First bar time (UTC, inclusive)."),
         click.option("--end", type=DATETIME, help="End time (UTC, exclusive)."),
@@ -101,6 +116,37 @@ def _load(
     if len(candles) == 0:
         raise StrategyError(f"no candles in the requested window ({candles.describe()})")
     return candles, name, tf
+
+
+def _one_file(data_paths: tuple[Path, ...]) -> Path | None:
+    """The one `--data` file of a single-symbol command."""
+    if len(data_paths) > 1 or any(path.is_dir() for path in data_paths):
+        raise click.UsageError("--data: one file for one symbol (a folder goes with --symbols)")
+    return data_paths[0] if data_paths else None
+
+
+def _portfolio_data(
+    symbols_text: str,
+    timeframe: str,
+    data_paths: tuple[Path, ...],
+    start: str | None,
+    end: str | None,
+    days: int | None,
+    drop_outliers: bool,
+) -> PortfolioData:
+    """The `--symbols` form of the candle options (its own symbols only: no --symbol)."""
+    context = click.get_current_context()
+    if context.get_parameter_source("symbol") is ParameterSource.COMMANDLINE:
+        raise click.UsageError("use either --symbol or --symbols, not both")
+    return PortfolioData(
+        symbols=parse_symbols(symbols_text),
+        timeframe=str(parse_timeframe(timeframe)),
+        data=data_paths,
+        start=start,
+        end=end,
+        days=days,
+        drop_outliers=drop_outliers,
+    )
 
 
 def _describe_range(spec: ParameterSpec) -> str:
@@ -156,8 +202,9 @@ def check_strategy_command(
     samples: int,
     exact: bool,
     symbol: str | None,
+    symbols_text: str | None,
     timeframe: str,
-    data_file: Path | None,
+    data_paths: tuple[Path, ...],
     start: str | None,
     end: str | None,
     days: int | None,
@@ -172,10 +219,23 @@ def check_strategy_command(
     """  # fmt: skip
     entry = get_entry(name)
     values = parse_params(params, entry.parameters)
+    rtol, atol = (0.0, 0.0) if exact else (1e-9, 1e-12)
+    if symbols_text is not None:
+        passed = check_portfolio_strategy(
+            _portfolio_data(symbols_text, timeframe, data_paths, start, end, days, drop_outliers),
+            lambda context: entry.create(values, context),
+            name=name,
+            model_dir=model_dir,
+            samples=samples,
+            tolerances=(rtol, atol),
+        )
+        if not passed:
+            raise SystemExit(1)
+        return
     candles, symbol_name, tf = _load(
         symbol,
         timeframe=timeframe,
-        data_file=data_file,
+        data_file=_one_file(data_paths),
         start=start,
         end=end,
         days=days,
@@ -184,7 +244,6 @@ def check_strategy_command(
     context = StrategyContext(symbol_name, tf, model_dir)
     entry.create(values, context)  # fail fast on parameters or a missing model
     started = time.perf_counter()
-    rtol, atol = (0.0, 0.0) if exact else (1e-9, 1e-12)
     with show_progress(f"checking {name} for look-ahead and history bias", unit=None):
         report = check_strategy(
             lambda: entry.create(values, context),
@@ -215,8 +274,9 @@ def train_command(
     params: tuple[str, ...],
     seed: int,
     symbol: str | None,
+    symbols_text: str | None,
     timeframe: str,
-    data_file: Path | None,
+    data_paths: tuple[Path, ...],
     start: str | None,
     end: str | None,
     days: int | None,
@@ -230,17 +290,25 @@ def train_command(
     """
     if name != "ml_basic":
         raise StrategyError(f"only ml_basic can be trained, got {name!r}")
-    if not symbol:
-        raise StrategyError("atb train needs --symbol (the model is saved per symbol/timeframe)")
+    if not symbol and not symbols_text:
+        raise StrategyError(
+            "atb train needs --symbol (the model is saved per symbol/timeframe) or --symbols"
+        )
     values = parse_params(params, TRAIN_PARAMETERS)
     folder = model_dir or default_model_dir()
     what = f"--model-dir {model_dir}" if model_dir else f"the model folder {folder}"
     # Checked before the (possibly long) fit, which would otherwise be lost at the end.
     check_writable_folder(folder, what=what)
+    if symbols_text is not None:
+        request = _portfolio_data(
+            symbols_text, timeframe, data_paths, start, end, days, drop_outliers
+        )
+        train_portfolio(request, values, seed=seed, folder=folder, what=what)
+        return
     candles, symbol_name, tf = _load(
         symbol,
         timeframe=timeframe,
-        data_file=data_file,
+        data_file=_one_file(data_paths),
         start=start,
         end=end,
         days=days,

@@ -38,6 +38,7 @@ __all__ = [
     "find_symbol_files",
     "load_portfolio",
     "quote_asset_of",
+    "refuse_mixed_quotes",
 ]
 
 CANDLE_SUFFIXES = (".csv", ".parquet")
@@ -187,7 +188,7 @@ def assemble_portfolio(
     if not ordered:
         raise DataError("a portfolio needs at least one symbol")
     quotes = {symbol: quote_asset_of(symbol, instruments[symbol]) for symbol in ordered}
-    _refuse_mixed(quotes)
+    refuse_mixed_quotes(quotes)
     times, present = _axis(ordered, candles)
     return PortfolioCandles(
         symbols=ordered,
@@ -222,7 +223,8 @@ def _files(symbols: Sequence[str], timeframe: Timeframe, data: Sequence[Path]) -
     return found
 
 
-def _refuse_mixed(quotes: Mapping[str, str]) -> None:
+def refuse_mixed_quotes(quotes: Mapping[str, str]) -> None:
+    """Refuse, in one line, symbols that are not all quoted in one currency."""
     currencies = sorted(set(quotes.values()))
     if len(currencies) <= 1:
         return

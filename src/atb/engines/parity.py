@@ -63,6 +63,14 @@ class ParityReport:
     fills: FillQuality | None = None
     """For a session that traded on an exchange: its fills beside the simulated ones. Such a
     session is compared on its decisions only (its fills are the exchange's, not the model's)."""
+    portfolio: bool = False
+    """True when `session_id` is a live portfolio's id (its members compared with the portfolio
+    backtest of their candles)."""
+
+    @property
+    def subject(self) -> str:
+        """What was compared, for messages: `session 3` or `portfolio 1`."""
+        return f"{'portfolio' if self.portfolio else 'session'} {self.session_id}"
 
     @property
     def identical(self) -> bool:
@@ -90,7 +98,7 @@ class ParityReport:
     def as_dict(self) -> dict[str, object]:
         """JSON-ready form (for `atb parity --json`)."""
         document: dict[str, object] = {
-            "session": self.session_id,
+            "portfolio" if self.portfolio else "session": self.session_id,
             "identical": self.identical,
             "bars": self.bars,
             "warmup_bars": self.warmup_bars,
@@ -190,14 +198,15 @@ def _describe(event: KernelEvent | None) -> str:
     return f"{kind} " + ", ".join(f"{key}={value}" for key, value in fields.items())
 
 
-def _diff(
+def diff_events(
     stream: str,
     live_events: Sequence[KernelEvent],
     backtest_events: Sequence[KernelEvent],
     divergences: list[Divergence],
     limit: int,
 ) -> int:
-    """Compare two event streams in order; note the first divergences, count them all."""
+    """Compare two event streams in order; note the first divergences (up to `limit` in
+    `divergences`), count them all."""
     total = 0
     for index in range(max(len(live_events), len(backtest_events))):
         live = live_events[index] if index < len(live_events) else None
@@ -226,6 +235,12 @@ def compare_session(
     session = store.get_session(session_id) if session_id is not None else store.latest_session()
     if session is None:
         raise AtbError(f"no live session in {store.path}")
+    if session.portfolio_id is not None:
+        raise AtbError(
+            f"session {session.id} is the {session.symbol} member of portfolio "
+            f"{session.portfolio_id}; compare the portfolio with --portfolio "
+            f"{session.portfolio_id}"
+        )
     result = backtest_session(store, session, model_dir=model_dir, overlap_allowed=overlap_allowed)
     journal = StoreJournal(store, session.id)
     real = journal.baseline() is not None
@@ -236,7 +251,7 @@ def compare_session(
         # Real fills are the exchange's: the decisions must agree, the fills are measured.
         live_decisions = [e for e in live_events if isinstance(e, DecisionMade)]
         backtest_decisions = [e for e in result.events if isinstance(e, DecisionMade)]
-        total = _diff("decisions", live_decisions, backtest_decisions, divergences, limit)
+        total = diff_events("decisions", live_decisions, backtest_decisions, divergences, limit)
         config = session.run_configuration()
         quality = fill_quality(journal.fill_pairs(), configured_slippage=config.costs.slippage)
         return ParityReport(
@@ -248,7 +263,7 @@ def compare_session(
             warmup_bars=result.data.warmup_bars,
             fills=quality,
         )
-    total = _diff("events", live_events, result.events, divergences, limit)
+    total = diff_events("events", live_events, result.events, divergences, limit)
     points = store.equity(session.id)
     curve = result.equity
     for index in range(max(len(points), len(curve.equity))):

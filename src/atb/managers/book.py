@@ -189,3 +189,10 @@ class Book(Generic[P]):
         self.events.append(
             OrderRejected(time=self.bar.time, order_id=order_id, reason=reason, detail=detail)
         )
+
+
+def symbol_id_prefix(prefix: str, symbol: str, symbols: int) -> str:
+    """Order and position ids of one symbol of a portfolio: the run's prefix, tagged with the
+    symbol when the portfolio has more than one (ids never repeat across symbols; one symbol
+    keeps the single-symbol run's ids)."""
+    return prefix if symbols == 1 else f"{prefix}-{symbol}"

@@ -93,6 +93,10 @@ class Fields:
         """The dotted name of `key` in errors."""
         return f"{self.where}.{key}"
 
+    def names(self) -> list[str]:
+        """The object's keys, in stored order."""
+        return list(self._data)
+
     def has(self, key: str) -> bool:
         """True when the object holds `key` (fields added by later versions may be absent)."""
         return key in self._data
@@ -202,3 +206,9 @@ class Fields:
     def children(self, key: str) -> list[Fields]:
         """A JSON array of objects, each read with `where.key[i]` as its context."""
         return [Fields(item, f"{self.path(key)}[{i}]") for i, item in enumerate(self.array(key))]
+
+
+def now_text() -> str:
+    """The wall clock as stored text: informational only (created/stopped); bar times never
+    come from here."""
+    return dump_time(datetime.now(UTC))

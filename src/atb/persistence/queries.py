@@ -36,7 +36,8 @@ from atb.persistence.records import (
 
 SESSION_COLUMNS = (
     "id, strategy, symbol, timeframe, params, config, initial_balance, model_id, id_prefix,"
-    " status, created_at, stopped_at, last_bar_time, writer_pid, writer_host, instrument"
+    " status, created_at, stopped_at, last_bar_time, writer_pid, writer_host, instrument,"
+    " portfolio_id"
 )
 
 
@@ -51,7 +52,7 @@ def _opt_time(value: object, where: str) -> datetime | None:
 def session_from_row(row: tuple[object, ...]) -> SessionRecord:
     """A `SessionRecord` from a row selected with `SESSION_COLUMNS`."""
     (id_, strategy, symbol, timeframe, params, config, balance, model_id, prefix, status) = row[:10]
-    created, stopped, last_bar, pid, host, instrument = row[10:]
+    created, stopped, last_bar, pid, host, instrument, portfolio_id = row[10:]
     where = f"sessions[{id_}]"
     rules = None
     if instrument is not None:
@@ -74,6 +75,7 @@ def session_from_row(row: tuple[object, ...]) -> SessionRecord:
         writer_host=None if host is None else str(host),
         instrument=None if rules is None else rules[0],
         instrument_source=None if rules is None else rules[1],
+        portfolio_id=None if portfolio_id is None else cast(int, portfolio_id),
     )
 
 

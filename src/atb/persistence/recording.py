@@ -17,6 +17,8 @@ kernel's events describe it:
 from __future__ import annotations
 
 import hashlib
+import os
+import socket
 import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
@@ -34,7 +36,7 @@ from atb.domain.models import LivePosition, Trade
 from atb.managers.kernel_state import KernelState
 from atb.managers.orders import MarketOrder, OrderIntent
 from atb.persistence.errors import StoreError
-from atb.persistence.fields import dump_time, dumps, load_time
+from atb.persistence.fields import dump_time, dumps, load_time, now_text
 from atb.persistence.mappers import (
     fill_to_dict,
     policies_to_dict,
@@ -42,6 +44,50 @@ from atb.persistence.mappers import (
     state_to_dict,
 )
 from atb.persistence.mappers_events import event_to_dict
+
+
+def insert_session(
+    connection: sqlite3.Connection,
+    *,
+    strategy: str,
+    symbol: str,
+    timeframe: str,
+    params_text: str,
+    config_text: str,
+    initial_balance: float,
+    model_id: str | None,
+    id_prefix: str | None,
+    instrument_text: str | None,
+    portfolio_id: int | None = None,
+) -> int:
+    """Insert a new active session (inside the caller's transaction) and return its id;
+    `id_prefix` defaults to `s<id>`."""
+    (session_id,) = connection.execute(
+        "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'sessions'), 0) + 1"
+    ).fetchone()
+    connection.execute(
+        "INSERT INTO sessions (id, strategy, params, config, symbol, timeframe,"
+        " initial_balance, model_id, id_prefix, status, created_at, writer_pid,"
+        " writer_host, instrument, portfolio_id)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?)",
+        (
+            session_id,
+            strategy,
+            params_text,
+            config_text,
+            symbol,
+            timeframe,
+            float(initial_balance),
+            model_id,
+            id_prefix if id_prefix is not None else f"s{session_id}",
+            now_text(),
+            os.getpid(),
+            socket.gethostname(),
+            instrument_text,
+            portfolio_id,
+        ),
+    )
+    return int(session_id)
 
 
 def write_bar(

@@ -48,6 +48,9 @@ class SessionRecord:
     """The market's rules the session trades with (None for sessions from before schema v4)."""
     instrument_source: str | None = None
     """Where those rules came from."""
+    portfolio_id: int | None = None
+    """The live portfolio this session is a member of (one symbol of its account), or None
+    for a session of its own."""
 
     @property
     def active(self) -> bool:

@@ -292,7 +292,60 @@ _V8 = (
 """Version 8: each real fill beside the fill the simulated venue would have made for the same
 order on the same bar (fill quality, `atb parity --session`)."""
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8)
+_V9 = (
+    """
+    CREATE TABLE portfolios (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused
+        strategy        TEXT NOT NULL,
+        symbols         TEXT NOT NULL,      -- JSON list of the member symbols, sorted
+        timeframe       TEXT NOT NULL,
+        params          TEXT NOT NULL,      -- JSON object: strategy parameters
+        config          TEXT NOT NULL,      -- JSON object: config_to_dict(RunConfiguration)
+        initial_balance REAL NOT NULL,
+        model_id        TEXT,
+        id_prefix       TEXT NOT NULL UNIQUE,
+        status          TEXT NOT NULL CHECK (status IN ('active', 'stopped')),
+        created_at      TEXT NOT NULL,      -- wall clock, informational only
+        stopped_at      TEXT,               -- wall clock, informational only
+        last_bar_time   TEXT,               -- the last bar time the portfolio stepped
+        writer_pid      INTEGER,
+        writer_host     TEXT
+    )
+    """,
+    "ALTER TABLE sessions ADD COLUMN portfolio_id INTEGER REFERENCES portfolios (id)",
+    """
+    CREATE TABLE portfolio_steps (
+        portfolio_id INTEGER NOT NULL REFERENCES portfolios (id),
+        bar_time     TEXT NOT NULL,
+        present      TEXT NOT NULL,         -- JSON list: the symbols stepped at this time
+        equity       REAL NOT NULL,
+        cash         REAL NOT NULL,
+        exposure     REAL NOT NULL,
+        exposures    TEXT NOT NULL,         -- JSON object: symbol -> exposure at the close
+        account      TEXT NOT NULL,         -- JSON: the account after the step
+        checksum     TEXT NOT NULL,         -- SHA-256 of `account`
+        PRIMARY KEY (portfolio_id, bar_time)
+    )
+    """,
+    """
+    CREATE TABLE portfolio_events (
+        portfolio_id INTEGER NOT NULL REFERENCES portfolios (id),
+        seq          INTEGER NOT NULL,      -- 1, 2, 3, … per portfolio, in emission order
+        bar_time     TEXT NOT NULL,
+        kind         TEXT NOT NULL,
+        payload      TEXT NOT NULL,         -- JSON: event_to_dict(event)
+        PRIMARY KEY (portfolio_id, seq),
+        FOREIGN KEY (portfolio_id, bar_time) REFERENCES portfolio_steps (portfolio_id, bar_time)
+    )
+    """,
+)
+"""Version 9: live portfolios (ADR 0017). A portfolio is one account over member sessions, one
+per symbol (`sessions.portfolio_id`), each recording its own bars, orders, fills, trades and
+kernel state as a single-symbol session does; `portfolio_steps` holds the account after every
+bar time (cash, equity, peak, tier, latch, marks) and `portfolio_events` the account's own
+events (tier changes, the close-only latch). A bar time is recorded in one transaction."""
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9)
 """Ordered migration steps; step i takes the schema from version i to i + 1."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

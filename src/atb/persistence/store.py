@@ -19,7 +19,7 @@ import os
 import socket
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 
@@ -33,10 +33,15 @@ from atb.managers.run_config import RunConfiguration
 from atb.persistence import queries
 from atb.persistence.connection import connect_reader, connect_writer
 from atb.persistence.errors import StoreError, StoreVanishedError
-from atb.persistence.fields import dump_time, dumps
+from atb.persistence.fields import dump_time, dumps, now_text
 from atb.persistence.lock import WriterLock, lock_path
 from atb.persistence.mappers import instrument_to_dict
-from atb.persistence.recording import write_bar, write_history, write_intervention
+from atb.persistence.recording import (
+    insert_session,
+    write_bar,
+    write_history,
+    write_intervention,
+)
 from atb.persistence.records import (
     EquityPoint,
     FillRecord,
@@ -207,29 +212,17 @@ class SessionStore:
         except (TypeError, ValueError) as exc:
             raise StoreError(f"session params/config are not JSON values: {exc}") from exc
         with self._transaction("create a session") as connection:
-            (session_id,) = connection.execute(
-                "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'sessions'), 0) + 1"
-            ).fetchone()
-            connection.execute(
-                "INSERT INTO sessions (id, strategy, params, config, symbol, timeframe,"
-                " initial_balance, model_id, id_prefix, status, created_at, writer_pid,"
-                " writer_host, instrument)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?)",
-                (
-                    session_id,
-                    strategy,
-                    params_text,
-                    config_text,
-                    symbol,
-                    timeframe,
-                    float(initial_balance),
-                    model_id,
-                    id_prefix if id_prefix is not None else f"s{session_id}",
-                    _now(),
-                    os.getpid(),
-                    socket.gethostname(),
-                    rules_text,
-                ),
+            session_id = insert_session(
+                connection,
+                strategy=strategy,
+                symbol=symbol,
+                timeframe=timeframe,
+                params_text=params_text,
+                config_text=config_text,
+                initial_balance=initial_balance,
+                model_id=model_id,
+                id_prefix=id_prefix,
+                instrument_text=rules_text,
             )
             write_history(connection, session_id, history)
         return self.get_session(session_id)
@@ -252,7 +245,7 @@ class SessionStore:
             connection.execute(
                 "UPDATE sessions SET status = 'stopped', stopped_at = COALESCE(stopped_at, ?)"
                 " WHERE id = ?",
-                (_now(), session_id),
+                (now_text(), session_id),
             )
         return self.get_session(session_id)
 
@@ -292,10 +285,11 @@ class SessionStore:
     def find_active_session(
         self, strategy: str, symbol: str, timeframe: str
     ) -> SessionRecord | None:
-        """The newest active session for this strategy, symbol and timeframe, if any."""
+        """The newest active session for this strategy, symbol and timeframe, if any (a
+        portfolio's member sessions are the portfolio's: never found here)."""
         found = self._sessions(
             "WHERE strategy = ? AND symbol = ? AND timeframe = ? AND status = 'active'"
-            " ORDER BY id DESC LIMIT 1",
+            " AND portfolio_id IS NULL ORDER BY id DESC LIMIT 1",
             (strategy, symbol, timeframe),
         )
         return found[0] if found else None
@@ -549,8 +543,3 @@ def _rollback(connection: sqlite3.Connection) -> None:
     if connection.in_transaction:
         with contextlib.suppress(sqlite3.Error):
             connection.execute("ROLLBACK")
-
-
-def _now() -> str:
-    # Wall clock, informational only (created/stopped); bar times never come from here.
-    return dump_time(datetime.now(UTC))

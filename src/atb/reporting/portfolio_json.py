@@ -126,6 +126,7 @@ def _symbol(part: SymbolPart) -> dict[str, JsonValue]:
         "fees": finite_or_none(stats.fees),
         "ambiguous_bars": stats.ambiguous_bars,
         "missing": [iso_utc(time) for time in part.missing],
+        "model_id": part.model_id,
         "open_position": None if part.open_position is None else _open(part.open_position),
     }
 

@@ -57,7 +57,7 @@ class RunRecord:
     closed_at_end: bool
 
 
-class _Reader:
+class JsonReader:
     """Typed access to one JSON object, naming `file: key.path` in every error."""
 
     def __init__(self, data: object, where: str, path: Path) -> None:
@@ -67,6 +67,11 @@ class _Reader:
         self._where = where
         self._path = path
 
+    @property
+    def path(self) -> Path:
+        """The result file read."""
+        return self._path
+
     def _name(self, key: str) -> str:
         return f"{self._where}.{key}" if self._where else key
 
@@ -75,10 +80,24 @@ class _Reader:
             raise ResultFileError(f"{self._path}: missing key {self._name(key)}")
         return self._data[key]
 
-    def child(self, key: str) -> _Reader:
-        return _Reader(self._get(key), self._name(key), self._path)
+    def has(self, key: str) -> bool:
+        """True when the object holds `key`."""
+        return key in self._data
 
-    def optional_child(self, key: str) -> _Reader | None:
+    def items(self, key: str) -> list[JsonReader]:
+        """The objects of the list at `key`, each a reader naming its index."""
+        value = self._get(key)
+        if not isinstance(value, list):
+            raise ResultFileError(f"{self._path}: {self._name(key)} must be a list")
+        return [
+            JsonReader(item, f"{self._name(key)}[{index}]", self._path)
+            for index, item in enumerate(value)
+        ]
+
+    def child(self, key: str) -> JsonReader:
+        return JsonReader(self._get(key), self._name(key), self._path)
+
+    def optional_child(self, key: str) -> JsonReader | None:
         return None if self._get(key) is None else self.child(key)
 
     def mapping(self, key: str) -> dict[str, object]:
@@ -130,8 +149,8 @@ class _Reader:
         return tuple(value)
 
 
-def read_run_record(path: Path) -> RunRecord:
-    """The inputs recorded in the `result.json` at `path`."""
+def load_document(path: Path) -> object:
+    """The parsed JSON of the result file at `path` (`ResultFileError` when it cannot be)."""
     try:
         text = path.read_text()
     except FileNotFoundError as error:
@@ -139,19 +158,21 @@ def read_run_record(path: Path) -> RunRecord:
     except (OSError, UnicodeDecodeError) as error:
         raise ResultFileError(f"{path}: cannot be read ({error})") from error
     try:
-        document = json.loads(text)
+        return json.loads(text)
     except ValueError as error:
         raise ResultFileError(f"{path}: not valid JSON ({error})") from error
-    if isinstance(document, dict) and document.get("kind") == "portfolio":
-        raise ResultFileError(
-            f"{path}: a portfolio's result; --rerun repeats single-symbol runs for now (run "
-            "the portfolio again with the --symbols, --data and --set it records)"
-        )
-    root = _Reader(document, "", path)
-    data, strategy, rules = root.child("data"), root.child("strategy"), root.child("instrument")
-    detail = data.optional_child("detail")
+
+
+def is_portfolio_result(path: Path) -> bool:
+    """True when the result file at `path` is a portfolio's (`kind: "portfolio"`)."""
+    document = load_document(path)
+    return isinstance(document, dict) and document.get("kind") == "portfolio"
+
+
+def instrument_from(rules: JsonReader, where: str) -> Instrument:
+    """The market's rules recorded in an `instrument` object."""
     try:
-        instrument = Instrument(
+        return Instrument(
             rules.text("symbol"),
             tick_size=rules.number("tick_size"),
             lot_step=rules.number("lot_step"),
@@ -161,7 +182,18 @@ def read_run_record(path: Path) -> RunRecord:
             quote_asset=rules.optional_text("quote_asset"),
         )
     except ValueError as error:
-        raise ResultFileError(f"{path}: instrument: {error}") from error
+        raise ResultFileError(f"{rules.path}: {where}: {error}") from error
+
+
+def read_run_record(path: Path) -> RunRecord:
+    """The inputs recorded in the single-symbol `result.json` at `path`."""
+    document = load_document(path)
+    if isinstance(document, dict) and document.get("kind") == "portfolio":
+        raise ResultFileError(f"{path}: a portfolio's result, not a single-symbol run's")
+    root = JsonReader(document, "", path)
+    data, strategy, rules = root.child("data"), root.child("strategy"), root.child("instrument")
+    detail = data.optional_child("detail")
+    instrument = instrument_from(rules, "instrument")
     return RunRecord(
         path=path,
         strategy=strategy.text("name"),

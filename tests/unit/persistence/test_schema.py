@@ -29,6 +29,9 @@ TABLES = {
     "exchange_trades",
     "exchange_accounts",
     "fill_pairs",
+    "portfolios",
+    "portfolio_steps",
+    "portfolio_events",
 }
 
 

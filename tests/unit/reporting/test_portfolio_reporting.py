@@ -93,6 +93,7 @@ SYMBOL_KEYS = [
     "fees",
     "ambiguous_bars",
     "missing",
+    "model_id",
     "open_position",
 ]
 _PLOTLY_BUNDLE_MARKER = "plotly.js v"

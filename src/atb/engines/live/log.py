@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
 from datetime import datetime
 from typing import IO, Protocol
 
@@ -40,6 +41,23 @@ class SessionLog(Protocol):
     def bar(self, bar: Bar, result: StepResult[LivePosition]) -> None:
         """A processed (and already committed) closed bar with the kernel's step result."""
         ...
+
+    def bar_time(self, step: PortfolioBarTime) -> None:
+        """A portfolio's processed (and already committed) bar time."""
+        ...
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class PortfolioBarTime:
+    """What a live portfolio's bar time did, for its log: the time, the symbols stepped, the
+    account's equity after it, each open position and every event with its symbol (None for
+    the account's own)."""
+
+    time: datetime
+    present: tuple[str, ...]
+    equity: float
+    positions: Mapping[str, LivePosition]
+    events: tuple[tuple[str | None, KernelEvent], ...]
 
 
 def _iso(value: datetime) -> str:
@@ -108,8 +126,13 @@ class JsonLog:
         for event in result.events:
             self.kernel_event(event)
 
-    def kernel_event(self, event: KernelEvent) -> None:
-        """Log one kernel event."""
+    def bar_time(self, step: PortfolioBarTime) -> None:
+        """Log each kernel event of the bar time, with its symbol."""
+        for symbol, event in step.events:
+            self.kernel_event(event, symbol=symbol)
+
+    def kernel_event(self, event: KernelEvent, **context: object) -> None:
+        """Log one kernel event (with `context` fields, such as its symbol)."""
         fields = event_fields(event)
         name = str(fields.pop("event"))
-        self.write(name, **fields)
+        self.write(name, **context, **fields)

@@ -34,6 +34,7 @@ from atb.domain.events import (
     TierChanged,
 )
 from atb.domain.models import LivePosition
+from atb.engines.live.log import PortfolioBarTime
 from atb.managers.kernel_state import StepResult
 from atb.reporting import display
 
@@ -61,6 +62,11 @@ class TextLog:
         if self.bars:
             self._emit(bar_line(bar, result))
 
+    def bar_time(self, step: PortfolioBarTime) -> None:
+        """One line for a portfolio's processed bar time."""
+        if self.bars:
+            self._emit(bar_time_line(step))
+
     def _emit(self, line: str) -> None:
         # sys.stderr is looked up at each write: a progress display may have redirected it.
         stream = self._stream or sys.stderr
@@ -86,6 +92,28 @@ def bar_line(bar: Bar, result: StepResult[LivePosition]) -> str:
         f"close {display.price(bar.close)}",
         held,
         f"equity {display.money(result.equity)}",
+    ]
+    if happened:
+        parts.append("; ".join(happened))
+    return "  ".join(parts)
+
+
+def bar_time_line(step: PortfolioBarTime) -> str:
+    """`time  N/M symbols  equity E  positions  what happened` for a portfolio's bar time."""
+    held = ", ".join(
+        f"{symbol} {position.side.value} {display.price(position.quantity)}"
+        for symbol, position in sorted(step.positions.items())
+    )
+    happened = [
+        f"{symbol or 'account'}: {text}"
+        for symbol, text in ((symbol, _describe(event)) for symbol, event in step.events)
+        if text
+    ]
+    parts = [
+        display.when(step.time),
+        f"{len(step.present)} symbol(s)",
+        held or "flat",
+        f"equity {display.money(step.equity)}",
     ]
     if happened:
         parts.append("; ".join(happened))
@@ -131,6 +159,8 @@ def _describe(event: KernelEvent) -> str:
 
 def _session_line(event: str, fields: dict[str, object]) -> str | None:
     session = fields.get("session")
+    if session is None and fields.get("portfolio") is not None:
+        session = f"{fields.get('portfolio')} (portfolio)"
     if event == "session_started":
         return f"session {session} started with {fields.get('history_bars')} warm-up bars"
     if event == "session_resumed":

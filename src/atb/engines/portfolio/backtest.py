@@ -30,6 +30,7 @@ from atb.engines.backtest.engine import END_OF_DATA, describe_data, price_range
 from atb.engines.backtest.quiet_span import BarArrays
 from atb.engines.driver import BarDriver
 from atb.engines.portfolio.driver import PortfolioDriver, PortfolioStep, SymbolBar
+from atb.managers.book import symbol_id_prefix
 from atb.managers.correlation import pearson
 from atb.managers.lookback import history_bars
 from atb.managers.performance import PerformanceTracker
@@ -76,13 +77,6 @@ class PortfolioRequest:
     id_prefix: str = "bt"
     drop_outliers: bool = False
     venues: VenueFactory | None = None
-
-
-def symbol_id_prefix(prefix: str, symbol: str, symbols: int) -> str:
-    """Order and position ids of a symbol: the run's prefix, tagged with the symbol when the
-    portfolio has more than one (ids never repeat across symbols; one symbol keeps the
-    single-symbol run's ids)."""
-    return prefix if symbols == 1 else f"{prefix}-{symbol}"
 
 
 @attrs.define
@@ -274,9 +268,9 @@ class _Walk:
         metrics = self.tracker.metrics()
         parts = tuple(self._part(symbol) for symbol in self.driver.symbols)
         strategy = request.strategies[portfolio.symbols[0]]
-        model_id = model_path = None
+        model_id = _model_id(strategy)
+        model_path = None
         if isinstance(strategy, ModelBacked):
-            model_id = strategy.model_artifact.artifact_id
             model_path = str(strategy.model_artifact.path)
         warnings = list(portfolio.warnings)
         for part in parts:
@@ -367,7 +361,12 @@ class _Walk:
             exposure=np.array(self.by_symbol[symbol], dtype=np.float64),
             ambiguous_bars=item.ambiguous,
             missing=missing,
+            model_id=_model_id(request.strategies[symbol]),
         )
+
+
+def _model_id(strategy: Strategy) -> str | None:
+    return strategy.model_artifact.artifact_id if isinstance(strategy, ModelBacked) else None
 
 
 def _correlation(
