@@ -194,3 +194,34 @@ def test_mixed_quote_currencies_are_refused_and_leave_no_store(tmp_path: Path) -
     assert done.returncode == 2, done.stderr
     assert "mixed quote currencies" in done.stderr.strip().splitlines()[-1]
     assert not db.exists()
+
+
+def test_a_portfolio_is_pruned_whole_and_never_flattened(synthetic: Path, tmp_path: Path) -> None:
+    db = tmp_path / "live.sqlite3"
+    first = run_atb("live", *_live(SYNTHETIC, synthetic, db))
+    assert first.returncode == 0, first.stderr[-2000:]
+    log = tmp_path / "second.log"
+    second = LiveProcess(_live(SYNTHETIC, synthetic, db, "--new-session", "--pace", "0.05"), log)
+    wait_until(lambda: _stepped(db) > 480, timeout=60, process=second)  # the second has begun
+    flatten = run_atb("live", "stop", "--flatten", "--db", str(db))
+    assert flatten.returncode == 2
+    assert "runs portfolio 2: --flatten does not apply to a portfolio yet" in flatten.stderr
+    stopped = run_atb("live", "stop", "--db", str(db))
+    assert stopped.returncode == 0, stopped.stderr
+    assert second.process.wait(timeout=30) == 0
+    assert any(event["event"] == "stopped" for event in second.log_events(own=True))
+
+    member = run_atb("live", "prune", "--session", "1", "--db", str(db))
+    assert member.returncode == 2
+    assert "session 1 is the AAABTC member of portfolio 1: prune the portfolio whole" in (
+        member.stderr
+    )
+    active = run_atb("live", "prune", "--portfolio", "2", "--db", str(db))
+    assert active.returncode == 2
+    assert "portfolio 2 in" in active.stderr
+    pruned = run_atb("live", "prune", "--all-stopped", "--db", str(db))
+    assert pruned.returncode == 0, pruned.stderr
+    assert pruned.stdout.startswith("pruned session(s) none and portfolio(s) 1: ")
+    with SessionStore.open(db, read_only=True) as store:
+        assert [portfolio.id for portfolio in PortfolioStore(store).list_portfolios()] == [2]
+        assert {session.portfolio_id for session in store.list_sessions()} == {2}

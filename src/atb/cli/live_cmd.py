@@ -582,7 +582,9 @@ def _print_portfolios(store: SessionStore, holder: int | None) -> None:
             portfolio.timeframe,
             f"{portfolio.status}{' (running, pid ' + str(holder) + ')' if running else ''}",
             str(portfolio.last_bar_time or "-"),
-            "-" if equity is None else display.money(equity),
+            "-"
+            if equity is None
+            else display.money(equity, display.money_decimals(portfolio.initial_balance)),
             "-" if equity is None else display.pct(equity / portfolio.initial_balance - 1.0),
         )
     Console().print(table)
@@ -612,6 +614,8 @@ def stop_command(db: Path | None, timeout: float | None, flatten: bool) -> None:
     holder = lock_holder(path)
     if holder is None:
         raise AtbError(f"no live process holds {path}")
+    if flatten:
+        _refuse_flatten_of_a_portfolio(path, holder)
     os.kill(holder, signal.SIGUSR1 if flatten else signal.SIGTERM)
     started = time.monotonic()
     told = started
@@ -630,6 +634,21 @@ def stop_command(db: Path | None, timeout: float | None, flatten: bool) -> None:
     click.echo(f"stopped process {holder}")
 
 
+def _refuse_flatten_of_a_portfolio(path: Path, holder: int) -> None:
+    """A live portfolio cannot be flattened yet: say so before signalling its process."""
+    with SessionStore.open(path, read_only=True) as store:
+        running = [
+            portfolio
+            for portfolio in PortfolioStore(store).list_portfolios()
+            if portfolio.active and portfolio.writer_pid == holder
+        ]
+    if running:
+        raise AtbError(
+            f"process {holder} runs portfolio {running[0].id}: --flatten does not apply to a "
+            "portfolio yet; stop it without --flatten (its positions stay open in the store)"
+        )
+
+
 @live.command("prune")
 @click.option("--db", type=file_path(), help="SQLite store path.")
 @click.option(
@@ -639,26 +658,68 @@ def stop_command(db: Path | None, timeout: float | None, flatten: bool) -> None:
     multiple=True,
     help="A stopped session to delete (repeatable).",
 )
-@click.option("--all-stopped", is_flag=True, help="Delete every stopped session.")
-def prune_command(db: Path | None, session_ids: tuple[int, ...], all_stopped: bool) -> None:
-    """Delete stopped sessions and give their space back (active sessions are never pruned)."""
-    if not session_ids and not all_stopped:
-        raise click.UsageError("name sessions with --session ID, or pass --all-stopped")
+@click.option(
+    "--portfolio",
+    "portfolio_ids",
+    type=click.IntRange(min=1),
+    multiple=True,
+    help="A stopped portfolio to delete, with its member sessions (repeatable).",
+)
+@click.option("--all-stopped", is_flag=True, help="Delete every stopped session and portfolio.")
+def prune_command(
+    db: Path | None,
+    session_ids: tuple[int, ...],
+    portfolio_ids: tuple[int, ...],
+    all_stopped: bool,
+) -> None:
+    """Delete stopped sessions and portfolios and give their space back (active ones are never
+    pruned; a portfolio goes whole, with its member sessions)."""
+    if not session_ids and not portfolio_ids and not all_stopped:
+        raise click.UsageError(
+            "name sessions with --session ID or portfolios with --portfolio ID, or pass "
+            "--all-stopped"
+        )
     path = db or default_db()
     if not path.exists():
         raise AtbError(f"no live store at {path}")
     with SessionStore.open(path) as store:
+        portfolios = PortfolioStore(store)
         before = store_bytes(store.path)
-        chosen = list(session_ids) or [s.id for s in store.list_sessions() if not s.active]
-        for session_id in chosen:  # refuse an unknown or active session before any change
-            if store.get_session(session_id).active:
+        sessions = list(session_ids)
+        chosen_portfolios = list(portfolio_ids)
+        if all_stopped:
+            sessions = [
+                s.id for s in store.list_sessions() if not s.active and s.portfolio_id is None
+            ]
+            chosen_portfolios = [p.id for p in portfolios.list_portfolios() if not p.active]
+        # Refuse an unknown, active or member session, or an active portfolio, before any change.
+        for session_id in sessions:
+            session = store.get_session(session_id)
+            if session.active:
                 raise AtbError(
                     f"session {session_id} in {store.path} is active; end it first (start a "
                     "new one with --new-session): an active session is never pruned"
                 )
-        for session_id in chosen:
+            if session.portfolio_id is not None:
+                raise AtbError(
+                    f"session {session_id} is the {session.symbol} member of portfolio "
+                    f"{session.portfolio_id}: prune the portfolio whole (--portfolio "
+                    f"{session.portfolio_id})"
+                )
+        for portfolio_id in chosen_portfolios:
+            if portfolios.get(portfolio_id).active:
+                raise AtbError(
+                    f"portfolio {portfolio_id} in {store.path} is active; end it first (start "
+                    "a new one with --new-session): an active portfolio is never pruned"
+                )
+        for session_id in sessions:
             store.delete_session(session_id)
+        for portfolio_id in chosen_portfolios:
+            portfolios.delete(portfolio_id)
         store.compact()
         after = store_bytes(store.path)
-    removed = ", ".join(str(session_id) for session_id in chosen) or "none"
-    click.echo(f"pruned session(s) {removed}: {path} went from {before:,} to {after:,} bytes")
+    removed = ", ".join(str(session_id) for session_id in sessions) or "none"
+    message = f"pruned session(s) {removed}"
+    if chosen_portfolios:
+        message += f" and portfolio(s) {', '.join(str(i) for i in chosen_portfolios)}"
+    click.echo(f"{message}: {path} went from {before:,} to {after:,} bytes")

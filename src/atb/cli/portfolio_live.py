@@ -8,6 +8,7 @@ like a single-symbol session (`--resume`, `--new-session`).
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import attrs
@@ -220,6 +221,14 @@ def _run(
         health=health,
     )
     server.start()
+    # `atb live stop --flatten` refuses a portfolio; a SIGUSR1 sent some other way is answered
+    # with a log line instead of the signal's default (ending the process mid-bar).
+    previous_usr1 = signal.signal(
+        signal.SIGUSR1,
+        lambda _signum, _frame: log.write(
+            "flatten_refused", reason="a portfolio cannot be flattened yet; it keeps running"
+        ),
+    )
     try:
         try:
             portfolio = engine.open_session()
@@ -245,6 +254,7 @@ def _run(
             discard_store(options.store_path)
         raise
     finally:
+        signal.signal(signal.SIGUSR1, previous_usr1)
         server.stop()
         if client is not None:
             client.close()
@@ -262,10 +272,12 @@ def print_portfolio_live_summary(store: SessionStore, portfolio_id: int, console
         return
     last = steps[-1]
     change = last.equity / portfolio.initial_balance - 1.0
+    places = display.money_decimals(portfolio.initial_balance)
     console.print(
         f"Live portfolio {portfolio_id} (paper), {len(portfolio.symbols)} symbols, "
         f"{len(steps)} bar times to {display.when(last.time)}: equity "
-        f"{display.money(last.equity)} ({display.pct(change)}), cash {display.money(last.cash)}"
+        f"{display.money(last.equity, places)} ({display.pct(change)}), cash "
+        f"{display.money(last.cash, places)}"
     )
     table = Table()
     for column in ("symbol", "session", "bars", "trades", "realized PnL", "open"):
@@ -283,7 +295,7 @@ def print_portfolio_live_summary(store: SessionStore, portfolio_id: int, console
             str(session_id),
             display.count(len(store.processed_bars(session_id))),
             display.count(len(trades)),
-            display.money(pnl),
+            display.money(pnl, places),
             "-"
             if position is None
             else f"{position.side.value} {display.price(position.quantity)}",

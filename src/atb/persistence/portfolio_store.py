@@ -45,7 +45,7 @@ from atb.persistence.mappers import instrument_to_dict, tier_from_dict, tier_to_
 from atb.persistence.mappers_events import event_from_dict, event_to_dict
 from atb.persistence.recording import insert_session, state_checksum, write_bar, write_history
 from atb.persistence.records import SessionStatus
-from atb.persistence.store import SessionStore
+from atb.persistence.store import SessionStore, delete_session_rows
 
 __all__ = [
     "AccountRecord",
@@ -260,6 +260,22 @@ class PortfolioStore:
                 (now, portfolio_id),
             )
         return self.get(portfolio_id)
+
+    def delete(self, portfolio_id: int) -> None:
+        """Remove a stopped portfolio, its member sessions and everything they recorded (one
+        transaction); an active portfolio is refused."""
+        portfolio = self.get(portfolio_id)
+        if portfolio.active:
+            raise StoreError(
+                f"portfolio {portfolio_id} in store {self.store.path} is active; end it first "
+                "(start a new one with --new-session) — an active portfolio is never pruned"
+            )
+        with self.store.writing(f"delete portfolio {portfolio_id}") as connection:
+            for session_id in portfolio.members.values():
+                delete_session_rows(connection, session_id)
+            for table in ("portfolio_events", "portfolio_steps"):
+                connection.execute(f"DELETE FROM {table} WHERE portfolio_id = ?", (portfolio_id,))
+            connection.execute("DELETE FROM portfolios WHERE id = ?", (portfolio_id,))
 
     # --- recording -------------------------------------------------------------------------
 

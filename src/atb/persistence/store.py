@@ -258,10 +258,14 @@ class SessionStore:
                 f"session {session_id} in store {self._path} is active; end it first (start a "
                 "new session with --new-session) — an active session is never pruned"
             )
+        if session.portfolio_id is not None:
+            raise StoreError(
+                f"session {session_id} is the {session.symbol} member of portfolio "
+                f"{session.portfolio_id}; a portfolio is pruned whole (--portfolio "
+                f"{session.portfolio_id})"
+            )
         with self._transaction(f"delete session {session_id}") as connection:
-            for table in _SESSION_TABLES:
-                connection.execute(f"DELETE FROM {table} WHERE session_id = ?", (session_id,))
-            connection.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+            delete_session_rows(connection, session_id)
 
     def compact(self) -> None:
         """Give the space of deleted rows back to the file system (`VACUUM`)."""
@@ -525,6 +529,13 @@ _SESSION_TABLES = (
     "history_bars",
 )
 """Every table holding a session's rows, children before the tables they refer to."""
+
+
+def delete_session_rows(connection: sqlite3.Connection, session_id: int) -> None:
+    """Delete a session and everything it recorded (inside the caller's transaction)."""
+    for table in _SESSION_TABLES:
+        connection.execute(f"DELETE FROM {table} WHERE session_id = ?", (session_id,))
+    connection.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
 
 
 def _vanished_message(path: Path, action: str, rescued: Path | None) -> str:

@@ -17,6 +17,7 @@ backtest of the very candles it stored.
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -256,9 +257,15 @@ class PortfolioLiveEngine:
         for symbol in self.symbols:
             history = self.feeds[symbol].history(None, self.windows[symbol].size)
             if history:
+                # The checks a backtest makes on its candles, before anything is stored.
                 instrument = settings.instruments[symbol][0]
                 instrument.check_prices(
                     min(bar.low for bar in history), max(bar.high for bar in history)
+                )
+                instrument.check_account(
+                    settings.initial_balance,
+                    settings.config.risk.limits.position_cap,
+                    statistics.median(bar.close for bar in history),
                 )
                 first = history[-1].time + settings.timeframe.timedelta
             else:
@@ -356,9 +363,11 @@ class PortfolioLiveEngine:
     def _poll_round(self, alignment: BarAlignment) -> int:
         """Poll every symbol's feed once; the number of new bars."""
         arrived = 0
+        clocks: list[datetime] = []
         for symbol in self.symbols:
             feed = self.feeds[symbol]
             batch = feed.poll(self._after[symbol])
+            clocks.append(batch.server_time)
             if batch.bars:
                 self._after[symbol] = batch.bars[-1].time
             arrived += len(batch.bars)
@@ -373,11 +382,9 @@ class PortfolioLiveEngine:
                 )
             if feed.finished:
                 alignment.end(symbol)
-        self.health.poll_succeeded(self._server_time(), new_bars=arrived)
+        # The slowest feed's clock: how far the whole portfolio can have stepped.
+        self.health.poll_succeeded(min(clocks), new_bars=arrived)
         return arrived
-
-    def _server_time(self) -> datetime:
-        return min(feed.server_time() for feed in self.feeds.values())
 
     def process(
         self, settled: ReadyTime, *, catching_up: bool = False
