@@ -37,15 +37,15 @@ MAX_LINE_POINTS = 20_000
 
 _NS_PER_MS = 1_000_000
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_HOVER = "%{text}<extra></extra>"
-_LAYOUT: dict[str, object] = {
+HOVER_TEMPLATE = "%{text}<extra></extra>"
+BASE_LAYOUT: dict[str, object] = {
     "template": "plotly_white",
     "margin": {"l": 60, "r": 20, "t": 90, "b": 40},
     "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
     "hovermode": "closest",
 }
-_TITLE: dict[str, object] = {"x": 0, "xref": "paper", "y": 0.98, "yanchor": "top"}
-_DATE_AXIS: dict[str, object] = {"type": "date", "title": {"text": "time (UTC)"}}
+TITLE_STYLE: dict[str, object] = {"x": 0, "xref": "paper", "y": 0.98, "yanchor": "top"}
+DATE_AXIS: dict[str, object] = {"type": "date", "title": {"text": "time (UTC)"}}
 
 
 def line_indices(values: FloatArray, max_points: int = MAX_LINE_POINTS) -> IndexArray:
@@ -115,15 +115,15 @@ def price_figure(result: BacktestResult) -> go.Figure:
                     f"<br>{event.cause} · {event.position_id}"
                     for event in moves
                 ],
-                hovertemplate=_HOVER,
+                hovertemplate=HOVER_TEMPLATE,
             )
         )
     title = f"{result.data.symbol} {result.data.timeframe} close and trades"
     figure.update_layout(
-        **_LAYOUT,
-        title={**_TITLE, "text": title},
+        **BASE_LAYOUT,
+        title={**TITLE_STYLE, "text": title},
         height=520,
-        xaxis=_DATE_AXIS,
+        xaxis=DATE_AXIS,
         yaxis={"title": {"text": "price (quote)"}},
     )
     return figure
@@ -166,7 +166,7 @@ def _marker_trace(name: str, rows: Iterable[LegRow], marker: dict[str, object]) 
         mode="markers",
         marker={**marker, "line": {"width": 1, "color": "#ffffff"}},
         text=[_leg_text(row) for row in picked],
-        hovertemplate=_HOVER,
+        hovertemplate=HOVER_TEMPLATE,
     )
 
 
@@ -209,10 +209,10 @@ def equity_figure(result: BacktestResult) -> go.Figure:
         )
     )
     figure.update_layout(
-        **_LAYOUT,
-        title={**_TITLE, "text": "Equity vs buy and hold"},
+        **BASE_LAYOUT,
+        title={**TITLE_STYLE, "text": "Equity vs buy and hold"},
         height=380,
-        xaxis=_DATE_AXIS,
+        xaxis=DATE_AXIS,
         yaxis={"title": {"text": "equity (quote)"}},
     )
     return figure
@@ -236,10 +236,10 @@ def drawdown_figure(result: BacktestResult) -> go.Figure:
         )
     )
     figure.update_layout(
-        **_LAYOUT,
-        title={**_TITLE, "text": "Drawdown"},
+        **BASE_LAYOUT,
+        title={**TITLE_STYLE, "text": "Drawdown"},
         height=300,
-        xaxis=_DATE_AXIS,
+        xaxis=DATE_AXIS,
         yaxis={"title": {"text": "drawdown (%)"}, "ticksuffix": "%"},
     )
     return figure
@@ -274,8 +274,8 @@ def monthly_returns_figure(result: BacktestResult) -> go.Figure:
         )
     )
     figure.update_layout(
-        **_LAYOUT,
-        title={**_TITLE, "text": "Monthly returns"},
+        **BASE_LAYOUT,
+        title={**TITLE_STYLE, "text": "Monthly returns"},
         height=140 + 40 * max(len(years), 1),
         yaxis={"type": "category", "autorange": "reversed"},
         xaxis={"type": "category", "side": "top"},

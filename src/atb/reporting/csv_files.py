@@ -85,11 +85,11 @@ def equity_csv(result: BacktestResult) -> str:
     close = np.asarray(curve.close, dtype=np.float64)
     columns = (
         iso_utc_ns(np.asarray(curve.times_ns, dtype=np.int64)),
-        _cells(equity),
-        _cells(close),
-        _cells(np.asarray(curve.exposure, dtype=np.float64)),
-        _cells(drawdown(equity, result.initial_balance)),
-        _cells(buy_and_hold_equity(close, result.initial_balance)),
+        number_cells(equity),
+        number_cells(close),
+        number_cells(np.asarray(curve.exposure, dtype=np.float64)),
+        number_cells(drawdown(equity, result.initial_balance)),
+        number_cells(buy_and_hold_equity(close, result.initial_balance)),
     )
     # Plain joins rather than csv.writer: every cell is a number or an ISO time (nothing to
     # quote), and this is the one file that can hold a million rows.
@@ -98,7 +98,7 @@ def equity_csv(result: BacktestResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _cells(values: npt.NDArray[np.float64]) -> list[str]:
+def number_cells(values: npt.NDArray[np.float64]) -> list[str]:
     """`csv_number` of each value, vectorised: `repr` of each float, empty where not finite."""
     cells = [repr(value) for value in values.tolist()]
     for index in np.flatnonzero(~np.isfinite(values)).tolist():

@@ -42,7 +42,7 @@ _CHARTS: tuple[Callable[[BacktestResult], go.Figure], ...] = (
 )
 _PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 
-_STYLE = """
+REPORT_STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0;
        color: #111827; background: #f9fafb; }
 main { max-width: 1200px; margin: 0 auto; padding: 16px 24px 48px; }
@@ -74,8 +74,8 @@ def render_report(result: BacktestResult) -> str:
         "<head>",
         '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_e(title)}</title>",
-        f"<style>{_STYLE}</style>",
+        f"<title>{escape_html(title)}</title>",
+        f"<style>{REPORT_STYLE}</style>",
         "</head>",
         "<body>",
     ]
@@ -85,38 +85,40 @@ def render_report(result: BacktestResult) -> str:
             "generated, not market history</div>"
         )
     parts.append("<main>")
-    parts.append(f"<h1>{_e(title)}</h1>")
+    parts.append(f"<h1>{escape_html(title)}</h1>")
     parts.append(
-        f'<p class="sub">{_e(display.when(data.start))} → {_e(display.when(data.end))} · '
+        f'<p class="sub">{escape_html(display.when(data.start))} → '
+        f"{escape_html(display.when(data.end))} · "
         f"{data.bars:,d} bars · initial balance "
-        f"{_e(display.money(result.initial_balance, _places(result)))}</p>"
+        f"{escape_html(display.money(result.initial_balance, _places(result)))}</p>"
     )
     notes = [*result.warnings, *(r.describe() for r in rejection_counts(result))]
     if notes:
-        items = "".join(f"<li>{_e(w)}</li>" for w in notes)
+        items = "".join(f"<li>{escape_html(w)}</li>" for w in notes)
         parts.append(f'<div class="warnings"><ul>{items}</ul></div>')
     parts.append('<div class="grid">')
-    parts.append(_section("Performance", _headline_rows(result)))
-    parts.append(_section("Costs and comparison", _cost_rows(result)))
-    parts.append(_section("Exits by reason", _exit_rows(result)))
+    parts.append(key_value_section("Performance", _headline_rows(result)))
+    parts.append(key_value_section("Costs and comparison", _cost_rows(result)))
+    parts.append(key_value_section("Exits by reason", _exit_rows(result)))
     parts.append("</div>")
     parts.append('<div class="grid">')
-    parts.append(_section("Data", _data_rows(result)))
-    parts.append(_section("Strategy", _strategy_rows(result)))
+    parts.append(key_value_section("Data", _data_rows(result)))
+    parts.append(key_value_section("Strategy", _strategy_rows(result)))
     parts.append("</div>")
     parts.append("<h2>Charts</h2>")
     for index, (chart_id, build) in enumerate(zip(CHART_IDS, _CHARTS, strict=True)):
-        parts.append(f'<div class="chart">{_chart_html(build(result), chart_id, index == 0)}</div>')
+        parts.append(f'<div class="chart">{chart_html(build(result), chart_id, index == 0)}</div>')
     parts.append(_assumptions_html(result))
     parts.append(
-        f"<footer>atb {_e(result.run.atb_version)} · data fingerprint "
-        f"{_e(data.fingerprint)}</footer>"
+        f"<footer>atb {escape_html(result.run.atb_version)} · data fingerprint "
+        f"{escape_html(data.fingerprint)}</footer>"
     )
     parts.extend(["</main>", "</body>", "</html>"])
     return "\n".join(parts) + "\n"
 
 
-def _chart_html(figure: go.Figure, div_id: str, first: bool) -> str:
+def chart_html(figure: go.Figure, div_id: str, first: bool) -> str:
+    """A chart as an HTML fragment for a report page."""
     # plotly.js (about 4.6 MB) is inlined with the first chart only; the others reuse it.
     return pio.to_html(
         figure,
@@ -127,18 +129,22 @@ def _chart_html(figure: go.Figure, div_id: str, first: bool) -> str:
     )
 
 
-def _e(text: str) -> str:
+def escape_html(text: str) -> str:
+    """`text` escaped for HTML content and attribute values."""
     return html.escape(text, quote=True)
 
 
-def _section(title: str, rows: Iterable[tuple[str, str]]) -> str:
-    body = "".join(f'<tr><th>{_e(k)}</th><td class="num">{_e(v)}</td></tr>' for k, v in rows)
-    return f"<div><h2>{_e(title)}</h2><table>{body}</table></div>"
+def key_value_section(title: str, rows: Iterable[tuple[str, str]]) -> str:
+    """A titled two-column table of (name, value) rows, values right-aligned."""
+    body = "".join(
+        f'<tr><th>{escape_html(k)}</th><td class="num">{escape_html(v)}</td></tr>' for k, v in rows
+    )
+    return f"<div><h2>{escape_html(title)}</h2><table>{body}</table></div>"
 
 
 def _assumptions_html(result: BacktestResult) -> str:
     items = "".join(
-        f"<li><strong>{_e(item.topic)}.</strong> {_e(item.text)}</li>"
+        f"<li><strong>{escape_html(item.topic)}.</strong> {escape_html(item.text)}</li>"
         for item in result_assumptions(result)
     )
     return f'<h2 id="assumptions">Assumptions</h2><ul class="assumptions">{items}</ul>'

@@ -16,19 +16,16 @@ import plotly.graph_objects as go
 
 from atb.reporting import display
 from atb.reporting.charts import (
-    _DATE_AXIS,
-    _HOVER,
-    _LAYOUT,
-    _TITLE,
+    BASE_LAYOUT,
+    DATE_AXIS,
+    HOVER_TEMPLATE,
+    TITLE_STYLE,
     FloatArray,
     IndexArray,
     line_indices,
 )
 from atb.reporting.portfolio_derived import basket_equity, portfolio_drawdown
 from atb.results import PortfolioResult
-
-# _DATE_AXIS, _HOVER, _LAYOUT and _TITLE are private in `charts` (no public name yet): the
-# single-symbol report's layout, shared so both reports look alike.
 
 __all__ = [
     "contribution_figure",
@@ -91,10 +88,10 @@ def equity_figure(result: PortfolioResult) -> go.Figure:
         )
     )
     figure.update_layout(
-        **_LAYOUT,
-        title={**_TITLE, "text": "Equity vs the equal-weight basket"},
+        **BASE_LAYOUT,
+        title={**TITLE_STYLE, "text": "Equity vs the equal-weight basket"},
         height=380,
-        xaxis=_DATE_AXIS,
+        xaxis=DATE_AXIS,
         yaxis={"title": {"text": f"equity ({result.quote_asset or 'quote'})"}},
     )
     return figure
@@ -118,10 +115,10 @@ def drawdown_figure(result: PortfolioResult) -> go.Figure:
         )
     )
     figure.update_layout(
-        **_LAYOUT,
-        title={**_TITLE, "text": "Drawdown"},
+        **BASE_LAYOUT,
+        title={**TITLE_STYLE, "text": "Drawdown"},
         height=300,
-        xaxis=_DATE_AXIS,
+        xaxis=DATE_AXIS,
         yaxis={"title": {"text": "drawdown (%)"}, "ticksuffix": "%"},
     )
     return figure
@@ -156,14 +153,14 @@ def exposure_figure(result: PortfolioResult) -> go.Figure:
                 fill="tozeroy" if index == 0 else "tonexty",
                 line={"color": _colour(index), "width": 0.8},
                 text=[f"{part.symbol}: {value:.2f}%" for value in values.tolist()],
-                hovertemplate=_HOVER,
+                hovertemplate=HOVER_TEMPLATE,
             )
         )
     figure.update_layout(
-        **_LAYOUT,
-        title={**_TITLE, "text": "Exposure by symbol (stacked)"},
+        **BASE_LAYOUT,
+        title={**TITLE_STYLE, "text": "Exposure by symbol (stacked)"},
         height=340,
-        xaxis=_DATE_AXIS,
+        xaxis=DATE_AXIS,
         yaxis={"title": {"text": "exposure (% of equity)"}, "ticksuffix": "%"},
     )
     return figure
@@ -197,8 +194,8 @@ def correlation_figure(result: PortfolioResult) -> go.Figure:
         )
     )
     figure.update_layout(
-        **_LAYOUT,
-        title={**_TITLE, "text": "Correlation of bar returns"},
+        **BASE_LAYOUT,
+        title={**TITLE_STYLE, "text": "Correlation of bar returns"},
         height=200 + 40 * max(len(symbols), 1),
         xaxis={"type": "category", "side": "top"},
         yaxis={"type": "category", "autorange": "reversed"},
@@ -224,7 +221,7 @@ def contribution_figure(result: PortfolioResult) -> go.Figure:
                 mode="lines",
                 line={"color": "#16a34a" if value >= 0 else "#dc2626", "width": 36},
                 text=[f"{part.symbol}: {label}"] * 2,
-                hovertemplate=_HOVER,
+                hovertemplate=HOVER_TEMPLATE,
                 showlegend=False,
             )
         )
@@ -241,8 +238,8 @@ def contribution_figure(result: PortfolioResult) -> go.Figure:
     low, high = min([0.0, *values]), max([0.0, *values])
     pad = 0.2 * (high - low) or 1.0  # room for the labels; any range when all are zero
     figure.update_layout(
-        **_LAYOUT,
-        title={**_TITLE, "text": "Contribution by symbol"},
+        **BASE_LAYOUT,
+        title={**TITLE_STYLE, "text": "Contribution by symbol"},
         height=320,
         annotations=labels,
         xaxis={"type": "category", "range": [-0.5, len(result.symbols) - 0.5]},

@@ -14,12 +14,10 @@ import io
 
 import numpy as np
 
-from atb.reporting.csv_files import TRADE_COLUMNS, _cells
+from atb.reporting.csv_files import TRADE_COLUMNS, number_cells
 from atb.reporting.jsonable import csv_number, iso_utc, iso_utc_ns
 from atb.reporting.portfolio_derived import portfolio_leg_rows
 from atb.results import PortfolioResult
-
-# _cells is private in `csv_files` (no public name yet): a float column as CSV cells, vectorised.
 
 __all__ = ["EXPOSURE_PREFIX", "equity_columns", "portfolio_equity_csv", "portfolio_trades_csv"]
 
@@ -78,11 +76,13 @@ def portfolio_equity_csv(result: PortfolioResult) -> str:
     curve = result.equity
     columns = [
         iso_utc_ns(np.asarray(curve.times_ns, dtype=np.int64)),
-        _cells(np.asarray(curve.equity, dtype=np.float64)),
-        _cells(np.asarray(curve.close, dtype=np.float64)),
-        _cells(np.asarray(curve.exposure, dtype=np.float64)),
+        number_cells(np.asarray(curve.equity, dtype=np.float64)),
+        number_cells(np.asarray(curve.close, dtype=np.float64)),
+        number_cells(np.asarray(curve.exposure, dtype=np.float64)),
     ]
-    columns.extend(_cells(np.asarray(part.exposure, dtype=np.float64)) for part in result.symbols)
+    columns.extend(
+        number_cells(np.asarray(part.exposure, dtype=np.float64)) for part in result.symbols
+    )
     # Plain joins, as the single-symbol equity.csv: every cell is a number or an ISO time.
     lines = [",".join(equity_columns(result))]
     lines.extend(",".join(cells) for cells in zip(*columns, strict=True))

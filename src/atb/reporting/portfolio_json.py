@@ -34,12 +34,8 @@ from atb.reporting.portfolio_derived import (
     rejections_by_symbol,
     symbol_stats,
 )
-from atb.reporting.result_json import EQUITY_FILE, _open, _trade
+from atb.reporting.result_json import EQUITY_FILE, open_position_to_dict, trade_to_dict
 from atb.results import DataInfo, InstrumentInfo, PortfolioResult, SymbolPart
-
-# _open and _trade are private in `result_json` (no public name yet): how one open position and
-# one trade are written; shared so a portfolio's records are spelled exactly as a single-symbol
-# run's.
 
 __all__ = ["KIND", "PORTFOLIO_SCHEMA_VERSION", "portfolio_to_dict", "portfolio_to_json"]
 
@@ -101,7 +97,7 @@ def portfolio_to_dict(result: PortfolioResult) -> dict[str, JsonValue]:
         ],
         "event_counts": dict(event_counts(result)),
         "equity_curve": _equity_summary(result),
-        "trades": [_trade(trade) for trade in result.trades],
+        "trades": [trade_to_dict(trade) for trade in result.trades],
     }
 
 
@@ -127,7 +123,9 @@ def _symbol(part: SymbolPart) -> dict[str, JsonValue]:
         "ambiguous_bars": stats.ambiguous_bars,
         "missing": [iso_utc(time) for time in part.missing],
         "model_id": part.model_id,
-        "open_position": None if part.open_position is None else _open(part.open_position),
+        "open_position": None
+        if part.open_position is None
+        else open_position_to_dict(part.open_position),
     }
 
 

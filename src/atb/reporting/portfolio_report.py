@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 from atb.domain.events import CloseOnlyLatched
 from atb.reporting import display
 from atb.reporting.derived import FloatArray
-from atb.reporting.html_report import _STYLE, _chart_html, _e, _section
+from atb.reporting.html_report import REPORT_STYLE, chart_html, escape_html, key_value_section
 from atb.reporting.jsonable import plain
 from atb.reporting.portfolio_charts import (
     contribution_figure,
@@ -35,10 +35,6 @@ from atb.reporting.portfolio_derived import (
     window,
 )
 from atb.results import PortfolioResult
-
-# _STYLE, _chart_html, _e and _section are private in `html_report` (no public name yet): the
-# page's style sheet, how a chart is embedded (plotly.js inlined with the first one only),
-# escaping and a two-column table; shared so both reports look and load alike.
 
 __all__ = ["PORTFOLIO_CHART_IDS", "SYMBOL_TABLE_ID", "render_portfolio_report", "symbol_row_id"]
 
@@ -94,8 +90,8 @@ def render_portfolio_report(result: PortfolioResult) -> str:
         "<head>",
         '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_e(title)}</title>",
-        f"<style>{_STYLE}</style>",
+        f"<title>{escape_html(title)}</title>",
+        f"<style>{REPORT_STYLE}</style>",
         "</head>",
         "<body>",
     ]
@@ -105,34 +101,37 @@ def render_portfolio_report(result: PortfolioResult) -> str:
             "generated, not market history</div>"
         )
     parts.append("<main>")
-    parts.append(f"<h1>{_e(title)}</h1>")
+    parts.append(f"<h1>{escape_html(title)}</h1>")
     parts.append(
-        f'<p class="sub">{_e(", ".join(part.symbol for part in result.symbols))} · '
-        f"{_e(display.when(start))} → {_e(display.when(end))} · "
+        f'<p class="sub">{escape_html(", ".join(part.symbol for part in result.symbols))} · '
+        f"{escape_html(display.when(start))} → {escape_html(display.when(end))} · "
         f"{len(result.equity.times_ns):,d} bar times · initial balance "
-        f"{_e(_money(result, result.initial_balance))} {_e(result.quote_asset)}</p>"
+        f"{escape_html(_money(result, result.initial_balance))} "
+        f"{escape_html(result.quote_asset)}</p>"
     )
     notes = [*result.warnings, *(r.describe() for r in rejection_counts(result))]
     if notes:
-        items = "".join(f"<li>{_e(note)}</li>" for note in notes)
+        items = "".join(f"<li>{escape_html(note)}</li>" for note in notes)
         parts.append(f'<div class="warnings" id="atb-warnings"><ul>{items}</ul></div>')
     parts.append('<div class="grid">')
-    parts.append(_section("Performance", _headline_rows(result)))
-    parts.append(_section(f"Costs and comparison ({result.quote_asset})", _cost_rows(result)))
-    parts.append(_section("Exits by reason", _exit_rows(result)))
+    parts.append(key_value_section("Performance", _headline_rows(result)))
+    parts.append(
+        key_value_section(f"Costs and comparison ({result.quote_asset})", _cost_rows(result))
+    )
+    parts.append(key_value_section("Exits by reason", _exit_rows(result)))
     parts.append("</div>")
     parts.append("<h2>Symbols</h2>")
     parts.append(_symbol_table(result))
     parts.append("<h2>Charts</h2>")
     for index, (chart_id, build) in enumerate(zip(PORTFOLIO_CHART_IDS, _CHARTS, strict=True)):
-        parts.append(f'<div class="chart">{_chart_html(build(result), chart_id, index == 0)}</div>')
+        parts.append(f'<div class="chart">{chart_html(build(result), chart_id, index == 0)}</div>')
     parts.append("<h2>Data and rules</h2>")
     parts.append(_data_table(result))
     parts.append('<div class="grid">')
-    parts.append(_section("Strategy", _strategy_rows(result)))
-    parts.append(_section("Configuration", _config_rows(result.config)))
+    parts.append(key_value_section("Strategy", _strategy_rows(result)))
+    parts.append(key_value_section("Configuration", _config_rows(result.config)))
     parts.append("</div>")
-    parts.append(f"<footer>atb {_e(result.run.atb_version)}</footer>")
+    parts.append(f"<footer>atb {escape_html(result.run.atb_version)}</footer>")
     parts.extend(["</main>", "</body>", "</html>"])
     return "\n".join(parts) + "\n"
 
@@ -144,14 +143,17 @@ def _money(result: PortfolioResult, value: float | None) -> str:
 def _table(columns: Sequence[str], rows: Iterable[tuple[str, Sequence[str]]], table_id: str) -> str:
     """A table with a header row; each row is (its id, its cells); the first cell is a
     heading, the others numbers (right-aligned)."""
-    head = "".join(f"<th>{_e(name)}</th>" for name in columns)
+    head = "".join(f"<th>{escape_html(name)}</th>" for name in columns)
     body = "".join(
-        f'<tr id="{_e(row_id)}"><th>{_e(cells[0])}</th>'
-        + "".join(f'<td class="num">{_e(cell)}</td>' for cell in cells[1:])
+        f'<tr id="{escape_html(row_id)}"><th>{escape_html(cells[0])}</th>'
+        + "".join(f'<td class="num">{escape_html(cell)}</td>' for cell in cells[1:])
         + "</tr>"
         for row_id, cells in rows
     )
-    return f'<table id="{_e(table_id)}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    return (
+        f'<table id="{escape_html(table_id)}"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{body}</tbody></table>"
+    )
 
 
 def _symbol_table(result: PortfolioResult) -> str:

@@ -23,12 +23,8 @@ from atb.reporting.portfolio_derived import (
     window,
 )
 from atb.reporting.result_files import ResultFiles
-from atb.reporting.summary import _files, _open_position, _side_by_side, _table
+from atb.reporting.summary import files_text, open_position_text, side_by_side, summary_table
 from atb.results import PortfolioResult
-
-# _files, _open_position, _side_by_side and _table are private in `summary` (no public name
-# yet): the file list, an open position's line and the table layout, shared so both summaries
-# read alike.
 
 __all__ = ["print_portfolio_summary", "render_portfolio_summary"]
 
@@ -43,15 +39,15 @@ def render_portfolio_summary(
     parts: list[RenderableType] = [_title(result), _headline(result)]
     parts.extend(Text(f"! {line}", style="bold yellow") for line in _warnings(result))
     parts.append(Text())
-    parts.append(_side_by_side(_performance_table(result, style), _costs_table(result, style)))
+    parts.append(side_by_side(_performance_table(result, style), _costs_table(result, style)))
     parts.append(_symbols_table(result, style))
     parts.append(Text())
     parts.append(_ambiguity(result))
     for part in result.symbols:
         if part.open_position is not None:
-            parts.append(_open_position(part.open_position, places))
+            parts.append(open_position_text(part.open_position, places))
     if files is not None:
-        parts.append(_files(files))
+        parts.append(files_text(files))
     return Group(*parts)
 
 
@@ -128,7 +124,7 @@ def _warnings(result: PortfolioResult) -> list[str]:
 
 
 def _performance_table(result: PortfolioResult, style: box.Box) -> Table:
-    table = _table("Performance", style)
+    table = summary_table("Performance", style)
     places = display.money_decimals(result.initial_balance)
     for headline in display.HEADLINES:
         table.add_row(headline.label, headline.value(result.metrics, places))
@@ -139,7 +135,7 @@ def _costs_table(result: PortfolioResult, style: box.Box) -> Table:
     metrics = result.metrics
     places = display.money_decimals(result.initial_balance)
     quote = result.quote_asset
-    table = _table("Costs and comparison" + (f" ({quote})" if quote else ""), style)
+    table = summary_table("Costs and comparison" + (f" ({quote})" if quote else ""), style)
     table.add_row("Initial balance", display.money(result.initial_balance, places))
     table.add_row("Net profit", display.money(metrics.net_profit, places))
     table.add_row("Fees paid", display.money(metrics.total_fees, places))

@@ -116,8 +116,10 @@ def result_to_dict(result: BacktestResult) -> dict[str, JsonValue]:
             for month in monthly_returns(result)
         ],
         "event_counts": dict(count_by([event.kind for event in result.events])),
-        "open_position": None if result.open_position is None else _open(result.open_position),
-        "trades": [_trade(trade) for trade in result.trades],
+        "open_position": None
+        if result.open_position is None
+        else open_position_to_dict(result.open_position),
+        "trades": [trade_to_dict(trade) for trade in result.trades],
         "assumptions": [dict(item.as_dict()) for item in result_assumptions(result)],
     }
 
@@ -251,7 +253,8 @@ def _leg(fill: Fill) -> dict[str, JsonValue]:
     }
 
 
-def _trade(trade: Trade) -> dict[str, JsonValue]:
+def trade_to_dict(trade: Trade) -> dict[str, JsonValue]:
+    """One closed trade with its legs, as `result.json` spells it."""
     return {
         "trade_id": trade.trade_id,
         "status": CLOSED,
@@ -278,7 +281,8 @@ def _trade(trade: Trade) -> dict[str, JsonValue]:
     }
 
 
-def _open(open_position: OpenPosition) -> dict[str, JsonValue]:
+def open_position_to_dict(open_position: OpenPosition) -> dict[str, JsonValue]:
+    """A position still open at the end, marked at the last close, as `result.json` spells it."""
     position = open_position.position
     return {
         "position_id": position.position_id,

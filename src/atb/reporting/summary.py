@@ -46,15 +46,15 @@ def render_summary(
     parts: list[RenderableType] = [_title(result, heading)]
     parts.extend(_warnings(result))
     parts.append(Text())
-    parts.append(_side_by_side(_headline_table(result, style), _costs_table(result, style)))
-    parts.append(_side_by_side(_exit_table(result, style), _risk_table(result, style)))
+    parts.append(side_by_side(_headline_table(result, style), _costs_table(result, style)))
+    parts.append(side_by_side(_exit_table(result, style), _risk_table(result, style)))
     parts.append(Text())
     parts.append(_ambiguity(result))
     if result.open_position is not None:
         places = display.money_decimals(result.initial_balance)
-        parts.append(_open_position(result.open_position, places))
+        parts.append(open_position_text(result.open_position, places))
     if files is not None:
-        parts.append(_files(files))
+        parts.append(files_text(files))
     return Group(*parts)
 
 
@@ -118,7 +118,8 @@ def _warnings(result: BacktestResult) -> list[Text]:
     return [Text(f"! {line}", style="bold yellow") for line in lines]
 
 
-def _table(title: str, style: box.Box) -> Table:
+def summary_table(title: str, style: box.Box) -> Table:
+    """A titled two-column table (names, right-aligned values) of the closing summary."""
     table = Table(title=title, box=style, title_justify="left", title_style="bold")
     table.add_column("", no_wrap=True)
     table.add_column("", justify="right", no_wrap=True)
@@ -126,7 +127,8 @@ def _table(title: str, style: box.Box) -> Table:
     return table
 
 
-def _side_by_side(left: Table, right: Table) -> Table:
+def side_by_side(left: Table, right: Table) -> Table:
+    """Two tables next to each other, top-aligned."""
     grid = Table.grid(padding=(0, 2))
     grid.add_column(vertical="top")
     grid.add_column(vertical="top")
@@ -135,7 +137,7 @@ def _side_by_side(left: Table, right: Table) -> Table:
 
 
 def _headline_table(result: BacktestResult, style: box.Box) -> Table:
-    table = _table("Performance", style)
+    table = summary_table("Performance", style)
     places = display.money_decimals(result.initial_balance)
     for headline in display.HEADLINES:
         table.add_row(headline.label, headline.value(result.metrics, places))
@@ -146,7 +148,7 @@ def _costs_table(result: BacktestResult, style: box.Box) -> Table:
     metrics = result.metrics
     places = display.money_decimals(result.initial_balance)
     quote = result.instrument.instrument.quote_asset
-    table = _table("Costs and comparison" + (f" ({quote})" if quote else ""), style)
+    table = summary_table("Costs and comparison" + (f" ({quote})" if quote else ""), style)
     table.add_row("Initial balance", display.money(result.initial_balance, places))
     table.add_row("Net profit", display.money(metrics.net_profit, places))
     table.add_row("Fees paid", display.money(metrics.total_fees, places))
@@ -220,7 +222,8 @@ def _ambiguity(result: BacktestResult) -> Text:
     return text
 
 
-def _open_position(open_position: OpenPosition, places: int) -> Text:
+def open_position_text(open_position: OpenPosition, places: int) -> Text:
+    """The summary's line for a position still open at the end."""
     position = open_position.position
     text = Text("Open position: ", style="bold")
     text.append(
@@ -233,7 +236,8 @@ def _open_position(open_position: OpenPosition, places: int) -> Text:
     return text
 
 
-def _files(files: ResultFiles) -> Text:
+def files_text(files: ResultFiles) -> Text:
+    """The summary's list of the files written."""
     text = Text("Files: ", style="bold")
     text.append(str(files.directory))
     for path in (files.result_json, files.trades_csv, files.equity_csv):
