@@ -31,12 +31,14 @@ def _register_commands() -> None:
     from atb.cli.backtest_cmd import backtest
     from atb.cli.data_cmd import data
     from atb.cli.live_cmd import live
+    from atb.cli.optimize_cmd import optimize
     from atb.cli.parity_cmd import parity
     from atb.cli.sandbox_cmd import sandbox
 
     cli.add_command(backtest)
     cli.add_command(live)
     cli.add_command(parity)
+    cli.add_command(optimize)
     cli.add_command(data)
     cli.add_command(strategy_cmds.strategies_command)
     cli.add_command(strategy_cmds.check_strategy_command)

@@ -56,6 +56,10 @@ class ProgressReport(Protocol):
         """A new phase of the work (counts start again at 0; `total` None: unknown)."""
         ...
 
+    def describe(self, description: str) -> None:
+        """Say what is being done in other words (counts kept), e.g. the best result so far."""
+        ...
+
 
 @contextlib.contextmanager
 def show_progress(
@@ -142,6 +146,10 @@ class _TerminalProgress:
         """See `ProgressReport.advance`."""
         self._progress.advance(self._task, amount)
 
+    def describe(self, description: str) -> None:
+        """See `ProgressReport.describe`."""
+        self._progress.update(self._task, description=description)
+
     def stage(self, description: str, *, total: int | None = None) -> None:
         """See `ProgressReport.stage`."""
         # A new task rather than `reset`: `reset(total=None)` keeps the old total.
@@ -189,6 +197,10 @@ class LineProgress:
     def advance(self, amount: int = 1) -> None:
         """See `ProgressReport.advance`."""
         self.update(self.done + amount)
+
+    def describe(self, description: str) -> None:
+        """See `ProgressReport.describe`."""
+        self.description = description
 
     def stage(self, description: str, *, total: int | None = None) -> None:
         """See `ProgressReport.stage`."""

@@ -4,7 +4,8 @@ Everything is rendered in memory first, then written into a hidden temporary sib
 output folder (same parent, so the same file system), each file flushed and fsynced, and the
 temporary folder is renamed into place as the last step. A failure at any point removes the
 temporary folder: the output folder either appears complete or not at all. `write_rendered`
-is that writing step alone, for files rendered elsewhere (a portfolio's).
+is that writing step alone, for files rendered elsewhere (a portfolio's); `write_tree` the same
+for any set of files (a study's, with its best trial's result in a subfolder).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from atb.reporting.csv_files import equity_csv, trades_csv
@@ -70,33 +72,56 @@ def write_rendered(
             f"result files must be exactly {', '.join(RESULT_FILE_NAMES)}; "
             f"got {', '.join(sorted(contents)) or 'none'}"
         )
+    write_tree(contents, out_dir, overwrite=overwrite, entries=RESULT_FILE_NAMES)
+    return ResultFiles(Path(out_dir).absolute())
+
+
+def write_tree(
+    contents: Mapping[str, str],
+    out_dir: str | os.PathLike[str],
+    *,
+    overwrite: bool,
+    entries: Sequence[str],
+) -> Path:
+    """Write files (`contents`: text by relative path, `best/result.json` in a subfolder) into
+    `out_dir` atomically, with `write_result_files`'s folder rules: `entries` are the names an
+    earlier output of the same kind holds at its top (what `overwrite=True` may replace).
+    Returns the folder."""
     target = Path(out_dir).absolute()
-    _check_target(target, overwrite=overwrite)
+    _check_target(target, overwrite=overwrite, entries=entries)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.parent / f".{target.name}.partial-{uuid.uuid4().hex[:12]}"
     # os.mkdir (unlike tempfile.mkdtemp's 0700) honours the umask, so the renamed folder gets
     # the same permissions as any folder the user creates.
     staging.mkdir()
     try:
-        for name in RESULT_FILE_NAMES:
-            _write_synced(staging / name, contents[name])
-        _fsync_directory(staging)
+        folders = {staging}
+        for name in sorted(contents):
+            path = staging / name
+            if path.parent not in folders:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                folders.add(path.parent)
+            _write_synced(path, contents[name])
+        for folder in sorted(folders, reverse=True):
+            _fsync_directory(folder)
         _move_into_place(staging, target, overwrite=overwrite)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     _fsync_directory(target.parent)
-    return ResultFiles(target)
+    return target
 
 
-def _check_target(target: Path, *, overwrite: bool) -> None:
+def _check_target(
+    target: Path, *, overwrite: bool, entries: Sequence[str] = RESULT_FILE_NAMES
+) -> None:
     if not target.exists() and not target.is_symlink():
         return
     if not overwrite:
         raise FileExistsError(f"output folder {target} already exists")
     if not target.is_dir() or target.is_symlink():
         raise FileExistsError(f"output path {target} exists and is not a folder")
-    foreign = sorted(p.name for p in target.iterdir() if p.name not in RESULT_FILE_NAMES)
+    foreign = sorted(p.name for p in target.iterdir() if p.name not in entries)
     if foreign:
         raise FileExistsError(
             f"output folder {target} holds other files ({', '.join(foreign[:3])}); not replacing it"

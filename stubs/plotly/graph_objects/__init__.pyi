@@ -1,4 +1,4 @@
-# Minimal stubs: only the figure and trace constructors `atb.reporting.charts` uses.
+# Minimal stubs: only the figure and trace constructors atb's reports use.
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -41,6 +41,14 @@ class Heatmap(BaseTraceType):
         xgap: int = ...,
         ygap: int = ...,
         colorbar: Mapping[str, object] = ...,
+    ) -> None: ...
+
+class Parcoords(BaseTraceType):
+    def __init__(
+        self,
+        *,
+        dimensions: Sequence[Mapping[str, object]] = ...,
+        line: Mapping[str, object] = ...,
     ) -> None: ...
 
 class Figure:

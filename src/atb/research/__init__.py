@@ -1,0 +1,1 @@
+"""Research tools: parameter search, walk-forward validation and overfitting statistics."""
