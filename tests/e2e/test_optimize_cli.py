@@ -152,13 +152,22 @@ def test_bad_input_is_one_line_and_writes_nothing(
     assert not (tmp_path / "data-dir").exists()
 
 
-def test_an_empty_space_is_refused(candles: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("param", "message"),
+    [
+        ("fast=10", "nothing to search: give at least one range or choice"),
+        ("slow=100:2000:100", "bars of history before its first decision with the widest"),
+    ],
+)
+def test_an_empty_space_or_too_short_data_is_refused(
+    candles: Path, tmp_path: Path, param: str, message: str
+) -> None:
     done = run_atb(
         "optimize", "sma_cross", "--symbol", "BTCUSDT", "--timeframe", "1h",
-        "--data", str(candles), "--param", "fast=10", "--out", str(tmp_path / "o"),
+        "--data", str(candles), "--param", param, "--out", str(tmp_path / "o"),
     )  # fmt: skip
     assert done.returncode == 2
-    assert "nothing to search: give at least one range or choice" in done.stderr
+    assert message in done.stderr
     assert not (tmp_path / "o").exists()
 
 

@@ -39,7 +39,6 @@ from atb.cli.progress import ProgressReport, show_progress
 from atb.cli.run_options import (
     build_config,
     instrument_options,
-    refuse_short_history,
     resolve_run_instrument,
 )
 from atb.config import config_to_dict
@@ -48,7 +47,6 @@ from atb.data.loading import load_candles
 from atb.data.symbols import normalize_symbol
 from atb.domain.errors import DataError, StrategyError
 from atb.managers.lookback import history_bars
-from atb.managers.run_config import RunConfiguration
 from atb.research.objective import parse_constraint, parse_objective
 from atb.research.space import FloatRange, IntRange, SearchSpace, parse_space
 from atb.strategies.parameters import ParamValue
@@ -187,7 +185,8 @@ def optimize(
     symbol = normalize_symbol(symbol)
     folder, overwrite, what = _output(out_dir, force, strategy_name, symbol, timeframe)
     context = StrategyContext(symbol, timeframe, model_dir)
-    warmup = _widest_warmup(space, lambda values: entry.create(values, context).warmup, config)
+    needed = _widest_warmup(space, lambda values: entry.create(values, context).warmup)
+    warmup = history_bars(needed, config)
     candles = load_candles(
         symbol,
         timeframe,
@@ -202,7 +201,12 @@ def optimize(
     echo_candles_report(candles)
     if len(candles) - candles.warmup_bars <= 0:
         raise DataError(f"no bars in the requested window ({candles.describe()})")
-    refuse_short_history(candles, entry.create(dict(space.fixed), context))
+    if len(candles) < needed:
+        raise DataError(
+            f"{candles.describe()}: {strategy_name} needs {needed} bars of history before its "
+            f"first decision with the widest parameters searched, and the candles hold only "
+            f"{len(candles)} (warm-up included); widen the window (--start, --days)"
+        )
     instrument = resolve_run_instrument(
         symbol,
         candles.frame,
@@ -284,14 +288,10 @@ def optimize(
     _print_summary(report, files.directory, Console())
 
 
-def _widest_warmup(
-    space: SearchSpace,
-    warmup_of: Callable[[dict[str, ParamValue]], int],
-    config: RunConfiguration,
-) -> int:
-    """The history the widest parameters need: the largest over the defaults, every range's
-    low and high end alone, and all low or all high ends together (combinations the strategy
-    refuses, such as fast ≥ slow, are skipped); every choice is tried alone."""
+def _widest_warmup(space: SearchSpace, warmup_of: Callable[[dict[str, ParamValue]], int]) -> int:
+    """The history (bars) the widest parameters need: the largest warm-up over the defaults,
+    every range's low and high end alone, and all low or all high ends together (combinations
+    the strategy refuses, such as fast ≥ slow, are skipped); every choice is tried alone."""
     trials: list[dict[str, ParamValue]] = [{}]
     low: dict[str, ParamValue] = {}
     high: dict[str, ParamValue] = {}
@@ -307,7 +307,7 @@ def _widest_warmup(
     found = 0
     for values in trials:
         try:
-            found = max(found, history_bars(warmup_of({**space.fixed, **values}), config))
+            found = max(found, warmup_of({**space.fixed, **values}))
         except StrategyError:
             continue
     return found
