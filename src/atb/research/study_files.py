@@ -19,7 +19,7 @@ import io
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -334,8 +334,8 @@ def _heatmap(report: StudyReport) -> go.Figure | None:
     feasible = [trial for trial in report.trials if trial.feasible and trial.value is not None]
     if not feasible:
         return None
-    x_labels, x_of = _bins(first, [trial.params[first.name] for trial in feasible])
-    y_labels, y_of = _bins(second, [trial.params[second.name] for trial in feasible])
+    x_labels, x_of = _bins(first)
+    y_labels, y_of = _bins(second)
     sums = np.zeros((len(y_labels), len(x_labels)))
     counts = np.zeros((len(y_labels), len(x_labels)))
     for trial in feasible:
@@ -369,9 +369,8 @@ def _heatmap(report: StudyReport) -> go.Figure | None:
     return figure
 
 
-def _bins(
-    dimension: IntRange | FloatRange | Choice, values: Sequence[object]
-) -> tuple[list[str], _Binner]:
+def _bins(dimension: IntRange | FloatRange | Choice) -> tuple[list[str], _Binner]:
+    """The labels of a dimension's cells on a chart axis, and the cell of a value."""
     if isinstance(dimension, Choice):
         labels = [str(value) for value in dimension.values]
         return labels, _Binner(labels=labels)
@@ -381,12 +380,13 @@ def _bins(
         count = min(count, (dimension.high - dimension.low) // dimension.step + 1)
     edges = np.linspace(low, high, count + 1)
     labels = [f"{display.ratio(edges[i])}–{display.ratio(edges[i + 1])}" for i in range(count)]
-    del values
     return labels, _Binner(edges=edges)
 
 
 @attrs.frozen
 class _Binner:
+    """A value's cell: its index among a choice's labels, or among the range's bins."""
+
     labels: list[str] = attrs.field(factory=list)
     edges: np.ndarray = attrs.field(factory=lambda: np.zeros(0))
 
