@@ -206,15 +206,15 @@ def _mark_interrupted(study: optuna.Study, space: SearchSpace) -> None:
     running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
     if not running:
         return
+    # Listed first: a kill during this repair never leaves a failed copy counted as finished.
     interrupted = list(study.user_attrs.get(INTERRUPTED, []))
+    study.set_user_attr(INTERRUPTED, [*interrupted, *(trial.number for trial in running)])
     for trial in running:
         study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
-        interrupted.append(trial.number)
         # Whole parameters are kept (tells of its batch may have followed); a trial killed
         # while being proposed is proposed again — no tell can have followed in its batch.
         params = dict(trial.params) if set(trial.params) == set(space.names) else {}
         study.enqueue_trial(params, user_attrs={SLOT: int(trial.user_attrs[SLOT])})
-    study.set_user_attr(INTERRUPTED, interrupted)
 
 
 def _ask_batch(
