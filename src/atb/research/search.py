@@ -23,11 +23,13 @@ import itertools
 import json
 import math
 import random
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import TypeAlias
 
 import attrs
 import optuna
+import sqlalchemy.exc
 from optuna.samplers import BaseSampler, RandomSampler, TPESampler
 from optuna.trial import FrozenTrial, Trial, TrialState
 
@@ -114,12 +116,19 @@ def run_search(
             f"--trials {settings.trials}: the grid has only {space.grid_size()} points"
         )
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(
-        study_name=settings.study_name,
-        storage=settings.storage,
-        load_if_exists=True,
-        direction=objective.direction.value,
-    )
+    try:
+        study = optuna.create_study(
+            study_name=settings.study_name,
+            storage=settings.storage,
+            load_if_exists=True,
+            direction=objective.direction.value,
+        )
+    except (ImportError, ValueError, RuntimeError, sqlalchemy.exc.SQLAlchemyError) as error:
+        # The library's message may quote the URL: name the storage without its password.
+        raise ConfigError(
+            f"--storage {redact_storage(settings.storage)}: cannot open the study "
+            f"({type(error).__name__})"
+        ) from None
     _check_identity(study, settings)
     _mark_interrupted(study, space)
     batch_size = max(1, runner.workers)
@@ -341,6 +350,11 @@ def _jsonable(metrics: Mapping[str, float | int | None]) -> dict[str, float | in
     }
 
 
+def redact_storage(url: str) -> str:
+    """A storage URL without its password (`postgresql://user:***@host/db`)."""
+    return re.sub(r"(//[^:/@]+:)[^@]*@", r"\1***@", url)
+
+
 def _check_identity(study: optuna.Study, settings: SearchSettings) -> None:
     """Record the study's identity when it is new; refuse to resume it as something else."""
     given = json.loads(json.dumps(dict(settings.identity), default=str))
@@ -351,7 +365,8 @@ def _check_identity(study: optuna.Study, settings: SearchSettings) -> None:
     for key in sorted({*stored, *given}):
         if stored.get(key) != given.get(key):
             raise ConfigError(
-                f"study {settings.study_name!r} in {settings.storage} was started with {key} "
+                f"study {settings.study_name!r} in {redact_storage(settings.storage)} was "
+                f"started with {key} "
                 f"{stored.get(key)!r}, now {given.get(key)!r}; use another --study name, or "
                 "the same settings to resume it"
             )

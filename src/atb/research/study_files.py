@@ -18,7 +18,6 @@ import csv
 import io
 import json
 import math
-import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,7 +34,7 @@ from atb.reporting.charts import BASE_LAYOUT, TITLE_STYLE
 from atb.reporting.files import render_result_files, write_tree
 from atb.reporting.html_report import REPORT_STYLE, chart_html, escape_html, key_value_section
 from atb.research.objective import Constraint, Objective
-from atb.research.search import SearchSettings, StudyTrial, best_trial
+from atb.research.search import SearchSettings, StudyTrial, best_trial, redact_storage
 from atb.research.selection_bias import SelectionBias
 from atb.research.space import Choice, FloatRange, IntRange, SearchSpace
 from atb.research.trials import TrialInputs, backtest_request
@@ -266,11 +265,6 @@ def render_study_report(report: StudyReport) -> str:
     parts.append(_trial_table(report))
     parts.append("</main></body></html>")
     return "\n".join(parts)
-
-
-def redact_storage(url: str) -> str:
-    """A storage URL without its password (`postgresql://user:***@host/db`)."""
-    return re.sub(r"(//[^:/@]+:)[^@]*@", r"\1***@", url)
 
 
 def _objective_chart(report: StudyReport) -> go.Figure:

@@ -7,8 +7,8 @@ import pytest
 
 from atb.domain.errors import ConfigError, StrategyError
 from atb.research.objective import Direction, parse_constraint, parse_objective
+from atb.research.search import redact_storage
 from atb.research.space import Choice, FloatRange, IntRange, parse_space
-from atb.research.study_files import redact_storage
 from atb.strategies.registry import get_entry
 
 SMA = get_entry("sma_cross").parameters
