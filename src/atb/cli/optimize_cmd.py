@@ -14,14 +14,17 @@ repeats).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import attrs
 import click
 from rich.console import Console
 
@@ -41,8 +44,17 @@ from atb.cli.run_options import (
     instrument_options,
     resolve_run_instrument,
 )
+from atb.cli.walk_forward_run import (
+    candles_window,
+    fold_progress,
+    model_root,
+    print_walk_forward_summary,
+    refuse_fixed_model,
+    walk_forward_settings,
+)
 from atb.config import config_to_dict
 from atb.data.cache import default_data_dir
+from atb.data.candles import ValidatedCandles
 from atb.data.loading import load_candles
 from atb.data.symbols import normalize_symbol
 from atb.domain.errors import DataError, StrategyError
@@ -55,6 +67,7 @@ from atb.strategies.registry import StrategyContext, get_entry
 if TYPE_CHECKING:
     from atb.research.search import Progress, StudyTrial
     from atb.research.study_files import StudyReport
+    from atb.research.walk_forward import WalkForward
 
 __all__ = ["optimize"]
 
@@ -132,6 +145,17 @@ import Optuna)."""
 @click.option(
     "--allow-overlap", is_flag=True, help="Run even if the window overlaps model training."
 )
+@click.option(
+    "--walk-forward",
+    "walk_forward",
+    type=click.IntRange(min=1),
+    metavar="FOLDS",
+    help="Validate out of sample: search each of FOLDS train windows, trade the best "
+    "parameters on the test window after it, stitch the test windows.",
+)
+@click.option("--train", "train_days", type=POSITIVE_DAYS, help="Days of each train window.")
+@click.option("--test", "test_days", type=POSITIVE_DAYS, help="Days of each test window.")
+@click.option("--anchored", is_flag=True, help="Train windows all start at the first one's start.")
 @drop_outliers_option
 def optimize(
     strategy_name: str,
@@ -163,19 +187,31 @@ def optimize(
     out_dir: Path | None,
     force: bool,
     allow_overlap: bool,
+    walk_forward: int | None,
+    train_days: int | None,
+    test_days: int | None,
+    anchored: bool,
     drop_outliers: bool,
 ) -> None:
-    """Search STRATEGY's parameters for the best objective; trials run on Ray."""
+    """Search STRATEGY's parameters for the best objective; trials run on Ray.
+
+    With --walk-forward, search each fold's train window and trade its best parameters on the
+    test window after it (a strategy with a model is retrained on every train window)."""
     # The search's libraries load with the command, not with every `atb` invocation.
     from atb.research.runners import RayRunner, available_cpus
     from atb.research.search import SamplerKind, SearchSettings, run_search, study_importance
     from atb.research.selection_bias import assess_selection_bias
     from atb.research.study_files import StudyReport, write_study_files
     from atb.research.trials import TrialInputs
+    from atb.research.walk_forward import plan_folds, run_walk_forward
+    from atb.research.walk_forward_files import WalkForwardReport, write_walk_forward_files
 
     # Everything a user can get wrong is checked before Ray starts or anything is written.
+    walk = walk_forward_settings(walk_forward, train_days, test_days, anchored)
     entry = get_entry(strategy_name)
     space = parse_space(strategy_name, entry.parameters, params)
+    if walk is not None:
+        refuse_fixed_model(entry, space)
     goal = parse_objective(objective)
     constraints = tuple(parse_constraint(text) for text in constraint_texts)
     kind = SamplerKind(sampler)
@@ -183,21 +219,58 @@ def optimize(
         space.grid()  # refuses a dimension without a finite set of values
     config = build_config(config_file, assignments)
     symbol = normalize_symbol(symbol)
-    folder, overwrite, what = _output(out_dir, force, strategy_name, symbol, timeframe)
+    folder, overwrite, what = _output(out_dir, force, strategy_name, symbol, timeframe, walk)
+
+    def load(warmup: int) -> ValidatedCandles:
+        return load_candles(
+            symbol,
+            timeframe,
+            start,
+            end,
+            days=days,
+            warmup=warmup,
+            data_file=None if data_file is None else data_file.absolute(),
+            exchange_url=exchange_url,
+            drop_outliers=drop_outliers,
+        )
+
+    worker_count = workers or available_cpus()
+    identity: dict[str, object] = {
+        "strategy": strategy_name,
+        "symbol": symbol,
+        "timeframe": timeframe,
+        "params": sorted(params),
+        "objective": goal.text,
+        "constraints": [constraint.text for constraint in constraints],
+        "seed": seed,
+        "sampler": kind.value,
+        "workers": worker_count,
+        "config": config_to_dict(config),
+        "initial_balance": initial_balance,
+    }
     context = StrategyContext(symbol, timeframe, model_dir)
-    needed = _widest_warmup(space, lambda values: entry.create(values, context).warmup)
+    fold_models = None
+    with contextlib.ExitStack() as stack:
+        if walk is not None:
+            identity["walk_forward"] = attrs.asdict(walk)
+            # Named after the window's candles (their warm-up is only known once the strategy can
+            # be built, which for a strategy with a model needs fold 1's model).
+            window = load(0)
+            identity["window"] = window.fingerprint()
+            study_name = study_name or _study_name(identity)
+            fold_models = model_root(model_dir, study_name)
+            planned = plan_folds(walk, *candles_window(window))
+            if entry.trainer is not None:
+                # Building the strategy (for its warm-up) needs a model: fold 1's, fitted here in a
+                # scratch folder (nothing is kept before every check has passed); the walk-forward
+                # fits it again, to the same bytes, in the fold's own folder.
+                scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="atb-warmup-"))
+                training = window.select(planned[0].train_start, planned[0].train_end)
+                entry.trainer(training.frame, symbol, timeframe, Path(scratch), seed)
+                context = StrategyContext(symbol, timeframe, Path(scratch))
+        needed = _widest_warmup(space, lambda values: entry.create(values, context).warmup)
     warmup = history_bars(needed, config)
-    candles = load_candles(
-        symbol,
-        timeframe,
-        start,
-        end,
-        days=days,
-        warmup=warmup,
-        data_file=None if data_file is None else data_file.absolute(),
-        exchange_url=exchange_url,
-        drop_outliers=drop_outliers,
-    )
+    candles = load(warmup)
     echo_candles_report(candles)
     if len(candles) - candles.warmup_bars <= 0:
         raise DataError(f"no bars in the requested window ({candles.describe()})")
@@ -229,21 +302,8 @@ def optimize(
         drop_outliers=drop_outliers,
         overlap_allowed=allow_overlap,
     )
-    worker_count = workers or available_cpus()
-    identity: dict[str, object] = {
-        "strategy": strategy_name,
-        "symbol": symbol,
-        "timeframe": timeframe,
-        "candles": candles.fingerprint(),
-        "params": sorted(params),
-        "objective": goal.text,
-        "constraints": [constraint.text for constraint in constraints],
-        "seed": seed,
-        "sampler": kind.value,
-        "workers": worker_count,
-        "config": config_to_dict(config),
-        "initial_balance": initial_balance,
-    }
+    folds = None if walk is None else plan_folds(walk, *candles_window(candles))
+    identity["candles"] = candles.fingerprint()
     # Ray first: an address nothing answers at is refused before the study is created.
     runner = RayRunner(inputs, workers=worker_count, address=ray_address)
     started = time.monotonic()
@@ -253,10 +313,42 @@ def optimize(
             trials=trials,
             seed=seed,
             sampler=kind,
-            study_name=study_name or _study_name(strategy_name, symbol, timeframe, identity),
+            study_name=_study_name(identity) if study_name is None else study_name,
             storage=storage or _default_storage(),
             identity=identity,
         )
+        if walk is not None and folds is not None:
+            title = f"walk-forward {strategy_name} {symbol} {timeframe}"
+            with show_progress(title, total=walk.folds * trials, unit="trials") as progress:
+                result = run_walk_forward(
+                    folds,
+                    walk,
+                    template=inputs,
+                    space=space,
+                    objective=goal,
+                    constraints=constraints,
+                    search=settings,
+                    runner=runner,
+                    warmup=warmup,
+                    trainer=entry.trainer,
+                    model_root=fold_models,
+                    progress=fold_progress(progress, title, walk.folds, trials, started),
+                )
+                progress.stage("writing the walk-forward", total=None)
+                walk_report = WalkForwardReport(
+                    result=result,
+                    space=space,
+                    objective=goal,
+                    constraints=constraints,
+                    workers=worker_count,
+                    seconds=time.monotonic() - started,
+                    ray_address=ray_address,
+                )
+                written = write_walk_forward_files(
+                    walk_report, folder, overwrite=overwrite, what=what
+                )
+            print_walk_forward_summary(walk_report, written, Console())
+            return
         with show_progress(title, total=trials, unit="trials") as progress:
             records = run_search(
                 space,
@@ -323,9 +415,13 @@ def _reporter(progress: ProgressReport, title: str, objective: str, started: flo
     return report
 
 
-def _study_name(strategy: str, symbol: str, timeframe: str, identity: dict[str, object]) -> str:
+def _study_name(identity: dict[str, object]) -> str:
+    """Named after what it searches (the same command resumes it; another starts anew)."""
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()
-    return f"{strategy}-{symbol}-{timeframe}-{digest[:10]}"
+    prefix = "wf-" if "walk_forward" in identity else ""
+    return (
+        f"{prefix}{identity['strategy']}-{identity['symbol']}-{identity['timeframe']}-{digest[:10]}"
+    )
 
 
 def _default_storage() -> str:
@@ -335,17 +431,26 @@ def _default_storage() -> str:
 
 
 def _output(
-    out_dir: Path | None, force: bool, strategy: str, symbol: str, timeframe: str
+    out_dir: Path | None,
+    force: bool,
+    strategy: str,
+    symbol: str,
+    timeframe: str,
+    walk: WalkForward | None,
 ) -> tuple[Path, bool, str]:
+    from atb.research import study_files, walk_forward_files
+
+    entries = study_files.ENTRIES if walk is None else walk_forward_files.ENTRIES
     if out_dir is not None:
         what = f"--out {out_dir}"
-        return out_dir, check_output_folder(out_dir, force=force, what=what), what
+        return out_dir, check_output_folder(out_dir, force=force, what=what, entries=entries), what
     if force:
         raise click.UsageError("--force needs --out (a default output folder is always new)")
     what = "the output folder under ./results"
     check_writable_folder(Path("results"), what=what)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    return Path("results") / f"optimize_{strategy}_{symbol}_{timeframe}_{stamp}", False, what
+    kind = "optimize" if walk is None else "walkforward"
+    return Path("results") / f"{kind}_{strategy}_{symbol}_{timeframe}_{stamp}", False, what
 
 
 def _print_summary(report: StudyReport, folder: Path, console: Console) -> None:

@@ -9,6 +9,7 @@ the target and renames it into place, so a failure there leaves nothing either.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from atb.domain.errors import AtbError
@@ -38,12 +39,15 @@ def check_writable_folder(folder: Path, *, what: str) -> None:
         raise OutputError(f"{what}: cannot write in {existing} (read-only or not permitted)")
 
 
-def check_output_folder(folder: Path, *, force: bool, what: str) -> bool:
+def check_output_folder(
+    folder: Path, *, force: bool, what: str, entries: Sequence[str] = RESULT_FILE_NAMES
+) -> bool:
     """Check that a result folder may be written; True when an existing one gets replaced.
 
     A new folder is fine if its parent can be written. An existing empty folder is simply
     replaced. An existing non-empty one is refused unless `force`, and even then only when it
-    holds nothing but an earlier run's result files: `--force` never deletes anything else.
+    holds nothing but an earlier run's files (`entries`: the names such an output holds at its
+    top): `--force` never deletes anything else.
     """
     target = folder.absolute()
     if target.is_symlink() or (target.exists() and not target.is_dir()):
@@ -51,15 +55,15 @@ def check_output_folder(folder: Path, *, force: bool, what: str) -> bool:
     check_writable_folder(target.parent, what=what)
     if not target.exists():
         return False
-    entries = sorted(entry.name for entry in target.iterdir())
-    if not entries:
+    found = sorted(entry.name for entry in target.iterdir())
+    if not found:
         return True
     if not force:
         raise OutputError(
             f"{what}: folder {target} already exists and is not empty; "
             "pass --force to replace it, or choose a new folder"
         )
-    foreign = [name for name in entries if name not in RESULT_FILE_NAMES]
+    foreign = [name for name in found if name not in entries]
     if foreign:
         raise OutputError(
             f"{what}: folder {target} holds files that are not an atb result "

@@ -77,16 +77,16 @@ def write_rendered(
 
 
 def write_tree(
-    contents: Mapping[str, str],
+    contents: Mapping[str, str | bytes],
     out_dir: str | os.PathLike[str],
     *,
     overwrite: bool,
     entries: Sequence[str],
 ) -> Path:
-    """Write files (`contents`: text by relative path, `best/result.json` in a subfolder) into
-    `out_dir` atomically, with `write_result_files`'s folder rules: `entries` are the names an
-    earlier output of the same kind holds at its top (what `overwrite=True` may replace).
-    Returns the folder."""
+    """Write files (`contents`: text or bytes by relative path, `best/result.json` in a
+    subfolder) into `out_dir` atomically, with `write_result_files`'s folder rules: `entries`
+    are the names an earlier output of the same kind holds at its top (what `overwrite=True`
+    may replace). Returns the folder."""
     target = Path(out_dir).absolute()
     _check_target(target, overwrite=overwrite, entries=entries)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -146,9 +146,10 @@ def _move_into_place(staging: Path, target: Path, *, overwrite: bool) -> None:
     shutil.rmtree(retired, ignore_errors=True)
 
 
-def _write_synced(path: Path, text: str) -> None:
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        handle.write(text)
+def _write_synced(path: Path, content: str | bytes) -> None:
+    payload = content.encode("utf-8") if isinstance(content, str) else content
+    with path.open("wb") as handle:
+        handle.write(payload)
         handle.flush()
         os.fsync(handle.fileno())
 

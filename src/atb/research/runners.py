@@ -43,6 +43,10 @@ class TrialRunner(Protocol):
         returns when asked)."""
         ...
 
+    def load(self, inputs: TrialInputs) -> None:
+        """Run the next trials on `inputs` instead (a walk-forward's next fold)."""
+        ...
+
     def close(self) -> None:
         """Release what the runner holds (a Ray instance it started)."""
         ...
@@ -67,6 +71,10 @@ class SerialRunner:
     def run(self, batch: Batch, *, with_returns: bool = False) -> list[TrialOutcome]:
         """Every trial, in order."""
         return [evaluate(self.inputs, slot, params, with_returns) for slot, params in batch]
+
+    def load(self, inputs: TrialInputs) -> None:
+        """Run the next trials on `inputs`."""
+        self.inputs = inputs
 
     def close(self) -> None:
         """Nothing to release."""
@@ -127,6 +135,10 @@ class RayRunner:
             self._task.remote(self._inputs, slot, params, with_returns) for slot, params in batch
         ]
         return list(self._ray.get(pending))
+
+    def load(self, inputs: TrialInputs) -> None:
+        """Put `inputs` into the object store (once) for the next trials."""
+        self._inputs = self._ray.put(inputs)
 
     def close(self) -> None:
         """Disconnect (and stop the local instance this runner started)."""

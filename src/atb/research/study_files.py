@@ -39,7 +39,17 @@ from atb.research.selection_bias import SelectionBias
 from atb.research.space import Choice, FloatRange, IntRange, SearchSpace
 from atb.research.trials import TrialInputs, backtest_request
 
-__all__ = ["STUDY_SCHEMA_VERSION", "StudyFiles", "StudyReport", "write_study_files"]
+__all__ = [
+    "STUDY_SCHEMA_VERSION",
+    "StudyFiles",
+    "StudyReport",
+    "csv_cell",
+    "json_number",
+    "plain_metrics",
+    "study_to_json",
+    "trials_csv",
+    "write_study_files",
+]
 
 STUDY_SCHEMA_VERSION = 1
 STUDY_JSON = "study.json"
@@ -97,8 +107,8 @@ def write_study_files(
     best = best_trial(report.trials, report.objective)
     if best is not None:
         result = run_backtest(backtest_request(report.inputs, best.params))
-        metrics = _plain(result.metrics.as_dict())
-        if metrics != _plain(best.metrics):
+        metrics = plain_metrics(result.metrics.as_dict())
+        if metrics != plain_metrics(best.metrics):
             raise BestTrialMismatchError(
                 f"{what}: the best trial's backtest gave other metrics than the study recorded"
             )
@@ -130,7 +140,7 @@ def study_to_dict(report: StudyReport) -> dict[str, object]:
             "workers": report.workers,
             "ray_address": report.ray_address,
             "trials_wanted": settings.trials,
-            "seconds": _number(report.seconds),
+            "seconds": json_number(report.seconds),
         },
         "strategy": report.inputs.strategy,
         "symbol": report.inputs.symbol,
@@ -145,7 +155,7 @@ def study_to_dict(report: StudyReport) -> dict[str, object]:
         "fixed": dict(report.space.fixed),
         "objective": {"text": report.objective.text, "direction": report.objective.direction.value},
         "constraints": [constraint.text for constraint in report.constraints],
-        "importance": {name: _number(value) for name, value in report.importance.items()},
+        "importance": {name: json_number(value) for name, value in report.importance.items()},
         "overfitting": _overfitting(report.selection_bias),
         "best": None if best is None else _trial(best),
         "trials": [_trial(trial) for trial in report.trials],
@@ -160,24 +170,24 @@ def _overfitting(bias: SelectionBias | None) -> dict[str, object] | None:
         "deflated_sharpe": None
         if deflated is None
         else {
-            "value": _number(deflated.value),
-            "sharpe_per_bar": _number(deflated.sharpe),
-            "benchmark_per_bar": _number(deflated.benchmark),
+            "value": json_number(deflated.value),
+            "sharpe_per_bar": json_number(deflated.sharpe),
+            "benchmark_per_bar": json_number(deflated.benchmark),
             "trials": deflated.trials,
             "observations": deflated.observations,
-            "skewness": _number(deflated.skewness),
-            "kurtosis": _number(deflated.kurtosis),
-            "sharpe_variance": _number(deflated.sharpe_variance),
+            "skewness": json_number(deflated.skewness),
+            "kurtosis": json_number(deflated.kurtosis),
+            "sharpe_variance": json_number(deflated.sharpe_variance),
         },
         "pbo": None
         if pbo is None
         else {
-            "value": _number(pbo.pbo),
+            "value": json_number(pbo.pbo),
             "partitions": pbo.partitions,
             "combinations": pbo.combinations,
             "trials": pbo.trials,
             "observations": pbo.observations,
-            "logits": [_number(value) for value in pbo.logits],
+            "logits": [json_number(value) for value in pbo.logits],
         },
         "notes": list(bias.notes),
     }
@@ -199,12 +209,12 @@ def trials_csv(report: StudyReport) -> str:
         writer.writerow(
             [
                 trial.slot,
-                *(_cell(trial.params.get(name)) for name in names),
-                _cell(trial.value),
+                *(csv_cell(trial.params.get(name)) for name in names),
+                csv_cell(trial.value),
                 str(trial.feasible).lower(),
-                _cell(trial.seconds),
+                csv_cell(trial.seconds),
                 trial.error or "",
-                *(_cell(trial.metrics.get(name)) for name in metric_names),
+                *(csv_cell(trial.metrics.get(name)) for name in metric_names),
             ]
         )
     return buffer.getvalue()
@@ -439,25 +449,29 @@ def _trial(trial: StudyTrial) -> dict[str, object]:
     return {
         "slot": trial.slot,
         "params": dict(trial.params),
-        "value": _number(trial.value),
+        "value": json_number(trial.value),
         "feasible": trial.feasible,
-        "seconds": _number(trial.seconds),
+        "seconds": json_number(trial.seconds),
         "error": trial.error,
-        "metrics": _plain(trial.metrics),
+        "metrics": plain_metrics(trial.metrics),
     }
 
 
-def _number(value: float | None) -> float | None:
+def json_number(value: float | None) -> float | None:
+    """A float for JSON: None for a missing or non-finite value."""
     return None if value is None or not math.isfinite(value) else value
 
 
-def _plain(metrics: Mapping[str, float | int | None]) -> dict[str, float | int | None]:
+def plain_metrics(metrics: Mapping[str, float | int | None]) -> dict[str, float | int | None]:
+    """Metrics for JSON (non-finite floats as None)."""
     return {
-        key: _number(value) if isinstance(value, float) else value for key, value in metrics.items()
+        key: json_number(value) if isinstance(value, float) else value
+        for key, value in metrics.items()
     }
 
 
-def _cell(value: object) -> str:
+def csv_cell(value: object) -> str:
+    """A CSV cell: empty for None or a non-finite float, floats in round-trip form."""
     if value is None:
         return ""
     if isinstance(value, float):

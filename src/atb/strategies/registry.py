@@ -22,13 +22,20 @@ from pathlib import Path
 from types import ModuleType
 
 import attrs
+import pandas as pd
 
 from atb.domain.errors import StrategyError
 from atb.strategies.breakout import Breakout
 from atb.strategies.buy_and_hold import BuyAndHold
 from atb.strategies.definition import DefinedStrategy, strategy_name
-from atb.strategies.ml_artifact import artifact_paths, default_model_dir, load_artifact
+from atb.strategies.ml_artifact import (
+    ModelArtifact,
+    artifact_paths,
+    default_model_dir,
+    load_artifact,
+)
 from atb.strategies.ml_basic import MlBasic
+from atb.strategies.ml_training import train
 from atb.strategies.parameter_fields import parameter_specs
 from atb.strategies.parameters import (
     ParameterSpec,
@@ -54,14 +61,22 @@ StrategyFactory = Callable[[Mapping[str, ParamValue], StrategyContext], Strategy
 """Builds a strategy from validated parameters and the run context."""
 
 
+ModelTrainer = Callable[[pd.DataFrame, str, str, Path, int], ModelArtifact]
+"""Fits a strategy's model on a candle frame (the whole training window) for (symbol,
+timeframe), saves it in a folder with a seed, and returns the artifact: what a walk-forward
+validation runs on each fold's in-sample window."""
+
+
 @attrs.frozen(slots=True)
 class StrategyEntry:
-    """A registered strategy: name, one-line description, parameter specs, factory."""
+    """A registered strategy: name, one-line description, parameter specs, factory, and the
+    trainer of its model when it has one."""
 
     name: str
     description: str
     parameters: tuple[ParameterSpec, ...]
     factory: StrategyFactory
+    trainer: ModelTrainer | None = None
 
     def create(
         self, params: Mapping[str, object] | None = None, context: StrategyContext | None = None
@@ -85,6 +100,7 @@ def definition_entry(
     *,
     name: str | None = None,
     context_fields: ContextFields | None = None,
+    trainer: ModelTrainer | None = None,
 ) -> StrategyEntry:
     """The registry entry of a strategy class (see `atb.strategies.definition`): its parameter
     fields are its parameters; `context_fields` supplies the others. `StrategyError` if it is
@@ -99,7 +115,7 @@ def definition_entry(
             raise StrategyError(f"{cls.__qualname__}: {error}") from None
         return DefinedStrategy(definition, name=name)
 
-    return StrategyEntry(name or strategy_name(cls), description, specs, build)
+    return StrategyEntry(name or strategy_name(cls), description, specs, build, trainer)
 
 
 def _ml_model(values: Mapping[str, ParamValue], context: StrategyContext) -> dict[str, object]:
@@ -122,6 +138,14 @@ def _ml_model(values: Mapping[str, ParamValue], context: StrategyContext) -> dic
     return {"artifact": artifact}
 
 
+def _train_ml_basic(
+    frame: pd.DataFrame, symbol: str, timeframe: str, folder: Path, seed: int
+) -> ModelArtifact:
+    """`atb train ml_basic` with the default training parameters."""
+    artifact, _metrics = train(frame, symbol, timeframe, seed=seed, model_dir=folder)
+    return artifact
+
+
 BUILTINS: Mapping[str, StrategyEntry] = {
     entry.name: entry
     for entry in (
@@ -133,6 +157,7 @@ BUILTINS: Mapping[str, StrategyEntry] = {
             MlBasic,
             "ridge model of the next bar's return (needs `atb train ml_basic`)",
             context_fields=_ml_model,
+            trainer=_train_ml_basic,
         ),
     )
 }

@@ -26,6 +26,16 @@ class Scatter(BaseTraceType):
         showlegend: bool = ...,
     ) -> None: ...
 
+class Bar(BaseTraceType):
+    def __init__(
+        self,
+        *,
+        x: _Values = ...,
+        y: _Values = ...,
+        name: str = ...,
+        marker: Mapping[str, object] = ...,
+    ) -> None: ...
+
 class Heatmap(BaseTraceType):
     def __init__(
         self,

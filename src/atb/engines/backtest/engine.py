@@ -323,27 +323,55 @@ def _simulate(
     if request.detail is not None:
         excluded = inconsistent_bars(candles, request.detail)
         detail = DetailIndex(request.detail, interval, excluded)
-    total = len(bars)
     start = candles.warmup_bars
+    total = len(bars)
+    walk_bars(
+        runner,
+        finder,
+        bars,
+        start=start,
+        stop=total,
+        close_reason=END_OF_DATA if request.close_at_end else None,
+        fast=request.fast,
+        detail=detail,
+        progress=None if progress is None else lambda index: progress(index - start, total - start),
+    )
+    return runner
+
+
+def walk_bars(
+    runner: KernelRunner[ActiveTrade],
+    finder: QuietSpanFinder[ActiveTrade],
+    bars: BarArrays,
+    *,
+    start: int,
+    stop: int,
+    close_reason: str | None,
+    fast: bool,
+    detail: DetailIndex | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> None:
+    """Feed rows `start` … `stop − 1` to `runner`, quiet runs in bulk when `fast`; with
+    `close_reason`, the position still open at row `stop − 1` is closed at its close.
+    `progress` gets the next row to feed, every few thousand rows and once at the end."""
     # The last bar is always stepped: it may have to close the open position.
-    quiet_stop = total - 1
+    quiet_stop = stop - 1
     index = start
     reported = index
-    while index < total:
+    while index < stop:
         if progress is not None and index - reported >= _PROGRESS_EVERY:
-            progress(index - start, total - start)
+            progress(index)
             reported = index
-        if request.fast and index < quiet_stop:
+        if fast and index < quiet_stop:
             span = finder.advance(runner.state, index, quiet_stop)
             if span is not None:
                 runner.advance(span, bars, index)
                 index = span.end
                 continue
-        close_reason = END_OF_DATA if request.close_at_end and index == total - 1 else None
+        reason = close_reason if index == stop - 1 else None
         bar = bar_at(bars, index)
         finer = None if detail is None else detail.inside(bars.times_ns[index])
-        runner.feed(bar, index, close_reason=close_reason, detail=finer)
+        runner.feed(bar, index, close_reason=reason, detail=finer)
         index += 1
     if progress is not None:
-        progress(total - start, total - start)
-    return runner
+        progress(stop)

@@ -164,9 +164,11 @@ class KernelRunner(Generic[P]):
         state: KernelState[P],
         tracker: PerformanceTracker,
         history: PriceHistory | None = None,
+        recorder: MemoryRecorder[P] | None = None,
     ) -> None:
         self.kernel = kernel
-        self.recorder: MemoryRecorder[P] = MemoryRecorder(tracker)
+        # A recorder handed in carries on from an earlier runner (a schedule's next segment).
+        self.recorder: MemoryRecorder[P] = recorder or MemoryRecorder(tracker)
         self._window = FrameWindow(history)
         self.loop = BarLoop(kernel, self._window, self.recorder, state)
 
