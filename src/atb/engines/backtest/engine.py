@@ -97,14 +97,7 @@ def run_backtest(
     `clock` only stamps `run.created_at`; nothing else reads the wall clock.
     """
     candles = request.candles
-    timeframe = candles.timeframe
-    if timeframe is None:
-        raise DataError(f"{candles.source}: the candles' timeframe is unknown")
-    warmup = candles.warmup_bars
-    if len(candles) - warmup <= 0:
-        raise DataError(f"{candles.source}: no bars in the requested window")
-    if not request.initial_balance > 0:
-        raise DataError(f"--initial-balance must be > 0, got {request.initial_balance}")
+    warmup = check_window(candles, request.initial_balance)
     strategy = request.strategy
     refuse_training_overlap(
         strategy,
@@ -114,14 +107,10 @@ def run_backtest(
     )
     strategy.prepare(candles.frame)
     bars = bar_arrays(candles.frame)
-    resolved = request.instrument or default_instrument(request.symbol, candles.frame)
-    instrument = resolved.instrument
-    lowest, highest, typical = price_range(candles)
-    instrument.check_prices(lowest, highest)
-    instrument.check_account(
-        request.initial_balance, request.config.risk.limits.position_cap, typical
+    resolved = market_rules(
+        request.symbol, candles, request.instrument, request.initial_balance, request.config
     )
-
+    instrument = resolved.instrument
     runner = _simulate(request, bars, instrument, progress)
     state = runner.state
     events = tuple(runner.events)
@@ -208,6 +197,35 @@ def run_backtest(
         ),
         zero_volume_fills=_zero_volume_fills(events, candles, request.detail),
     )
+
+
+def check_window(candles: ValidatedCandles, initial_balance: float) -> int:
+    """Refuse candles without a timeframe or a bar in the window, or an account without money;
+    the number of warm-up rows before the window."""
+    if candles.timeframe is None:
+        raise DataError(f"{candles.source}: the candles' timeframe is unknown")
+    warmup = candles.warmup_bars
+    if len(candles) - warmup <= 0:
+        raise DataError(f"{candles.source}: no bars in the requested window")
+    if not initial_balance > 0:
+        raise DataError(f"--initial-balance must be > 0, got {initial_balance}")
+    return warmup
+
+
+def market_rules(
+    symbol: str,
+    candles: ValidatedCandles,
+    given: ResolvedInstrument | None,
+    initial_balance: float,
+    config: RunConfiguration,
+) -> ResolvedInstrument:
+    """The market's rules (`given`, else the defaults for `symbol`), checked against the
+    candles' prices and the account (a balance too small for the smallest order is refused)."""
+    resolved = given or default_instrument(symbol, candles.frame)
+    lowest, highest, typical = price_range(candles)
+    resolved.instrument.check_prices(lowest, highest)
+    resolved.instrument.check_account(initial_balance, config.risk.limits.position_cap, typical)
+    return resolved
 
 
 def describe_data(

@@ -20,13 +20,13 @@ import attrs
 import numpy as np
 
 from atb.data.candles import ValidatedCandles
-from atb.data.instruments import ResolvedInstrument, default_instrument
+from atb.data.instruments import ResolvedInstrument
 from atb.domain.errors import DataError
 from atb.domain.events import KernelEvent, PositionClosed
 from atb.domain.models import ActiveTrade, Trade
 from atb.domain.timestamps import to_ns
 from atb.engines.backtest.arrays import bar_arrays
-from atb.engines.backtest.engine import END_OF_DATA, price_range, walk_bars
+from atb.engines.backtest.engine import END_OF_DATA, check_window, market_rules, walk_bars
 from atb.engines.backtest.quiet_span import QuietSpanFinder
 from atb.engines.backtest.runner import KernelRunner, MemoryRecorder
 from atb.engines.driver import BarDriver
@@ -98,23 +98,14 @@ class ScheduleResult:
 def run_schedule(request: ScheduleRequest, *, progress: Progress | None = None) -> ScheduleResult:
     """Run the kernel once over the window, switching strategies at the segments' starts."""
     candles = request.candles
+    warmup = check_window(candles, request.initial_balance)
     timeframe = candles.timeframe
-    if timeframe is None:
-        raise DataError(f"{candles.source}: the candles' timeframe is unknown")
-    warmup = candles.warmup_bars
-    if len(candles) - warmup <= 0:
-        raise DataError(f"{candles.source}: no bars in the requested window")
-    if not request.initial_balance > 0:
-        raise DataError(f"initial balance must be > 0, got {request.initial_balance}")
+    assert timeframe is not None  # checked
     bars = bar_arrays(candles.frame)
     rows = _segment_rows(request.segments, bars.times_ns, warmup)
-    resolved = request.instrument or default_instrument(request.symbol, candles.frame)
-    instrument = resolved.instrument
-    lowest, highest, typical = price_range(candles)
-    instrument.check_prices(lowest, highest)
-    instrument.check_account(
-        request.initial_balance, request.config.risk.limits.position_cap, typical
-    )
+    instrument = market_rules(
+        request.symbol, candles, request.instrument, request.initial_balance, request.config
+    ).instrument
     for segment, (first, stop) in zip(request.segments, rows, strict=True):
         refuse_training_overlap(
             segment.strategy,
