@@ -1,0 +1,45 @@
+"""`atb --help` lists every subcommand without importing any of them, and each listed summary is
+the subcommand's own one-line help."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from atb.cli.main import SUBCOMMANDS, Subcommand
+from tests.support.cli import run_atb
+
+HEAVY = ("pandas", "numpy", "plotly", "ray", "optuna", "rich", "atb.engines", "atb.strategies")
+
+
+@pytest.mark.parametrize("entry", SUBCOMMANDS, ids=lambda entry: entry.name)
+def test_each_summary_is_the_command_s_own_help(entry: Subcommand) -> None:
+    command = entry.load()
+    assert command.get_short_help_str(limit=1000) == entry.summary
+
+
+def test_help_imports_no_subcommand_and_no_heavy_library() -> None:
+    script = (
+        "import sys\n"
+        "from atb.cli.main import main\n"
+        "main(['--help'])\n"
+        f"print(sorted(name for name in sys.modules if name.split('.')[0] in {HEAVY!r} "
+        f"or name.startswith({HEAVY!r})))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    lines = done.stdout.strip().splitlines()
+    assert lines[-1] == "[]"
+    listed = [line.split()[0] for line in lines if line.startswith("  ") and line.split()]
+    assert [entry.name for entry in SUBCOMMANDS] == [
+        name for name in listed if name in {entry.name for entry in SUBCOMMANDS}
+    ]
+
+
+def test_a_subcommand_s_own_help_loads_it() -> None:
+    done = run_atb("optimize", "--help")
+    assert done.returncode == 0, done.stderr
+    assert "--walk-forward FOLDS" in done.stdout
