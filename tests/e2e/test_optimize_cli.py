@@ -188,7 +188,7 @@ def _completed(storage: Path) -> int:
 def test_a_200_trial_search_killed_half_way_resumes_to_the_same_best_trial(
     tmp_path: Path,
 ) -> None:
-    search = ("--trials", "200", "--workers", "2", "--start", "2024-01-01", "--end", "2025-01-01")
+    search = ("--trials", "200", "--workers", "2", "--start", "2024-10-01", "--end", "2025-01-01")
     clean = run_atb(
         *_optimize(SAMPLE, tmp_path / "clean.db", tmp_path / "clean", *search),
         env=_env(tmp_path),

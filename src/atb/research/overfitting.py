@@ -65,7 +65,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from statistics import NormalDist
 
 import attrs
@@ -76,6 +76,7 @@ __all__ = [
     "DeflatedSharpe",
     "PboResult",
     "PerformanceMetric",
+    "column_sharpe",
     "deflated_sharpe",
     "deflated_sharpe_of_returns",
     "expected_max_sharpe",
@@ -328,25 +329,17 @@ def probability_of_backtest_overfitting(
             f"the default Sharpe metric needs at least 2 rows per half, got {block_rows * half} "
             f"({rows} rows in {partitions} partitions); give more rows or fewer partitions"
         )
-    score = _column_sharpe if metric is None else metric
     dropped_rows = rows - block_rows * partitions
     blocks = matrix[dropped_rows:].reshape(partitions, block_rows, trials)
-
-    logits: list[float] = []
-    overfit_combinations = 0
-    for in_sample_blocks in itertools.combinations(range(partitions), half):
-        out_of_sample_blocks = [b for b in range(partitions) if b not in in_sample_blocks]
-        in_sample = blocks[list(in_sample_blocks)].reshape(-1, trials)
-        out_of_sample = blocks[out_of_sample_blocks].reshape(-1, trials)
-        in_sample_scores = _scores(score, in_sample, trials, "in-sample")
-        out_of_sample_scores = _scores(score, out_of_sample, trials, "out-of-sample")
-        chosen = int(np.argmax(in_sample_scores))  # the first maximum: lowest index wins ties
-        rank = _rank_from_worst(out_of_sample_scores, chosen)
-        # ω̄ / (1 − ω̄) with ω̄ = rank / (N + 1) simplifies to rank / (N + 1 − rank).
-        logits.append(math.log(rank / (trials + 1 - rank)))
-        # λ ≤ 0 ⇔ ω̄ ≤ 1/2 ⇔ 2·rank ≤ N + 1, decided in integers so rounding cannot flip it.
-        if 2 * rank <= trials + 1:
-            overfit_combinations += 1
+    combinations = list(itertools.combinations(range(partitions), half))
+    if metric is None:
+        ranks = _sharpe_ranks(blocks, combinations)
+    else:
+        ranks = [_rank(metric, blocks, in_sample_blocks) for in_sample_blocks in combinations]
+    # ω̄ / (1 − ω̄) with ω̄ = rank / (N + 1) simplifies to rank / (N + 1 − rank).
+    logits = [math.log(rank / (trials + 1 - rank)) for rank in ranks]
+    # λ ≤ 0 ⇔ ω̄ ≤ 1/2 ⇔ 2·rank ≤ N + 1, decided in integers so rounding cannot flip it.
+    overfit_combinations = sum(1 for rank in ranks if 2 * rank <= trials + 1)
 
     return PboResult(
         pbo=overfit_combinations / len(logits),
@@ -359,8 +352,66 @@ def probability_of_backtest_overfitting(
     )
 
 
-def _column_sharpe(block: FloatArray) -> FloatArray:
-    """Per-column mean / std (ddof=1); a zero std gives ±inf by the mean's sign, or 0."""
+def _rank(metric: PerformanceMetric, blocks: FloatArray, in_sample_blocks: tuple[int, ...]) -> int:
+    """The out-of-sample rank (1 = worst) of the in-sample best trial of one combination."""
+    partitions, _rows, trials = blocks.shape
+    out_of_sample_blocks = [b for b in range(partitions) if b not in in_sample_blocks]
+    in_sample = blocks[list(in_sample_blocks)].reshape(-1, trials)
+    out_of_sample = blocks[out_of_sample_blocks].reshape(-1, trials)
+    in_sample_scores = _scores(metric, in_sample, trials, "in-sample")
+    out_of_sample_scores = _scores(metric, out_of_sample, trials, "out-of-sample")
+    chosen = int(np.argmax(in_sample_scores))  # the first maximum: lowest index wins ties
+    return _rank_from_worst(out_of_sample_scores, chosen)
+
+
+_CHUNK = 1024
+"""Combinations scored at once by `_sharpe_ranks` (bounds its memory to a few MB per 100
+trials)."""
+
+
+def _sharpe_ranks(blocks: FloatArray, combinations: Sequence[tuple[int, ...]]) -> list[int]:
+    """`_rank` with the default Sharpe metric for every combination, from per-block sums: the
+    mean and variance of a half are those of its blocks' sums of returns and of squares, so
+    each combination costs a matrix product instead of a pass over its rows (12,870
+    combinations of 16 blocks × 200 trials: ~0.1 s instead of ~15 s). A block of zero returns
+    sums to exactly zero, so a flat half keeps its zero spread and scores as `column_sharpe`
+    says."""
+    partitions, block_rows, trials = blocks.shape
+    sums = blocks.sum(axis=1)
+    squares = np.einsum("sbn,sbn->sn", blocks, blocks)
+    count = block_rows * (partitions // 2)
+    columns = np.arange(trials)
+    ranks: list[int] = []
+    for start in range(0, len(combinations), _CHUNK):
+        chosen_blocks = np.asarray(combinations[start : start + _CHUNK])
+        in_sample = np.zeros((len(chosen_blocks), partitions))
+        np.put_along_axis(in_sample, chosen_blocks, 1.0, axis=1)
+        out_of_sample = 1.0 - in_sample
+        in_scores = _sharpe_from_sums(in_sample @ sums, in_sample @ squares, count)
+        out_scores = _sharpe_from_sums(out_of_sample @ sums, out_of_sample @ squares, count)
+        chosen = np.argmax(in_scores, axis=1)  # the first maximum: lowest index wins ties
+        score = np.take_along_axis(out_scores, chosen[:, None], axis=1)
+        worse = np.count_nonzero(out_scores < score, axis=1)
+        tied_after = np.count_nonzero(
+            (out_scores == score) & (columns[None, :] > chosen[:, None]), axis=1
+        )
+        ranks.extend((1 + worse + tied_after).tolist())
+    return ranks
+
+
+def _sharpe_from_sums(sums: FloatArray, squares: FloatArray, count: int) -> FloatArray:
+    """`column_sharpe` of halves given their sums of returns and of squares (`count` rows)."""
+    mean = sums / count
+    variance = np.maximum(squares - sums * mean, 0.0) / (count - 1)
+    std = np.sqrt(variance)
+    has_spread = std > 0.0
+    riskless = np.where(mean == 0.0, 0.0, np.copysign(np.inf, mean))
+    return np.where(has_spread, mean / np.where(has_spread, std, 1.0), riskless)
+
+
+def column_sharpe(block: FloatArray) -> FloatArray:
+    """PBO's default metric: per-column mean / std (ddof=1) of a (t, N) block; a zero std
+    gives ±inf by the mean's sign, or 0."""
     mean = block.mean(axis=0)
     std = block.std(axis=0, ddof=1)
     has_spread = std > 0.0

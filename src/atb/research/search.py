@@ -237,26 +237,33 @@ def _ask_batch(
     """The trials of slots first … last−1: those queued again after an interruption, then
     new ones, each proposed by a sampler seeded for its slot."""
     batch: dict[int, Trial] = {}
-    queued = _queued_slots(study)
-    for slot in sorted(queued):
+    # `ask` takes the oldest waiting trial: each is proposed by the sampler of *its* slot, in
+    # the order Optuna hands them out (a slot enqueued before a kill is older than a trial
+    # queued again on the restart).
+    for slot in _queued_slots(study):
         if first <= slot < last:
-            study.sampler = _sampler(settings, space, slot)
-            trial = study.ask()
-            _suggest(trial, space)
-            batch[int(trial.user_attrs[SLOT])] = trial
+            batch[slot] = _ask(study, space, settings, slot)
     points = _grid_points(space, settings.seed) if settings.sampler is SamplerKind.GRID else []
+    finished = _finished(study)  # read once: asking adds no finished trial
     for slot in range(first, last):
-        if slot in batch or slot in _finished(study):
+        if slot in batch or slot in finished:
             continue
         # Enqueued first, so the trial holds its slot from the moment it exists (a kill right
         # after the ask leaves no trial without one). A grid is walked in one seeded order:
         # slot k is point k, however often resumed.
         study.enqueue_trial(points[slot] if points else {}, user_attrs={SLOT: slot})
-        study.sampler = _sampler(settings, space, slot)
-        trial = study.ask()
-        _suggest(trial, space)
-        batch[slot] = trial
+        batch[slot] = _ask(study, space, settings, slot)
     return sorted(batch.items())
+
+
+def _ask(study: optuna.Study, space: SearchSpace, settings: SearchSettings, slot: int) -> Trial:
+    """Ask the oldest waiting trial, which must be `slot`'s, with `slot`'s sampler."""
+    study.sampler = _sampler(settings, space, slot)
+    trial = study.ask()
+    if int(trial.user_attrs[SLOT]) != slot:
+        raise RuntimeError(f"asked for slot {slot}, Optuna gave slot {trial.user_attrs[SLOT]}")
+    _suggest(trial, space)
+    return trial
 
 
 def _grid_points(space: SearchSpace, seed: int) -> list[dict[str, ParamValue]]:
@@ -270,10 +277,9 @@ def _grid_points(space: SearchSpace, seed: int) -> list[dict[str, ParamValue]]:
 
 
 def _queued_slots(study: optuna.Study) -> list[int]:
-    return [
-        int(trial.user_attrs[SLOT])
-        for trial in study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
-    ]
+    """The slots of the waiting trials, oldest trial first (the order `ask` takes them in)."""
+    waiting = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
+    return [int(trial.user_attrs[SLOT]) for trial in sorted(waiting, key=lambda t: t.number)]
 
 
 def _suggest(trial: Trial, space: SearchSpace) -> dict[str, ParamValue]:

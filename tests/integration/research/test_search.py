@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import optuna
 import pytest
 
 from atb.config import config_from_assignments
@@ -17,6 +18,7 @@ from atb.engines.backtest import run_backtest
 from atb.research.objective import parse_constraint, parse_objective
 from atb.research.runners import Batch, RayRunner, SerialRunner
 from atb.research.search import (
+    SLOT,
     SamplerKind,
     SearchSettings,
     StudyTrial,
@@ -207,3 +209,21 @@ def test_the_selection_bias_of_a_search(
     lonely = assess_selection_bias(found[:1], OBJECTIVE, SerialRunner(inputs))
     assert lonely.deflated_sharpe is None
     assert lonely.notes == ("fewer than two feasible trials: no selection to correct for",)
+
+
+def test_a_kill_between_the_asks_of_a_batch_resumes_as_if_it_never_stopped(
+    inputs: TrialInputs, space: SearchSpace, tmp_path: Path
+) -> None:
+    """Killed after slot 4 was asked and slot 5 queued, before slot 5 was asked: on the restart
+    slot 5's waiting trial is older than slot 4's, queued again — each must still be proposed by
+    its own slot's sampler."""
+    clean = _search(space, _settings(tmp_path / "clean.db", 8), SerialRunner(inputs, workers=2))
+    killed_db = tmp_path / "killed.db"
+    _search(space, _settings(killed_db, 4), SerialRunner(inputs, workers=2))
+    # The state the kill leaves, made the way the search makes it (enqueue with the slot, ask).
+    study = optuna.load_study(study_name="test", storage=f"sqlite:///{killed_db}")
+    study.enqueue_trial({}, user_attrs={SLOT: 4})
+    assert study.ask().user_attrs[SLOT] == 4
+    study.enqueue_trial({}, user_attrs={SLOT: 5})
+    resumed = _search(space, _settings(killed_db, 8), SerialRunner(inputs, workers=2))
+    assert _trials(resumed) == _trials(clean)

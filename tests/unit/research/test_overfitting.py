@@ -17,6 +17,7 @@ from hypothesis.extra.numpy import arrays
 
 from atb.research.overfitting import (
     DeflatedSharpe,
+    column_sharpe,
     deflated_sharpe,
     deflated_sharpe_of_returns,
     expected_max_sharpe,
@@ -432,3 +433,16 @@ def test_a_metric_must_return_one_number_per_trial() -> None:
         probability_of_backtest_overfitting(MIXED, partitions=4, metric=wrong_shape)
     with pytest.raises(ValueError, match=r"NaN for trial column\(s\) \[0, 1, 2\]"):
         probability_of_backtest_overfitting(MIXED, partitions=4, metric=not_a_number)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_default_metric_from_block_sums_ranks_as_the_pass_over_every_half(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    returns = rng.normal(0.0002, 0.01, size=(1600, 40))
+    returns[:, 3] = returns[:, 7]  # identical trials: ties broken by the column index
+    returns[:400, 5] = 0.0  # a trial flat for a quarter of the history, then trading
+    returns[:, 9] = 0.0  # a trial that never trades
+    fast = probability_of_backtest_overfitting(returns, partitions=8)
+    slow = probability_of_backtest_overfitting(returns, partitions=8, metric=column_sharpe)
+    assert fast.logits == slow.logits
+    assert fast.pbo == slow.pbo
