@@ -136,15 +136,26 @@ def parse_times(
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         return _epoch_index(values.to_numpy(dtype=np.float64), fail)
     text = values.astype(str).str.strip()
-    numbers = pd.to_numeric(text, errors="coerce")
-    if not numbers.isna().any():
-        return _epoch_index(numbers.to_numpy(dtype=np.float64), fail)
+    # Epoch numbers only when the first value is one (a million ISO times would otherwise all
+    # be tried as numbers first).
+    if len(text) == 0 or _is_number(text.iloc[0]):
+        numbers = pd.to_numeric(text, errors="coerce")
+        if not numbers.isna().any():
+            return _epoch_index(numbers.to_numpy(dtype=np.float64), fail)
     parsed = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
     bad = np.flatnonzero(np.asarray(parsed.isna()))
     if bad.size:
         position = int(bad[0])
         raise fail(position, f"not an ISO-8601 time or epoch number: {text.iloc[position]!r}")
     return pd.DatetimeIndex(parsed)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _epoch_index(numbers: NDArray[np.float64], fail: _Fail) -> pd.DatetimeIndex:

@@ -84,18 +84,28 @@ def equity_csv(result: BacktestResult) -> str:
     equity = np.asarray(curve.equity, dtype=np.float64)
     close = np.asarray(curve.close, dtype=np.float64)
     columns = (
-        iso_utc_ns(np.asarray(curve.times_ns, dtype=np.int64)),
-        number_cells(equity),
-        number_cells(close),
-        number_cells(np.asarray(curve.exposure, dtype=np.float64)),
-        number_cells(drawdown(equity, result.initial_balance)),
-        number_cells(buy_and_hold_equity(close, result.initial_balance)),
+        np.asarray(curve.times_ns, dtype=np.int64),
+        equity,
+        close,
+        np.asarray(curve.exposure, dtype=np.float64),
+        drawdown(equity, result.initial_balance),
+        buy_and_hold_equity(close, result.initial_balance),
     )
-    # Plain joins rather than csv.writer: every cell is a number or an ISO time (nothing to
-    # quote), and this is the one file that can hold a million rows.
-    lines = [",".join(EQUITY_COLUMNS)]
-    lines.extend(",".join(cells) for cells in zip(*columns, strict=True))
-    return "\n".join(lines) + "\n"
+    # Rendered in slices of rows: the cells of a million-row curve never exist all at once
+    # (only the finished text does). Plain joins rather than csv.writer: every cell is a number
+    # or an ISO time, nothing to quote.
+    parts = [",".join(EQUITY_COLUMNS) + "\n"]
+    for start in range(0, len(equity), _ROWS_PER_SLICE):
+        rows = slice(start, start + _ROWS_PER_SLICE)
+        cells = (
+            iso_utc_ns(columns[0][rows]),
+            *(number_cells(column[rows]) for column in columns[1:]),
+        )
+        parts.append("".join(",".join(row) + "\n" for row in zip(*cells, strict=True)))
+    return "".join(parts)
+
+
+_ROWS_PER_SLICE = 65_536
 
 
 def number_cells(values: npt.NDArray[np.float64]) -> list[str]:

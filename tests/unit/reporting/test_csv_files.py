@@ -7,6 +7,8 @@ import io
 import math
 
 import attrs
+import numpy as np
+import pytest
 
 from atb.reporting.csv_files import EQUITY_COLUMNS, TRADE_COLUMNS, equity_csv, trades_csv
 from atb.results import EquityCurve
@@ -102,3 +104,24 @@ def test_equity_csv_writes_an_empty_cell_for_non_finite_values() -> None:
 def test_csv_files_are_byte_identical_for_the_same_result() -> None:
     assert trades_csv(build_result()) == trades_csv(build_result())
     assert equity_csv(build_result()) == equity_csv(build_result())
+
+
+def test_a_curve_longer_than_one_slice_is_written_row_for_row() -> None:
+    result = build_result()
+    bars = 70_000  # more than one slice of rows
+    rng = np.random.default_rng(3)
+    equity = np.asarray(10_000.0 * np.cumprod(1.0 + rng.normal(0.0, 0.001, bars)), np.float64)
+    close = np.asarray(100.0 * np.cumprod(1.0 + rng.normal(0.0, 0.002, bars)), np.float64)
+    curve = EquityCurve(
+        times_ns=np.arange(bars, dtype=np.int64) * 3_600_000_000_000 + 1_704_067_200_000_000_000,
+        equity=equity,
+        close=close,
+        exposure=np.zeros(bars),
+    )
+    rows = _rows(equity_csv(attrs.evolve(result, equity=curve, initial_balance=10_000.0)))
+    assert len(rows) == bars
+    assert [float(row["equity"]) for row in rows] == equity.tolist()
+    assert [float(row["close"]) for row in rows] == close.tolist()
+    assert rows[65_536]["time"] == "2031-06-23T16:00:00Z"
+    peak = np.maximum.accumulate(np.concatenate(([10_000.0], equity)))[1:]
+    assert float(rows[-1]["drawdown"]) == pytest.approx(1.0 - equity[-1] / peak[-1], abs=1e-15)
