@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from atb.domain.instruments import Instrument
 from atb.domain.pnl import average_entry, leg_pnl, move_from, unrealized_pnl
@@ -76,3 +78,20 @@ def test_snap_quantity_removes_binary_noise() -> None:
     assert 0.3 - 0.2 != 0.1
     assert instrument.snap_quantity(0.3 - 0.2) == 0.1
     assert instrument.snap_quantity(0.7 * 0.1 * 10) == 0.7
+
+
+def test_a_stop_on_the_grid_keeps_its_tick_at_large_prices() -> None:
+    # 295,362.41 × 0.98 is 289,455.1618; the stop is 289,455.16 — and filling at that level must
+    # not round it down again to .15 (3e7 ticks: one unit in the last place is ~4e-9 ticks).
+    stop = BTC.round_stop(295362.41 * 0.98, PositionSide.LONG)
+    assert stop == 289455.16
+    assert BTC.round_price_down(stop * (1.0 - 0.0)) == 289455.16
+    assert BTC.round_price_up(stop) == 289455.16
+
+
+@given(ticks=st.integers(min_value=1, max_value=10**11))
+def test_a_price_on_the_grid_is_a_fixed_point_of_every_rounding(ticks: int) -> None:
+    price = round(ticks * 0.01, 2)
+    assert BTC.round_price_down(price) == price
+    assert BTC.round_price_up(price) == price
+    assert BTC.round_price(price) == price
