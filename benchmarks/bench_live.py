@@ -114,7 +114,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--bars", type=int, default=None, help="replay only the first N bars")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--strategy", choices=("sma_cross", "rsi_mean_reversion", "breakout"), default="sma_cross"
+    )
     args = parser.parse_args()
+    name = args.strategy
+    params = PARAMS if name == "sma_cross" else {}
     if not SAMPLE_CSV.exists():
         raise SystemExit(f"the real sample is needed: {SAMPLE_CSV}")
     candles = load_candles("BTCUSDT", "1h", data_file=SAMPLE_CSV, allow_network=False)
@@ -129,13 +134,13 @@ def main() -> None:
         )
     tmpfs = Path("/dev/shm")
     folder = tmpfs if tmpfs.is_dir() else Path(tempfile.gettempdir())
-    bars = len(candles) - history_bars(create_strategy("sma_cross", PARAMS).warmup,
+    bars = len(candles) - history_bars(create_strategy(name, params).warmup,
                                        RunConfiguration.default())  # fmt: skip
     best: dict[str, float] = {}
     events: dict[str, int] = {}
     for _ in range(args.rounds):
         for label in ("frame", "features_now"):
-            strategy = create_strategy("sma_cross", PARAMS)
+            strategy = create_strategy(name, params)
             if label == "frame":
                 strategy = FramePath(strategy)
             seconds, count = replay(candles, strategy, folder)
@@ -143,7 +148,7 @@ def main() -> None:
             events[label] = count
     assert events["frame"] == events["features_now"], events  # the same session either way
     for label, seconds in best.items():
-        print(f"sma_cross live replay, {label:<13} {bars:>7,} bars  {seconds:7.2f} s  "
+        print(f"{name} live replay, {label:<13} {bars:>7,} bars  {seconds:7.2f} s  "
               f"{bars / seconds:>8,.0f} bars/s  events {events[label]:,}")  # fmt: skip
     print(f"features_now / frame: {best['frame'] / best['features_now']:.2f}x")
 

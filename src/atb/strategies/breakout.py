@@ -15,8 +15,9 @@ import pandas as pd
 from atb.domain.decisions import HOLD, Decision
 from atb.domain.protocols import PositionState
 from atb.strategies.decision_builders import enter_long, exit_position
-from atb.strategies.indicators import rolling_max, rolling_min
+from atb.strategies.indicators import extreme_at, rolling_max, rolling_min
 from atb.strategies.parameter_fields import parameter
+from atb.strategies.recent_bars import RecentBars
 from atb.strategies.row import Row
 
 
@@ -50,6 +51,21 @@ class Breakout:
                 "may_act": above | below,
             }
         )
+
+    def features_now(self, bars: RecentBars) -> dict[str, float]:
+        """The newest bar's features from the channels before it (the live fast path)."""
+        last = len(bars) - 1
+        upper = extreme_at(bars.high, self.window, last - 1, highest=True)
+        lower = extreme_at(bars.low, self.exit_window, last - 1, highest=False)
+        close = float(bars.close[last])
+        above, below = close > upper, close < lower
+        return {
+            "upper": upper,
+            "lower": lower,
+            "above": float(above),
+            "below": float(below),
+            "may_act": float(above or below),
+        }
 
     def decide(self, row: Row, position: PositionState | None) -> Decision:
         """Enter on a close above the channel, leave on one below the exit channel."""

@@ -12,6 +12,7 @@ from atb.domain.decisions import HOLD, Decision
 from atb.domain.protocols import PositionState
 from atb.strategies.decision_builders import enter_long
 from atb.strategies.parameter_fields import parameter
+from atb.strategies.recent_bars import RecentBars
 from atb.strategies.row import Row
 
 
@@ -33,6 +34,10 @@ class BuyAndHold:
     def features(self, frame: pd.DataFrame) -> pd.DataFrame:
         """No features: every bar is decidable."""
         return pd.DataFrame(index=frame.index)
+
+    def features_now(self, bars: RecentBars) -> dict[str, float]:
+        """No features (the live fast path has nothing to compute)."""
+        return {}
 
     def decide(self, row: Row, position: PositionState | None) -> Decision:
         """Enter long when flat, otherwise hold."""

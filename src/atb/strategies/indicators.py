@@ -132,6 +132,31 @@ def rsi(close: pd.Series[float], window: int = 14) -> pd.Series[float]:
     return _series(out, close, f"rsi_{window}")
 
 
+def rsi_at(values: FloatArray, window: int, end: int) -> float:
+    """`rsi(values, window)` at row `end` alone, from its `window + 1` closes: the same
+    differences, sums (oldest first) and division, so the same bits; NaN without them."""
+    _check_window(window)
+    first = end - window
+    if first < 0 or end >= len(values):
+        return float("nan")
+    change = np.diff(values[first : end + 1])
+    gains = sum_at(np.maximum(change, 0.0), window, window - 1)
+    losses = sum_at(np.maximum(-change, 0.0), window, window - 1)
+    total = gains + losses
+    return float(100.0 * np.float64(gains) / total) if total > 0 else 50.0
+
+
+def extreme_at(values: FloatArray, window: int, end: int, *, highest: bool) -> float:
+    """`rolling_max` (or `rolling_min`) of `values` at row `end` alone; NaN without `window`
+    rows (a maximum or minimum is exact: no arithmetic to repeat)."""
+    _check_window(window)
+    start = end - window + 1
+    if start < 0 or end >= len(values):
+        return float("nan")
+    part = values[start : end + 1]
+    return float(part.max() if highest else part.min())
+
+
 def true_range(
     high: pd.Series[float], low: pd.Series[float], close: pd.Series[float]
 ) -> pd.Series[float]:

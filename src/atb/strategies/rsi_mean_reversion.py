@@ -17,10 +17,11 @@ from atb.domain.errors import StrategyError
 from atb.domain.protocols import PositionState
 from atb.domain.sides import PositionSide
 from atb.strategies.decision_builders import enter_long, enter_short, exit_position
-from atb.strategies.indicators import rsi
+from atb.strategies.indicators import rsi, rsi_at
 from atb.strategies.parameter_fields import parameter
+from atb.strategies.recent_bars import RecentBars
 from atb.strategies.row import Row
-from atb.strategies.signals import crossed_above, crossed_below
+from atb.strategies.signals import crossed_above, crossed_below, crossing
 
 
 @attrs.frozen
@@ -58,6 +59,20 @@ class RsiMeanReversion:
         features = pd.DataFrame(signals)
         features["may_act"] = features.drop(columns="rsi").any(axis=1)
         return features
+
+    def features_now(self, bars: RecentBars) -> dict[str, float]:
+        """The newest bar's features from the last `window + 2` closes (the live fast path)."""
+        last = len(bars) - 1
+        before, now = (rsi_at(bars.close, self.window, row) for row in (last - 1, last))
+        oversold = crossing(before - self.oversold, now - self.oversold)
+        overbought = crossing(before - self.overbought, now - self.overbought)
+        signals = {
+            "leaves_oversold": float(oversold > 0),
+            "enters_overbought": float(overbought > 0),
+            "leaves_overbought": float(overbought < 0),
+            "enters_oversold": float(oversold < 0),
+        }
+        return {"rsi": now, **signals, "may_act": float(any(signals.values()))}
 
     def decide(self, row: Row, position: PositionState | None) -> Decision:
         """Enter on a level left behind, exit on the opposite level reached."""

@@ -6,11 +6,16 @@ from __future__ import annotations
 import attrs
 import numpy as np
 import pandas as pd
+import pytest
 
 from atb.data.loading import load_candles
 from atb.domain.bars import Bar
-from atb.strategies import DefinedStrategy, check_strategy
+from atb.strategies import DefinedStrategy, StrategyDefinition, check_strategy
+from atb.strategies.breakout import Breakout
+from atb.strategies.buy_and_hold import BuyAndHold
+from atb.strategies.definition import IncrementalDefinition
 from atb.strategies.recent_bars import RecentBars
+from atb.strategies.rsi_mean_reversion import RsiMeanReversion
 from atb.strategies.sma_cross import SmaCross
 
 
@@ -18,16 +23,36 @@ def _frame() -> pd.DataFrame:
     return load_candles("DEMO", "1h", "2025-01-01", "2025-03-01", allow_network=False).frame
 
 
-def test_sma_cross_features_now_equals_the_last_row_bit_for_bit() -> None:
+INCREMENTAL = (
+    SmaCross(fast=5, slow=20),
+    RsiMeanReversion(window=6, oversold=35.0, overbought=65.0),
+    Breakout(window=12, exit_window=5),
+    BuyAndHold(),
+)
+
+
+@pytest.mark.parametrize("strategy", INCREMENTAL, ids=lambda strategy: type(strategy).__name__)
+def test_features_now_equals_the_last_row_bit_for_bit(strategy: IncrementalDefinition) -> None:
     frame = _frame()
-    strategy = SmaCross(fast=5, slow=20)
+    assert isinstance(strategy, StrategyDefinition)
     features = strategy.features(frame)
     columns = {name: frame[name].to_numpy(dtype=np.float64) for name in frame.columns}
-    for end in (20, 100, 500, len(frame) - 1):
+    acted = 0
+    for end in (*range(3, 40), 100, *range(500, 1400, 7), len(frame) - 1):
         recent = RecentBars.of_frame_rows(columns, end, frame.index[end].to_pydatetime())
         now = strategy.features_now(recent)
+        assert set(now) == set(features.columns)
         for name in features.columns:
-            assert float(now[name]) == float(features[name].iloc[end]), (name, end)
+            expected = float(features[name].iloc[end])
+            assert float(now[name]) == expected or (np.isnan(now[name]) and np.isnan(expected))
+        acted += bool(now.get("may_act", 0.0))
+    assert acted > 0 or not len(features.columns)
+
+
+@pytest.mark.parametrize("strategy", INCREMENTAL, ids=lambda strategy: type(strategy).__name__)
+def test_the_bias_check_proves_each_features_now_exactly(strategy: StrategyDefinition) -> None:
+    report = check_strategy(lambda: DefinedStrategy(strategy), _frame(), rtol=0.0, atol=0.0)
+    assert report.passed, report.summary()
 
 
 def test_prepare_recent_decides_like_the_frame() -> None:
