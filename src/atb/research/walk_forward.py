@@ -26,7 +26,7 @@ from pathlib import Path
 import attrs
 import numpy as np
 
-from atb.domain.errors import AtbError, ConfigError
+from atb.domain.errors import AtbError, ConfigError, DataError
 from atb.domain.timestamps import from_ns
 from atb.engines.backtest import BacktestRequest, run_backtest
 from atb.engines.backtest.schedule import ScheduleRequest, ScheduleResult, Segment, run_schedule
@@ -223,21 +223,27 @@ def run_walk_forward(
                 "--constraint or widen --train"
             )
         strategy = _strategy(template, best, model)
-        out_of_sample = run_backtest(
-            BacktestRequest(
-                strategy=strategy,
-                candles=template.candles.select(fold.test_start, fold.test_end, warmup=warmup),
-                config=template.config,
-                symbol=template.symbol,
-                initial_balance=balance,
-                close_at_end=True,
-                # A fold's own model never overlaps its test window: the engine checks it.
-                overlap_allowed=template.overlap_allowed and model is None,
-                instrument=template.instrument,
-                data_file=template.data_file,
-                drop_outliers=template.drop_outliers,
+        try:
+            out_of_sample = run_backtest(
+                BacktestRequest(
+                    strategy=strategy,
+                    candles=template.candles.select(fold.test_start, fold.test_end, warmup=warmup),
+                    config=template.config,
+                    symbol=template.symbol,
+                    initial_balance=balance,
+                    close_at_end=True,
+                    # A fold's own model never overlaps its test window: the engine checks it.
+                    overlap_allowed=template.overlap_allowed and model is None,
+                    instrument=template.instrument,
+                    data_file=template.data_file,
+                    drop_outliers=template.drop_outliers,
+                )
             )
-        )
+        except DataError as error:  # e.g. a test window inside a gap of the data
+            raise DataError(
+                f"fold {fold.number} (test {fold.test_start:%Y-%m-%d} → "
+                f"{fold.test_end:%Y-%m-%d}): {error}"
+            ) from error
         balance = float(out_of_sample.equity.equity[-1])
         outcomes.append(
             FoldOutcome(

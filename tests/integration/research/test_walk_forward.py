@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import attrs
 import numpy as np
 import pytest
 
@@ -18,7 +19,7 @@ from atb.config import config_from_assignments
 from atb.data.candles import ValidatedCandles
 from atb.data.instruments import resolve_instrument
 from atb.data.loading import load_candles
-from atb.domain.errors import AtbError, StrategyError
+from atb.domain.errors import AtbError, DataError, StrategyError
 from atb.engines.backtest import BacktestRequest, run_backtest
 from atb.engines.backtest.schedule import ScheduleRequest, Segment, run_schedule
 from atb.research.objective import parse_constraint, parse_objective
@@ -219,4 +220,28 @@ def test_a_walk_forward_run_again_resumes_its_studies_to_the_same_result(
     for outcome in first.folds:
         assert outcome.degradation == pytest.approx(
             (outcome.out_of_sample_value or 0.0) - outcome.in_sample_value
+        )
+
+
+def test_a_test_window_without_bars_names_its_fold(
+    candles: ValidatedCandles, tmp_path: Path
+) -> None:
+    walk = WalkForward(folds=2, train_days=60, test_days=30)
+    folds = plan_folds(walk, START, END)
+    frame = candles.frame
+    hole = (frame.index >= folds[1].test_start) & (frame.index < folds[1].test_end)
+    holed = attrs.evolve(candles, frame=frame[~hole])
+    entry = get_entry("sma_cross")
+    template = _template(holed, "sma_cross")
+    with pytest.raises(DataError, match=r"fold 2 \(test 2024-06-01 → 2024-07-01\): .*no bars"):
+        run_walk_forward(
+            folds,
+            walk,
+            template=template,
+            space=parse_space("sma_cross", entry.parameters, ["fast=3:20", "slow=30:60:10"]),
+            objective=OBJECTIVE,
+            constraints=(),
+            search=attrs.evolve(_settings(tmp_path, "holed"), trials=2),
+            runner=SerialRunner(template, workers=2),
+            warmup=WARMUP,
         )
