@@ -28,14 +28,6 @@ def _decimals(step: float) -> int:
     return max(0, -exponent) if isinstance(exponent, int) else 0
 
 
-def _nudge(ticks: float) -> float:
-    """How far a price counted in ticks may sit off the grid by binary representation alone: a
-    billionth of a tick, and at least a few units in the last place of the count (a 300,000
-    price on a 0.01 tick is 3e7 ticks, where one unit in the last place is ~4e-9 ticks: a level
-    that is on the grid must not lose a tick to it)."""
-    return max(1e-9, 8.0 * math.ulp(ticks))
-
-
 def _optional_asset(
     _instance: object, attribute: attrs.Attribute[str | None], value: object
 ) -> None:
@@ -67,20 +59,30 @@ class Instrument:
         A relative nudge of 1e-9 ticks makes 100.005 (stored as 100.00499…) round like the
         decimal text a user reads, instead of depending on binary representation.
         """
-        ticks = price / self.tick_size
-        return self._on_grid(math.floor(ticks + 0.5 + _nudge(ticks)))
+        ticks = math.floor(price / self.tick_size + 0.5 + 1e-9)
+        return self._on_grid(ticks)
 
     def round_price_up(self, price: float) -> float:
         """Round a price up to the tick grid (a buyer's slipped price never improves)."""
         ticks = price / self.tick_size
-        return self._on_grid(math.ceil(ticks - _nudge(ticks)))
+        nearest = round(ticks)
+        if self._on_grid(nearest) == price:
+            return price
+        return self._on_grid(math.ceil(ticks - 1e-9))
 
     def round_price_down(self, price: float) -> float:
         """Round a price down to the tick grid (a seller's slipped price never improves)."""
         ticks = price / self.tick_size
-        return self._on_grid(math.floor(ticks + _nudge(ticks)))
+        nearest = round(ticks)
+        if self._on_grid(nearest) == price:
+            return price
+        return self._on_grid(math.floor(ticks + 1e-9))
 
     def _on_grid(self, ticks: int) -> float:
+        """The price of a whole number of ticks, as written with the tick's decimals. A price
+        that *is* such a value stays itself when rounded up or down: at 3e7 ticks (a 300,000
+        price on a 0.01 tick) dividing it by the tick can land a unit in the last place below
+        the whole count, which a floor would turn into one tick less."""
         return round(ticks * self.tick_size, _decimals(self.tick_size))
 
     def round_stop(self, price: float, side: PositionSide) -> float:
