@@ -259,6 +259,8 @@ def optimize(
             identity["window"] = window.fingerprint()
             study_name = study_name or _study_name(identity)
             fold_models = model_root(model_dir, study_name)
+            if entry.trainer is not None:
+                check_writable_folder(fold_models, what=f"the fold models' folder {fold_models}")
             planned = plan_folds(walk, *candles_window(window))
             if entry.trainer is not None:
                 # Building the strategy (for its warm-up) needs a model: fold 1's, fitted here in a

@@ -268,7 +268,12 @@ def _train(
     """Fit the fold's model on its train window alone (no warm-up rows from before it, no bar
     of its test window)."""
     training = template.candles.select(fold.train_start, fold.train_end)
-    artifact = trainer(training.frame, template.symbol, template.timeframe, folder, seed)
+    try:
+        artifact = trainer(training.frame, template.symbol, template.timeframe, folder, seed)
+    except OSError as error:
+        raise AtbError(
+            f"fold {fold.number}: cannot save its model in {folder}: {error.strerror or error}"
+        ) from error
     if artifact.training_end >= fold.test_start:
         raise AtbError(
             f"fold {fold.number}: the model's training window ends "

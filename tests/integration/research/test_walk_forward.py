@@ -245,3 +245,26 @@ def test_a_test_window_without_bars_names_its_fold(
             runner=SerialRunner(template, workers=2),
             warmup=WARMUP,
         )
+
+
+def test_a_model_folder_that_cannot_be_written_is_one_line(
+    candles: ValidatedCandles, tmp_path: Path
+) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    entry = get_entry("ml_basic")
+    template = _template(candles, "ml_basic")
+    with pytest.raises(AtbError, match=r"fold 1: cannot save its model in .*a-file/fold-1"):
+        run_walk_forward(
+            plan_folds(WALK, START, END),
+            WALK,
+            template=template,
+            space=parse_space("ml_basic", entry.parameters, ["threshold=0.0001:0.003:log"]),
+            objective=OBJECTIVE,
+            constraints=(),
+            search=_settings(tmp_path, "blocked"),
+            runner=SerialRunner(template),
+            warmup=WARMUP,
+            trainer=entry.trainer,
+            model_root=blocked,
+        )
