@@ -17,7 +17,7 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["log", "log1p", "powers"]
+__all__ = ["dot", "log", "log1p", "powers", "solve_positive_definite"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -51,3 +51,49 @@ def powers(base: float, exponents: FloatArray) -> FloatArray:
     return np.fromiter(
         (math.pow(base, e) for e in exponents.tolist()), dtype=np.float64, count=exponents.size
     ).reshape(exponents.shape)
+
+
+# Linear algebra: numpy hands matrix products and solves to OpenBLAS, which picks its kernels at
+# run time from the CPU (Haswell, SkylakeX, ...); their blocking and fused multiply-adds differ
+# in the last bits, so a model fitted on one machine had other weights on the next. These two
+# use only IEEE element-wise products, exactly rounded sums and plain Python arithmetic.
+
+
+def dot(left: FloatArray, right: FloatArray) -> float:
+    """`left · right` for two vectors: element-wise products, then their exactly rounded sum
+    (`math.fsum`), so the same bits whatever the CPU or the vector length's blocking."""
+    return math.fsum((left * right).tolist())
+
+
+def solve_positive_definite(matrix: FloatArray, vector: FloatArray) -> FloatArray:
+    """`x` with `matrix @ x = vector` for a symmetric positive-definite `matrix` (a ridge Gram
+    matrix), by Cholesky decomposition in Python floats: the same operations in the same order
+    on every machine. Raises ValueError if `matrix` is not positive definite."""
+    size = len(vector)
+    a = np.asarray(matrix, dtype=np.float64).tolist()
+    lower = [[0.0] * size for _ in range(size)]
+    for row in range(size):
+        for col in range(row + 1):
+            total = a[row][col]
+            for k in range(col):
+                total -= lower[row][k] * lower[col][k]
+            if row == col:
+                if not total > 0.0:
+                    raise ValueError("matrix is not positive definite")
+                lower[row][col] = math.sqrt(total)
+            else:
+                lower[row][col] = total / lower[col][col]
+    b = np.asarray(vector, dtype=np.float64).tolist()
+    forward = [0.0] * size
+    for row in range(size):
+        total = b[row]
+        for k in range(row):
+            total -= lower[row][k] * forward[k]
+        forward[row] = total / lower[row][row]
+    solution = [0.0] * size
+    for row in reversed(range(size)):
+        total = forward[row]
+        for k in range(row + 1, size):
+            total -= lower[k][row] * solution[k]
+        solution[row] = total / lower[row][row]
+    return np.array(solution, dtype=np.float64)

@@ -157,6 +157,66 @@ def extreme_at(values: FloatArray, window: int, end: int, *, highest: bool) -> f
     return float(part.max() if highest else part.min())
 
 
+def log_return_at(values: FloatArray, lag: int, end: int) -> float:
+    """`log_return(values, lag)` at row `end` alone (the same division and logarithm); NaN
+    without `lag + 1` rows."""
+    _check_window(lag, "lag")
+    if end - lag < 0 or end >= len(values):
+        return float("nan")
+    ratio = values[end : end + 1] / values[end - lag : end - lag + 1]
+    return float(portable_math.log(ratio)[0])
+
+
+def std_at(values: FloatArray, window: int, end: int, ddof: int = 0) -> float:
+    """`rolling_std(values, window, ddof)` at row `end` alone: the window's mean, then the
+    squared deviations summed oldest first, as the vector form does; NaN without the rows."""
+    _check_window(window)
+    start = end - window + 1
+    if start < 0 or end >= len(values):
+        return float("nan")
+    mean = np.float64(sum_at(values, window, end)) / window
+    acc = np.float64(0.0)
+    for k in range(start, end + 1):
+        deviation = values[k] - mean
+        acc += deviation * deviation
+    return float(np.sqrt(acc / (window - ddof)))
+
+
+def zscore_at(values: FloatArray, window: int, end: int) -> float:
+    """`rolling_zscore(values, window)` at row `end` alone (bit-identical)."""
+    std = std_at(values, window, end)
+    if np.isnan(std):
+        return float("nan")
+    if not std > 0:
+        return 0.0
+    mean = np.float64(sum_at(values, window, end)) / window
+    return float((values[end] - mean) / std)
+
+
+def minmax_at(values: FloatArray, window: int, end: int) -> float:
+    """`rolling_minmax(values, window)` at row `end` alone (bit-identical)."""
+    low = extreme_at(values, window, end, highest=False)
+    high = extreme_at(values, window, end, highest=True)
+    span = np.float64(high) - low
+    if np.isnan(span):
+        return float("nan")
+    return float((values[end] - low) / span) if span > 0 else 0.5
+
+
+def atr_at(high: FloatArray, low: FloatArray, close: FloatArray, window: int, end: int) -> float:
+    """`atr(high, low, close, window)` at row `end` alone: the window's true ranges (each from
+    its previous close) summed oldest first; NaN without `window + 1` rows."""
+    _check_window(window)
+    start = end - window + 1
+    if start < 1 or end >= len(close):
+        return float("nan")
+    rows = slice(start, end + 1)
+    h, lo, prev = high[rows], low[rows], close[start - 1 : end]
+    with np.errstate(invalid="ignore"):
+        ranges = np.maximum(h - lo, np.maximum(np.abs(h - prev), np.abs(lo - prev)))
+    return float(np.float64(sum_at(ranges, window, window - 1)) / window)
+
+
 def true_range(
     high: pd.Series[float], low: pd.Series[float], close: pd.Series[float]
 ) -> pd.Series[float]:

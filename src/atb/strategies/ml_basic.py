@@ -28,9 +28,10 @@ from atb.domain.protocols import PositionState
 from atb.domain.sides import PositionSide
 from atb.strategies.decision_builders import enter_long, enter_short, exit_position
 from atb.strategies.ml_artifact import ModelArtifact
-from atb.strategies.ml_features import FEATURE_WARMUP, compute_features
+from atb.strategies.ml_features import FEATURE_WARMUP, compute_features, features_at
 from atb.strategies.parameter_fields import parameter
 from atb.strategies.policies import partials, policy_bundle, trailing
+from atb.strategies.recent_bars import RecentBars
 from atb.strategies.row import Row
 
 # Hourly BTC moves ~0.5 % per bar: scale in on early strength, take partial profits within a
@@ -116,6 +117,14 @@ class MlBasic:
             reach = min(self.entry_threshold, self.exit_level)
             features["may_act"] = np.abs(prediction) >= reach
         return features
+
+    def features_now(self, bars: RecentBars) -> dict[str, float]:
+        """The newest bar's features and prediction from the last bars (the live fast path;
+        the bias check proves them equal to `features`)."""
+        values = features_at(bars)
+        prediction = self.artifact.model.predict_one(values)
+        reach = min(self.entry_threshold, self.exit_level)
+        return {**values, "prediction": prediction, "may_act": float(abs(prediction) >= reach)}
 
     def decide(self, row: Row, position: PositionState | None) -> Decision:
         """Enter on a strong prediction, exit when it turns against the position."""

@@ -8,19 +8,29 @@ on the last `FEATURE_WARMUP` rows. Training (`ml_model.train`) and the strategy
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
 from atb.managers import portable_math
 from atb.strategies.indicators import (
     atr,
+    atr_at,
     log_return,
+    log_return_at,
+    minmax_at,
     rolling_minmax,
     rolling_std,
     rolling_zscore,
     rsi,
+    rsi_at,
     sma,
+    sma_at,
+    std_at,
+    zscore_at,
 )
+from atb.strategies.recent_bars import RecentBars
 
 RETURN_LAGS = (1, 2, 4, 8, 24)
 VOLATILITY_WINDOW = 24
@@ -89,6 +99,36 @@ def compute_features(frame: pd.DataFrame) -> pd.DataFrame:
     columns["bar_position"] = pd.Series(position, index=frame.index)
     features = pd.DataFrame(columns, index=frame.index)
     return features.loc[:, list(FEATURE_NAMES)].astype(np.float64)
+
+
+def features_at(bars: RecentBars) -> dict[str, float]:
+    """The newest bar's `FEATURE_NAMES` from the last bars alone (the live fast path): each
+    feature by the `*_at` form of its indicator, bit for bit the last row of
+    `compute_features` (NaN while the bars are too few)."""
+    close, high, low = bars.close, bars.high, bars.low
+    end = len(bars) - 1
+    values: dict[str, float] = {}
+    for lag in RETURN_LAGS:
+        values[f"logret_{lag}"] = log_return_at(close, lag, end)
+    first = end - VOLATILITY_WINDOW  # the oldest close the window's 1-bar returns need
+    volatility = math.nan
+    if first >= 0:
+        returns = portable_math.log(close[first + 1 : end + 1] / close[first:end])
+        volatility = std_at(returns, VOLATILITY_WINDOW, VOLATILITY_WINDOW - 1)
+    values[f"volatility_{VOLATILITY_WINDOW}"] = volatility
+    volume_z = math.nan
+    if end + 1 >= VOLUME_WINDOW:
+        volume = portable_math.log1p(bars.volume[end + 1 - VOLUME_WINDOW : end + 1])
+        volume_z = zscore_at(volume, VOLUME_WINDOW, VOLUME_WINDOW - 1)
+    values[f"volume_z_{VOLUME_WINDOW}"] = volume_z
+    values[f"rsi_{RSI_WINDOW}"] = (rsi_at(close, RSI_WINDOW, end) - 50.0) / 50.0
+    for window in SMA_WINDOWS:
+        values[f"sma_distance_{window}"] = float(close[end] / sma_at(close, window, end) - 1.0)
+    values[f"range_position_{RANGE_WINDOW}"] = minmax_at(close, RANGE_WINDOW, end) - 0.5
+    values[f"atr_pct_{ATR_WINDOW}"] = float(atr_at(high, low, close, ATR_WINDOW, end) / close[end])
+    span = high[end] - low[end]
+    values["bar_position"] = float((close[end] - low[end]) / span - 0.5) if span > 0 else 0.0
+    return {name: values[name] for name in FEATURE_NAMES}
 
 
 def next_bar_return(frame: pd.DataFrame) -> pd.Series[float]:

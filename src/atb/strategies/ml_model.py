@@ -19,6 +19,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from atb.domain.errors import StrategyError
+from atb.managers import portable_math
 from atb.strategies.ml_features import FEATURE_NAMES, compute_features, next_bar_return
 from atb.strategies.parameters import (
     ParameterSpec,
@@ -86,6 +87,17 @@ class RidgeModel:
             out += self.weights[j] * ((column - self.mean[j]) / self.scale[j])
         return out
 
+    def predict_one(self, values: Mapping[str, float]) -> float:
+        """The prediction for one row of feature values (the live fast path): the same
+        operations as `predict`, feature by feature in the same order, so the same bits."""
+        missing = [name for name in self.feature_names if name not in values]
+        if missing:
+            raise StrategyError(f"model needs feature(s) missing from the row: {missing}")
+        out = np.float64(self.intercept)
+        for j, name in enumerate(self.feature_names):
+            out += self.weights[j] * ((np.float64(values[name]) - self.mean[j]) / self.scale[j])
+        return float(out)
+
 
 @attrs.frozen(slots=True)
 class TrainingMetrics:
@@ -129,11 +141,18 @@ def fit_ridge(
         raise StrategyError(f"feature(s) constant over the training rows: {flat}")
     z = (x - mean) / scale
     target_mean = float(y.mean())
-    # einsum (no BLAS threads) keeps the Gram matrix bit-for-bit reproducible.
-    gram = np.einsum("ij,ik->jk", z, z) + l2 * len(z) * np.eye(z.shape[1])
-    rhs = np.einsum("ij,i->j", z, y - target_mean)
-    weights = np.linalg.solve(gram, rhs)
-    return mean, scale, np.asarray(weights, dtype=np.float64), target_mean
+    # Portable sums and solve (not einsum/BLAS/LAPACK, whose kernels depend on the CPU): the
+    # same weights, bit for bit, on every machine.
+    columns = [np.ascontiguousarray(z[:, j]) for j in range(z.shape[1])]
+    centred = y - target_mean
+    gram = np.empty((len(columns), len(columns)))
+    for i, left in enumerate(columns):
+        for j in range(i, len(columns)):
+            gram[i, j] = gram[j, i] = portable_math.dot(left, columns[j])
+        gram[i, i] += l2 * len(z)
+    rhs = np.array([portable_math.dot(column, centred) for column in columns])
+    weights = portable_math.solve_positive_definite(gram, rhs)
+    return mean, scale, weights, target_mean
 
 
 def _directional_accuracy(prediction: FloatArray, actual: FloatArray) -> float:

@@ -3,6 +3,8 @@ proves it (or names the bar where it does not)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import attrs
 import numpy as np
 import pandas as pd
@@ -14,6 +16,9 @@ from atb.strategies import DefinedStrategy, StrategyDefinition, check_strategy
 from atb.strategies.breakout import Breakout
 from atb.strategies.buy_and_hold import BuyAndHold
 from atb.strategies.definition import IncrementalDefinition
+from atb.strategies.ml_artifact import artifact_paths, load_artifact
+from atb.strategies.ml_basic import MlBasic
+from atb.strategies.ml_features import FEATURE_WARMUP
 from atb.strategies.recent_bars import RecentBars
 from atb.strategies.rsi_mean_reversion import RsiMeanReversion
 from atb.strategies.sma_cross import SmaCross
@@ -94,3 +99,39 @@ def test_the_bias_check_counts_the_incremental_bars() -> None:
     assert report.passed, report.summary()
     assert report.incremental_checked >= 40
     assert "features_now on" in report.summary()
+
+
+def _ml_basic(model_dir: Path) -> MlBasic:
+    json_path, _ = artifact_paths(model_dir, "SYNTH", "1h")
+    return MlBasic(artifact=load_artifact(json_path, symbol="SYNTH", timeframe="1h"))
+
+
+def test_ml_basic_features_now_equals_the_last_row_bit_for_bit(
+    synthetic: pd.DataFrame, synthetic_model_dir: Path
+) -> None:
+    strategy = _ml_basic(synthetic_model_dir)
+    frame = synthetic.iloc[1900:2900]
+    features = strategy.features(frame)
+    columns = {name: frame[name].to_numpy(dtype=np.float64) for name in frame.columns}
+    compared = 0
+    for end in (*range(0, 120), *range(120, len(frame), 3)):
+        recent = RecentBars.of_frame_rows(columns, end, frame.index[end].to_pydatetime())
+        now = strategy.features_now(recent)
+        assert list(now) == list(features.columns)
+        for name in features.columns:
+            expected = float(features[name].iloc[end])
+            got = float(now[name])
+            assert got == expected or (np.isnan(got) and np.isnan(expected)), (end, name)
+        compared += not np.isnan(now["prediction"])
+    # Warm-up rows give NaN both ways; every later row gives a finite prediction.
+    assert compared == len(range(120, len(frame), 3)) + 120 - (FEATURE_WARMUP - 1)
+    assert features["may_act"].iloc[FEATURE_WARMUP:].any()
+
+
+def test_the_bias_check_proves_ml_basic_features_now_exactly(
+    synthetic: pd.DataFrame, synthetic_model_dir: Path
+) -> None:
+    strategy = _ml_basic(synthetic_model_dir)
+    frame = synthetic.iloc[2000:2600]
+    report = check_strategy(lambda: DefinedStrategy(strategy), frame, rtol=0.0, atol=0.0)
+    assert report.passed, report.summary()
