@@ -32,9 +32,10 @@ from atb.engines.live.log import JsonLog
 from atb.managers.lookback import history_bars
 from atb.managers.run_config import RunConfiguration
 from atb.persistence.store import SessionStore
+from atb.strategies.ml_training import train
 from atb.strategies.parameters import ParameterSpec, ParamValue
 from atb.strategies.protocol import BoolArray, Strategy
-from atb.strategies.registry import create_strategy
+from atb.strategies.registry import StrategyContext, create_strategy
 from benchmarks.bench_engine import SAMPLE_CSV
 
 PARAMS = {"fast": 10, "slow": 30, "stop_loss": 0.02, "take_profit": 0.04}
@@ -115,7 +116,9 @@ def main() -> None:
     parser.add_argument("--bars", type=int, default=None, help="replay only the first N bars")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
-        "--strategy", choices=("sma_cross", "rsi_mean_reversion", "breakout"), default="sma_cross"
+        "--strategy",
+        choices=("sma_cross", "rsi_mean_reversion", "breakout", "ml_basic"),
+        default="sma_cross",
     )
     args = parser.parse_args()
     name = args.strategy
@@ -134,13 +137,27 @@ def main() -> None:
         )
     tmpfs = Path("/dev/shm")
     folder = tmpfs if tmpfs.is_dir() else Path(tempfile.gettempdir())
-    bars = len(candles) - history_bars(create_strategy(name, params).warmup,
+    context = StrategyContext()
+    if name == "ml_basic":
+        # Trained on the year before the replayed bars (the engine refuses an overlap).
+        models = Path(tempfile.mkdtemp(prefix="atb-bench-models-"))
+        train(candles.frame.iloc[: len(candles) // 2], "BTCUSDT", "1h", model_dir=models)
+        candles = load_candles(
+            "BTCUSDT",
+            "1h",
+            candles.index[len(candles) // 2 + 200],
+            candles.index[-1],
+            data_file=SAMPLE_CSV,
+            allow_network=False,
+        )
+        context = StrategyContext("BTCUSDT", "1h", models)
+    bars = len(candles) - history_bars(create_strategy(name, params, context).warmup,
                                        RunConfiguration.default())  # fmt: skip
     best: dict[str, float] = {}
     events: dict[str, int] = {}
     for _ in range(args.rounds):
         for label in ("frame", "features_now"):
-            strategy = create_strategy(name, params)
+            strategy = create_strategy(name, params, context)
             if label == "frame":
                 strategy = FramePath(strategy)
             seconds, count = replay(candles, strategy, folder)
