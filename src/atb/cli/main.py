@@ -59,7 +59,7 @@ def _data() -> click.Command:
 
 
 def _strategies() -> click.Command:
-    from atb.cli.strategy_cmds import strategies_command
+    from atb.cli.strategies_list import strategies_command
 
     return strategies_command
 

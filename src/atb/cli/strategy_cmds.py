@@ -33,7 +33,6 @@ from atb.data.symbols import normalize_symbol
 from atb.domain.errors import StrategyError
 from atb.domain.timeframes import parse_timeframe
 from atb.strategies import (
-    BUILTINS,
     StrategyContext,
     check_strategy,
     default_model_dir,
@@ -42,7 +41,6 @@ from atb.strategies import (
     train,
 )
 from atb.strategies.ml_model import TRAIN_PARAMETERS
-from atb.strategies.parameters import ParameterSpec
 
 
 def _console() -> Console:
@@ -147,40 +145,6 @@ def _portfolio_data(
         days=days,
         drop_outliers=drop_outliers,
     )
-
-
-def _describe_range(spec: ParameterSpec) -> str:
-    low = (
-        "" if spec.minimum is None else f"{'>' if spec.exclusive_minimum else '≥'} {spec.minimum:g}"
-    )
-    high = "" if spec.maximum is None else f"≤ {spec.maximum:g}"
-    text = ", ".join(part for part in (low, high) if part)
-    return (
-        f"{text}{', or None' if spec.nullable else ''}"
-        if text
-        else ("or None" if spec.nullable else "")
-    )
-
-
-@click.command("strategies")
-def strategies_command() -> None:
-    """List the built-in strategies with their parameters and defaults."""
-    console = _console()
-    for name in sorted(BUILTINS):
-        entry = BUILTINS[name]
-        table = Table(title=f"[bold]{name}[/bold]: {entry.description}", title_justify="left")
-        for heading in ("parameter", "default", "type / range", "description"):
-            table.add_column(heading, overflow="fold")
-        for spec in entry.parameters:
-            kind = spec.kind.value
-            bounds = _describe_range(spec)
-            table.add_row(
-                spec.name, repr(spec.default), f"{kind}, {bounds}" if bounds else kind,
-                spec.description,
-            )  # fmt: skip
-        console.print(table)
-    click.echo("Set parameters with --param name=value (None turns an optional one off).")
-    click.echo("User strategies: pass package.module:attribute wherever a name is expected.")
 
 
 @click.command("check-strategy")

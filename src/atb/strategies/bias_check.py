@@ -18,12 +18,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import attrs
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
+from atb.deferred_modules import DeferredModule
 from atb.domain.bars import Bar
 from atb.domain.decisions import HOLD, Decision
 from atb.domain.errors import StrategyError
@@ -37,6 +38,11 @@ from atb.strategies.protocol import (
     check_frame,
 )
 from atb.strategies.recent_bars import RecentBars
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = DeferredModule("pandas")
 
 FloatArray = npt.NDArray[np.float64]
 

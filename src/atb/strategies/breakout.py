@@ -7,11 +7,11 @@ stop and an optional target; exit when it falls below the lowest low of the prev
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import attrs
-import pandas as pd
 
+from atb.deferred_modules import DeferredModule
 from atb.domain.decisions import HOLD, Decision
 from atb.domain.protocols import PositionState
 from atb.strategies.decision_builders import enter_long, exit_position
@@ -19,6 +19,11 @@ from atb.strategies.indicators import extreme_at, rolling_max, rolling_min
 from atb.strategies.parameter_fields import parameter
 from atb.strategies.recent_bars import RecentBars
 from atb.strategies.row import Row
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = DeferredModule("pandas")
 
 
 @attrs.frozen

@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Protocol, cast, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, cast, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
+from atb.deferred_modules import DeferredModule
 from atb.domain.bars import Bar
 from atb.domain.decisions import HOLD, Decision
 from atb.domain.errors import StrategyError
@@ -36,6 +36,11 @@ from atb.strategies.parameters import ParameterSpec, ParamValue
 from atb.strategies.protocol import OHLCV_COLUMNS, BoolArray, check_frame, require_prepared
 from atb.strategies.recent_bars import RecentBars
 from atb.strategies.row import Row
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = DeferredModule("pandas")
 
 __all__ = ["MAY_ACT", "DefinedStrategy", "StrategyDefinition", "strategy_name"]
 

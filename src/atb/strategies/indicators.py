@@ -14,11 +14,18 @@ that the first valid value needs.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
+from atb.deferred_modules import DeferredModule
 from atb.managers import portable_math
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = DeferredModule("pandas")
 
 FloatArray = npt.NDArray[np.float64]
 

@@ -27,15 +27,20 @@ import zipfile
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
-import pandas as pd
 
+from atb.deferred_modules import DeferredModule
 from atb.domain.errors import StrategyError
 from atb.strategies.ml_features import FEATURE_NAMES, FEATURE_WARMUP
 from atb.strategies.ml_model import FloatArray, RidgeModel
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = DeferredModule("pandas")
 
 STRATEGY_NAME = "ml_basic"
 FORMAT_VERSION = 1

@@ -17,12 +17,12 @@ next bar's log return from `ml_features.FEATURE_NAMES`.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import attrs
 import numpy as np
-import pandas as pd
 
+from atb.deferred_modules import DeferredModule
 from atb.domain.decisions import HOLD, Decision
 from atb.domain.protocols import PositionState
 from atb.domain.sides import PositionSide
@@ -33,6 +33,11 @@ from atb.strategies.parameter_fields import parameter
 from atb.strategies.policies import partials, policy_bundle, trailing
 from atb.strategies.recent_bars import RecentBars
 from atb.strategies.row import Row
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = DeferredModule("pandas")
 
 # Hourly BTC moves ~0.5 % per bar: scale in on early strength, take partial profits within a
 # day's typical range, trail once a move has proven itself.

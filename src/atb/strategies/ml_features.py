@@ -9,10 +9,11 @@ on the last `FEATURE_WARMUP` rows. Training (`ml_model.train`) and the strategy
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
+from atb.deferred_modules import DeferredModule
 from atb.managers import portable_math
 from atb.strategies.indicators import (
     atr,
@@ -31,6 +32,11 @@ from atb.strategies.indicators import (
     zscore_at,
 )
 from atb.strategies.recent_bars import RecentBars
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = DeferredModule("pandas")
 
 RETURN_LAGS = (1, 2, 4, 8, 24)
 VOLATILITY_WINDOW = 24

@@ -12,12 +12,13 @@ saving and loading live in `atb.strategies.ml_artifact`.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import attrs
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
+from atb.deferred_modules import DeferredModule
 from atb.domain.errors import StrategyError
 from atb.managers import portable_math
 from atb.strategies.ml_features import FEATURE_NAMES, compute_features, next_bar_return
@@ -29,6 +30,11 @@ from atb.strategies.parameters import (
     typed_float,
     typed_int,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = DeferredModule("pandas")
 
 FloatArray = npt.NDArray[np.float64]
 

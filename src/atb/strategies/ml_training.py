@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
+from atb.deferred_modules import DeferredModule
 from atb.domain.errors import StrategyError
 from atb.strategies.ml_artifact import (
     ModelArtifact,
@@ -16,6 +16,11 @@ from atb.strategies.ml_artifact import (
 )
 from atb.strategies.ml_model import TrainingMetrics, fit_and_evaluate
 from atb.strategies.protocol import check_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = DeferredModule("pandas")
 
 
 def train(

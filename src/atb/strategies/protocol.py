@@ -27,13 +27,18 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
+from atb.deferred_modules import DeferredModule
 from atb.domain.bars import Bar
 from atb.domain.decisions import Decision
 from atb.domain.errors import StrategyError
 from atb.domain.protocols import PositionState
 from atb.strategies.parameters import ParameterSpec, ParamValue
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = DeferredModule("pandas")
 
 if TYPE_CHECKING:
     from atb.strategies.ml_artifact import ModelArtifact

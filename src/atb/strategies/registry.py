@@ -20,10 +20,11 @@ import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 import attrs
-import pandas as pd
 
+from atb.deferred_modules import DeferredModule
 from atb.domain.errors import StrategyError
 from atb.strategies.breakout import Breakout
 from atb.strategies.buy_and_hold import BuyAndHold
@@ -47,6 +48,11 @@ from atb.strategies.protocol import Strategy
 from atb.strategies.rsi_mean_reversion import RsiMeanReversion
 from atb.strategies.sma_cross import SmaCross
 
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = DeferredModule("pandas")
+
 
 @attrs.frozen(slots=True)
 class StrategyContext:
@@ -61,7 +67,7 @@ StrategyFactory = Callable[[Mapping[str, ParamValue], StrategyContext], Strategy
 """Builds a strategy from validated parameters and the run context."""
 
 
-ModelTrainer = Callable[[pd.DataFrame, str, str, Path, int], ModelArtifact]
+ModelTrainer = Callable[["pd.DataFrame", str, str, Path, int], ModelArtifact]
 """Fits a strategy's model on a candle frame (the whole training window) for (symbol,
 timeframe), saves it in a folder with a seed, and returns the artifact: what a walk-forward
 validation runs on each fold's in-sample window."""

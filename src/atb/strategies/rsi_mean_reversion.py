@@ -7,11 +7,11 @@ it crosses back below `overbought`, cover when it crosses below `oversold`.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import attrs
-import pandas as pd
 
+from atb.deferred_modules import DeferredModule
 from atb.domain.decisions import HOLD, Decision
 from atb.domain.errors import StrategyError
 from atb.domain.protocols import PositionState
@@ -22,6 +22,11 @@ from atb.strategies.parameter_fields import parameter
 from atb.strategies.recent_bars import RecentBars
 from atb.strategies.row import Row
 from atb.strategies.signals import crossed_above, crossed_below, crossing
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = DeferredModule("pandas")
 
 
 @attrs.frozen

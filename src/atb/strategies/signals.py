@@ -7,8 +7,16 @@ as the strategy's `may_act` mask. `b` may be a Series or a constant level (a thr
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
+
+from atb.deferred_modules import DeferredModule
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = DeferredModule("pandas")
 
 __all__ = ["crossed_above", "crossed_below", "crossing"]
 
