@@ -6,10 +6,8 @@ from pathlib import Path
 
 import click
 
-from atb.cli.live_store import default_db
 from atb.cli.option_types import POSITIVE, file_path
 from atb.dashboard.access import TOKEN_VARIABLE, is_local
-from atb.dashboard.app import DashboardSettings, build_app
 from atb.dashboard.server import bind, serve, url_host
 from atb.dashboard.stores import open_stores
 from atb.domain.errors import AtbError
@@ -61,10 +59,18 @@ def dashboard(dbs: tuple[Path, ...], host: str, port: int, token: str | None, po
             f"--host {host} is not a local address: give --token (or ${TOKEN_VARIABLE}) so that "
             "only holders of the token can read the sessions"
         )
-    paths = list(dbs) or [default_db()]
+    if not dbs:
+        from atb.cli.live_store import default_db  # finding it loads the data layer (pandas)
+
+        dbs = (default_db(),)
+    paths = list(dbs)
     readers = open_stores(paths)
     try:
         listener = bind(host, port)
+        # The app pulls in the engines (the parity badge): imported once the input is known good,
+        # so a bad --db or a busy port is refused at once.
+        from atb.dashboard.app import DashboardSettings, build_app
+
         settings = DashboardSettings(host=host, port=port, token=token, poll_seconds=poll)
         app = build_app(readers, settings)
         count = len(readers)

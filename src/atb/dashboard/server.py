@@ -4,8 +4,10 @@ then hand the socket to uvicorn, quiet (no access log: URLs may carry the token)
 from __future__ import annotations
 
 import errno
+import signal
 import socket
 from collections.abc import Callable
+from types import FrameType
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -49,6 +51,18 @@ def url_host(host: str) -> str:
     return f"[{bare}]" if ":" in bare else bare
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, ending with exit 0 on SIGINT/SIGTERM."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        """Stop serving (a second Ctrl-C: at once). Unlike uvicorn, the signal is not raised
+        again after the shutdown: a stop is the dashboard's normal end, as for `atb live`."""
+        if self.should_exit and sig == signal.SIGINT:
+            self.force_exit = True
+        else:
+            self.should_exit = True
+
+
 def serve(app: ASGIApp, listener: socket.socket, on_ready: Callable[[int], None]) -> None:
     """Serve `app` on the bound socket until SIGINT/SIGTERM; `on_ready(port)` runs first."""
     config = uvicorn.Config(
@@ -60,4 +74,4 @@ def serve(app: ASGIApp, listener: socket.socket, on_ready: Callable[[int], None]
         timeout_graceful_shutdown=2,
     )
     on_ready(int(listener.getsockname()[1]))
-    uvicorn.Server(config).run(sockets=[listener])
+    _Server(config).run(sockets=[listener])
