@@ -18,10 +18,18 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from atb.dashboard.app import DashboardSettings, build_app
-from atb.dashboard.payloads import MAX_CHART_POINTS
+from atb.dashboard.payloads import MAX_CHART_POINTS, session_detail
 from atb.dashboard.server import bind
 from atb.dashboard.stores import StoreReader, open_stores
+from atb.managers.order_journal import (
+    AccountBaseline,
+    ExchangeOrder,
+    FillPair,
+    JournalStatus,
+    OrderShape,
+)
 from atb.persistence.fields import dump_time
+from atb.persistence.order_journal import StoreJournal
 from atb.persistence.store import SessionStore
 from tests.support.cli import run_atb
 
@@ -296,3 +304,83 @@ def test_a_100k_bar_session_is_served_fast_with_bounded_charts(big_db: Path) -> 
     assert len(response.content) < 200_000
     assert elapsed < 2.0, f"{elapsed:.2f} s for the 100k-bar session"
     assert overview["stores"][0]["sessions"][0]["bars"] == 100_000
+
+
+def test_a_real_money_session_shows_its_reconciliation_and_fill_deviations(
+    tmp_path: Path,
+) -> None:
+    """The account panel from what a real session journals (written here through the journal
+    the exchange venue uses): the baseline, an order still to reconcile, one open on the
+    exchange, and a fill 10 bps worse than the simulation's."""
+    db = tmp_path / "real.sqlite3"
+    bar = datetime(2024, 1, 1, tzinfo=UTC)
+    with SessionStore.open(db) as store:
+        session = store.create_session(
+            strategy="sma_cross",
+            symbol="BTCUSDT",
+            timeframe="1h",
+            params={},
+            config={},
+            initial_balance=1_000.0,
+            id_prefix="atb1a2b3c",
+        )
+        journal = StoreJournal(store, session.id)
+        journal.record_baseline(
+            AccountBaseline(
+                base_asset="BTC",
+                quote_asset="USDT",
+                outside_base=0.5,
+                outside_quote=20.0,
+                adopted="BTC: 0.5 held",
+            )
+        )
+        journal.write(
+            [
+                ExchangeOrder(
+                    client_id=f"atb1a2b3c-{n}",
+                    position_id=None,
+                    kernel_order_id=None,
+                    level=None,
+                    rung=0,
+                    list_id=None,
+                    side="buy",
+                    shape=OrderShape.LIMIT,
+                    quantity=0.01,
+                    price=40_000.0,
+                    stop_price=None,
+                    status=status,
+                    exchange_id=None,
+                    created_at=bar,
+                )
+                for n, status in ((1, JournalStatus.INTENT), (2, JournalStatus.OPEN))
+            ]
+        )
+        journal.record_fill_pair(
+            FillPair(
+                bar_time=bar,
+                client_id="atb1a2b3c-0",
+                slot="market:o1",
+                side="buy",
+                liquidity="taker",
+                real_price=40_040.0,
+                real_quantity=0.01,
+                real_fee=0.4,
+                real_time=bar + timedelta(seconds=2),
+                simulated_price=40_000.0,
+                simulated_quantity=0.01,
+                simulated_fee=0.4,
+            )
+        )
+        account = session_detail(store, session.id, None, now=bar)["account"]
+    assert isinstance(account, dict)
+    assert account["mode"] == "live trading"
+    assert account["baseline"] == {
+        "base_asset": "BTC", "quote_asset": "USDT", "outside_base": 0.5, "outside_quote": 20.0,
+        "adopted": "BTC: 0.5 held",
+    }  # fmt: skip
+    assert account["orders"] == {"intent": 1, "open": 1}
+    assert str(account["reconciliation"]).startswith("1 journalled order(s) not yet confirmed")
+    assert [order["client_id"] for order in account["open_orders"]] == ["atb1a2b3c-2"]
+    quality = account["fill_quality"]
+    assert quality["paired_fills"] == 1
+    assert quality["price_bps_against"]["median"] == pytest.approx(10.0)
