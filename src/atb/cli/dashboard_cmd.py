@@ -71,7 +71,7 @@ def dashboard(dbs: tuple[Path, ...], host: str, port: int, token: str | None, po
         # so a bad --db or a busy port is refused at once.
         from atb.dashboard.app import DashboardSettings, build_app
 
-        settings = DashboardSettings(host=host, port=port, token=token, poll_seconds=poll)
+        settings = DashboardSettings(host=host, token=token, poll_seconds=poll)
         app = build_app(readers, settings)
         count = len(readers)
 

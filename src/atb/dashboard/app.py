@@ -32,7 +32,7 @@ from atb.domain.errors import AtbError
 
 from .access import Guard, is_local
 from .parity_board import ParityBoard, ParityKey
-from .payloads import Json, overview, session_detail
+from .payloads import Json, overview, session_panel
 from .stores import StoreReader
 
 STATIC = Path(__file__).with_name("static")
@@ -58,7 +58,7 @@ class DashboardSettings:
     """What `atb dashboard` serves and how."""
 
     host: str = "127.0.0.1"
-    port: int = 8050
+    """The address served (a local one gets the Host check)."""
     token: str | None = None
     poll_seconds: float = 2.0
     """How often the page asks for news."""
@@ -147,25 +147,22 @@ def build_app(
         reader = readers[index]
         now = clock()
         try:
-            document = await reader.read(
-                lambda store, holder: session_detail(store, session_id, holder, now=now)
+            panel = await reader.read(
+                lambda store, holder: session_panel(store, session_id, holder, now=now)
             )
         except AtbError as error:
             return json_response({"error": str(error)}, 404)
-        identity = document["session"]
-        assert isinstance(identity, dict)
-        summary = document["summary"]
-        assert isinstance(summary, dict)
-        if identity["portfolio"] is not None:
+        document = panel.document
+        if panel.portfolio is not None:
             verdict: Json = {
                 "state": "unavailable",
-                "reason": f"a member of portfolio {identity['portfolio']}: "
-                f"`atb parity --portfolio {identity['portfolio']}` compares the whole account",
+                "reason": f"a member of portfolio {panel.portfolio}: "
+                f"`atb parity --portfolio {panel.portfolio}` compares the whole account",
             }
-        elif not summary["bars"]:
+        elif not panel.bars:
             verdict = {"state": "unavailable", "reason": "no bar processed yet"}
         else:
-            progress = f"{identity['last_bar_time']} ({summary['bars']} bars)"
+            progress = f"{panel.last_bar_time} ({panel.bars} bars)"
             verdict = board.verdict(ParityKey(index, session_id, progress))
         document["parity"] = verdict
         document["store"] = {"index": index, "path": str(reader.path)}

@@ -15,6 +15,8 @@ import math
 from datetime import UTC, datetime
 from pathlib import Path
 
+import attrs
+
 from atb.domain.events import KernelEvent, OrderRejected
 from atb.domain.models import LivePosition, Trade
 from atb.domain.timeframes import parse_timeframe
@@ -100,6 +102,37 @@ def session_row(store: SessionStore, session: SessionRecord, holder: int | None)
 def overview(store: SessionStore, holder: int | None) -> list[Json]:
     """Every session of the store, newest first."""
     return [session_row(store, session, holder) for session in reversed(store.list_sessions())]
+
+
+@attrs.frozen(slots=True)
+class SessionPanel:
+    """A session's panel: the JSON document, and what the parity badge is keyed on."""
+
+    document: Json
+    portfolio: int | None
+    bars: int
+    last_bar_time: str | None
+
+
+def session_panel(
+    store: SessionStore,
+    session_id: int,
+    holder: int | None,
+    *,
+    now: datetime,
+    max_points: int = MAX_CHART_POINTS,
+) -> SessionPanel:
+    """`session_detail`, with the session's progress beside it."""
+    session = store.get_session(session_id)
+    document = session_detail(store, session_id, holder, now=now, max_points=max_points)
+    summary = document["summary"]
+    bars = summary["bars"] if isinstance(summary, dict) else 0
+    return SessionPanel(
+        document=document,
+        portfolio=session.portfolio_id,
+        bars=bars if isinstance(bars, int) else 0,
+        last_bar_time=iso(session.last_bar_time),
+    )
 
 
 def session_detail(

@@ -36,13 +36,10 @@ class StoreReader:
             self._executor.shutdown(wait=False)
             raise
 
-    def read_now(self, read: Callable[[SessionStore, int | None], T]) -> T:
-        """Run `read(store, holder)` on the store's thread and wait for it; `holder` is the pid
-        holding the store's writer lock at that moment (None: no process does)."""
-        return self._executor.submit(self._call, read).result()
-
     async def read(self, read: Callable[[SessionStore, int | None], T]) -> T:
-        """`read_now` without blocking the event loop."""
+        """Run `read(store, holder)` on the store's thread, without blocking the event loop;
+        `holder` is the pid holding the store's writer lock at that moment (None: no process
+        does)."""
         return await asyncio.wrap_future(self._executor.submit(self._call, read))
 
     def _call(self, read: Callable[[SessionStore, int | None], T]) -> T:
