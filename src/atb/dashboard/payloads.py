@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -145,8 +146,14 @@ def session_detail(
 ) -> Json:
     """Everything the session panel shows (without the parity verdict, computed apart)."""
     session = store.get_session(session_id)
+    # Keyed by the last bar read before the rows: a bar committed in between only makes this
+    # entry one bar fresher than its key, and the next poll reads again.
+    key = (str(store.path), session.id, iso(session.last_bar_time), max_points)
+    drawn = CURVES.get(key)
     with store.reading(f"read the charts of session {session.id}") as connection:
-        rows = series.equity_rows(connection, session.id)
+        if drawn is None:
+            drawn = curve(series.equity_rows(connection, session.id), max_points)
+            CURVES.put(key, drawn)
         counted = series.counts(connection, session.id)
         events = series.recent_events(connection, session.id, RECENT_EVENTS)
         rejections = series.recent_events(
@@ -159,8 +166,8 @@ def session_detail(
     return {
         "session": _identity(session),
         "liveness": liveness_json(verdict),
-        "summary": _summary(session, rows, counted, state),
-        "charts": _charts(rows, max_points),
+        "summary": _summary(session, drawn, counted, state),
+        "charts": drawn.charts,
         "position": None if state is None else _position(session, state),
         "pending": [] if state is None else _pending(state),
         "trades": [_trade(trade) for trade in trades],
@@ -200,15 +207,71 @@ def drawdowns(values: list[float]) -> list[float]:
     return result
 
 
+@attrs.frozen(slots=True)
+class Curve:
+    """What the equity series gives the panel: the two charts, downsampled, and the figures
+    read off the whole series."""
+
+    charts: Json
+    equity: float | None
+    max_drawdown: float | None
+    drawdown: float | None
+
+
+def curve(rows: list[tuple[str, float]], max_points: int) -> Curve:
+    """The charts and figures of a session's (bar time text, equity) rows."""
+    times = [_iso_text(time) for time, _equity in rows]
+    values = [equity for _time, equity in rows]
+    dd = drawdowns(values)
+    equity_kept = keep_indices(values, max_points)
+    dd_kept = keep_indices(dd, max_points)
+    charts: Json = {
+        "points": len(rows),
+        "equity": {"t": [times[i] for i in equity_kept], "v": [values[i] for i in equity_kept]},
+        "drawdown": {"t": [times[i] for i in dd_kept], "v": [dd[i] for i in dd_kept]},
+    }
+    return Curve(
+        charts=charts,
+        equity=values[-1] if values else None,
+        max_drawdown=min(dd) if dd else None,
+        drawdown=dd[-1] if dd else None,
+    )
+
+
+class CurveCache:
+    """The newest curves, by store, session and last bar: a session of 100,000 bars is read
+    and downsampled once per new bar, not once per poll. Thread-safe (one reading thread per
+    store shares it)."""
+
+    def __init__(self, size: int = 32) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._curves: dict[tuple[str, int, str | None, int], Curve] = {}
+
+    def get(self, key: tuple[str, int, str | None, int]) -> Curve | None:
+        """The cached curve, if any."""
+        with self._lock:
+            return self._curves.get(key)
+
+    def put(self, key: tuple[str, int, str | None, int], value: Curve) -> None:
+        """Keep `value`, forgetting the oldest beyond the size."""
+        with self._lock:
+            self._curves[key] = value
+            while len(self._curves) > self._size:
+                del self._curves[next(iter(self._curves))]
+
+
+CURVES = CurveCache()
+"""The process's curve cache."""
+
+
 def _summary(
     session: SessionRecord,
-    rows: list[tuple[str, float]],
+    drawn: Curve,
     counted: series.SessionCounts,
     state: KernelState[LivePosition] | None,
 ) -> Json:
-    values = [equity for _time, equity in rows]
-    dd = drawdowns(values)
-    equity = values[-1] if values else None
+    equity = drawn.equity
     return {
         "bars": counted.bars,
         "trades": counted.trades,
@@ -216,22 +279,9 @@ def _summary(
         "equity": equity,
         "cash": None if state is None else state.cash,
         "return": None if equity is None else equity / session.initial_balance - 1.0,
-        "max_drawdown": min(dd) if dd else None,
-        "drawdown": dd[-1] if dd else None,
+        "max_drawdown": drawn.max_drawdown,
+        "drawdown": drawn.drawdown,
         "close_only": None if state is None else state.close_only,
-    }
-
-
-def _charts(rows: list[tuple[str, float]], max_points: int) -> Json:
-    times = [_iso_text(time) for time, _equity in rows]
-    values = [equity for _time, equity in rows]
-    dd = drawdowns(values)
-    equity_kept = keep_indices(values, max_points)
-    dd_kept = keep_indices(dd, max_points)
-    return {
-        "points": len(rows),
-        "equity": {"t": [times[i] for i in equity_kept], "v": [values[i] for i in equity_kept]},
-        "drawdown": {"t": [times[i] for i in dd_kept], "v": [dd[i] for i in dd_kept]},
     }
 
 

@@ -290,6 +290,9 @@ def test_a_100k_bar_session_is_served_fast_with_bounded_charts(big_db: Path) -> 
             started = time.monotonic()
             response = client.get("/api/stores/0/sessions/1")
             elapsed = time.monotonic() - started
+            started = time.monotonic()
+            again = client.get("/api/stores/0/sessions/1")  # no new bar: the cached curve
+            cached = time.monotonic() - started
             overview = client.get("/api/overview").json()
     finally:
         for reader in readers:
@@ -303,6 +306,8 @@ def test_a_100k_bar_session_is_served_fast_with_bounded_charts(big_db: Path) -> 
     assert min(charts["drawdown"]["v"]) == document["summary"]["max_drawdown"]
     assert len(response.content) < 200_000
     assert elapsed < 2.0, f"{elapsed:.2f} s for the 100k-bar session"
+    assert again.json()["charts"] == charts
+    assert cached < 0.5, f"{cached:.2f} s for the 100k-bar session's second poll"
     assert overview["stores"][0]["sessions"][0]["bars"] == 100_000
 
 
