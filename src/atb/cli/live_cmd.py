@@ -63,6 +63,7 @@ from atb.engines.live.log import JsonLog, SessionLog
 from atb.engines.live.text_log import TextLog
 from atb.engines.session_result import session_result
 from atb.managers.lookback import history_bars
+from atb.persistence.liveness import LivenessVerdict, judge, writer_holder
 from atb.persistence.lock import lock_holder
 from atb.persistence.order_journal import StoreJournal
 from atb.persistence.portfolio_store import PortfolioStore
@@ -524,19 +525,25 @@ def _print_summary(store: SessionStore, session_id: int) -> None:
 @live.command("status")
 @click.option("--db", type=file_path(), help="SQLite store path.")
 def status(db: Path | None) -> None:
-    """Show the sessions in the store and whether a process is running one."""
+    """Show the sessions in the store: running, stopped or crashed, and their figures."""
     path = db or default_db()
     if not path.exists():
         raise AtbError(f"no live store at {path} (start one with `atb live … --paper-trading`)")
-    holder = lock_holder(path)
+    holder = writer_holder(path)
     with SessionStore.open(path, read_only=True) as store:
         sessions = store.list_sessions()
         table = Table(title=f"live sessions in {path}")
         columns = ("id", "strategy", "symbol", "tf", "status", "last bar", "equity", "return")
         for column in (*columns, "max dd", "sharpe", "trades"):
-            table.add_column(column)
+            # Wide enough for `running (pid 4194304)` on one line.
+            table.add_column(column, min_width=_STATUS_WIDTH if column == "status" else None)
         for session in sessions:
-            running = holder is not None and session.status == "active"
+            verdict = judge(
+                status=session.status,
+                writer_pid=session.writer_pid,
+                stopped_at=session.stopped_at,
+                holder=holder,
+            )
             figures = ["-"] * 5
             if session.portfolio_id is None and store.equity(session.id):
                 # The same metrics `atb backtest` reports, from the session's own records.
@@ -555,12 +562,20 @@ def status(db: Path | None) -> None:
                 if session.portfolio_id is None
                 else f"{session.symbol} (portfolio {session.portfolio_id})",
                 session.timeframe,
-                f"{session.status}{' (running, pid ' + str(holder) + ')' if running else ''}",
+                _liveness_text(verdict),
                 str(session.last_bar_time or "-"),
                 *figures,
             )
         Console().print(table)
         _print_portfolios(store, holder)
+
+
+_STATUS_WIDTH = len("running (pid 4194304)")
+
+
+def _liveness_text(verdict: LivenessVerdict) -> str:
+    """`running (pid 4242)`, `stopped (ended)`, `stopped (resumable)`, `crashed (…)`."""
+    return f"{verdict.state.value} ({verdict.detail})"
 
 
 def _print_portfolios(store: SessionStore, holder: int | None) -> None:
@@ -570,9 +585,14 @@ def _print_portfolios(store: SessionStore, holder: int | None) -> None:
         return
     table = Table(title="live portfolios")
     for column in ("id", "strategy", "symbols", "tf", "status", "last bar", "equity", "return"):
-        table.add_column(column)
+        table.add_column(column, min_width=_STATUS_WIDTH if column == "status" else None)
     for portfolio in portfolios:
-        running = holder is not None and portfolio.active
+        verdict = judge(
+            status=portfolio.status,
+            writer_pid=portfolio.writer_pid,
+            stopped_at=portfolio.stopped_at,
+            holder=holder,
+        )
         steps = PortfolioStore(store).steps(portfolio.id)
         equity = steps[-1].equity if steps else None
         table.add_row(
@@ -580,7 +600,7 @@ def _print_portfolios(store: SessionStore, holder: int | None) -> None:
             portfolio.strategy,
             ",".join(portfolio.symbols),
             portfolio.timeframe,
-            f"{portfolio.status}{' (running, pid ' + str(holder) + ')' if running else ''}",
+            _liveness_text(verdict),
             str(portfolio.last_bar_time or "-"),
             "-"
             if equity is None

@@ -82,6 +82,12 @@ def _assumptions() -> click.Command:
     return assumptions
 
 
+def _dashboard() -> click.Command:
+    from atb.cli.dashboard_cmd import dashboard
+
+    return dashboard
+
+
 def _sandbox() -> click.Command:
     from atb.cli.sandbox_cmd import sandbox
 
@@ -103,6 +109,11 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         "parity",
         "Diff a live session against the backtest of the very candles it consumed.",
         _parity,
+    ),
+    Subcommand(
+        "dashboard",
+        "Serve a read-only web dashboard of the live sessions in the store(s).",
+        _dashboard,
     ),
     Subcommand(
         "optimize",

@@ -70,6 +70,12 @@ def connect_reader(path: Path) -> sqlite3.Connection:
         quick_check(connection, path)
         version = schema_version(connection)
         check_version(version, str(path))
+        if version == 0 and not _has_sessions(connection):
+            # An SQLite file atb never wrote: no migration would make it a store.
+            raise StoreError(
+                f"cannot open store {path}: not an atb store (an SQLite database without "
+                "atb's tables)"
+            )
         if version < SCHEMA_VERSION:
             raise StoreError(
                 f"store {path} has schema version {version}, older than this atb's "
@@ -82,3 +88,10 @@ def connect_reader(path: Path) -> sqlite3.Connection:
             raise StoreError(f"cannot open store {path} read-only: {exc}") from exc
         raise
     return connection
+
+
+def _has_sessions(connection: sqlite3.Connection) -> bool:
+    found = connection.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sessions'"
+    ).fetchone()
+    return found is not None

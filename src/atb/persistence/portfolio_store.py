@@ -233,17 +233,36 @@ class PortfolioStore:
         """Claim an active portfolio and its members for this writer."""
         with self.store.writing(f"resume portfolio {portfolio_id}") as connection:
             claim = (os.getpid(), socket.gethostname(), portfolio_id)
+            # Claiming clears `stopped_at`: the portfolio runs again (atb.persistence.liveness).
             updated = connection.execute(
-                "UPDATE portfolios SET writer_pid = ?, writer_host = ?"
+                "UPDATE portfolios SET writer_pid = ?, writer_host = ?, stopped_at = NULL"
                 " WHERE id = ? AND status = 'active'",
                 claim,
             ).rowcount
             if not updated:
                 raise StoreError(f"no active portfolio {portfolio_id}")
             connection.execute(
-                "UPDATE sessions SET writer_pid = ?, writer_host = ? WHERE portfolio_id = ?", claim
+                "UPDATE sessions SET writer_pid = ?, writer_host = ?, stopped_at = NULL"
+                " WHERE portfolio_id = ?",
+                claim,
             )
         return self.get(portfolio_id)
+
+    def release(self, portfolio_id: int) -> None:
+        """Record that this writer stopped running the active portfolio (and its members)
+        cleanly; see `SessionStore.release_session`."""
+        with self.store.writing(f"release portfolio {portfolio_id}") as connection:
+            mark = (now_text(), portfolio_id, os.getpid())
+            connection.execute(
+                "UPDATE portfolios SET stopped_at = ?"
+                " WHERE id = ? AND status = 'active' AND writer_pid = ?",
+                mark,
+            )
+            connection.execute(
+                "UPDATE sessions SET stopped_at = ?"
+                " WHERE portfolio_id = ? AND status = 'active' AND writer_pid = ?",
+                mark,
+            )
 
     def mark_stopped(self, portfolio_id: int) -> PortfolioRecord:
         """Stop a portfolio and its members for good."""

@@ -25,7 +25,9 @@ class SessionRecord:
 
     `params` are the strategy parameters and `config` the `config_to_dict` form of its
     `RunConfiguration` (`run_configuration()` rebuilds it). `created_at`/`stopped_at` are wall
-    clock times (informational); `last_bar_time` is the open time of the last processed bar
+    clock times: `stopped_at` is when the session ended, or, while it is still active, when the
+    process running it stopped cleanly (None while one runs it, or after its process died: see
+    `atb.persistence.liveness`); `last_bar_time` is the open time of the last processed bar
     (None before the first). `writer_pid`/`writer_host` name the process that last wrote it.
     """
 

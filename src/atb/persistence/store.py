@@ -230,14 +230,27 @@ class SessionStore:
     def resume_session(self, session_id: int) -> SessionRecord:
         """Claim an active session for this writer (records its pid/host) and return it."""
         with self._transaction(f"resume session {session_id}") as connection:
+            # Claiming clears `stopped_at`: the session runs again (atb.persistence.liveness).
             updated = connection.execute(
-                "UPDATE sessions SET writer_pid = ?, writer_host = ?"
+                "UPDATE sessions SET writer_pid = ?, writer_host = ?, stopped_at = NULL"
                 " WHERE id = ? AND status = 'active'",
                 (os.getpid(), socket.gethostname(), session_id),
             ).rowcount
             if not updated:
                 raise StoreError(f"no active session {session_id}")
         return self.get_session(session_id)
+
+    def release_session(self, session_id: int) -> None:
+        """Record that this writer stopped running the active session cleanly: its
+        `stopped_at` is set while it stays active (the next `atb live` resumes it; claiming it
+        clears the mark). A writer that dies without this call (SIGKILL, a fatal error) leaves
+        no mark, which is how `atb.persistence.liveness` tells a crash from a clean stop."""
+        with self._transaction(f"release session {session_id}") as connection:
+            connection.execute(
+                "UPDATE sessions SET stopped_at = ?"
+                " WHERE id = ? AND status = 'active' AND writer_pid = ?",
+                (now_text(), session_id, os.getpid()),
+            )
 
     def mark_stopped(self, session_id: int) -> SessionRecord:
         """Stop a session for good: it is no longer resumed and records no more bars."""

@@ -364,8 +364,19 @@ class LiveEngine:
             self._poll_until_stopped()
         except StopRequested:
             pass  # a feed request or wait was cut short: nothing of its bar had been written
+        if self.session is not None:
+            self._release(self.session.id)
         self._report("stopped")
         self.log.write("stopped", session=self.session.id if self.session else None)
+
+    def _release(self, session_id: int) -> None:
+        """Mark the clean stop in the store (a killed process never gets here), so the session
+        reads as stopped, not crashed (`atb.persistence.liveness`). A store that cannot take
+        the mark only costs that distinction: it is logged, and the stop goes on."""
+        try:
+            self.store.release_session(session_id)
+        except AtbError as error:
+            self.log.write("release_failed", session=session_id, error=str(error))
 
     def _poll_until_stopped(self) -> None:
         failures = 0

@@ -27,7 +27,7 @@ import attrs
 from atb.config import config_to_dict
 from atb.data.stop_token import StopFlag, StopRequested
 from atb.domain.bars import Bar
-from atb.domain.errors import DataError, StrategyError
+from atb.domain.errors import AtbError, DataError, StrategyError
 from atb.domain.instruments import Instrument
 from atb.domain.models import LivePosition
 from atb.domain.timeframes import Timeframe
@@ -325,8 +325,17 @@ class PortfolioLiveEngine:
             self._poll_until_stopped()
         except StopRequested:
             pass  # a feed request or wait was cut short: nothing of its bar time was written
+        if self.portfolio is not None:
+            self._release(self.portfolio.id)
         self._report("stopped")
         self.log.write("stopped", portfolio=self.portfolio.id if self.portfolio else None)
+
+    def _release(self, portfolio_id: int) -> None:
+        """Mark the clean stop in the store (see `LiveEngine._release`)."""
+        try:
+            self.portfolios.release(portfolio_id)
+        except AtbError as error:
+            self.log.write("release_failed", portfolio=portfolio_id, error=str(error))
 
     def _poll_until_stopped(self) -> None:
         alignment = self.alignment
