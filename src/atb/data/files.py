@@ -135,6 +135,13 @@ def parse_times(
         return index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         return _epoch_index(values.to_numpy(dtype=np.float64), fail)
+    first = values.iloc[0] if len(values) else None
+    if isinstance(first, str) and not _is_number(first.strip()):
+        # The common case, ISO text as read: parsed as it is (no stripped copy of a million
+        # strings); any value it cannot read falls through to the careful path below.
+        direct = pd.to_datetime(values, utc=True, format="ISO8601", errors="coerce")
+        if not direct.isna().any():
+            return pd.DatetimeIndex(direct)
     text = values.astype(str).str.strip()
     # Epoch numbers only when the first value is one (a million ISO times would otherwise all
     # be tried as numbers first).

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 
 import numpy as np
 import numpy.typing as npt
@@ -80,6 +81,13 @@ def trades_csv(result: BacktestResult) -> str:
 def equity_csv(result: BacktestResult) -> str:
     """One row per recorded bar: time, equity, close, exposure, drawdown (fraction from the
     running peak) and buy-and-hold equity (the initial balance held from the first close)."""
+    return "".join(equity_csv_parts(result))
+
+
+def equity_csv_parts(result: BacktestResult) -> Iterator[str]:
+    """`equity_csv`'s text in consecutive parts (the header, then slices of rows): a writer
+    streams them, so neither the cells nor the whole text of a million-row curve ever exist at
+    once."""
     curve = result.equity
     equity = np.asarray(curve.equity, dtype=np.float64)
     close = np.asarray(curve.close, dtype=np.float64)
@@ -91,18 +99,16 @@ def equity_csv(result: BacktestResult) -> str:
         drawdown(equity, result.initial_balance),
         buy_and_hold_equity(close, result.initial_balance),
     )
-    # Rendered in slices of rows: the cells of a million-row curve never exist all at once
-    # (only the finished text does). Plain joins rather than csv.writer: every cell is a number
-    # or an ISO time, nothing to quote.
-    parts = [",".join(EQUITY_COLUMNS) + "\n"]
+    # Plain joins rather than csv.writer: every cell is a number or an ISO time, nothing to
+    # quote.
+    yield ",".join(EQUITY_COLUMNS) + "\n"
     for start in range(0, len(equity), _ROWS_PER_SLICE):
         rows = slice(start, start + _ROWS_PER_SLICE)
         cells = (
             iso_utc_ns(columns[0][rows]),
             *(number_cells(column[rows]) for column in columns[1:]),
         )
-        parts.append("".join(",".join(row) + "\n" for row in zip(*cells, strict=True)))
-    return "".join(parts)
+        yield "".join(",".join(row) + "\n" for row in zip(*cells, strict=True))
 
 
 _ROWS_PER_SLICE = 65_536

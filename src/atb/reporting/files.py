@@ -1,11 +1,13 @@
 """Writing a result's four files into an output folder, atomically.
 
-Everything is rendered in memory first, then written into a hidden temporary sibling of the
-output folder (same parent, so the same file system), each file flushed and fsynced, and the
-temporary folder is renamed into place as the last step. A failure at any point removes the
-temporary folder: the output folder either appears complete or not at all. `write_rendered`
-is that writing step alone, for files rendered elsewhere (a portfolio's); `write_tree` the same
-for any set of files (a study's, with its best trial's result in a subfolder).
+Everything is rendered first (the equity curve of a backtest as a stream of parts, so a
+million-row `equity.csv` never exists whole in memory), then written into a hidden temporary
+sibling of the output folder (same parent, so the same file system), each file flushed and
+fsynced, and the temporary folder is renamed into place as the last step. A failure at any
+point removes the temporary folder: the output folder either appears complete or not at all.
+`write_rendered` is that writing step alone, for files rendered elsewhere (a portfolio's);
+`write_tree` the same for any set of files (a study's, with its best trial's result in a
+subfolder).
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
-from atb.reporting.csv_files import equity_csv, trades_csv
+import attrs
+
+from atb.reporting.csv_files import equity_csv, equity_csv_parts, trades_csv
 from atb.reporting.html_report import render_report
 from atb.reporting.result_files import (
     EQUITY_CSV,
@@ -40,6 +44,21 @@ def render_result_files(result: BacktestResult) -> dict[str, str]:
     }
 
 
+@attrs.frozen(slots=True)
+class StreamedText:
+    """A file's text made in parts while it is written (`parts` gives them afresh each call)."""
+
+    parts: Callable[[], Iterable[str]]
+
+    def text(self) -> str:
+        """The whole text (for a comparison; writing never needs it)."""
+        return "".join(self.parts())
+
+
+FileContent = str | bytes | StreamedText
+"""What `write_tree` writes into a file: text, bytes, or text made in parts."""
+
+
 def write_result_files(
     result: BacktestResult, out_dir: str | os.PathLike[str], *, overwrite: bool = False
 ) -> ResultFiles:
@@ -53,7 +72,14 @@ def write_result_files(
     """
     target = Path(out_dir).absolute()
     _check_target(target, overwrite=overwrite)  # refused before any time is spent rendering
-    return write_rendered(render_result_files(result), target, overwrite=overwrite)
+    contents: dict[str, FileContent] = {
+        RESULT_JSON: result_to_json(result),
+        TRADES_CSV: trades_csv(result),
+        EQUITY_CSV: StreamedText(lambda: equity_csv_parts(result)),
+        REPORT_HTML: render_report(result),
+    }
+    write_tree(contents, target, overwrite=overwrite, entries=RESULT_FILE_NAMES)
+    return ResultFiles(target)
 
 
 def write_rendered(
@@ -77,16 +103,16 @@ def write_rendered(
 
 
 def write_tree(
-    contents: Mapping[str, str | bytes],
+    contents: Mapping[str, FileContent],
     out_dir: str | os.PathLike[str],
     *,
     overwrite: bool,
     entries: Sequence[str],
 ) -> Path:
-    """Write files (`contents`: text or bytes by relative path, `best/result.json` in a
-    subfolder) into `out_dir` atomically, with `write_result_files`'s folder rules: `entries`
-    are the names an earlier output of the same kind holds at its top (what `overwrite=True`
-    may replace). Returns the folder."""
+    """Write files (`contents`: text, bytes or streamed text by relative path,
+    `best/result.json` in a subfolder) into `out_dir` atomically, with `write_result_files`'s
+    folder rules: `entries` are the names an earlier output of the same kind holds at its top
+    (what `overwrite=True` may replace). Returns the folder."""
     target = Path(out_dir).absolute()
     _check_target(target, overwrite=overwrite, entries=entries)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -146,10 +172,13 @@ def _move_into_place(staging: Path, target: Path, *, overwrite: bool) -> None:
     shutil.rmtree(retired, ignore_errors=True)
 
 
-def _write_synced(path: Path, content: str | bytes) -> None:
-    payload = content.encode("utf-8") if isinstance(content, str) else content
+def _write_synced(path: Path, content: FileContent) -> None:
     with path.open("wb") as handle:
-        handle.write(payload)
+        if isinstance(content, StreamedText):
+            for part in content.parts():
+                handle.write(part.encode("utf-8"))
+        else:
+            handle.write(content.encode("utf-8") if isinstance(content, str) else content)
         handle.flush()
         os.fsync(handle.fileno())
 
