@@ -43,3 +43,23 @@ def test_a_subcommand_s_own_help_loads_it() -> None:
     done = run_atb("optimize", "--help")
     assert done.returncode == 0, done.stderr
     assert "--walk-forward FOLDS" in done.stdout
+
+
+def test_listing_the_strategies_imports_no_pandas_data_or_engine() -> None:
+    # What the listing must not pay for: pandas (~0.3 s) and the layers that need it.
+    unwanted = ("pandas", "plotly", "ray", "optuna", "atb.data", "atb.engines", "atb.reporting")
+    script = (
+        "import sys\n"
+        "from atb.cli.main import main\n"
+        "main(['strategies'])\n"
+        f"print(sorted(name for name in sys.modules if name.split('.')[0] in {unwanted!r} "
+        f"or name.startswith({unwanted!r})))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    lines = done.stdout.strip().splitlines()
+    assert lines[-1] == "[]"
+    titles = [line.split(":")[0].strip() for line in lines if ": " in line and "─" not in line]
+    for name in ("breakout", "buy_and_hold", "ml_basic", "rsi_mean_reversion", "sma_cross"):
+        assert name in titles
