@@ -20,18 +20,24 @@ def test_each_summary_is_the_command_s_own_help(entry: Subcommand) -> None:
     assert command.get_short_help_str(limit=1000) == entry.summary
 
 
-def test_help_imports_no_subcommand_and_no_heavy_library() -> None:
+def _run_and_list_imports(argv: list[str], unwanted: tuple[str, ...]) -> list[str]:
+    """Run `atb ARGV` in a fresh interpreter; its output lines, the last one being the sorted
+    list of `unwanted` modules (or their submodules) it imported."""
     script = (
         "import sys\n"
         "from atb.cli.main import main\n"
-        "main(['--help'])\n"
-        f"print(sorted(name for name in sys.modules if name.split('.')[0] in {HEAVY!r} "
-        f"or name.startswith({HEAVY!r})))\n"
+        f"main({argv!r})\n"
+        f"print(sorted(name for name in sys.modules if name.split('.')[0] in {unwanted!r} "
+        f"or name.startswith({unwanted!r})))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
     )
-    lines = done.stdout.strip().splitlines()
+    return done.stdout.strip().splitlines()
+
+
+def test_help_imports_no_subcommand_and_no_heavy_library() -> None:
+    lines = _run_and_list_imports(["--help"], HEAVY)
     assert lines[-1] == "[]"
     listed = [line.split()[0] for line in lines if line.startswith("  ") and line.split()]
     assert [entry.name for entry in SUBCOMMANDS] == [
@@ -48,17 +54,7 @@ def test_a_subcommand_s_own_help_loads_it() -> None:
 def test_listing_the_strategies_imports_no_pandas_data_or_engine() -> None:
     # What the listing must not pay for: pandas (~0.3 s) and the layers that need it.
     unwanted = ("pandas", "plotly", "ray", "optuna", "atb.data", "atb.engines", "atb.reporting")
-    script = (
-        "import sys\n"
-        "from atb.cli.main import main\n"
-        "main(['strategies'])\n"
-        f"print(sorted(name for name in sys.modules if name.split('.')[0] in {unwanted!r} "
-        f"or name.startswith({unwanted!r})))\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
-    )
-    lines = done.stdout.strip().splitlines()
+    lines = _run_and_list_imports(["strategies"], unwanted)
     assert lines[-1] == "[]"
     titles = [line.split(":")[0].strip() for line in lines if ": " in line and "─" not in line]
     for name in ("breakout", "buy_and_hold", "ml_basic", "rsi_mean_reversion", "sma_cross"):
