@@ -120,8 +120,14 @@ def test_reader_needs_an_existing_migrated_store(tmp_path: Path) -> None:
     assert empty.read_bytes() == b""
     blank = tmp_path / "blank.db"
     sqlite3.connect(blank).execute("CREATE TABLE t (x)").connection.close()
-    with pytest.raises(StoreError, match="schema version 0, older"):
+    # SQLite, but no table of atb's: no migration would make it a store.
+    with pytest.raises(StoreError, match="not an atb store \\(an SQLite database without"):
         SessionStore.open(blank, read_only=True)
+    # A store from before schema versions (it has atb's sessions table): migrate by writing.
+    unversioned = tmp_path / "unversioned.db"
+    sqlite3.connect(unversioned).execute("CREATE TABLE sessions (id)").connection.close()
+    with pytest.raises(StoreError, match="schema version 0, older"):
+        SessionStore.open(unversioned, read_only=True)
 
 
 def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
