@@ -115,7 +115,8 @@ def scripts(draw: st.DrawFn, bars: int) -> dict[int, Decision]:
 
 # 1,500 fresh examples per local run (the dev profile), where new counterexamples turn up; the
 # derandomised CI profile replays the same 500 every time (the suite's time budget).
-FAST_PATH_EXAMPLES = 500 if settings.default.derandomize else 1500
+_LOADED = settings.default
+FAST_PATH_EXAMPLES = 500 if _LOADED is not None and _LOADED.derandomize else 1500
 
 
 @settings(max_examples=FAST_PATH_EXAMPLES, deadline=None)
