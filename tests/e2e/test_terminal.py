@@ -272,3 +272,22 @@ def test_make_demo_ends_with_the_summary_and_the_report_path() -> None:
 
 def _demo_outputs(folder: Path) -> list[Path]:
     return sorted([*folder.glob("results/*"), *folder.glob(".atb/models/*")])
+
+
+def test_dashboard_says_where_it_listens_and_ctrl_c_ends_it(
+    replay_file: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "watched.sqlite3"
+    replay = piped(
+        "live", "sma_cross", "--symbol", "BTCUSDT", "--timeframe", "1h", "--paper-trading",
+        "--replay", str(replay_file), "--db", str(db),
+    )  # fmt: skip
+    assert replay.returncode == 0, replay.stderr
+    run = run_in_terminal(
+        [str(ATB), "dashboard", "--db", str(db), "--port", "0"],
+        interrupt_when="(read-only; 1 store)",
+        timeout=60,
+    )
+    assert run.exit_code == 0, run.describe()
+    assert "Traceback" not in run.screen, run.describe()
+    assert re.search(r"dashboard on http://127\.0\.0\.1:\d+ \(read-only; 1 store\)", run.screen)

@@ -104,9 +104,13 @@ def run_in_terminal(
     env: Mapping[str, str] | None = None,
     cwd: Path = ROOT,
     timeout: float = 120.0,
+    interrupt_when: str | None = None,
 ) -> TerminalRun:
     """Run `args` in a fresh pty until it exits; `env` adds to (a cleaned copy of) the current
-    environment. Fails the test with what the screen showed if it does not end in `timeout` s."""
+    environment. Fails the test with what the screen showed if it does not end in `timeout` s.
+
+    With `interrupt_when`, the command gets SIGINT (what Ctrl-C sends) once the screen shows
+    that text: for a command that runs until it is stopped."""
     environment = clean_environment({"TERM": "xterm-256color", **(env or {})})
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
@@ -125,7 +129,10 @@ def run_in_terminal(
         os.close(slave)  # the child holds its own copies; EOF comes when they all close
     chunks: list[bytes] = []
     try:
-        _read_until_eof(master, chunks, started + timeout)
+        interrupt = None
+        if interrupt_when is not None:
+            interrupt = _Interrupt(process.pid, interrupt_when.encode())
+        _read_until_eof(master, chunks, started + timeout, interrupt)
         code = process.wait(timeout=max(0.1, started + timeout - time.monotonic()))
     except (TimeoutError, subprocess.TimeoutExpired):
         os.killpg(process.pid, signal.SIGKILL)
@@ -144,7 +151,23 @@ def run_in_terminal(
     )
 
 
-def _read_until_eof(master: int, chunks: list[bytes], deadline: float) -> None:
+class _Interrupt:
+    """Sends SIGINT to a process group once its output contains `text` (once)."""
+
+    def __init__(self, pid: int, text: bytes) -> None:
+        self.pid = pid
+        self.text = text
+        self.sent = False
+
+    def check(self, chunks: list[bytes]) -> None:
+        if not self.sent and self.text in b"".join(chunks):
+            os.killpg(self.pid, signal.SIGINT)
+            self.sent = True
+
+
+def _read_until_eof(
+    master: int, chunks: list[bytes], deadline: float, interrupt: _Interrupt | None = None
+) -> None:
     """Drain the pty (so the child never blocks on a full buffer) until every writer closed."""
     while True:
         remaining = deadline - time.monotonic()
@@ -160,3 +183,5 @@ def _read_until_eof(master: int, chunks: list[bytes], deadline: float) -> None:
         if not data:
             return
         chunks.append(data)
+        if interrupt is not None:
+            interrupt.check(chunks)

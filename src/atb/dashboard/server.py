@@ -52,7 +52,17 @@ def url_host(host: str) -> str:
 
 
 class _Server(uvicorn.Server):
-    """uvicorn's server, ending with exit 0 on SIGINT/SIGTERM."""
+    """uvicorn's server, ending with exit 0 on SIGINT/SIGTERM, announcing itself once it
+    listens with its signal handlers in place (a Ctrl-C right after the line stops it)."""
+
+    def __init__(self, config: uvicorn.Config, on_ready: Callable[[], None]) -> None:
+        super().__init__(config)
+        self.on_ready = on_ready
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        """uvicorn's start-up, then the announcement."""
+        await super().startup(sockets=sockets)
+        self.on_ready()
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         """Stop serving (a second Ctrl-C: at once). Unlike uvicorn, the signal is not raised
@@ -64,7 +74,9 @@ class _Server(uvicorn.Server):
 
 
 def serve(app: ASGIApp, listener: socket.socket, on_ready: Callable[[int], None]) -> None:
-    """Serve `app` on the bound socket until SIGINT/SIGTERM; `on_ready(port)` runs first."""
+    """Serve `app` on the bound socket until SIGINT/SIGTERM; `on_ready(port)` runs once it
+    listens (uvicorn installs its signal handlers before starting: a signal from then on is a
+    clean stop)."""
     config = uvicorn.Config(
         app,
         log_level="warning",
@@ -73,5 +85,5 @@ def serve(app: ASGIApp, listener: socket.socket, on_ready: Callable[[int], None]
         server_header=False,
         timeout_graceful_shutdown=2,
     )
-    on_ready(int(listener.getsockname()[1]))
-    _Server(config).run(sockets=[listener])
+    port = int(listener.getsockname()[1])
+    _Server(config, lambda: on_ready(port)).run(sockets=[listener])
