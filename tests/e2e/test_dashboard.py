@@ -196,8 +196,14 @@ def test_chromium_follows_a_session_through_a_crash_and_a_restart(
 
             second = LiveProcess(args, log)  # resumes the session
             page.wait_for(state, accept=lambda v: v == "running", timeout=20, shot=shot)
+            # The badge comes with the session panel, a request of its own: it may follow the
+            # table by a poll.
+            restarted = f"running — pid {second.process.pid}"
+            badge = page.wait_for(
+                "document.getElementById('liveness-badge').textContent",
+                accept=lambda v: v == restarted, timeout=10, shot=shot,
+            )  # fmt: skip
             assert page.evaluate("window.loadedOnce") is True
-            badge = page.evaluate("document.getElementById('liveness-badge').textContent")
     finally:
         if second is not None and second.process.poll() is None:
             second.terminate()

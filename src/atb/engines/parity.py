@@ -244,7 +244,11 @@ def compare_session(
     result = backtest_session(store, session, model_dir=model_dir, overlap_allowed=overlap_allowed)
     journal = StoreJournal(store, session.id)
     real = journal.baseline() is not None
-    live_events = store.events(session.id)
+    # A running session goes on committing bars while this reads: its candles were read first,
+    # so compare what it recorded up to the last bar the replay saw, not bars committed since.
+    replayed_to = result.data.end
+    live_events = [event for event in store.events(session.id) if event.time <= replayed_to]
+    points = [point for point in store.equity(session.id) if point.time <= replayed_to]
     divergences: list[Divergence] = []
     total = 0
     if real:
@@ -256,7 +260,7 @@ def compare_session(
         quality = fill_quality(journal.fill_pairs(), configured_slippage=config.costs.slippage)
         return ParityReport(
             session_id=session.id,
-            bars=len(store.equity(session.id)),
+            bars=len(points),
             events=len(live_decisions),
             divergences=tuple(divergences),
             total_divergences=total,
@@ -264,7 +268,6 @@ def compare_session(
             fills=quality,
         )
     total = diff_events("events", live_events, result.events, divergences, limit)
-    points = store.equity(session.id)
     curve = result.equity
     for index in range(max(len(points), len(curve.equity))):
         live_value = points[index].equity if index < len(points) else None

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
+import sqlite3
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -217,3 +220,42 @@ def test_exchange_feed_fetches_the_finer_candles_of_a_closed_bar(tmp_path: Path)
     assert finer[0].open == bar.open
     assert max(fine.high for fine in finer) == bar.high
     assert min(fine.low for fine in finer) == bar.low
+
+
+def test_parity_of_a_running_session_compares_the_bars_its_replay_saw(
+    candles: pd.DataFrame, tmp_path: Path
+) -> None:
+    """A session goes on committing while `atb parity` (or the dashboard's badge) reads it: the
+    candles are read first, the events and equity after. The copy below is that moment frozen,
+    the last 7 bars committed between the two reads (their candles missing from the read)."""
+    db = tmp_path / "running.sqlite3"
+    validated = validate_candles(candles.iloc[:400], source="test frame", timeframe="1h")
+    with SessionStore.open(db) as store:
+        engine = LiveEngine(
+            store=store,
+            feed=ReplayFeed(validated, history_bars=REPLAY_HISTORY),
+            strategy=create_strategy("sma_cross", PARAMS),
+            settings=settings(poll=0.0),
+            stop=threading.Event(),
+            log=JsonLog(io.StringIO()),
+        )
+        engine.open_session()
+        engine.run()
+    processed = 400 - REPLAY_HISTORY
+    moment = tmp_path / "moment.sqlite3"
+    shutil.copy(db, moment)
+    with sqlite3.connect(moment) as connection:
+        last = [row[0] for row in connection.execute("SELECT time FROM bars ORDER BY time")][-7:]
+        connection.executemany("DELETE FROM bars WHERE time = ?", [(time,) for time in last])
+    with SessionStore.open(moment, read_only=True) as store:
+        assert len(store.events(1)) > len([e for e in store.events(1) if e.time < _utc(last[0])])
+        report = compare_session(store)
+    assert report.identical, report.divergences
+    assert report.bars == processed - 7
+    with SessionStore.open(db, read_only=True) as store:
+        assert compare_session(store).bars == processed
+
+
+def _utc(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
