@@ -38,3 +38,39 @@ def sample_csv() -> Path:
     if not SAMPLE_CSV.exists():
         pytest.skip(f"real BTCUSDT sample not found at {SAMPLE_CSV}")
     return SAMPLE_CSV
+
+
+LONGEST_FILES_FIRST = (
+    "tests/e2e/test_optimize_cli.py",
+    "tests/e2e/test_portfolio_live_cli.py",
+    "tests/e2e/test_live_trading_crashes.py",
+    "tests/e2e/test_live_trading.py",
+    "tests/property/test_fast_path_property.py",
+    "tests/e2e/test_crash_anywhere.py",
+    "tests/e2e/test_live_cli.py",
+    "tests/e2e/test_walk_forward_cli.py",
+    "tests/e2e/test_live_trading_faults.py",
+    "tests/golden/test_golden.py",
+    "tests/e2e/test_live_trading_ml.py",
+    "tests/integration/research/test_search.py",
+    "tests/typing/test_policy_typos.py",
+    "tests/e2e/test_docs_examples.py",
+)
+"""Test files measured to take a minute or more, longest first."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the longest test files first (order within a file unchanged).
+
+    `make check` hands whole files to two xdist workers in collection order; starting the few
+    multi-minute files first keeps one long file from running alone at the end while the other
+    worker idles (longest-processing-time-first scheduling: the suite took 13.8 to 17.8 minutes
+    depending on where those files fell)."""
+    rank = {path: position for position, path in enumerate(LONGEST_FILES_FIRST)}
+    root = Path(__file__).resolve().parents[1]
+
+    def file_rank(item: pytest.Item) -> int:
+        relative = item.path.resolve().relative_to(root).as_posix()
+        return rank.get(relative, len(rank))
+
+    items.sort(key=file_rank)  # stable: files keep their order among equals, tests within files
