@@ -40,6 +40,7 @@ from atb.data.instruments import resolve_instrument
 from atb.data.loading import load_candles
 from atb.domain.instruments import Instrument
 from atb.domain.sides import PositionSide
+from atb.domain.timestamps import to_ns
 from atb.engines.backtest import BacktestRequest, run_backtest
 from atb.strategies.indicators import sma
 from atb.strategies.registry import create_strategy
@@ -132,15 +133,13 @@ def run_atb(candles: ValidatedCandles, fast: int, slow: int) -> Trades:
         initial_balance=1e12,
     )
     result = run_backtest(request)
-    index = candles.index
+    # Bar numbers of every entry and exit in two searches (the peer's trades come with them).
+    index = candles.index.as_unit("ns").asi8
+    entries = index.searchsorted([to_ns(trade.entry_time) for trade in result.trades]).tolist()
+    exits = index.searchsorted([to_ns(trade.exit_time) for trade in result.trades]).tolist()
     return [
-        (
-            int(index.searchsorted(pd.Timestamp(trade.entry_time))),
-            int(index.searchsorted(pd.Timestamp(trade.exit_time))),
-            trade.entry_price,
-            trade.exit_price,
-        )
-        for trade in result.trades
+        (entry, exit, trade.entry_price, trade.exit_price)
+        for entry, exit, trade in zip(entries, exits, result.trades, strict=True)
     ]
 
 

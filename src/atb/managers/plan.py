@@ -222,10 +222,18 @@ def assess_risk(
 
 def _update_risk(book: Book[P]) -> None:
     bar = book.bar
+    context = book.context
+    equity = book.equity(bar.close)
+    limit = context.config.risk.limits.max_drawdown
+    if context.dynamic_risk is None and (limit is None or book.close_only):
+        # Nothing but the peak can change (no tiers, no latch left to set): `assess_risk`'s
+        # first line, without building an outcome on every bar.
+        book.peak_equity = max(book.peak_equity, equity)
+        return
     outcome = assess_risk(
-        book.context,
+        context,
         bar.time,
-        equity=book.equity(bar.close),
+        equity=equity,
         peak_equity=book.peak_equity,
         tier=book.tier,
         close_only=book.close_only,

@@ -14,6 +14,7 @@ matter): a bar wrongly judged eventful just costs one ordinary step, never a dif
 
 from __future__ import annotations
 
+import bisect
 import math
 from datetime import datetime
 from typing import Generic, TypeVar
@@ -89,13 +90,29 @@ class QuietSpanFinder(Generic[P]):
     def __init__(self, context: KernelContext[P], bars: BarArrays, signal_mask: BoolArray) -> None:
         self.context = context
         self.bars = bars
-        self.signals = np.flatnonzero(signal_mask)
+        self.signals: list[int] = np.flatnonzero(signal_mask).tolist()
         self.interval_ns = duration_ns(context.bar_interval)
+        self._cursor = 0
+        """Position in `signals` of the last answer: runs ask for ever later bars."""
 
     def next_signal(self, start: int) -> int:
         """Index of the first bar ≥ `start` whose signal mask is set (len(bars) when none)."""
-        position = int(np.searchsorted(self.signals, start))
-        return int(self.signals[position]) if position < len(self.signals) else len(self.bars)
+        signals, cursor = self.signals, self._cursor
+        # Asked once per stepped bar, for a later bar each time: walk on from the last answer
+        # (a binary search only when asked about an earlier bar, or far ahead).
+        if cursor > 0 and signals[cursor - 1] >= start:
+            cursor = bisect.bisect_left(signals, start)
+        else:
+            count = len(signals)
+            steps = 0
+            while cursor < count and signals[cursor] < start:
+                cursor += 1
+                steps += 1
+                if steps == 8:
+                    cursor = bisect.bisect_left(signals, start, cursor)
+                    break
+        self._cursor = cursor
+        return signals[cursor] if cursor < len(signals) else len(self.bars)
 
     def advance(self, state: KernelState[P], start: int, stop: int) -> QuietSpan[P] | None:
         """Advance over the quiet bars from `start` (before `stop`); None when `start` is not
