@@ -10,6 +10,7 @@ import click
 from rich.console import Console
 
 from atb.cli.candle_report import drop_outliers_option, echo_candles_report
+from atb.cli.heap import return_freed_memory
 from atb.cli.option_types import (
     DATETIME,
     EXCHANGE_URL,
@@ -302,7 +303,9 @@ def _execute(request: BacktestRequest, output: _Output) -> None:
     candles = request.candles
     bars = len(candles) - candles.warmup_bars
     with show_progress(f"backtest {strategy.name} {symbol} {timeframe}", total=bars) as progress:
+        return_freed_memory()  # the reader's buffers, before the run allocates its own
         result = run_backtest(request, progress=progress.update)
+        return_freed_memory()  # the run's temporaries, before the files are written
         progress.stage("writing the report", total=None)
         folder = output.folder or _default_folder(strategy.name, symbol, str(timeframe))
         files = write_results(result, folder, overwrite=output.overwrite, what=output.what)

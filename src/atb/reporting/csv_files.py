@@ -111,7 +111,7 @@ def equity_csv_parts(result: BacktestResult) -> Iterator[str]:
         yield "".join(",".join(row) + "\n" for row in zip(*cells, strict=True))
 
 
-_ROWS_PER_SLICE = 65_536
+_ROWS_PER_SLICE = 8_192
 
 
 def number_cells(values: npt.NDArray[np.float64]) -> list[str]:

@@ -74,14 +74,13 @@ class _CurveBuffer:
         self.exposure[rows] = part[3]
         self.size += count
 
-    def view(self, start: int = 0) -> _CurvePart:
+    def view(self, start: int = 0, *, copy: bool = True) -> _CurvePart:
         rows = slice(start, self.size)
-        return (
-            self.times[rows].copy(),
-            self.equity[rows].copy(),
-            self.close[rows].copy(),
-            self.exposure[rows].copy(),
-        )
+        times, equity = self.times[rows], self.equity[rows]
+        close, exposure = self.close[rows], self.exposure[rows]
+        if not copy:
+            return times, equity, close, exposure
+        return times.copy(), equity.copy(), close.copy(), exposure.copy()
 
 
 class MemoryRecorder(Generic[P]):
@@ -133,7 +132,8 @@ class MemoryRecorder(Generic[P]):
     def metrics(self) -> PerformanceMetrics:
         """Metrics of everything recorded so far (the curve reaches the tracker in one batch)."""
         if self._curve.size > self._tracked:
-            self.tracker.record_bars(*self._curve.view(self._tracked))
+            # The tracker keeps copies of its own: the rows it reads are never written again.
+            self.tracker.record_bars(*self._curve.view(self._tracked, copy=False))
             self._tracked = self._curve.size
         return self.tracker.metrics()
 
