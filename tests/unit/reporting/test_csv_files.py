@@ -9,8 +9,17 @@ import math
 import attrs
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from atb.reporting.csv_files import EQUITY_COLUMNS, TRADE_COLUMNS, equity_csv, trades_csv
+from atb.reporting.csv_files import (
+    EQUITY_COLUMNS,
+    TRADE_COLUMNS,
+    equity_csv,
+    number_cells,
+    trades_csv,
+)
+from atb.reporting.jsonable import csv_number
 from atb.results import EquityCurve
 from tests.support.result_builder import build_result
 
@@ -125,3 +134,24 @@ def test_a_curve_longer_than_one_slice_is_written_row_for_row() -> None:
     assert rows[65_536]["time"] == "2031-06-23T16:00:00Z"
     peak = np.maximum.accumulate(np.concatenate(([10_000.0], equity)))[1:]
     assert float(rows[-1]["drawdown"]) == pytest.approx(1.0 - equity[-1] / peak[-1], abs=1e-15)
+
+
+_CELL_VALUES = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([0.0, -0.0, 1.5, 10_000.0, 0.1 + 0.2, math.nan, math.inf]),
+)
+
+
+@given(st.lists(st.tuples(_CELL_VALUES, st.integers(1, 6)), max_size=40))
+def test_number_cells_formats_runs_of_repeated_values_like_each_value_alone(
+    runs: list[tuple[float, int]],
+) -> None:
+    # Runs of equal neighbours (a flat account's equity) are formatted once and repeated; the
+    # cells are still exactly `csv_number` of every value, -0.0 and NaN included.
+    values = np.array([value for value, count in runs for _ in range(count)], dtype=np.float64)
+    assert number_cells(values) == [csv_number(value) for value in values.tolist()]
+
+
+def test_number_cells_keeps_the_sign_of_zero_inside_a_run_of_zeros() -> None:
+    values = np.array([0.0, 0.0, -0.0, -0.0, 0.0, 2.5, 2.5, math.nan])
+    assert number_cells(values) == ["0.0", "0.0", "-0.0", "-0.0", "0.0", "2.5", "2.5", ""]
