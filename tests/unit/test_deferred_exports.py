@@ -53,3 +53,16 @@ def test_a_deferred_module_imports_on_the_first_attribute_read() -> None:
     assert dumps is importlib.import_module("json").dumps
     assert "imported" in repr(deferred)
     assert "not imported yet" not in repr(deferred)
+
+
+def test_bool_array_is_still_importable_from_the_strategy_protocol() -> None:
+    # Built on first use (numpy is not imported to list strategies), it is numpy's own alias.
+    import numpy as np
+    import numpy.typing as npt
+
+    from atb.strategies.protocol import BoolArray
+
+    assert BoolArray == npt.NDArray[np.bool_]
+    protocol = importlib.import_module("atb.strategies.protocol")
+    with pytest.raises(AttributeError, match="has no attribute 'FloatArray'"):
+        getattr(protocol, "FloatArray")  # noqa: B009 - a name the module does not define

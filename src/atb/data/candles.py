@@ -117,9 +117,9 @@ class ValidatedCandles:
         """SHA-256 of the index and values: the same candles always give the same hex digest."""
         digest = hashlib.sha256()
         # Hashed from the arrays' buffers: `tobytes()` would copy a million-bar frame again.
-        digest.update(memoryview(np.ascontiguousarray(self.index.as_unit("ns").asi8)))
+        digest.update(np.ascontiguousarray(self.index.as_unit("ns").asi8).data)
         values = self.frame[list(OHLCV_COLUMNS)].to_numpy(dtype=np.float64)
-        digest.update(memoryview(np.ascontiguousarray(values)))
+        digest.update(np.ascontiguousarray(values).data)
         return digest.hexdigest()
 
     def select(

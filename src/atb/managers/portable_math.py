@@ -13,13 +13,19 @@ fine for display-only numbers and for data synthesis that rounds to a tick anywa
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, TypeAlias
 
-import numpy as np
-import numpy.typing as npt
+from atb.deferred_modules import DeferredModule
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    FloatArray: TypeAlias = npt.NDArray[np.float64]
+else:
+    np = DeferredModule("numpy")
 
 __all__ = ["dot", "log", "log1p", "powers", "solve_positive_definite"]
-
-FloatArray = npt.NDArray[np.float64]
 
 
 def log(values: FloatArray) -> FloatArray:

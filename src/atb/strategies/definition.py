@@ -22,9 +22,6 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol, cast, runtime_checkable
 
-import numpy as np
-import numpy.typing as npt
-
 from atb.deferred_modules import DeferredModule
 from atb.domain.bars import Bar
 from atb.domain.decisions import HOLD, Decision
@@ -33,13 +30,18 @@ from atb.domain.protocols import PositionState
 from atb.strategies.ml_artifact import ModelArtifact
 from atb.strategies.parameter_fields import parameter_specs
 from atb.strategies.parameters import ParameterSpec, ParamValue
-from atb.strategies.protocol import OHLCV_COLUMNS, BoolArray, check_frame, require_prepared
+from atb.strategies.protocol import OHLCV_COLUMNS, check_frame, require_prepared
 from atb.strategies.recent_bars import RecentBars
 from atb.strategies.row import Row
 
 if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
     import pandas as pd
+
+    from atb.strategies.protocol import BoolArray
 else:
+    np = DeferredModule("numpy")
     pd = DeferredModule("pandas")
 
 __all__ = ["MAY_ACT", "DefinedStrategy", "StrategyDefinition", "strategy_name"]

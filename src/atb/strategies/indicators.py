@@ -14,20 +14,20 @@ that the first valid value needs.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, TypeAlias
 
 from atb.deferred_modules import DeferredModule
 from atb.managers import portable_math
 
 if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
     import pandas as pd
-else:
-    pd = DeferredModule("pandas")
 
-FloatArray = npt.NDArray[np.float64]
+    FloatArray: TypeAlias = npt.NDArray[np.float64]
+else:
+    np = DeferredModule("numpy")
+    pd = DeferredModule("pandas")
 
 
 def _values(series: pd.Series[float]) -> FloatArray:

@@ -30,16 +30,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
-import numpy as np
 
 from atb.deferred_modules import DeferredModule
 from atb.domain.errors import StrategyError
 from atb.strategies.ml_features import FEATURE_NAMES, FEATURE_WARMUP
-from atb.strategies.ml_model import FloatArray, RidgeModel
+from atb.strategies.ml_model import RidgeModel
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
+
+    from atb.strategies.ml_model import FloatArray
 else:
+    np = DeferredModule("numpy")
     pd = DeferredModule("pandas")
 
 STRATEGY_NAME = "ml_basic"

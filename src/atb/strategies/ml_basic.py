@@ -20,7 +20,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 import attrs
-import numpy as np
 
 from atb.deferred_modules import DeferredModule
 from atb.domain.decisions import HOLD, Decision
@@ -35,8 +34,10 @@ from atb.strategies.recent_bars import RecentBars
 from atb.strategies.row import Row
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 else:
+    np = DeferredModule("numpy")
     pd = DeferredModule("pandas")
 
 # Hourly BTC moves ~0.5 % per bar: scale in on early strength, take partial profits within a

@@ -11,8 +11,6 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from atb.deferred_modules import DeferredModule
 from atb.managers import portable_math
 from atb.strategies.indicators import (
@@ -34,8 +32,10 @@ from atb.strategies.indicators import (
 from atb.strategies.recent_bars import RecentBars
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 else:
+    np = DeferredModule("numpy")
     pd = DeferredModule("pandas")
 
 RETURN_LAGS = (1, 2, 4, 8, 24)

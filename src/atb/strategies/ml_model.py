@@ -12,11 +12,9 @@ saving and loading live in `atb.strategies.ml_artifact`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 import attrs
-import numpy as np
-import numpy.typing as npt
 
 from atb.deferred_modules import DeferredModule
 from atb.domain.errors import StrategyError
@@ -32,11 +30,14 @@ from atb.strategies.parameters import (
 )
 
 if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
     import pandas as pd
-else:
-    pd = DeferredModule("pandas")
 
-FloatArray = npt.NDArray[np.float64]
+    FloatArray: TypeAlias = npt.NDArray[np.float64]
+else:
+    np = DeferredModule("numpy")
+    pd = DeferredModule("pandas")
 
 TRAIN_PARAMETERS: tuple[ParameterSpec, ...] = (
     ParameterSpec(

@@ -23,10 +23,7 @@ Contracts proven by `atb.strategies.bias_check.check_strategy`:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, Protocol, TypeAlias, runtime_checkable
 
 from atb.deferred_modules import DeferredModule
 from atb.domain.bars import Bar
@@ -36,9 +33,24 @@ from atb.domain.protocols import PositionState
 from atb.strategies.parameters import ParameterSpec, ParamValue
 
 if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
     import pandas as pd
+
+    BoolArray: TypeAlias = npt.NDArray[np.bool_]
+    """The type of `signal_mask()`."""
 else:
+    np = DeferredModule("numpy")
     pd = DeferredModule("pandas")
+
+    def __getattr__(name: str) -> object:
+        # `BoolArray` is built on first use (it needs numpy, which listing strategies does not).
+        if name == "BoolArray":
+            import numpy.typing as npt
+
+            return npt.NDArray[np.bool_]
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 if TYPE_CHECKING:
     from atb.strategies.ml_artifact import ModelArtifact
@@ -46,9 +58,6 @@ if TYPE_CHECKING:
 
 OHLCV_COLUMNS = ("open", "high", "low", "close", "volume")
 """Columns of the candle frame handed to `prepare` (float64, UTC `DatetimeIndex` of open times)."""
-
-BoolArray = npt.NDArray[np.bool_]
-"""The type of `signal_mask()`."""
 
 
 @runtime_checkable

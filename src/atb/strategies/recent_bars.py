@@ -11,14 +11,17 @@ with the backtest (which uses `features`).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, TypeAlias
 
 import attrs
-import numpy as np
-import numpy.typing as npt
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    FloatArray: TypeAlias = npt.NDArray[np.float64]
 
 __all__ = ["RecentBars"]
-
-FloatArray = npt.NDArray[np.float64]
 
 
 @attrs.frozen(slots=True, eq=False)

@@ -7,20 +7,20 @@ as the strategy's `may_act` mask. `b` may be a Series or a constant level (a thr
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-import numpy as np
+from typing import TYPE_CHECKING, TypeAlias
 
 from atb.deferred_modules import DeferredModule
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
+
+    FloatArray: TypeAlias = np.ndarray[tuple[int], np.dtype[np.float64]]
 else:
+    np = DeferredModule("numpy")
     pd = DeferredModule("pandas")
 
 __all__ = ["crossed_above", "crossed_below", "crossing"]
-
-FloatArray = np.ndarray[tuple[int], np.dtype[np.float64]]
 
 
 def crossed_above(a: pd.Series[float], b: pd.Series[float] | float) -> pd.Series[bool]:
