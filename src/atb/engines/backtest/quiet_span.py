@@ -42,6 +42,8 @@ _FIRST_WINDOW = 32
 _MAX_WINDOW = 1 << 16
 _MARGIN = 1e-9
 """Relative safety margin on band comparisons, far above float noise."""
+_SHORT_SPAN = 16
+"""Spans of at most this many bars (with a position) are advanced in Python floats."""
 
 
 def _leaves(band: Band, values: FloatArray) -> BoolArray:
@@ -53,6 +55,13 @@ def _leaves(band: Band, values: FloatArray) -> BoolArray:
     if band.below != -math.inf:
         leaves |= values <= band.below + abs(band.below) * _MARGIN
     return leaves
+
+
+def _leaves_value(band: Band, value: float) -> bool:
+    """`_leaves` of one value."""
+    return (band.above != math.inf and value >= band.above - abs(band.above) * _MARGIN) or (
+        band.below != -math.inf and value <= band.below + abs(band.below) * _MARGIN
+    )
 
 
 @attrs.frozen(slots=True)
@@ -127,10 +136,12 @@ class QuietSpanFinder(Generic[P]):
             return None
         if state.position is None:
             # Flat: equity is the cash on every bar; only the risk state could change.
-            equity = np.full(1, state.cash)
-            if self._drawdown_leaves(bands.drawdown, state.peak_equity, equity)[0]:
+            cash = state.cash
+            if _leaves_value(bands.drawdown, max(0.0, 1.0 - cash / max(state.peak_equity, cash))):
                 return None
             return self._advanced(state, start, stop, np.full(stop - start, state.cash))
+        if stop - start <= _SHORT_SPAN:
+            return self._short_span(state, bands, start, stop)
         end = start
         window = _FIRST_WINDOW
         chunks: list[FloatArray] = []
@@ -156,12 +167,83 @@ class QuietSpanFinder(Generic[P]):
             return None
         return self._advanced(state, start, end, np.concatenate(chunks))
 
+    # -- a short span, bar by bar in Python floats ---------------------------------------------
+    def _short_span(
+        self, state: KernelState[P], bands: QuietBands, start: int, stop: int
+    ) -> QuietSpan[P] | None:
+        """`advance` over a few bars with an open position: the chunked path's formulas, in
+        its operation order, on Python floats (numpy's per-call cost dominates a span this
+        short; a signal every few bars makes most spans short). Same results, to the bit:
+        `tests/property/test_fast_path_property.py` compares both paths with stepping."""
+        position = state.position
+        assert position is not None
+        bars = self.bars
+        rows = slice(start, stop)
+        closes, lows, highs = (
+            bars.close[rows].tolist(),
+            bars.low[rows].tolist(),
+            bars.high[rows].tolist(),
+        )
+        cash, sign = state.cash, position.side.sign
+        entry, quantity = position.entry_price, position.quantity
+        reference = bands.reference
+        references = closes
+        if reference is not None and bands.reference_kind is TrailReference.EXTREME:
+            references = highs if position.side is PositionSide.LONG else lows
+        # A bar is due for a time exit when its close reaches the deadline (1 µs margin, as
+        # the chunked path): from this open time on.
+        due_ns = math.inf
+        if bands.deadline is not None:
+            due_ns = to_ns(bands.deadline) - 1_000 - self.interval_ns
+        opens_ns = bars.times_ns[rows].tolist()
+        peak = state.peak_equity
+        equities: list[float] = []
+        for row, close in enumerate(closes):
+            equity = cash + sign * (close - entry) * quantity
+            running = max(peak, equity)
+            if (
+                _leaves_value(bands.drawdown, max(0.0, 1.0 - equity / running))
+                or _leaves_value(bands.low, lows[row])
+                or _leaves_value(bands.high, highs[row])
+                or (reference is not None and _leaves_value(reference, references[row]))
+                or opens_ns[row] >= due_ns
+            ):
+                break
+            peak = running
+            equities.append(equity)
+        if not equities:
+            return None
+        end = start + len(equities)
+        exposures = [
+            quantity * close / equity if equity > 0 else 0.0
+            for close, equity in zip(closes, equities, strict=False)
+        ]
+        high, low = max(highs[: len(equities)]), min(lows[: len(equities)])
+        if position.side is PositionSide.LONG:
+            best, worst = max(position.best_price, high), min(position.worst_price, low)
+        else:
+            best, worst = min(position.best_price, low), max(position.worst_price, high)
+        if best != position.best_price or worst != position.worst_price:
+            changes = PositionChanges(best_price=best, worst_price=worst)
+            position = self.context.positions.update(position, changes)
+        new_state = attrs.evolve(
+            state,
+            position=position,
+            equity=equities[-1],
+            peak_equity=peak,
+        )
+        return QuietSpan(
+            end=end,
+            state=new_state,
+            equity=np.array(equities, dtype=np.float64),
+            exposure=np.array(exposures, dtype=np.float64),
+        )
+
     # -- the bands, intersected with the arrays ------------------------------------------------
     def _equity(self, state: KernelState[P], start: int, end: int) -> FloatArray:
         close = self.bars.close[start:end]
         position = state.position
-        if position is None:
-            return np.full(end - start, state.cash)
+        assert position is not None  # a flat account's equity is its cash (`advance`)
         # Same operation order as `unrealized_pnl`: sign × (mark − entry) × quantity.
         return state.cash + position.side.sign * (close - position.entry_price) * position.quantity
 
