@@ -25,8 +25,9 @@ demo: $(BIN)/atb
 		--symbol DEMO --timeframe 1h --start 2023-01-01 --end 2025-11-01
 	$(DEMO_ENV) $(BIN)/atb backtest ml_basic --symbol DEMO --timeframe 1h --days 30
 
-# Every check: tests with branch coverage (two workers, one test file per worker at a time: the
-# module fixtures are built once), mypy --strict, ruff, the import-linter layers contract.
+# Every check: tests with branch coverage (three workers on two cores, one test file per worker at
+# a time: the module fixtures are built once; the end-to-end tests wait on subprocesses, so a third
+# worker fills the idle time), mypy --strict, ruff, the import-linter layers contract.
 # Chromium renders report.html in one test; it is installed when missing and possible (root with
 # apt), otherwise that test skips and says why.
 check: $(BIN)/python
@@ -38,7 +39,7 @@ check: $(BIN)/python
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/python -m pytest -n 2 --dist loadfile --cov --cov-branch --cov-report= -p no:cacheprovider
+	$(BIN)/python -m pytest -n 3 --dist loadfile --durations=15 --cov --cov-branch --cov-report= -p no:cacheprovider
 	$(BIN)/python -m coverage report --include='src/atb/domain/*,src/atb/managers/*' --fail-under=90
 
 clean:

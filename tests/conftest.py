@@ -62,7 +62,7 @@ LONGEST_FILES_FIRST = (
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Run the longest test files first (order within a file unchanged).
 
-    `make check` hands whole files to two xdist workers in collection order; starting the few
+    `make check` hands whole files to three xdist workers in collection order; starting the few
     multi-minute files first keeps one long file from running alone at the end while the other
     worker idles (longest-processing-time-first scheduling: the suite took 13.8 to 17.8 minutes
     depending on where those files fell)."""
