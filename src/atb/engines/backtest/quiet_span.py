@@ -219,16 +219,9 @@ class QuietSpanFinder(Generic[P]):
             for close, equity in zip(closes, equities, strict=False)
         ]
         high, low = max(highs[: len(equities)]), min(lows[: len(equities)])
-        if position.side is PositionSide.LONG:
-            best, worst = max(position.best_price, high), min(position.worst_price, low)
-        else:
-            best, worst = min(position.best_price, low), max(position.worst_price, high)
-        if best != position.best_price or worst != position.worst_price:
-            changes = PositionChanges(best_price=best, worst_price=worst)
-            position = self.context.positions.update(position, changes)
         new_state = attrs.evolve(
             state,
-            position=position,
+            position=self._with_excursions(position, high, low),
             equity=equities[-1],
             peak_equity=peak,
         )
@@ -285,6 +278,18 @@ class QuietSpanFinder(Generic[P]):
         return _leaves(band, drawdown)
 
     # -- the bulk advance ----------------------------------------------------------------------
+    def _with_excursions(self, position: P, high: float, low: float) -> P:
+        """`position` with its best and worst prices moved by a span's highest high and lowest
+        low (the same object when neither moved)."""
+        if position.side is PositionSide.LONG:
+            best, worst = max(position.best_price, high), min(position.worst_price, low)
+        else:
+            best, worst = min(position.best_price, low), max(position.worst_price, high)
+        if best == position.best_price and worst == position.worst_price:
+            return position
+        changes = PositionChanges(best_price=best, worst_price=worst)
+        return self.context.positions.update(position, changes)
+
     def _advanced(
         self, state: KernelState[P], start: int, end: int, equity: FloatArray
     ) -> QuietSpan[P]:
@@ -296,13 +301,7 @@ class QuietSpanFinder(Generic[P]):
             positive = equity > 0
             exposure[positive] = position.quantity * close[positive] / equity[positive]
             high, low = float(bars.high[start:end].max()), float(bars.low[start:end].min())
-            if position.side is PositionSide.LONG:
-                best, worst = max(position.best_price, high), min(position.worst_price, low)
-            else:
-                best, worst = min(position.best_price, low), max(position.worst_price, high)
-            if best != position.best_price or worst != position.worst_price:
-                changes = PositionChanges(best_price=best, worst_price=worst)
-                position = self.context.positions.update(position, changes)
+            position = self._with_excursions(position, high, low)
         new_state = attrs.evolve(
             state,
             position=position,
