@@ -10,7 +10,6 @@ those phases; its peak resident size is then the largest phase, not their sum (A
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import functools
 from collections.abc import Callable
 
@@ -19,13 +18,14 @@ __all__ = ["return_freed_memory"]
 
 @functools.cache
 def _malloc_trim() -> Callable[[int], int] | None:
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return None
     try:
-        trim: Callable[[int], int] = ctypes.CDLL(name).malloc_trim
-    except (OSError, AttributeError):  # not glibc (musl, macOS, Windows): nothing to do
+        # The running program's own symbols: the C library it is linked with.
+        function = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError, TypeError):  # not glibc (musl, macOS, Windows)
         return None
+    function.argtypes = (ctypes.c_size_t,)  # int malloc_trim(size_t pad)
+    function.restype = ctypes.c_int
+    trim: Callable[[int], int] = function
     return trim
 
 
