@@ -14,6 +14,7 @@ matter): a bar wrongly judged eventful just costs one ordinary step, never a dif
 
 from __future__ import annotations
 
+import array
 import bisect
 import math
 from datetime import datetime
@@ -99,7 +100,8 @@ class QuietSpanFinder(Generic[P]):
     def __init__(self, context: KernelContext[P], bars: BarArrays, signal_mask: BoolArray) -> None:
         self.context = context
         self.bars = bars
-        self.signals: list[int] = np.flatnonzero(signal_mask).tolist()
+        # Compact (8 bytes a signal, a million-bar mask may be all set) and read as Python ints.
+        self.signals = array.array("q", np.flatnonzero(signal_mask).astype(np.int64).tobytes())
         self.interval_ns = duration_ns(context.bar_interval)
         self._cursor = 0
         """Position in `signals` of the last answer: runs ask for ever later bars."""
