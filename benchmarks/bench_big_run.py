@@ -56,11 +56,18 @@ def measured(command: Sequence[str]) -> tuple[float, float]:
     return wall, usage.ru_maxrss / 1024  # KiB on Linux
 
 
+def _positive(text: str) -> int:
+    number = int(text) if text.isdigit() else 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number ≥ 1, got {text!r}")
+    return number
+
+
 def main() -> None:
     """Time the big run and the quick commands; print one line each."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--bars", type=int, default=1_000_000)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--bars", type=_positive, default=1_000_000)
+    parser.add_argument("--rounds", type=_positive, default=2)
     args = parser.parse_args()
     data = candle_file(args.bars)
     out = Path(tempfile.mkdtemp(prefix="atb-bench-big-")) / "run"

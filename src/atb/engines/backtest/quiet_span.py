@@ -24,6 +24,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from atb.domain.pnl import unrealized_pnl
 from atb.domain.policies import TrailReference
 from atb.domain.protocols import Position
 from atb.domain.sides import PositionSide
@@ -47,22 +48,30 @@ _SHORT_SPAN = 16
 """Spans of at most this many bars (with a position) are advanced in Python floats."""
 
 
+def _limits(band: Band) -> tuple[float | None, float | None]:
+    """The values at or beyond which a value leaves `band` upwards and downwards (None: the
+    band is open on that side), with a relative margin far above float noise: a bar judged
+    eventful by mistake only costs an ordinary step."""
+    rise = None if band.above == math.inf else band.above - abs(band.above) * _MARGIN
+    fall = None if band.below == -math.inf else band.below + abs(band.below) * _MARGIN
+    return rise, fall
+
+
 def _leaves(band: Band, values: FloatArray) -> BoolArray:
-    """True where `values` reach or leave `band` (with a relative margin far above float noise:
-    a bar judged eventful by mistake only costs an ordinary step)."""
+    """True where `values` reach or leave `band` (see `_limits`)."""
+    rise, fall = _limits(band)
     leaves = np.zeros(len(values), dtype=np.bool_)
-    if band.above != math.inf:
-        leaves |= values >= band.above - abs(band.above) * _MARGIN
-    if band.below != -math.inf:
-        leaves |= values <= band.below + abs(band.below) * _MARGIN
+    if rise is not None:
+        leaves |= values >= rise
+    if fall is not None:
+        leaves |= values <= fall
     return leaves
 
 
 def _leaves_value(band: Band, value: float) -> bool:
     """`_leaves` of one value."""
-    return (band.above != math.inf and value >= band.above - abs(band.above) * _MARGIN) or (
-        band.below != -math.inf and value <= band.below + abs(band.below) * _MARGIN
-    )
+    rise, fall = _limits(band)
+    return (rise is not None and value >= rise) or (fall is not None and value <= fall)
 
 
 @attrs.frozen(slots=True)
@@ -186,7 +195,7 @@ class QuietSpanFinder(Generic[P]):
             bars.low[rows].tolist(),
             bars.high[rows].tolist(),
         )
-        cash, sign = state.cash, position.side.sign
+        cash, side = state.cash, position.side
         entry, quantity = position.entry_price, position.quantity
         reference = bands.reference
         references = closes
@@ -201,7 +210,7 @@ class QuietSpanFinder(Generic[P]):
         peak = state.peak_equity
         equities: list[float] = []
         for row, close in enumerate(closes):
-            equity = cash + sign * (close - entry) * quantity
+            equity = cash + unrealized_pnl(side, entry, quantity, close)
             running = max(peak, equity)
             if (
                 _leaves_value(bands.drawdown, max(0.0, 1.0 - equity / running))
