@@ -7,6 +7,7 @@ import json
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from tests.support.cli import run_atb
@@ -52,6 +53,41 @@ def test_issue_command_writes_four_files_and_is_deterministic(
     with (tmp_path / "first" / "trades.csv").open() as handle:
         legs = list(csv.DictReader(handle))
     assert len(legs) == 2 * 54  # entry and exit leg per trade, one row each
+
+
+def test_the_curve_in_parquet_replaces_a_csv_run_with_the_same_numbers(
+    sample_csv: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "run"
+    common = ("backtest", "sma_cross", "--data", str(sample_csv), *SEED_ARGS, "--out", str(out))
+    text = run_atb(*common, "--end", "2023-06-01")
+    assert text.returncode == 0, text.stderr
+    curve = pd.read_csv(out / "equity.csv")
+    binary = run_atb(*common, "--end", "2023-06-01", "--force", "--equity-format", "parquet")
+    assert binary.returncode == 0, binary.stderr
+    assert sorted(path.name for path in out.iterdir()) == [
+        "equity.parquet",
+        "report.html",
+        "result.json",
+        "trades.csv",
+    ]
+    assert "equity.parquet" in binary.stdout  # the summary names the file written
+    document = json.loads((out / "result.json").read_text())
+    assert document["equity_curve"]["file"] == "equity.parquet"
+    assert document["equity_curve"]["bars"] == len(curve) > 3000
+    frame = pd.read_parquet(out / "equity.parquet")
+    assert list(frame.columns) == list(curve.columns)
+    # pandas reads a float's shortest text back to the very float: the same bits.
+    assert pd.to_datetime(curve["time"]).tolist() == frame["time"].tolist()
+    assert frame.drop(columns="time").to_numpy().tolist() == (
+        curve.drop(columns="time").to_numpy().tolist()
+    )
+    refused = run_atb(*common, "--force", "--equity-format", "xml")
+    assert refused.returncode == 2
+    assert "Error: Invalid value for '--equity-format': 'xml' is not one of 'csv', 'parquet'." in (
+        refused.stderr
+    )
+    assert sorted(path.name for path in out.iterdir())[0] == "equity.parquet"  # untouched
 
 
 @pytest.mark.parametrize(

@@ -98,19 +98,31 @@ def test_symbol_order_and_data_form_do_not_change_the_numbers(
     )  # fmt: skip
     files = [arg for symbol in ("BBBBTC", "CCCBTC", "AAABTC")
              for arg in ("--data", str(synthetic / f"{symbol}_1h.csv"))]  # fmt: skip
+    # The second run also writes its curve as Parquet: the same numbers in another form.
     second = run_atb(
         *_backtest(
-            "--symbols", "bbbbtc,CCCBTC,AAABTC", *files, *rules, "--out", str(tmp_path / "b")
+            "--symbols", "bbbbtc,CCCBTC,AAABTC", *files, *rules, "--out", str(tmp_path / "b"),
+            "--equity-format", "parquet",
         )
-    )
+    )  # fmt: skip
     assert first.returncode == 0, first.stderr
     assert second.returncode == 0, second.stderr
+    assert "equity.parquet" in second.stdout  # the summary names the file written
     one, two = _document(tmp_path / "a"), _document(tmp_path / "b")
     assert one["metrics"] == two["metrics"]
     assert one["trades"] == two["trades"]
-    assert (tmp_path / "a" / "equity.csv").read_text() == (
-        tmp_path / "b" / "equity.csv"
-    ).read_text()
+    curve_one, curve_two = one["equity_curve"], two["equity_curve"]
+    assert isinstance(curve_one, dict)
+    assert isinstance(curve_two, dict)
+    assert (curve_one.pop("file"), curve_two.pop("file")) == ("equity.csv", "equity.parquet")
+    assert curve_one == curve_two
+    assert not (tmp_path / "b" / "equity.csv").exists()
+    text = pd.read_csv(tmp_path / "a" / "equity.csv")
+    binary = pd.read_parquet(tmp_path / "b" / "equity.parquet")
+    assert list(text.columns) == list(binary.columns)
+    assert pd.to_datetime(text["time"]).tolist() == binary["time"].tolist()
+    text_numbers = text.drop(columns="time").to_numpy()
+    assert text_numbers.tolist() == binary.drop(columns="time").to_numpy().tolist()
     assert (tmp_path / "a" / "trades.csv").read_text() == (
         tmp_path / "b" / "trades.csv"
     ).read_text()

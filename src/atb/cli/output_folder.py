@@ -12,9 +12,12 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+import attrs
+import click
+
 from atb.domain.errors import AtbError
 from atb.reporting.files import write_result_files
-from atb.reporting.result_files import RESULT_FILE_NAMES, ResultFiles
+from atb.reporting.result_files import RESULT_ENTRIES, EquityFormat, ResultFiles
 from atb.results import BacktestResult
 
 
@@ -40,7 +43,7 @@ def check_writable_folder(folder: Path, *, what: str) -> None:
 
 
 def check_output_folder(
-    folder: Path, *, force: bool, what: str, entries: Sequence[str] = RESULT_FILE_NAMES
+    folder: Path, *, force: bool, what: str, entries: Sequence[str] = RESULT_ENTRIES
 ) -> bool:
     """Check that a result folder may be written; True when an existing one gets replaced.
 
@@ -72,8 +75,41 @@ def check_output_folder(
     return True
 
 
+@attrs.frozen
+class RunOutput:
+    """Where a run writes: the checked `--out` folder (None: a new one under ./results, named
+    when the run ends), whether it replaces an existing one, the words naming it in an error,
+    and the equity curve's format."""
+
+    folder: Path | None
+    overwrite: bool
+    what: str
+    equity_format: EquityFormat = EquityFormat.CSV
+
+    @classmethod
+    def checked(
+        cls, out_dir: Path | None, *, force: bool, equity_format: EquityFormat
+    ) -> RunOutput:
+        """Check `--out` (or the working folder the default goes to) before any work."""
+        if out_dir is not None:
+            what = f"--out {out_dir}"
+            overwrite = check_output_folder(out_dir, force=force, what=what)
+            return cls(out_dir, overwrite, what, equity_format)
+        if force:
+            raise click.UsageError("--force needs --out (a default output folder is always new)")
+        what = "the output folder under ./results"
+        # The default folder is named by the time the run ends: only its parent is known now.
+        check_writable_folder(Path("results"), what=what)
+        return cls(None, False, what, equity_format)
+
+
 def write_results(
-    result: BacktestResult, folder: Path, *, overwrite: bool, what: str
+    result: BacktestResult,
+    folder: Path,
+    *,
+    overwrite: bool,
+    what: str,
+    equity_format: EquityFormat = EquityFormat.CSV,
 ) -> ResultFiles:
     """Write the result files, turning a failure of the file system into one line.
 
@@ -81,7 +117,7 @@ def write_results(
     appeared, the disk filled up). `write_result_files` has removed its staging folder by then.
     """
     try:
-        return write_result_files(result, folder, overwrite=overwrite)
+        return write_result_files(result, folder, overwrite=overwrite, equity_format=equity_format)
     except OSError as error:
         reason = error.strerror or str(error)
         raise OutputError(f"{what}: cannot write the results to {folder}: {reason}") from error

@@ -17,7 +17,7 @@ import click
 from rich.console import Console
 
 from atb.cli.candle_report import echo_candles_report
-from atb.cli.output_folder import OutputError
+from atb.cli.output_folder import OutputError, RunOutput
 from atb.cli.progress import show_progress
 from atb.cli.run_options import build_strategies, refuse_short_history
 from atb.data.portfolio import PortfolioCandles, load_portfolio
@@ -61,7 +61,7 @@ def run_portfolio_backtest_command(
     close_at_end: bool,
     allow_overlap: bool,
     drop_outliers: bool,
-    output: tuple[Path | None, bool, str],
+    output: RunOutput,
 ) -> None:
     """Load, run, write and summarise one portfolio backtest (options already checked)."""
     strategies = build_strategies(
@@ -105,31 +105,32 @@ def run_portfolio_backtest_command(
     execute_portfolio_backtest(request, output)
 
 
-def execute_portfolio_backtest(
-    request: PortfolioRequest, output: tuple[Path | None, bool, str]
-) -> None:
+def execute_portfolio_backtest(request: PortfolioRequest, output: RunOutput) -> None:
     """Run a checked request with a progress display, write its files (to the output folder,
     or a new one under results/) and print its summary."""
     portfolio = request.candles
     strategy_name = request.strategies[portfolio.symbols[0]].name
-    folder, overwrite, what = output
     console = Console()
     timeframe = str(portfolio.candles[portfolio.symbols[0]].timeframe)
     title = f"backtest {strategy_name} {len(portfolio.symbols)} symbols {timeframe}"
     with show_progress(title, total=len(portfolio.times), unit="bar times") as progress:
         result = run_portfolio_backtest(request, progress=progress.update)
         progress.stage("writing the report", total=None)
-        target = folder or _default_folder(strategy_name, portfolio, timeframe)
-        files = _write(result, target, overwrite=overwrite, what=what)
+        target = output.folder or _default_folder(strategy_name, portfolio, timeframe)
+        files = _write(result, target, output)
     print_portfolio_summary(result, files, console)
 
 
-def _write(result: PortfolioResult, folder: Path, *, overwrite: bool, what: str) -> ResultFiles:
+def _write(result: PortfolioResult, folder: Path, output: RunOutput) -> ResultFiles:
     try:
-        return write_portfolio_files(result, folder, overwrite=overwrite)
+        return write_portfolio_files(
+            result, folder, overwrite=output.overwrite, equity_format=output.equity_format
+        )
     except OSError as error:
         reason = error.strerror or str(error)
-        raise OutputError(f"{what}: cannot write the results to {folder}: {reason}") from error
+        raise OutputError(
+            f"{output.what}: cannot write the results to {folder}: {reason}"
+        ) from error
 
 
 def _default_folder(strategy: str, portfolio: PortfolioCandles, timeframe: str) -> Path:

@@ -88,27 +88,31 @@ def equity_csv_parts(result: BacktestResult) -> Iterator[str]:
     """`equity_csv`'s text in consecutive parts (the header, then slices of rows): a writer
     streams them, so neither the cells nor the whole text of a million-row curve ever exist at
     once."""
+    times_ns, numbers = equity_values(result)
+    # Plain joins rather than csv.writer: every cell is a number or an ISO time, nothing to
+    # quote.
+    yield ",".join(EQUITY_COLUMNS) + "\n"
+    for start in range(0, len(times_ns), _ROWS_PER_SLICE):
+        rows = slice(start, start + _ROWS_PER_SLICE)
+        cells = (iso_utc_ns(times_ns[rows]), *(number_cells(column[rows]) for column in numbers))
+        yield "".join(",".join(row) + "\n" for row in zip(*cells, strict=True))
+
+
+def equity_values(
+    result: BacktestResult,
+) -> tuple[npt.NDArray[np.int64], tuple[npt.NDArray[np.float64], ...]]:
+    """The equity curve file's values: the bar times (ns since the epoch, UTC) and the
+    number columns after `time` in `EQUITY_COLUMNS`' order. Both file formats write these."""
     curve = result.equity
     equity = np.asarray(curve.equity, dtype=np.float64)
     close = np.asarray(curve.close, dtype=np.float64)
-    columns = (
-        np.asarray(curve.times_ns, dtype=np.int64),
+    return np.asarray(curve.times_ns, dtype=np.int64), (
         equity,
         close,
         np.asarray(curve.exposure, dtype=np.float64),
         drawdown(equity, result.initial_balance),
         buy_and_hold_equity(close, result.initial_balance),
     )
-    # Plain joins rather than csv.writer: every cell is a number or an ISO time, nothing to
-    # quote.
-    yield ",".join(EQUITY_COLUMNS) + "\n"
-    for start in range(0, len(equity), _ROWS_PER_SLICE):
-        rows = slice(start, start + _ROWS_PER_SLICE)
-        cells = (
-            iso_utc_ns(columns[0][rows]),
-            *(number_cells(column[rows]) for column in columns[1:]),
-        )
-        yield "".join(",".join(row) + "\n" for row in zip(*cells, strict=True))
 
 
 _ROWS_PER_SLICE = 8_192

@@ -17,18 +17,29 @@ import shutil
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 import attrs
 
-from atb.reporting.csv_files import equity_csv, equity_csv_parts, trades_csv
+from atb.reporting.csv_files import (
+    EQUITY_COLUMNS,
+    equity_csv,
+    equity_csv_parts,
+    equity_values,
+    trades_csv,
+)
+from atb.reporting.equity_parquet import write_equity_parquet
 from atb.reporting.html_report import render_report
 from atb.reporting.result_files import (
     EQUITY_CSV,
     REPORT_HTML,
+    RESULT_ENTRIES,
     RESULT_FILE_NAMES,
     RESULT_JSON,
     TRADES_CSV,
+    EquityFormat,
     ResultFiles,
+    result_file_names,
 )
 from atb.reporting.result_json import result_to_json
 from atb.results import BacktestResult
@@ -55,51 +66,79 @@ class StreamedText:
         return "".join(self.parts())
 
 
-FileContent = str | bytes | StreamedText
-"""What `write_tree` writes into a file: text, bytes, or text made in parts."""
+@attrs.frozen(slots=True)
+class WrittenBinary:
+    """A binary file its writer encodes straight into the open file (`write(handle)`), so its
+    bytes never exist whole in memory beside the values they encode."""
+
+    write: Callable[[BinaryIO], None]
+
+
+FileContent = str | bytes | StreamedText | WrittenBinary
+"""What `write_tree` writes into a file: text, bytes, text made in parts, or a binary file its
+writer encodes into the open file."""
 
 
 def write_result_files(
-    result: BacktestResult, out_dir: str | os.PathLike[str], *, overwrite: bool = False
+    result: BacktestResult,
+    out_dir: str | os.PathLike[str],
+    *,
+    overwrite: bool = False,
+    equity_format: EquityFormat = EquityFormat.CSV,
 ) -> ResultFiles:
-    """Write `result.json`, `trades.csv`, `equity.csv` and `report.html` into `out_dir`.
+    """Write `result.json`, `trades.csv`, `equity.csv` (or `equity.parquet`, by
+    `equity_format`) and `report.html` into `out_dir`.
 
     `out_dir` must not exist (missing parents are created). With `overwrite=True` an existing
-    `out_dir` that holds nothing but these four files is replaced as a whole; a folder with any
-    other content is never touched. Raises `FileExistsError` for an existing folder that may
-    not be replaced, and re-raises any rendering or IO error after removing the temporary
-    folder, so no partial output folder is ever left behind.
+    `out_dir` that holds nothing but an earlier run's files is replaced as a whole; a folder
+    with any other content is never touched. Raises `FileExistsError` for an existing folder
+    that may not be replaced, and re-raises any rendering or IO error after removing the
+    temporary folder, so no partial output folder is ever left behind.
     """
     target = Path(out_dir).absolute()
     _check_target(target, overwrite=overwrite)  # refused before any time is spent rendering
+    equity: FileContent
+    if equity_format is EquityFormat.PARQUET:
+        equity = WrittenBinary(
+            lambda handle: write_equity_parquet(handle, EQUITY_COLUMNS, *equity_values(result))
+        )
+    else:
+        equity = StreamedText(lambda: equity_csv_parts(result))
     contents: dict[str, FileContent] = {
-        RESULT_JSON: result_to_json(result),
+        RESULT_JSON: result_to_json(result, equity_format=equity_format),
         TRADES_CSV: trades_csv(result),
-        EQUITY_CSV: StreamedText(lambda: equity_csv_parts(result)),
+        equity_format.file_name: equity,
         REPORT_HTML: render_report(result),
     }
-    write_tree(contents, target, overwrite=overwrite, entries=RESULT_FILE_NAMES)
-    return ResultFiles(target)
+    write_tree(contents, target, overwrite=overwrite, entries=RESULT_ENTRIES)
+    return ResultFiles(target, equity_format)
 
 
 def write_rendered(
-    contents: dict[str, str], out_dir: str | os.PathLike[str], *, overwrite: bool
+    contents: Mapping[str, str | bytes], out_dir: str | os.PathLike[str], *, overwrite: bool
 ) -> ResultFiles:
-    """Write already rendered result files (`contents`: the text of each of the four files by
-    name, as `render_result_files` gives) into `out_dir`, atomically.
+    """Write already rendered result files (`contents`: the text, or the bytes of a Parquet
+    curve, of each of the four files by name, as `render_result_files` gives) into `out_dir`,
+    atomically.
 
     The folder rules and the all-or-nothing promise are `write_result_files`'s: `out_dir` must
     not exist unless `overwrite=True` and it holds nothing but the four files; a failure
     removes the temporary folder and is re-raised. Raises `ValueError` when `contents` does not
     name exactly the four result files.
     """
-    if sorted(contents) != sorted(RESULT_FILE_NAMES):
+    formats = [
+        equity_format
+        for equity_format in EquityFormat
+        if sorted(contents) == sorted(result_file_names(equity_format))
+    ]
+    if not formats:
         raise ValueError(
-            f"result files must be exactly {', '.join(RESULT_FILE_NAMES)}; "
+            f"result files must be exactly {', '.join(RESULT_FILE_NAMES)} (or "
+            f"{EquityFormat.PARQUET.file_name} for the curve); "
             f"got {', '.join(sorted(contents)) or 'none'}"
         )
-    write_tree(contents, out_dir, overwrite=overwrite, entries=RESULT_FILE_NAMES)
-    return ResultFiles(Path(out_dir).absolute())
+    write_tree(contents, out_dir, overwrite=overwrite, entries=RESULT_ENTRIES)
+    return ResultFiles(Path(out_dir).absolute(), formats[0])
 
 
 def write_tree(
@@ -139,7 +178,7 @@ def write_tree(
 
 
 def _check_target(
-    target: Path, *, overwrite: bool, entries: Sequence[str] = RESULT_FILE_NAMES
+    target: Path, *, overwrite: bool, entries: Sequence[str] = RESULT_ENTRIES
 ) -> None:
     if not target.exists() and not target.is_symlink():
         return
@@ -177,6 +216,8 @@ def _write_synced(path: Path, content: FileContent) -> None:
         if isinstance(content, StreamedText):
             for part in content.parts():
                 handle.write(part.encode("utf-8"))
+        elif isinstance(content, WrittenBinary):
+            content.write(handle)
         else:
             handle.write(content.encode("utf-8") if isinstance(content, str) else content)
         handle.flush()

@@ -13,13 +13,20 @@ import csv
 import io
 
 import numpy as np
+import numpy.typing as npt
 
 from atb.reporting.csv_files import TRADE_COLUMNS, number_cells
 from atb.reporting.jsonable import csv_number, iso_utc, iso_utc_ns
 from atb.reporting.portfolio_derived import portfolio_leg_rows
 from atb.results import PortfolioResult
 
-__all__ = ["EXPOSURE_PREFIX", "equity_columns", "portfolio_equity_csv", "portfolio_trades_csv"]
+__all__ = [
+    "EXPOSURE_PREFIX",
+    "equity_columns",
+    "portfolio_equity_csv",
+    "portfolio_equity_values",
+    "portfolio_trades_csv",
+]
 
 EXPOSURE_PREFIX = "exposure_"
 """The per-symbol exposure columns of `equity.csv` are `exposure_<SYMBOL>`."""
@@ -73,17 +80,23 @@ def portfolio_equity_csv(result: PortfolioResult) -> str:
     """One row per bar time of the curve: time, the account's equity at the closes (quote),
     the equal-weight basket (its close ratio, 1.0 at the start), the total exposure, then each
     symbol's exposure (|notional| / equity; 0 while flat)."""
-    curve = result.equity
-    columns = [
-        iso_utc_ns(np.asarray(curve.times_ns, dtype=np.int64)),
-        number_cells(np.asarray(curve.equity, dtype=np.float64)),
-        number_cells(np.asarray(curve.close, dtype=np.float64)),
-        number_cells(np.asarray(curve.exposure, dtype=np.float64)),
-    ]
-    columns.extend(
-        number_cells(np.asarray(part.exposure, dtype=np.float64)) for part in result.symbols
-    )
+    times_ns, numbers = portfolio_equity_values(result)
+    columns = [iso_utc_ns(times_ns), *(number_cells(column) for column in numbers)]
     # Plain joins, as the single-symbol equity.csv: every cell is a number or an ISO time.
     lines = [",".join(equity_columns(result))]
     lines.extend(",".join(cells) for cells in zip(*columns, strict=True))
     return "\n".join(lines) + "\n"
+
+
+def portfolio_equity_values(
+    result: PortfolioResult,
+) -> tuple[npt.NDArray[np.int64], tuple[npt.NDArray[np.float64], ...]]:
+    """The portfolio's equity file values: the bar times (ns since the epoch, UTC) and the
+    number columns after `time` in `equity_columns`' order. Both file formats write these."""
+    curve = result.equity
+    return np.asarray(curve.times_ns, dtype=np.int64), (
+        np.asarray(curve.equity, dtype=np.float64),
+        np.asarray(curve.close, dtype=np.float64),
+        np.asarray(curve.exposure, dtype=np.float64),
+        *(np.asarray(part.exposure, dtype=np.float64) for part in result.symbols),
+    )

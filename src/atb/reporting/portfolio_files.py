@@ -10,15 +10,21 @@ from __future__ import annotations
 
 import os
 
+from atb.reporting.equity_parquet import equity_parquet
 from atb.reporting.files import write_rendered
-from atb.reporting.portfolio_csv import portfolio_equity_csv, portfolio_trades_csv
+from atb.reporting.portfolio_csv import (
+    equity_columns,
+    portfolio_equity_csv,
+    portfolio_equity_values,
+    portfolio_trades_csv,
+)
 from atb.reporting.portfolio_json import portfolio_to_json
 from atb.reporting.portfolio_report import render_portfolio_report
 from atb.reporting.result_files import (
-    EQUITY_CSV,
     REPORT_HTML,
     RESULT_JSON,
     TRADES_CSV,
+    EquityFormat,
     ResultFiles,
 )
 from atb.results import PortfolioResult
@@ -26,21 +32,33 @@ from atb.results import PortfolioResult
 __all__ = ["render_portfolio_files", "write_portfolio_files"]
 
 
-def render_portfolio_files(result: PortfolioResult) -> dict[str, str]:
-    """The text of each result file by file name (what `write_portfolio_files` writes)."""
+def render_portfolio_files(
+    result: PortfolioResult, equity_format: EquityFormat = EquityFormat.CSV
+) -> dict[str, str | bytes]:
+    """The content of each result file by file name (what `write_portfolio_files` writes):
+    text, and the bytes of `equity.parquet` when the curve goes to Parquet."""
+    equity: str | bytes
+    if equity_format is EquityFormat.PARQUET:
+        equity = equity_parquet(equity_columns(result), *portfolio_equity_values(result))
+    else:
+        equity = portfolio_equity_csv(result)
     return {
-        RESULT_JSON: portfolio_to_json(result),
+        RESULT_JSON: portfolio_to_json(result, equity_format=equity_format),
         TRADES_CSV: portfolio_trades_csv(result),
-        EQUITY_CSV: portfolio_equity_csv(result),
+        equity_format.file_name: equity,
         REPORT_HTML: render_portfolio_report(result),
     }
 
 
 def write_portfolio_files(
-    result: PortfolioResult, out_dir: str | os.PathLike[str], *, overwrite: bool = False
+    result: PortfolioResult,
+    out_dir: str | os.PathLike[str],
+    *,
+    overwrite: bool = False,
+    equity_format: EquityFormat = EquityFormat.CSV,
 ) -> ResultFiles:
-    """Write the portfolio's `result.json`, `trades.csv`, `equity.csv` and `report.html` into
-    `out_dir`, with `write_result_files`'s rules.
+    """Write the portfolio's `result.json`, `trades.csv`, `equity.csv` (or `equity.parquet`,
+    by `equity_format`) and `report.html` into `out_dir`, with `write_result_files`'s rules.
 
     `out_dir` must not exist (missing parents are created). With `overwrite=True` an existing
     `out_dir` that holds nothing but these four files is replaced as a whole; a folder with any
@@ -48,4 +66,5 @@ def write_portfolio_files(
     not be replaced, and re-raises any rendering or IO error; no partial output folder (and no
     temporary sibling) is ever left behind.
     """
-    return write_rendered(render_portfolio_files(result), out_dir, overwrite=overwrite)
+    contents = render_portfolio_files(result, equity_format)
+    return write_rendered(contents, out_dir, overwrite=overwrite)

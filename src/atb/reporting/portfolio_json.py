@@ -34,7 +34,8 @@ from atb.reporting.portfolio_derived import (
     rejections_by_symbol,
     symbol_stats,
 )
-from atb.reporting.result_json import EQUITY_FILE, open_position_to_dict, trade_to_dict
+from atb.reporting.result_files import EquityFormat
+from atb.reporting.result_json import open_position_to_dict, trade_to_dict
 from atb.results import DataInfo, InstrumentInfo, PortfolioResult, SymbolPart
 
 __all__ = ["KIND", "PORTFOLIO_SCHEMA_VERSION", "portfolio_to_dict", "portfolio_to_json"]
@@ -46,7 +47,9 @@ KIND = "portfolio"
 """The `kind` of a portfolio `result.json` (a single-symbol run's file has no `kind`)."""
 
 
-def portfolio_to_dict(result: PortfolioResult) -> dict[str, JsonValue]:
+def portfolio_to_dict(
+    result: PortfolioResult, *, equity_format: EquityFormat = EquityFormat.CSV
+) -> dict[str, JsonValue]:
     """Everything in `result` as JSON-ready values, keys in the documented order."""
     ambiguity = result.ambiguity
     return {
@@ -96,15 +99,17 @@ def portfolio_to_dict(result: PortfolioResult) -> dict[str, JsonValue]:
             for item in rejection_counts(result)
         ],
         "event_counts": dict(event_counts(result)),
-        "equity_curve": _equity_summary(result),
+        "equity_curve": _equity_summary(result, equity_format.file_name),
         "trades": [trade_to_dict(trade) for trade in result.trades],
     }
 
 
-def portfolio_to_json(result: PortfolioResult) -> str:
+def portfolio_to_json(
+    result: PortfolioResult, *, equity_format: EquityFormat = EquityFormat.CSV
+) -> str:
     """`portfolio_to_dict` as the text of `result.json`: 2-space indent, UTF-8, final
-    newline."""
-    document = portfolio_to_dict(result)
+    newline. `equity_curve.file` names the curve's file in `equity_format`."""
+    document = portfolio_to_dict(result, equity_format=equity_format)
     return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
@@ -187,17 +192,17 @@ def _exposure(result: PortfolioResult) -> dict[str, JsonValue]:
     }
 
 
-def _equity_summary(result: PortfolioResult) -> dict[str, JsonValue]:
+def _equity_summary(result: PortfolioResult, file_name: str) -> dict[str, JsonValue]:
     # The keys of result_json's `equity_curve`; `buy_and_hold_final` is the basket's.
     curve = result.equity
     equity = np.asarray(curve.equity, dtype=np.float64)
     if equity.size == 0:
         empty: dict[str, JsonValue] = dict.fromkeys(_EQUITY_SUMMARY_KEYS)
-        return {**empty, "file": EQUITY_FILE, "bars": 0}
+        return {**empty, "file": file_name, "bars": 0}
     start, end = iso_utc_ns(np.asarray(curve.times_ns, dtype=np.int64)[[0, -1]])
     dd = portfolio_drawdown(result)
     return {
-        "file": EQUITY_FILE,
+        "file": file_name,
         "bars": int(equity.size),
         "start": start,
         "end": end,

@@ -6,6 +6,7 @@ HTML and CSV renderers.
 
 from __future__ import annotations
 
+import enum
 from pathlib import Path
 
 import attrs
@@ -13,9 +14,35 @@ import attrs
 RESULT_JSON = "result.json"
 TRADES_CSV = "trades.csv"
 EQUITY_CSV = "equity.csv"
+EQUITY_PARQUET = "equity.parquet"
 REPORT_HTML = "report.html"
 RESULT_FILE_NAMES = (RESULT_JSON, TRADES_CSV, EQUITY_CSV, REPORT_HTML)
-"""The files `write_result_files` creates, in writing order."""
+"""The files `write_result_files` creates by default, in writing order."""
+RESULT_ENTRIES = (*RESULT_FILE_NAMES, EQUITY_PARQUET)
+"""Every name an earlier run's folder may hold at its top (what `--force` may replace)."""
+
+
+class EquityFormat(enum.Enum):
+    """The file the equity curve is written to (`atb backtest --equity-format`).
+
+    `csv` is text anyone can open; `parquet` holds the same float64 values in binary columns:
+    a million-bar curve is written in a tenth of a second instead of seconds (a float's
+    shortest text costs ~0.4 µs here, and the curve has four million of them), at a quarter
+    of the size.
+    """
+
+    CSV = "csv"
+    PARQUET = "parquet"
+
+    @property
+    def file_name(self) -> str:
+        """`equity.csv` or `equity.parquet`."""
+        return EQUITY_PARQUET if self is EquityFormat.PARQUET else EQUITY_CSV
+
+
+def result_file_names(equity_format: EquityFormat) -> tuple[str, ...]:
+    """The four files a run writes with its equity curve in `equity_format`."""
+    return (RESULT_JSON, TRADES_CSV, equity_format.file_name, REPORT_HTML)
 
 
 @attrs.frozen(slots=True)
@@ -23,6 +50,7 @@ class ResultFiles:
     """Where a result's files are: the output folder and the four paths inside it."""
 
     directory: Path
+    equity_format: EquityFormat = EquityFormat.CSV
 
     @property
     def result_json(self) -> Path:
@@ -36,8 +64,13 @@ class ResultFiles:
 
     @property
     def equity_csv(self) -> Path:
-        """`equity.csv`: one row per bar."""
+        """`equity.csv`: one row per bar (written unless the curve went to Parquet)."""
         return self.directory / EQUITY_CSV
+
+    @property
+    def equity(self) -> Path:
+        """The equity curve's file: `equity.csv`, or `equity.parquet` (`equity_format`)."""
+        return self.directory / self.equity_format.file_name
 
     @property
     def report_html(self) -> Path:

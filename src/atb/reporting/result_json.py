@@ -45,18 +45,18 @@ from atb.reporting.jsonable import (
     plain,
     sorted_plain,
 )
+from atb.reporting.result_files import EquityFormat
 from atb.results import BacktestResult, OpenPosition
 
 SCHEMA_VERSION = 1
 """Version of the `result.json` layout (see docs/results.md)."""
 
-EQUITY_FILE = "equity.csv"
-"""Where the full equity curve goes (named in `equity_curve.file`)."""
-
 _SECONDS_PER_HOUR = 3600.0
 
 
-def result_to_dict(result: BacktestResult) -> dict[str, JsonValue]:
+def result_to_dict(
+    result: BacktestResult, *, equity_format: EquityFormat = EquityFormat.CSV
+) -> dict[str, JsonValue]:
     """Everything in `result` as JSON-ready values, keys in the documented order."""
     return {
         "schema_version": SCHEMA_VERSION,
@@ -110,7 +110,7 @@ def result_to_dict(result: BacktestResult) -> dict[str, JsonValue]:
             "count": len(stop_moves(result)),
             "by_cause": dict(count_by([event.cause for event in stop_moves(result)])),
         },
-        "equity_curve": _equity_summary(result),
+        "equity_curve": _equity_summary(result, equity_format.file_name),
         "monthly_returns": [
             {"month": month.label, "return": finite_or_none(month.value)}
             for month in monthly_returns(result)
@@ -124,9 +124,13 @@ def result_to_dict(result: BacktestResult) -> dict[str, JsonValue]:
     }
 
 
-def result_to_json(result: BacktestResult) -> str:
-    """`result_to_dict` as the text of `result.json`: 2-space indent, UTF-8, final newline."""
-    return json.dumps(result_to_dict(result), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+def result_to_json(
+    result: BacktestResult, *, equity_format: EquityFormat = EquityFormat.CSV
+) -> str:
+    """`result_to_dict` as the text of `result.json`: 2-space indent, UTF-8, final newline.
+    `equity_curve.file` names the curve's file in `equity_format`."""
+    document = result_to_dict(result, equity_format=equity_format)
+    return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def _policy(policy: AttrsInstance | None) -> JsonValue:
@@ -199,17 +203,17 @@ def _dynamic_risk(result: BacktestResult) -> dict[str, JsonValue]:
     }
 
 
-def _equity_summary(result: BacktestResult) -> dict[str, JsonValue]:
+def _equity_summary(result: BacktestResult, file_name: str) -> dict[str, JsonValue]:
     curve = result.equity
     equity = np.asarray(curve.equity, dtype=np.float64)
     if equity.size == 0:
         empty: dict[str, JsonValue] = dict.fromkeys(_EQUITY_SUMMARY_KEYS)
-        return {**empty, "file": EQUITY_FILE, "bars": 0}
+        return {**empty, "file": file_name, "bars": 0}
     start, end = iso_utc_ns(np.asarray(curve.times_ns, dtype=np.int64)[[0, -1]])
     dd = drawdown(equity, result.initial_balance)
     hold = buy_and_hold_equity(np.asarray(curve.close, dtype=np.float64), result.initial_balance)
     return {
-        "file": EQUITY_FILE,
+        "file": file_name,
         "bars": int(equity.size),
         "start": start,
         "end": end,

@@ -240,7 +240,7 @@ def files_text(files: ResultFiles) -> Text:
     """The summary's list of the files written."""
     text = Text("Files: ", style="bold")
     text.append(str(files.directory))
-    for path in (files.result_json, files.trades_csv, files.equity_csv):
+    for path in (files.result_json, files.trades_csv, files.equity):
         text.append(f"\n  {path.name}")
     text.append("\nReport: ", style="bold")
     text.append(str(files.report_html), style="underline")

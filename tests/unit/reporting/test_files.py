@@ -11,10 +11,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import attrs
+import numpy as np
+import pandas as pd
 import pytest
 
+from atb.reporting.csv_files import EQUITY_COLUMNS
 from atb.reporting.files import render_result_files, write_result_files
-from atb.reporting.result_files import RESULT_FILE_NAMES, ResultFiles
+from atb.reporting.result_files import RESULT_FILE_NAMES, EquityFormat, ResultFiles
 from tests.support.result_builder import build_result
 
 REPO = Path(__file__).resolve().parents[3]
@@ -37,6 +40,40 @@ def test_writes_the_four_files(tmp_path: Path) -> None:
     # The folder gets ordinary permissions (umask applied), not a temp folder's 0700.
     assert files.directory.stat().st_mode & 0o777 == 0o777 & ~_umask()
     assert sorted(p.name for p in (tmp_path / "results").iterdir()) == ["run1"]
+
+
+def test_the_curve_in_parquet_holds_every_number_of_the_csv(tmp_path: Path) -> None:
+    result = build_result()
+    text = write_result_files(result, tmp_path / "csv")
+    binary = write_result_files(result, tmp_path / "pq", equity_format=EquityFormat.PARQUET)
+    assert binary == ResultFiles(tmp_path / "pq", EquityFormat.PARQUET)
+    assert sorted(p.name for p in binary.directory.iterdir()) == [
+        "equity.parquet",
+        "report.html",
+        "result.json",
+        "trades.csv",
+    ]
+    for name in ("trades.csv", "report.html"):
+        assert (text.directory / name).read_bytes() == (binary.directory / name).read_bytes()
+    a = text.result_json.read_text().splitlines()
+    b = binary.result_json.read_text().splitlines()
+    assert [(x.strip(), y.strip()) for x, y in zip(a, b, strict=True) if x != y] == [
+        ('"file": "equity.csv",', '"file": "equity.parquet",')
+    ]
+    frame = pd.read_parquet(binary.equity)
+    assert tuple(frame.columns) == EQUITY_COLUMNS
+    rows = [line.split(",") for line in text.equity.read_text().splitlines()[1:]]
+    assert len(rows) == len(frame) > 0
+    times = pd.DatetimeIndex(frame["time"])
+    assert [cells[0] for cells in rows] == times.strftime("%Y-%m-%dT%H:%M:%SZ").tolist()
+    for index, name in enumerate(EQUITY_COLUMNS[1:], start=1):
+        values = frame[name].to_numpy(dtype=np.float64)
+        cells = [cells[index] for cells in rows]
+        # The very float the CSV cell spells (empty where the number is not finite).
+        assert [cell == "" for cell in cells] == (~np.isfinite(values)).tolist()
+        parsed = np.array([float(cell) if cell else np.nan for cell in cells])
+        finite = np.isfinite(values)
+        assert parsed[finite].view(np.int64).tolist() == values[finite].view(np.int64).tolist()
 
 
 def test_two_runs_differ_only_in_created_at(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 import attrs
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 import pytest
 from rich.console import Console
 
@@ -39,7 +40,12 @@ from atb.reporting.portfolio_charts import (
     correlation_figure,
     exposure_figure,
 )
-from atb.reporting.portfolio_csv import portfolio_equity_csv, portfolio_trades_csv
+from atb.reporting.portfolio_csv import (
+    equity_columns,
+    portfolio_equity_csv,
+    portfolio_equity_values,
+    portfolio_trades_csv,
+)
 from atb.reporting.portfolio_files import render_portfolio_files, write_portfolio_files
 from atb.reporting.portfolio_json import (
     PORTFOLIO_SCHEMA_VERSION,
@@ -48,7 +54,7 @@ from atb.reporting.portfolio_json import (
 )
 from atb.reporting.portfolio_report import PORTFOLIO_CHART_IDS, render_portfolio_report
 from atb.reporting.portfolio_summary import print_portfolio_summary
-from atb.reporting.result_files import RESULT_FILE_NAMES, ResultFiles
+from atb.reporting.result_files import RESULT_FILE_NAMES, EquityFormat, ResultFiles
 from atb.reporting.result_json import result_to_dict
 from atb.results import PortfolioResult
 from atb.strategies.registry import StrategyContext, create_strategy
@@ -508,9 +514,39 @@ def test_writes_the_four_files(result: PortfolioResult, tmp_path: Path) -> None:
     assert sorted(path.name for path in files.directory.iterdir()) == sorted(RESULT_FILE_NAMES)
     expected = render_portfolio_files(result)
     for path in (files.result_json, files.trades_csv, files.equity_csv, files.report_html):
-        assert path.read_bytes() == expected[path.name].encode("utf-8")
+        text = expected[path.name]
+        assert isinstance(text, str)
+        assert path.read_bytes() == text.encode("utf-8")
     assert json.loads(files.result_json.read_text())["kind"] == "portfolio"
     assert _leftovers(tmp_path / "results") == []
+
+
+def test_the_curve_in_parquet_holds_the_csv_numbers(
+    result: PortfolioResult, tmp_path: Path
+) -> None:
+    target = tmp_path / "out"
+    target.mkdir()
+    for name in RESULT_FILE_NAMES:  # an earlier CSV run's folder, replaced whole
+        (target / name).write_text("old")
+    files = write_portfolio_files(
+        result, target, overwrite=True, equity_format=EquityFormat.PARQUET
+    )
+    assert files.equity == target.absolute() / "equity.parquet"
+    assert sorted(path.name for path in target.iterdir()) == sorted(
+        ("equity.parquet", "report.html", "result.json", "trades.csv")
+    )
+    assert json.loads(files.result_json.read_text())["equity_curve"]["file"] == "equity.parquet"
+    frame = pd.read_parquet(files.equity)
+    assert tuple(frame.columns) == equity_columns(result)
+    times_ns, numbers = portfolio_equity_values(result)
+    times = pd.DatetimeIndex(frame["time"])
+    assert str(times.tz) == "UTC"
+    assert times.as_unit("ns").asi8.tolist() == times_ns.tolist()
+    for name, column in zip(frame.columns[1:], numbers, strict=True):
+        assert frame[name].to_numpy().view(np.int64).tolist() == column.view(np.int64).tolist()
+    csv_rows = portfolio_equity_csv(result).splitlines()[1:]
+    assert len(csv_rows) == len(frame) > 0
+    assert [float(cell) for cell in csv_rows[-1].split(",")[1:]] == frame.iloc[-1, 1:].tolist()
 
 
 def test_an_existing_folder_of_other_files_is_refused_and_left_untouched(

@@ -1,0 +1,23 @@
+# The part of pyarrow atb calls (atb.reporting.equity_parquet); pyarrow ships no type hints.
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+class DataType: ...
+class TimestampType(DataType): ...
+
+def timestamp(unit: str, tz: str | None = None) -> TimestampType: ...
+
+class Array:
+    def __len__(self) -> int: ...
+
+def array(
+    obj: npt.NDArray[np.float64] | npt.NDArray[np.int64], type: DataType | None = None
+) -> Array: ...
+
+class Table:
+    @property
+    def num_rows(self) -> int: ...
+    @staticmethod
+    def from_arrays(arrays: Sequence[Array], names: Sequence[str]) -> Table: ...
