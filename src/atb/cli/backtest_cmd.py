@@ -295,13 +295,7 @@ def _execute(request: BacktestRequest, output: RunOutput) -> None:
         return_freed_memory()  # the run's temporaries, before the files are written
         progress.stage("writing the report", total=None)
         folder = output.folder or _default_folder(strategy.name, symbol, str(timeframe))
-        files = write_results(
-            result,
-            folder,
-            overwrite=output.overwrite,
-            what=output.what,
-            equity_format=output.equity_format,
-        )
+        files = write_results(result, folder, output)
     print_summary(result, files, console)
 
 

@@ -17,8 +17,9 @@ import click
 
 from atb.domain.errors import AtbError
 from atb.reporting.files import write_result_files
+from atb.reporting.portfolio_files import write_portfolio_files
 from atb.reporting.result_files import RESULT_ENTRIES, EquityFormat, ResultFiles
-from atb.results import BacktestResult
+from atb.results import BacktestResult, PortfolioResult
 
 
 class OutputError(AtbError):
@@ -104,20 +105,24 @@ class RunOutput:
 
 
 def write_results(
-    result: BacktestResult,
-    folder: Path,
-    *,
-    overwrite: bool,
-    what: str,
-    equity_format: EquityFormat = EquityFormat.CSV,
+    result: BacktestResult | PortfolioResult, folder: Path, output: RunOutput
 ) -> ResultFiles:
-    """Write the result files, turning a failure of the file system into one line.
+    """Write a run's result files (a single symbol's or a portfolio's) into `folder`, turning
+    a failure of the file system into one line.
 
     The folder was checked before the run; this still catches what changed since (the folder
-    appeared, the disk filled up). `write_result_files` has removed its staging folder by then.
+    appeared, the disk filled up). The writers have removed their staging folder by then.
     """
     try:
-        return write_result_files(result, folder, overwrite=overwrite, equity_format=equity_format)
+        if isinstance(result, PortfolioResult):
+            return write_portfolio_files(
+                result, folder, overwrite=output.overwrite, equity_format=output.equity_format
+            )
+        return write_result_files(
+            result, folder, overwrite=output.overwrite, equity_format=output.equity_format
+        )
     except OSError as error:
         reason = error.strerror or str(error)
-        raise OutputError(f"{what}: cannot write the results to {folder}: {reason}") from error
+        raise OutputError(
+            f"{output.what}: cannot write the results to {folder}: {reason}"
+        ) from error

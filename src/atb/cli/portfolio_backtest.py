@@ -17,7 +17,7 @@ import click
 from rich.console import Console
 
 from atb.cli.candle_report import echo_candles_report
-from atb.cli.output_folder import OutputError, RunOutput
+from atb.cli.output_folder import RunOutput, write_results
 from atb.cli.progress import show_progress
 from atb.cli.run_options import build_strategies, refuse_short_history
 from atb.data.portfolio import PortfolioCandles, load_portfolio
@@ -26,10 +26,7 @@ from atb.domain.errors import DataError
 from atb.engines.portfolio.backtest import PortfolioRequest, run_portfolio_backtest
 from atb.managers.lookback import history_bars
 from atb.managers.run_config import RunConfiguration
-from atb.reporting.portfolio_files import write_portfolio_files
 from atb.reporting.portfolio_summary import print_portfolio_summary
-from atb.reporting.result_files import ResultFiles
-from atb.results import PortfolioResult
 
 __all__ = ["execute_portfolio_backtest", "parse_symbols", "run_portfolio_backtest_command"]
 
@@ -117,20 +114,8 @@ def execute_portfolio_backtest(request: PortfolioRequest, output: RunOutput) -> 
         result = run_portfolio_backtest(request, progress=progress.update)
         progress.stage("writing the report", total=None)
         target = output.folder or _default_folder(strategy_name, portfolio, timeframe)
-        files = _write(result, target, output)
+        files = write_results(result, target, output)
     print_portfolio_summary(result, files, console)
-
-
-def _write(result: PortfolioResult, folder: Path, output: RunOutput) -> ResultFiles:
-    try:
-        return write_portfolio_files(
-            result, folder, overwrite=output.overwrite, equity_format=output.equity_format
-        )
-    except OSError as error:
-        reason = error.strerror or str(error)
-        raise OutputError(
-            f"{output.what}: cannot write the results to {folder}: {reason}"
-        ) from error
 
 
 def _default_folder(strategy: str, portfolio: PortfolioCandles, timeframe: str) -> Path:
