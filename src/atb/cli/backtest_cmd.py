@@ -21,12 +21,6 @@ from atb.cli.option_types import (
     folder_path,
 )
 from atb.cli.output_folder import RunOutput, write_results
-from atb.cli.portfolio_backtest import (
-    execute_portfolio_backtest,
-    parse_symbols,
-    run_portfolio_backtest_command,
-)
-from atb.cli.portfolio_rerun import portfolio_rerun_request
 from atb.cli.progress import show_progress
 from atb.cli.rerun import rerun_request
 from atb.cli.run_options import (
@@ -165,6 +159,10 @@ def backtest(
         _refuse_options_beside_rerun(ctx)
         output = RunOutput.checked(out_dir, force=force, equity_format=EquityFormat(equity_format))
         if is_portfolio_result(rerun_file):
+            # The portfolio modules are imported only by a portfolio's run (~0.1 s).
+            from atb.cli.portfolio_backtest import execute_portfolio_backtest
+            from atb.cli.portfolio_rerun import portfolio_rerun_request
+
             portfolio = portfolio_rerun_request(
                 rerun_file, model_dir=model_dir, exchange_url=exchange_url
             )
@@ -189,6 +187,8 @@ def backtest(
     if days is not None and start is not None:
         raise click.UsageError("use either --days or --start, not both")
     if symbols_text is not None:
+        from atb.cli.portfolio_backtest import parse_symbols, run_portfolio_backtest_command
+
         _refuse_single_symbol_options(ctx)
         symbols = parse_symbols(symbols_text)
         output = RunOutput.checked(out_dir, force=force, equity_format=EquityFormat(equity_format))

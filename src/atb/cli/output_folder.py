@@ -17,7 +17,6 @@ import click
 
 from atb.domain.errors import AtbError
 from atb.reporting.files import write_result_files
-from atb.reporting.portfolio_files import write_portfolio_files
 from atb.reporting.result_files import RESULT_ENTRIES, EquityFormat, ResultFiles
 from atb.results import BacktestResult, PortfolioResult
 
@@ -115,6 +114,9 @@ def write_results(
     """
     try:
         if isinstance(result, PortfolioResult):
+            # Imported by a portfolio's run only: a single symbol's does not pay for it.
+            from atb.reporting.portfolio_files import write_portfolio_files
+
             return write_portfolio_files(
                 result, folder, overwrite=output.overwrite, equity_format=output.equity_format
             )

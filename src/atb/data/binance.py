@@ -30,11 +30,10 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
 import attrs
-import httpx
 import numpy as np
 import pandas as pd
 
@@ -44,8 +43,16 @@ from atb.data.schema import INDEX_NAME, OHLCV_COLUMNS
 from atb.data.stop_token import StopToken
 from atb.data.symbols import normalize_symbol
 from atb.data.validation import validate_candles
+from atb.deferred_modules import DeferredModule
 from atb.domain.errors import DataError
 from atb.domain.timeframes import Timeframe, parse_timeframe
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    # Only a download needs the HTTP client: a backtest of a local file (every `load_candles`
+    # imports this module) does not pay for importing it (~0.04 s).
+    httpx = DeferredModule("httpx")
 
 BINANCE_URL_ENV = "ATB_BINANCE_URL"
 """Environment variable overriding the exchange base URL."""

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from atb.cli.main import SUBCOMMANDS, Subcommand
+from tests.support.candle_frames import make_candles
 from tests.support.cli import run_atb
 
 HEAVY = ("pandas", "numpy", "plotly", "ray", "optuna", "rich", "atb.engines", "atb.strategies")
@@ -69,3 +71,24 @@ def test_listing_the_strategies_imports_no_numpy_pandas_data_or_engine() -> None
     titles = [line.split(":")[0].strip() for line in lines if ": " in line and "─" not in line]
     for name in ("breakout", "buy_and_hold", "ml_basic", "rsi_mean_reversion", "sma_cross"):
         assert name in titles
+
+
+def test_a_backtest_of_a_local_file_imports_no_client_and_no_portfolio(tmp_path: Path) -> None:
+    # An HTTP client (~0.04 s), the portfolio engine and its reporting (~0.1 s) are for other
+    # runs: a single symbol's backtest of a file does not pay for them.
+    data = tmp_path / "BTCUSDT_1h.csv"
+    make_candles(300, seed=3).to_csv(data)
+    unwanted = (
+        "httpx",
+        "ccxt",
+        "ray",
+        "optuna",
+        "atb.engines.portfolio",
+        "atb.reporting.portfolio_files",
+        "atb.cli.portfolio_backtest",
+    )
+    argv = ["backtest", "sma_cross", "--symbol", "BTCUSDT", "--timeframe", "1h"]
+    argv += ["--data", str(data), "--out", str(tmp_path / "out")]
+    lines = _run_and_list_imports(argv, unwanted)
+    assert lines[-1] == "[]"
+    assert (tmp_path / "out" / "equity.csv").is_file()
