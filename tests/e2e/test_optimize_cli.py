@@ -23,6 +23,7 @@ import pytest
 
 from tests.support.candle_frames import make_candles
 from tests.support.cli import ATB, ROOT, run_atb
+from tests.support.figures import assert_page_figures_are_valid
 from tests.support.live_harness import wait_until
 from tests.support.terminal import run_in_terminal, strip_escapes
 
@@ -99,6 +100,7 @@ def test_a_search_writes_its_study_and_its_best_trial_is_a_backtest(
     report = (out / "report.html").read_text()
     assert "parcoords" in report
     assert "Parameter importance" in report
+    assert_page_figures_are_valid(report, count=3)  # progress, parameters, heatmap
     # The best trial's parameters through `atb backtest`: the metrics the study recorded.
     params = best["params"]
     assert isinstance(params, dict)

@@ -25,6 +25,7 @@ from atb.engines.backtest.schedule import ScheduleRequest, Segment, run_schedule
 from atb.managers.lookback import history_bars
 from atb.strategies.registry import StrategyContext, create_strategy
 from tests.support.cli import ATB, ROOT, run_atb
+from tests.support.figures import assert_page_figures_are_valid
 from tests.support.terminal import run_in_terminal, strip_escapes
 
 SAMPLE = ROOT.parent / "shared" / "data" / "BTCUSDT_1h_2023-01-01_2025-01-20.csv"
@@ -107,6 +108,7 @@ def test_a_walk_forward_in_a_terminal_writes_its_folds_and_each_fold_reruns(
     report = (out / "report.html").read_text()
     assert "Stitched out-of-sample equity" in report
     assert "in sample vs out of sample" in report
+    assert_page_figures_are_valid(report, count=2)
     # A fold's out-of-sample backtest is an `atb backtest` run: --rerun repeats it exactly.
     rerun = run_atb(
         "backtest", "--rerun", str(out / "folds" / "2" / "oos" / "result.json"),

@@ -1,5 +1,5 @@
-"""The report's four plotly figures: price with trade markers, equity vs buy-and-hold,
-drawdown, and monthly returns.
+"""The report's four plotly figures (plotly.js dicts, `atb.reporting.figure_spec`): price with
+trade markers, equity vs buy-and-hold, drawdown, and monthly returns.
 
 Times go to plotly as milliseconds since the epoch on `date` axes (UTC): numeric arrays are
 written as compact base64 typed arrays, half the size of date strings, and plotly.js never
@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 import numpy.typing as npt
-import plotly.graph_objects as go
+from plotly.colors import diverging
 
 from atb.domain.fills import FillKind
 from atb.domain.sides import PositionSide
@@ -26,6 +26,14 @@ from atb.reporting.derived import (
     leg_rows,
     monthly_returns,
     stop_moves,
+)
+from atb.reporting.figure_spec import (
+    FigureSpec,
+    TraceSpec,
+    colorscale,
+    figure,
+    series,
+    trace,
 )
 from atb.results import BacktestResult
 
@@ -39,7 +47,6 @@ _NS_PER_MS = 1_000_000
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 HOVER_TEMPLATE = "%{text}<extra></extra>"
 BASE_LAYOUT: dict[str, object] = {
-    "template": "plotly_white",
     "margin": {"l": 60, "r": 20, "t": 90, "b": 40},
     "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
     "hovermode": "closest",
@@ -82,29 +89,30 @@ def _ms(row: LegRow) -> float:
     return row.fill.time.timestamp() * 1000.0
 
 
-def price_figure(result: BacktestResult) -> go.Figure:
+def price_figure(result: BacktestResult) -> FigureSpec:
     """Close line with markers for entries, scale-ins, partial exits, exits and stop moves."""
     close = np.asarray(result.equity.close, dtype=np.float64)
     keep = line_indices(close)
-    figure = go.Figure()
-    figure.add_trace(
-        go.Scatter(
-            x=_times_ms(result)[keep],
-            y=close[keep],
+    traces = [
+        trace(
+            "scatter",
+            x=series(_times_ms(result)[keep]),
+            y=series(close[keep]),
             name="close",
             mode="lines",
             line={"color": "#4b5563", "width": 1},
         )
-    )
+    ]
     rows = list(leg_rows(result))
     for name, chosen, marker in _MARKER_GROUPS:
         picked = [row for row in rows if chosen(row)]
         if picked:
-            figure.add_trace(_marker_trace(name, picked, marker))
+            traces.append(_marker_trace(name, picked, marker))
     moves = [event for event in stop_moves(result) if event.new_stop is not None]
     if moves:
-        figure.add_trace(
-            go.Scatter(
+        traces.append(
+            trace(
+                "scatter",
                 x=[event.time.timestamp() * 1000.0 for event in moves],
                 y=[event.new_stop for event in moves],
                 name="stop moved",
@@ -119,14 +127,14 @@ def price_figure(result: BacktestResult) -> go.Figure:
             )
         )
     title = f"{result.data.symbol} {result.data.timeframe} close and trades"
-    figure.update_layout(
+    return figure(
+        traces,
         **BASE_LAYOUT,
         title={**TITLE_STYLE, "text": title},
         height=520,
         xaxis=DATE_AXIS,
         yaxis={"title": {"text": "price (quote)"}},
     )
-    return figure
 
 
 def _is(kind: FillKind, side: PositionSide | None = None) -> Callable[[LegRow], bool]:
@@ -157,9 +165,10 @@ _MARKER_GROUPS: tuple[tuple[str, Callable[[LegRow], bool], dict[str, object]], .
 )
 
 
-def _marker_trace(name: str, rows: Iterable[LegRow], marker: dict[str, object]) -> go.Scatter:
+def _marker_trace(name: str, rows: Iterable[LegRow], marker: dict[str, object]) -> TraceSpec:
     picked = list(rows)
-    return go.Scatter(
+    return trace(
+        "scatter",
         x=[_ms(row) for row in picked],
         y=[row.fill.price for row in picked],
         name=name,
@@ -181,71 +190,66 @@ def _leg_text(row: LegRow) -> str:
     )
 
 
-def equity_figure(result: BacktestResult) -> go.Figure:
+def equity_figure(result: BacktestResult) -> FigureSpec:
     """The strategy's equity and the initial balance held in the asset (buy and hold)."""
     equity = np.asarray(result.equity.equity, dtype=np.float64)
     hold = buy_and_hold_equity(
         np.asarray(result.equity.close, dtype=np.float64), result.initial_balance
     )
     keep = np.union1d(line_indices(equity), line_indices(hold))
-    times = _times_ms(result)[keep]
-    figure = go.Figure()
-    figure.add_trace(
-        go.Scatter(
-            x=times,
-            y=equity[keep],
-            name="strategy",
-            mode="lines",
-            line={"color": "#2563eb", "width": 1.5},
-        )
+    times = series(_times_ms(result)[keep])
+    strategy = trace(
+        "scatter",
+        x=times,
+        y=series(equity[keep]),
+        name="strategy",
+        mode="lines",
+        line={"color": "#2563eb", "width": 1.5},
     )
-    figure.add_trace(
-        go.Scatter(
-            x=times,
-            y=hold[keep],
-            name="buy and hold",
-            mode="lines",
-            line={"color": "#9ca3af", "width": 1.2, "dash": "dash"},
-        )
+    held = trace(
+        "scatter",
+        x=times,
+        y=series(hold[keep]),
+        name="buy and hold",
+        mode="lines",
+        line={"color": "#9ca3af", "width": 1.2, "dash": "dash"},
     )
-    figure.update_layout(
+    return figure(
+        [strategy, held],
         **BASE_LAYOUT,
         title={**TITLE_STYLE, "text": "Equity vs buy and hold"},
         height=380,
         xaxis=DATE_AXIS,
         yaxis={"title": {"text": "equity (quote)"}},
     )
-    return figure
 
 
-def drawdown_figure(result: BacktestResult) -> go.Figure:
+def drawdown_figure(result: BacktestResult) -> FigureSpec:
     """Drawdown from the running peak, in percent (0 at a peak, negative below it)."""
     equity = np.asarray(result.equity.equity, dtype=np.float64)
     under: FloatArray = -100.0 * drawdown(equity, result.initial_balance)
     keep = line_indices(under)
-    figure = go.Figure()
-    figure.add_trace(
-        go.Scatter(
-            x=_times_ms(result)[keep],
-            y=under[keep],
-            name="drawdown",
-            mode="lines",
-            fill="tozeroy",
-            fillcolor="rgba(220, 38, 38, 0.25)",
-            line={"color": "#dc2626", "width": 1},
-        )
+    line = trace(
+        "scatter",
+        x=series(_times_ms(result)[keep]),
+        y=series(under[keep]),
+        name="drawdown",
+        mode="lines",
+        fill="tozeroy",
+        fillcolor="rgba(220, 38, 38, 0.25)",
+        line={"color": "#dc2626", "width": 1},
     )
-    figure.update_layout(
+    return figure(
+        [line],
         **BASE_LAYOUT,
         title={**TITLE_STYLE, "text": "Drawdown"},
         height=300,
         xaxis=DATE_AXIS,
         yaxis={"title": {"text": "drawdown (%)"}, "ticksuffix": "%"},
     )
-    return figure
 
 
-def monthly_returns_figure(result: BacktestResult) -> go.Figure:
+def monthly_returns_figure(result: BacktestResult) -> FigureSpec:
     """A year × month heatmap of monthly equity returns, in percent."""
     months = monthly_returns(result)
     years = sorted({month.year for month in months})
@@ -257,27 +261,25 @@ def monthly_returns_figure(result: BacktestResult) -> go.Figure:
         if np.isfinite(value):
             z[row][month.month - 1] = value
             text[row][month.month - 1] = f"{value:.1f}%"
-    figure = go.Figure()
-    figure.add_trace(
-        go.Heatmap(
-            z=z,
-            x=list(_MONTHS),
-            y=[str(year) for year in years],
-            text=text,
-            texttemplate="%{text}",
-            hovertemplate="%{y} %{x}: %{text}<extra></extra>",
-            colorscale="RdYlGn",
-            zmid=0.0,
-            xgap=2,
-            ygap=2,
-            colorbar={"title": {"text": "%"}},
-        )
+    heatmap = trace(
+        "heatmap",
+        z=z,
+        x=list(_MONTHS),
+        y=[str(year) for year in years],
+        text=text,
+        texttemplate="%{text}",
+        hovertemplate="%{y} %{x}: %{text}<extra></extra>",
+        colorscale=colorscale(diverging.RdYlGn),
+        zmid=0.0,
+        xgap=2,
+        ygap=2,
+        colorbar={"title": {"text": "%"}},
     )
-    figure.update_layout(
+    return figure(
+        [heatmap],
         **BASE_LAYOUT,
         title={**TITLE_STYLE, "text": "Monthly returns"},
         height=140 + 40 * max(len(years), 1),
         yaxis={"type": "category", "autorange": "reversed"},
         xaxis={"type": "category", "side": "top"},
     )
-    return figure

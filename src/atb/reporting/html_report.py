@@ -11,7 +11,6 @@ from __future__ import annotations
 import html
 from collections.abc import Callable, Iterable
 
-import plotly.graph_objects as go
 import plotly.io as pio
 
 from atb.reporting import display
@@ -29,12 +28,13 @@ from atb.reporting.derived import (
     stop_moves,
     tier_changes,
 )
+from atb.reporting.figure_spec import FigureSpec
 from atb.results import BacktestResult
 
 CHART_IDS = ("atb-chart-price", "atb-chart-equity", "atb-chart-drawdown", "atb-chart-monthly")
 """The `id` of each chart's div, in page order."""
 
-_CHARTS: tuple[Callable[[BacktestResult], go.Figure], ...] = (
+_CHARTS: tuple[Callable[[BacktestResult], FigureSpec], ...] = (
     price_figure,
     equity_figure,
     drawdown_figure,
@@ -117,15 +117,17 @@ def render_report(result: BacktestResult) -> str:
     return "\n".join(parts) + "\n"
 
 
-def chart_html(figure: go.Figure, div_id: str, first: bool) -> str:
+def chart_html(figure: FigureSpec, div_id: str, first: bool) -> str:
     """A chart as an HTML fragment for a report page."""
-    # plotly.js (about 4.6 MB) is inlined with the first chart only; the others reuse it.
+    # plotly.js (about 4.6 MB) is inlined with the first chart only; the others reuse it. The
+    # figure is already in the form plotly.py's validation gives (atb.reporting.figure_spec).
     return pio.to_html(
         figure,
         config=_PLOTLY_CONFIG,
         include_plotlyjs=first,
         full_html=False,
         div_id=div_id,
+        validate=False,
     )
 
 

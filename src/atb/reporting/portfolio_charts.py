@@ -12,7 +12,7 @@ picks, so all its traces share one x axis.
 from __future__ import annotations
 
 import numpy as np
-import plotly.graph_objects as go
+from plotly.colors import diverging
 
 from atb.reporting import display
 from atb.reporting.charts import (
@@ -23,6 +23,14 @@ from atb.reporting.charts import (
     FloatArray,
     IndexArray,
     line_indices,
+)
+from atb.reporting.figure_spec import (
+    FigureSpec,
+    TraceSpec,
+    colorscale,
+    figure,
+    series,
+    trace,
 )
 from atb.reporting.portfolio_derived import basket_equity, portfolio_drawdown
 from atb.results import PortfolioResult
@@ -62,51 +70,54 @@ def _colour(index: int) -> str:
     return _PALETTE[index % len(_PALETTE)]
 
 
-def equity_figure(result: PortfolioResult) -> go.Figure:
+def equity_figure(result: PortfolioResult) -> FigureSpec:
     """The account's equity and the initial balance held in the equal-weight basket."""
     equity = np.asarray(result.equity.equity, dtype=np.float64)
     basket = basket_equity(result)
     keep = np.union1d(line_indices(equity), line_indices(basket))
-    times = _times_ms(result)[keep]
-    figure = go.Figure()
-    figure.add_trace(
-        go.Scatter(
+    times = series(_times_ms(result)[keep])
+    traces: list[TraceSpec] = []
+    traces.append(
+        trace(
+            "scatter",
             x=times,
-            y=equity[keep],
+            y=series(equity[keep]),
             name="portfolio",
             mode="lines",
             line={"color": "#2563eb", "width": 1.5},
         )
     )
-    figure.add_trace(
-        go.Scatter(
+    traces.append(
+        trace(
+            "scatter",
             x=times,
-            y=basket[keep],
+            y=series(basket[keep]),
             name="equal-weight basket (buy and hold)",
             mode="lines",
             line={"color": "#9ca3af", "width": 1.2, "dash": "dash"},
         )
     )
-    figure.update_layout(
+    return figure(
+        traces,
         **BASE_LAYOUT,
         title={**TITLE_STYLE, "text": "Equity vs the equal-weight basket"},
         height=380,
         xaxis=DATE_AXIS,
         yaxis={"title": {"text": f"equity ({result.quote_asset or 'quote'})"}},
     )
-    return figure
 
 
-def drawdown_figure(result: PortfolioResult) -> go.Figure:
+def drawdown_figure(result: PortfolioResult) -> FigureSpec:
     """The account's drawdown from its running peak, in percent (0 at a peak, negative
     below)."""
     under: FloatArray = -100.0 * portfolio_drawdown(result)
     keep = line_indices(under)
-    figure = go.Figure()
-    figure.add_trace(
-        go.Scatter(
-            x=_times_ms(result)[keep],
-            y=under[keep],
+    traces: list[TraceSpec] = []
+    traces.append(
+        trace(
+            "scatter",
+            x=series(_times_ms(result)[keep]),
+            y=series(under[keep]),
             name="drawdown",
             mode="lines",
             fill="tozeroy",
@@ -114,14 +125,14 @@ def drawdown_figure(result: PortfolioResult) -> go.Figure:
             line={"color": "#dc2626", "width": 1},
         )
     )
-    figure.update_layout(
+    return figure(
+        traces,
         **BASE_LAYOUT,
         title={**TITLE_STYLE, "text": "Drawdown"},
         height=300,
         xaxis=DATE_AXIS,
         yaxis={"title": {"text": "drawdown (%)"}, "ticksuffix": "%"},
     )
-    return figure
 
 
 def exposure_keep(result: PortfolioResult) -> IndexArray:
@@ -134,20 +145,21 @@ def exposure_keep(result: PortfolioResult) -> IndexArray:
     return indices
 
 
-def exposure_figure(result: PortfolioResult) -> go.Figure:
+def exposure_figure(result: PortfolioResult) -> FigureSpec:
     """Each symbol's exposure (|notional| / equity), in percent, stacked in symbol order: each
     band is one symbol's, the top of the stack the total exposure (hover: the symbol's own)."""
     keep = exposure_keep(result)
-    times = _times_ms(result)[keep]
-    figure = go.Figure()
+    times = series(_times_ms(result)[keep])
+    traces: list[TraceSpec] = []
     stacked: FloatArray = np.zeros(keep.size, dtype=np.float64)
     for index, part in enumerate(result.symbols):
         values: FloatArray = 100.0 * np.asarray(part.exposure, dtype=np.float64)[keep]
         stacked = stacked + values
-        figure.add_trace(
-            go.Scatter(
+        traces.append(
+            trace(
+                "scatter",
                 x=times,
-                y=stacked,
+                y=series(stacked),
                 name=part.symbol,
                 mode="lines",
                 fill="tozeroy" if index == 0 else "tonexty",
@@ -156,17 +168,17 @@ def exposure_figure(result: PortfolioResult) -> go.Figure:
                 hovertemplate=HOVER_TEMPLATE,
             )
         )
-    figure.update_layout(
+    return figure(
+        traces,
         **BASE_LAYOUT,
         title={**TITLE_STYLE, "text": "Exposure by symbol (stacked)"},
         height=340,
         xaxis=DATE_AXIS,
         yaxis={"title": {"text": "exposure (% of equity)"}, "ticksuffix": "%"},
     )
-    return figure
 
 
-def correlation_figure(result: PortfolioResult) -> go.Figure:
+def correlation_figure(result: PortfolioResult) -> FigureSpec:
     """A symbols × symbols heatmap of the correlation of their bar returns over the window,
     each cell annotated with its value (blank where too few common returns gave none)."""
     symbols = [part.symbol for part in result.symbols]
@@ -175,9 +187,10 @@ def correlation_figure(result: PortfolioResult) -> go.Figure:
     for row in result.correlation:
         z.append([value if value is not None and np.isfinite(value) else None for value in row])
         text.append(["" if value is None else f"{value:.2f}" for value in z[-1]])
-    figure = go.Figure()
-    figure.add_trace(
-        go.Heatmap(
+    traces: list[TraceSpec] = []
+    traces.append(
+        trace(
+            "heatmap",
             z=z,
             x=symbols,
             y=symbols,
@@ -186,35 +199,36 @@ def correlation_figure(result: PortfolioResult) -> go.Figure:
             hovertemplate="%{y} × %{x}: %{text}<extra></extra>",
             # Red for moving together, blue for apart; zmid 0 with the diagonal's 1.0 spans
             # the scale over −1 … 1.
-            colorscale="RdBu_r",
+            colorscale=colorscale(diverging.RdBu_r),
             zmid=0.0,
             xgap=2,
             ygap=2,
             colorbar={"title": {"text": "ρ"}},
         )
     )
-    figure.update_layout(
+    return figure(
+        traces,
         **BASE_LAYOUT,
         title={**TITLE_STYLE, "text": "Correlation of bar returns"},
         height=200 + 40 * max(len(symbols), 1),
         xaxis={"type": "category", "side": "top"},
         yaxis={"type": "category", "autorange": "reversed"},
     )
-    return figure
 
 
-def contribution_figure(result: PortfolioResult) -> go.Figure:
+def contribution_figure(result: PortfolioResult) -> FigureSpec:
     """Each symbol's contribution to the account (net PnL of its closed trades plus its open
     position's marked net PnL), as a bar from zero, labelled: green a gain, red a loss."""
     places = display.money_decimals(result.initial_balance)
-    figure = go.Figure()
+    traces: list[TraceSpec] = []
     labels: list[dict[str, object]] = []
     for part in result.symbols:
         value = part.contribution
         label = display.money(value, places)
         # A bar drawn as a thick vertical line from zero on the category axis.
-        figure.add_trace(
-            go.Scatter(
+        traces.append(
+            trace(
+                "scatter",
                 x=[part.symbol, part.symbol],
                 y=[0.0, value],
                 name=part.symbol,
@@ -237,7 +251,8 @@ def contribution_figure(result: PortfolioResult) -> go.Figure:
     values = [part.contribution for part in result.symbols if np.isfinite(part.contribution)]
     low, high = min([0.0, *values]), max([0.0, *values])
     pad = 0.2 * (high - low) or 1.0  # room for the labels; any range when all are zero
-    figure.update_layout(
+    return figure(
+        traces,
         **BASE_LAYOUT,
         title={**TITLE_STYLE, "text": "Contribution by symbol"},
         height=320,
@@ -249,4 +264,3 @@ def contribution_figure(result: PortfolioResult) -> go.Figure:
             "zeroline": True,
         },
     )
-    return figure

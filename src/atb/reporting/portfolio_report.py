@@ -13,11 +13,11 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
-import plotly.graph_objects as go
 
 from atb.domain.events import CloseOnlyLatched
 from atb.reporting import display
 from atb.reporting.derived import FloatArray
+from atb.reporting.figure_spec import FigureSpec
 from atb.reporting.html_report import REPORT_STYLE, chart_html, escape_html, key_value_section
 from atb.reporting.jsonable import plain
 from atb.reporting.portfolio_charts import (
@@ -50,7 +50,7 @@ PORTFOLIO_CHART_IDS = (
 SYMBOL_TABLE_ID = "atb-symbols"
 """The `id` of the per-symbol table."""
 
-_CHARTS: tuple[Callable[[PortfolioResult], go.Figure], ...] = (
+_CHARTS: tuple[Callable[[PortfolioResult], FigureSpec], ...] = (
     equity_figure,
     drawdown_figure,
     exposure_figure,

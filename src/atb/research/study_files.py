@@ -24,13 +24,14 @@ from pathlib import Path
 
 import attrs
 import numpy as np
-import plotly.graph_objects as go
+from plotly.colors import sequential
 
 from atb import __version__
 from atb.domain.errors import AtbError
 from atb.engines.backtest import run_backtest
 from atb.reporting import display
 from atb.reporting.charts import BASE_LAYOUT, TITLE_STYLE
+from atb.reporting.figure_spec import FigureSpec, TraceSpec, colorscale, figure, trace
 from atb.reporting.files import render_result_files, write_tree
 from atb.reporting.html_report import REPORT_STYLE, chart_html, escape_html, key_value_section
 from atb.research.objective import Constraint, Objective
@@ -270,34 +271,34 @@ def render_study_report(report: StudyReport) -> str:
         key_value_section("Overfitting", bias_rows),
         "</div>",
     ]
-    for index, figure in enumerate(charts):
-        parts.append(chart_html(figure, f"chart-{index}", first=index == 0))
+    for index, chart in enumerate(charts):
+        parts.append(chart_html(chart, f"chart-{index}", first=index == 0))
     parts.append(_trial_table(report))
     parts.append("</main></body></html>")
     return "\n".join(parts)
 
 
-def _objective_chart(report: StudyReport) -> go.Figure:
+def _objective_chart(report: StudyReport) -> FigureSpec:
     slots = [float(trial.slot) for trial in report.trials]
     values = [trial.value if trial.feasible else None for trial in report.trials]
-    figure = go.Figure()
-    figure.add_trace(go.Scatter(x=slots, y=values, mode="markers", name=report.objective.text))
+    traces: list[TraceSpec] = []
+    traces.append(trace("scatter", x=slots, y=values, mode="markers", name=report.objective.text))
     best_so_far: list[float | None] = []
     current: float | None = None
     for value in values:
         if value is not None and (current is None or report.objective.better(value, current)):
             current = value
         best_so_far.append(current)
-    figure.add_trace(go.Scatter(x=slots, y=best_so_far, mode="lines", name="best so far"))
-    figure.update_layout(
+    traces.append(trace("scatter", x=slots, y=best_so_far, mode="lines", name="best so far"))
+    return figure(
+        traces,
         **BASE_LAYOUT,
         title={**TITLE_STYLE, "text": f"{report.objective.text} by trial (feasible trials)"},
         xaxis={"title": {"text": "trial"}},
     )
-    return figure
 
 
-def _parallel_chart(report: StudyReport) -> go.Figure:
+def _parallel_chart(report: StudyReport) -> FigureSpec:
     feasible = [trial for trial in report.trials if trial.feasible and trial.value is not None]
     dimensions: list[dict[str, object]] = []
     for name in report.space.names:
@@ -316,21 +317,26 @@ def _parallel_chart(report: StudyReport) -> go.Figure:
             )
     objective = [float(trial.value or 0.0) for trial in feasible]
     dimensions.append({"label": report.objective.text, "values": objective})
-    figure = go.Figure()
-    figure.add_trace(
-        go.Parcoords(
+    traces: list[TraceSpec] = []
+    traces.append(
+        trace(
+            "parcoords",
             dimensions=dimensions,
-            line={"color": objective, "colorscale": "Viridis", "showscale": True},
+            line={
+                "color": objective,
+                "colorscale": colorscale(sequential.Viridis),
+                "showscale": True,
+            },
         )
     )
-    figure.update_layout(
+    return figure(
+        traces,
         **BASE_LAYOUT,
         title={**TITLE_STYLE, "text": "parameters of the feasible trials (colour: objective)"},
     )
-    return figure
 
 
-def _heatmap(report: StudyReport) -> go.Figure | None:
+def _heatmap(report: StudyReport) -> FigureSpec | None:
     """Mean objective over a grid of the first two parameters (up to 12 bins each)."""
     if len(report.space.dimensions) < 2:
         return None
@@ -350,18 +356,20 @@ def _heatmap(report: StudyReport) -> go.Figure | None:
         [float(sums[r, c] / counts[r, c]) if counts[r, c] else None for c in range(len(x_labels))]
         for r in range(len(y_labels))
     ]
-    figure = go.Figure()
-    figure.add_trace(
-        go.Heatmap(
+    traces: list[TraceSpec] = []
+    traces.append(
+        trace(
+            "heatmap",
             z=z,
             x=x_labels,
             y=y_labels,
-            colorscale="Viridis",
+            colorscale=colorscale(sequential.Viridis),
             hovertemplate=f"{first.name} %{{x}}<br>{second.name} %{{y}}<br>"
             f"mean {report.objective.text} %{{z:.4g}}<extra></extra>",
         )
     )
-    figure.update_layout(
+    return figure(
+        traces,
         **BASE_LAYOUT,
         title={
             **TITLE_STYLE,
@@ -370,7 +378,6 @@ def _heatmap(report: StudyReport) -> go.Figure | None:
         xaxis={"title": {"text": first.name}, "type": "category"},
         yaxis={"title": {"text": second.name}, "type": "category"},
     )
-    return figure
 
 
 def _bins(dimension: IntRange | FloatRange | Choice) -> tuple[list[str], _Binner]:

@@ -22,12 +22,12 @@ from pathlib import Path
 
 import attrs
 import numpy as np
-import plotly.graph_objects as go
 
 from atb import __version__
 from atb.domain.errors import AtbError
 from atb.domain.timestamps import from_ns
 from atb.reporting.charts import BASE_LAYOUT, TITLE_STYLE
+from atb.reporting.figure_spec import FigureSpec, TraceSpec, figure, trace
 from atb.reporting.files import render_result_files, write_tree
 from atb.reporting.html_report import REPORT_STYLE, chart_html, escape_html, key_value_section
 from atb.research.objective import Constraint, Objective
@@ -294,13 +294,17 @@ def render_walk_forward_report(report: WalkForwardReport) -> str:
     return "\n".join(parts)
 
 
-def _equity_chart(result: WalkForwardResult) -> go.Figure:
+def _equity_chart(result: WalkForwardResult) -> FigureSpec:
     curve = result.stitched.equity
     times = [from_ns(int(value)).isoformat() for value in curve.times_ns]
-    figure = go.Figure()
-    figure.add_trace(
-        go.Scatter(
-            x=times, y=np.asarray(curve.equity).tolist(), mode="lines", name="out-of-sample equity"
+    traces: list[TraceSpec] = []
+    traces.append(
+        trace(
+            "scatter",
+            x=times,
+            y=np.asarray(curve.equity).tolist(),
+            mode="lines",
+            name="out-of-sample equity",
         )
     )
     boundaries = [
@@ -316,38 +320,40 @@ def _equity_chart(result: WalkForwardResult) -> go.Figure:
         }
         for outcome in result.folds[1:]
     ]
-    figure.update_layout(
+    return figure(
+        traces,
         **BASE_LAYOUT,
         title={**TITLE_STYLE, "text": "Stitched out-of-sample equity (dotted: fold boundaries)"},
         yaxis={"title": {"text": "equity"}},
         shapes=boundaries,
     )
-    return figure
 
 
-def _objective_chart(report: WalkForwardReport) -> go.Figure:
+def _objective_chart(report: WalkForwardReport) -> FigureSpec:
     folds = [f"fold {outcome.fold.number}" for outcome in report.result.folds]
-    figure = go.Figure()
-    figure.add_trace(
-        go.Bar(
+    traces: list[TraceSpec] = []
+    traces.append(
+        trace(
+            "bar",
             x=folds,
             y=[outcome.in_sample_value for outcome in report.result.folds],
             name="in sample (best trial)",
         )
     )
-    figure.add_trace(
-        go.Bar(
+    traces.append(
+        trace(
+            "bar",
             x=folds,
             y=[outcome.out_of_sample_value for outcome in report.result.folds],
             name="out of sample",
         )
     )
-    figure.update_layout(
+    return figure(
+        traces,
         **BASE_LAYOUT,
         barmode="group",
         title={**TITLE_STYLE, "text": f"{report.objective.text}: in sample vs out of sample"},
     )
-    return figure
 
 
 def _fold_table(report: WalkForwardReport) -> str:

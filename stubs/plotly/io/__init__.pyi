@@ -1,10 +1,11 @@
-# Minimal stubs: only `plotly.io.to_html`, as `atb.reporting.html_report` calls it.
+# Minimal stubs: only `plotly.io.to_html`, as `atb.reporting.html_report` calls it (with a
+# figure object, or the dict plotly.js draws).
 from collections.abc import Mapping
 
 from plotly.graph_objects import Figure
 
 def to_html(
-    fig: Figure,
+    fig: Figure | Mapping[str, object],
     config: Mapping[str, object] | None = ...,
     auto_play: bool = ...,
     include_plotlyjs: bool | str = ...,

@@ -10,6 +10,7 @@ import numpy as np
 from atb.reporting import display
 from atb.reporting.charts import MAX_LINE_POINTS, line_indices, price_figure
 from atb.reporting.html_report import CHART_IDS, render_report
+from tests.support.figures import floats, plotly_dict
 from tests.support.result_builder import build_result
 
 _PLOTLY_BUNDLE_MARKER = "plotly.js v"  # the banner comment at the top of the inlined bundle
@@ -63,7 +64,7 @@ def test_page_is_deterministic_without_random_ids() -> None:
 
 
 def test_price_chart_has_a_marker_per_leg_and_stop_move() -> None:
-    figure = price_figure(build_result()).to_dict()
+    figure = plotly_dict(price_figure(build_result()))
     names = [trace["name"] for trace in figure["data"]]
     assert names == [
         "close",
@@ -102,5 +103,7 @@ def test_line_thinning_keeps_extremes_and_ends() -> None:
 
 def test_long_run_report_is_thinned() -> None:
     result = build_result(n_bars=MAX_LINE_POINTS + 5_000)
-    close_trace = price_figure(result).to_dict()["data"][0]
-    assert len(close_trace["x"]) <= MAX_LINE_POINTS + 2
+    close_trace = plotly_dict(price_figure(result))["data"][0]
+    times = floats(close_trace["x"])
+    assert MAX_LINE_POINTS // 2 <= len(times) <= MAX_LINE_POINTS + 2
+    assert len(floats(close_trace["y"])) == len(times)

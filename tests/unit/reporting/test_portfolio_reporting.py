@@ -9,7 +9,6 @@ all or nothing; the summary prints a row per symbol in a pipe and in a terminal.
 
 from __future__ import annotations
 
-import base64
 import csv
 import io
 import json
@@ -19,7 +18,6 @@ from pathlib import Path
 
 import attrs
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 import pytest
 from rich.console import Console
@@ -59,6 +57,7 @@ from atb.reporting.result_json import result_to_dict
 from atb.results import PortfolioResult
 from atb.strategies.registry import StrategyContext, create_strategy
 from tests.support.candle_frames import make_candles
+from tests.support.figures import assert_page_figures_are_valid, floats, plotly_dict
 from tests.support.result_builder import build_result
 
 SYMBOLS = ("AAABTC", "BBBBTC", "CCCBTC")
@@ -170,17 +169,6 @@ def _list(value: object) -> list[object]:
 def _number(value: object) -> float:
     assert isinstance(value, int | float)
     return float(value)
-
-
-def _floats(value: object) -> npt.NDArray[np.float64]:
-    """A figure's numeric array: plotly writes numpy arrays as base64 typed arrays."""
-    if isinstance(value, dict):
-        raw = base64.b64decode(str(value["bdata"]))
-        decoded: npt.NDArray[np.float64] = np.frombuffer(raw, dtype=str(value["dtype"])).astype(
-            np.float64
-        )
-        return decoded
-    return np.asarray(value, dtype=np.float64)
 
 
 def _leg_count(result: PortfolioResult) -> int:
@@ -426,15 +414,16 @@ def test_report_has_the_charts_the_symbol_rows_and_one_plotly(result: PortfolioR
     assert "risk.max_positions" in page  # the configuration
     assert "SYNTHETIC DATA" not in page
     assert page == render_portfolio_report(result)  # deterministic
+    assert_page_figures_are_valid(page, count=len(PORTFOLIO_CHART_IDS))
 
 
 def test_exposure_chart_stacks_one_trace_per_symbol(result: PortfolioResult) -> None:
-    figure = exposure_figure(result).to_dict()
+    figure = plotly_dict(exposure_figure(result))
     traces = figure["data"]
     assert [trace["name"] for trace in traces] == list(SYMBOLS)
-    top = _floats(traces[-1]["y"])
+    top = floats(traces[-1]["y"])
     np.testing.assert_allclose(top, 100.0 * result.equity.exposure, rtol=1e-12, atol=1e-12)
-    bottom = _floats(traces[0]["y"])
+    bottom = floats(traces[0]["y"])
     np.testing.assert_allclose(bottom, 100.0 * result.symbols[0].exposure, atol=1e-12)
 
 
@@ -461,9 +450,9 @@ def test_long_exposure_lines_are_thinned_but_keep_their_extremes(
             exposure=total,
         ),
     )
-    traces = exposure_figure(long).to_dict()["data"]
+    traces = plotly_dict(exposure_figure(long))["data"]
     for index, trace in enumerate(traces):
-        xs = _floats(trace["x"])
+        xs = floats(trace["x"])
         assert MAX_LINE_POINTS <= xs.size < n
         own = np.array([float(text.split(": ")[1].rstrip("%")) for text in trace["text"]])
         assert own.max() == pytest.approx(90.0)
@@ -477,7 +466,7 @@ def test_correlation_heatmap_annotates_values_and_leaves_none_blank(
     matrix = [list(row) for row in result.correlation]
     matrix[0][2] = matrix[2][0] = None
     figure = correlation_figure(attrs.evolve(result, correlation=tuple(map(tuple, matrix))))
-    heatmap = figure.to_dict()["data"][0]
+    heatmap = plotly_dict(figure)["data"][0]
     assert heatmap["type"] == "heatmap"
     assert list(heatmap["x"]) == list(SYMBOLS)
     assert list(heatmap["y"]) == list(SYMBOLS)
@@ -489,13 +478,13 @@ def test_correlation_heatmap_annotates_values_and_leaves_none_blank(
 
 
 def test_contribution_chart_has_a_labelled_bar_per_symbol(result: PortfolioResult) -> None:
-    figure = contribution_figure(result).to_dict()
+    figure = plotly_dict(contribution_figure(result))
     places = display.money_decimals(result.initial_balance)
     bars = figure["data"]
     assert [trace["name"] for trace in bars] == list(SYMBOLS)
     for trace, part in zip(bars, result.symbols, strict=True):
         assert list(trace["x"]) == [part.symbol, part.symbol]
-        assert _floats(trace["y"]).tolist() == [0.0, part.contribution]
+        assert floats(trace["y"]).tolist() == [0.0, part.contribution]
         assert trace["line"]["color"] == ("#16a34a" if part.contribution >= 0 else "#dc2626")
     labels = [item["text"] for item in figure["layout"]["annotations"]]
     assert labels == [display.money(part.contribution, places) for part in result.symbols]

@@ -1,0 +1,2 @@
+RdBu_r: list[str]
+RdYlGn: list[str]

@@ -1,0 +1,1 @@
+Viridis: list[str]
