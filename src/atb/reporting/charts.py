@@ -79,10 +79,15 @@ def line_indices(values: FloatArray, max_points: int = MAX_LINE_POINTS) -> Index
     return result
 
 
-def _times_ms(result: BacktestResult) -> FloatArray:
-    times = np.asarray(result.equity.times_ns, dtype=np.int64)
+def times_ms(times_ns: npt.ArrayLike) -> FloatArray:
+    """Bar times (ns since the epoch) as the milliseconds a plotly `date` axis reads."""
+    times = np.asarray(times_ns, dtype=np.int64)
     values: FloatArray = (times // _NS_PER_MS).astype(np.float64)
     return values
+
+
+def _times_ms(result: BacktestResult) -> FloatArray:
+    return times_ms(result.equity.times_ns)
 
 
 def _ms(row: LegRow) -> float:
@@ -192,46 +197,73 @@ def _leg_text(row: LegRow) -> str:
 
 def equity_figure(result: BacktestResult) -> FigureSpec:
     """The strategy's equity and the initial balance held in the asset (buy and hold)."""
-    equity = np.asarray(result.equity.equity, dtype=np.float64)
     hold = buy_and_hold_equity(
         np.asarray(result.equity.close, dtype=np.float64), result.initial_balance
     )
-    keep = np.union1d(line_indices(equity), line_indices(hold))
-    times = series(_times_ms(result)[keep])
-    strategy = trace(
-        "scatter",
-        x=times,
-        y=series(equity[keep]),
-        name="strategy",
-        mode="lines",
-        line={"color": "#2563eb", "width": 1.5},
+    return equity_chart(
+        _times_ms(result),
+        (np.asarray(result.equity.equity, dtype=np.float64), "strategy"),
+        (hold, "buy and hold"),
+        title="Equity vs buy and hold",
+        unit="quote",
     )
-    held = trace(
-        "scatter",
-        x=times,
-        y=series(hold[keep]),
-        name="buy and hold",
-        mode="lines",
-        line={"color": "#9ca3af", "width": 1.2, "dash": "dash"},
-    )
+
+
+def equity_chart(
+    times: FloatArray,
+    account: tuple[FloatArray, str],
+    benchmark: tuple[FloatArray, str],
+    *,
+    title: str,
+    unit: str,
+) -> FigureSpec:
+    """An account's equity line against a benchmark's (dashed), each a (values, name), both
+    thinned to the union of their kept points (every extreme of either stays)."""
+    (equity, equity_name), (held, held_name) = account, benchmark
+    keep = np.union1d(line_indices(equity), line_indices(held))
+    x = series(times[keep])
+    lines = [
+        trace(
+            "scatter",
+            x=x,
+            y=series(equity[keep]),
+            name=equity_name,
+            mode="lines",
+            line={"color": "#2563eb", "width": 1.5},
+        ),
+        trace(
+            "scatter",
+            x=x,
+            y=series(held[keep]),
+            name=held_name,
+            mode="lines",
+            line={"color": "#9ca3af", "width": 1.2, "dash": "dash"},
+        ),
+    ]
     return figure(
-        [strategy, held],
+        lines,
         **BASE_LAYOUT,
-        title={**TITLE_STYLE, "text": "Equity vs buy and hold"},
+        title={**TITLE_STYLE, "text": title},
         height=380,
         xaxis=DATE_AXIS,
-        yaxis={"title": {"text": "equity (quote)"}},
+        yaxis={"title": {"text": f"equity ({unit})"}},
     )
 
 
 def drawdown_figure(result: BacktestResult) -> FigureSpec:
     """Drawdown from the running peak, in percent (0 at a peak, negative below it)."""
     equity = np.asarray(result.equity.equity, dtype=np.float64)
-    under: FloatArray = -100.0 * drawdown(equity, result.initial_balance)
+    return drawdown_chart(_times_ms(result), drawdown(equity, result.initial_balance))
+
+
+def drawdown_chart(times: FloatArray, fraction: FloatArray) -> FigureSpec:
+    """A drawdown (a fraction ≥ 0 below the running peak) drawn in percent below zero, as a
+    filled red area."""
+    under: FloatArray = -100.0 * fraction
     keep = line_indices(under)
-    line = trace(
+    area = trace(
         "scatter",
-        x=series(_times_ms(result)[keep]),
+        x=series(times[keep]),
         y=series(under[keep]),
         name="drawdown",
         mode="lines",
@@ -240,7 +272,7 @@ def drawdown_figure(result: BacktestResult) -> FigureSpec:
         line={"color": "#dc2626", "width": 1},
     )
     return figure(
-        [line],
+        [area],
         **BASE_LAYOUT,
         title={**TITLE_STYLE, "text": "Drawdown"},
         height=300,
@@ -261,25 +293,52 @@ def monthly_returns_figure(result: BacktestResult) -> FigureSpec:
         if np.isfinite(value):
             z[row][month.month - 1] = value
             text[row][month.month - 1] = f"{value:.1f}%"
-    heatmap = trace(
+    return annotated_heatmap(
+        z,
+        text,
+        columns=list(_MONTHS),
+        rows=[str(year) for year in years],
+        hover="%{y} %{x}: %{text}<extra></extra>",
+        colours=diverging.RdYlGn,
+        scale_title="%",
+        title="Monthly returns",
+        height=140 + 40 * max(len(years), 1),
+    )
+
+
+def annotated_heatmap(
+    z: list[list[float | None]],
+    text: list[list[str]],
+    *,
+    columns: list[str],
+    rows: list[str],
+    hover: str,
+    colours: list[str],
+    scale_title: str,
+    title: str,
+    height: int,
+) -> FigureSpec:
+    """A rows × columns heatmap centred on zero, each cell labelled with its `text`; columns
+    along the top, rows downwards in the order given."""
+    cells = trace(
         "heatmap",
         z=z,
-        x=list(_MONTHS),
-        y=[str(year) for year in years],
+        x=columns,
+        y=rows,
         text=text,
         texttemplate="%{text}",
-        hovertemplate="%{y} %{x}: %{text}<extra></extra>",
-        colorscale=colorscale(diverging.RdYlGn),
+        hovertemplate=hover,
+        colorscale=colorscale(colours),
         zmid=0.0,
         xgap=2,
         ygap=2,
-        colorbar={"title": {"text": "%"}},
+        colorbar={"title": {"text": scale_title}},
     )
     return figure(
-        [heatmap],
+        [cells],
         **BASE_LAYOUT,
-        title={**TITLE_STYLE, "text": "Monthly returns"},
-        height=140 + 40 * max(len(years), 1),
+        title={**TITLE_STYLE, "text": title},
+        height=height,
         yaxis={"type": "category", "autorange": "reversed"},
         xaxis={"type": "category", "side": "top"},
     )

@@ -22,12 +22,15 @@ from atb.reporting.charts import (
     TITLE_STYLE,
     FloatArray,
     IndexArray,
+    annotated_heatmap,
+    drawdown_chart,
+    equity_chart,
     line_indices,
+    times_ms,
 )
 from atb.reporting.figure_spec import (
     FigureSpec,
     TraceSpec,
-    colorscale,
     figure,
     series,
     trace,
@@ -44,7 +47,6 @@ __all__ = [
     "exposure_keep",
 ]
 
-_NS_PER_MS = 1_000_000
 _PALETTE = (
     "#2563eb",
     "#f59e0b",
@@ -61,9 +63,7 @@ _PALETTE = (
 
 
 def _times_ms(result: PortfolioResult) -> FloatArray:
-    times = np.asarray(result.equity.times_ns, dtype=np.int64)
-    values: FloatArray = (times // _NS_PER_MS).astype(np.float64)
-    return values
+    return times_ms(result.equity.times_ns)
 
 
 def _colour(index: int) -> str:
@@ -72,67 +72,19 @@ def _colour(index: int) -> str:
 
 def equity_figure(result: PortfolioResult) -> FigureSpec:
     """The account's equity and the initial balance held in the equal-weight basket."""
-    equity = np.asarray(result.equity.equity, dtype=np.float64)
-    basket = basket_equity(result)
-    keep = np.union1d(line_indices(equity), line_indices(basket))
-    times = series(_times_ms(result)[keep])
-    traces: list[TraceSpec] = []
-    traces.append(
-        trace(
-            "scatter",
-            x=times,
-            y=series(equity[keep]),
-            name="portfolio",
-            mode="lines",
-            line={"color": "#2563eb", "width": 1.5},
-        )
-    )
-    traces.append(
-        trace(
-            "scatter",
-            x=times,
-            y=series(basket[keep]),
-            name="equal-weight basket (buy and hold)",
-            mode="lines",
-            line={"color": "#9ca3af", "width": 1.2, "dash": "dash"},
-        )
-    )
-    return figure(
-        traces,
-        **BASE_LAYOUT,
-        title={**TITLE_STYLE, "text": "Equity vs the equal-weight basket"},
-        height=380,
-        xaxis=DATE_AXIS,
-        yaxis={"title": {"text": f"equity ({result.quote_asset or 'quote'})"}},
+    return equity_chart(
+        _times_ms(result),
+        (np.asarray(result.equity.equity, dtype=np.float64), "portfolio"),
+        (basket_equity(result), "equal-weight basket (buy and hold)"),
+        title="Equity vs the equal-weight basket",
+        unit=result.quote_asset or "quote",
     )
 
 
 def drawdown_figure(result: PortfolioResult) -> FigureSpec:
     """The account's drawdown from its running peak, in percent (0 at a peak, negative
     below)."""
-    under: FloatArray = -100.0 * portfolio_drawdown(result)
-    keep = line_indices(under)
-    traces: list[TraceSpec] = []
-    traces.append(
-        trace(
-            "scatter",
-            x=series(_times_ms(result)[keep]),
-            y=series(under[keep]),
-            name="drawdown",
-            mode="lines",
-            fill="tozeroy",
-            fillcolor="rgba(220, 38, 38, 0.25)",
-            line={"color": "#dc2626", "width": 1},
-        )
-    )
-    return figure(
-        traces,
-        **BASE_LAYOUT,
-        title={**TITLE_STYLE, "text": "Drawdown"},
-        height=300,
-        xaxis=DATE_AXIS,
-        yaxis={"title": {"text": "drawdown (%)"}, "ticksuffix": "%"},
-    )
+    return drawdown_chart(_times_ms(result), portfolio_drawdown(result))
 
 
 def exposure_keep(result: PortfolioResult) -> IndexArray:
@@ -187,32 +139,18 @@ def correlation_figure(result: PortfolioResult) -> FigureSpec:
     for row in result.correlation:
         z.append([value if value is not None and np.isfinite(value) else None for value in row])
         text.append(["" if value is None else f"{value:.2f}" for value in z[-1]])
-    traces: list[TraceSpec] = []
-    traces.append(
-        trace(
-            "heatmap",
-            z=z,
-            x=symbols,
-            y=symbols,
-            text=text,
-            texttemplate="%{text}",
-            hovertemplate="%{y} × %{x}: %{text}<extra></extra>",
-            # Red for moving together, blue for apart; zmid 0 with the diagonal's 1.0 spans
-            # the scale over −1 … 1.
-            colorscale=colorscale(diverging.RdBu_r),
-            zmid=0.0,
-            xgap=2,
-            ygap=2,
-            colorbar={"title": {"text": "ρ"}},
-        )
-    )
-    return figure(
-        traces,
-        **BASE_LAYOUT,
-        title={**TITLE_STYLE, "text": "Correlation of bar returns"},
+    # Red for moving together, blue for apart; zmid 0 with the diagonal's 1.0 spans the scale
+    # over −1 … 1.
+    return annotated_heatmap(
+        z,
+        text,
+        columns=symbols,
+        rows=symbols,
+        hover="%{y} × %{x}: %{text}<extra></extra>",
+        colours=diverging.RdBu_r,
+        scale_title="ρ",
+        title="Correlation of bar returns",
         height=200 + 40 * max(len(symbols), 1),
-        xaxis={"type": "category", "side": "top"},
-        yaxis={"type": "category", "autorange": "reversed"},
     )
 
 
