@@ -16,9 +16,9 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from atb.cli.api_keys import read_keys
 from atb.cli.candle_report import drop_outliers_option, echo_candles_report
 from atb.cli.live_store import default_db, discard_store
-from atb.cli.live_trading import exchange_access, read_keys
 from atb.cli.option_types import (
     EXCHANGE_URL,
     NON_NEGATIVE,
@@ -410,6 +410,9 @@ def run(
     )
     exchange = None
     if keys is not None:
+        # ccxt (~1 s to import) only for a session that trades or validates on the exchange.
+        from atb.cli.live_trading import exchange_access
+
         try:
             exchange = exchange_access(
                 exchange_url,

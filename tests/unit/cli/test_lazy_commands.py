@@ -92,3 +92,14 @@ def test_a_backtest_of_a_local_file_imports_no_client_and_no_portfolio(tmp_path:
     lines = _run_and_list_imports(argv, unwanted)
     assert lines[-1] == "[]"
     assert (tmp_path / "out" / "equity.csv").is_file()
+
+
+def test_a_paper_session_on_a_replay_imports_no_exchange_client(tmp_path: Path) -> None:
+    # ccxt takes about a second to import; only a session that uses the exchange needs it.
+    data = tmp_path / "BTCUSDT_1h.csv"
+    make_candles(120, seed=5).to_csv(data)
+    argv = ["live", "sma_cross", "--symbol", "BTCUSDT", "--timeframe", "1h", "--paper-trading"]
+    argv += ["--replay", str(data), "--db", str(tmp_path / "live.sqlite3")]
+    lines = _run_and_list_imports(argv, ("ccxt", "atb.cli.live_trading", "atb.venues.ccxt_binance"))
+    assert lines[-1] == "[]"
+    assert (tmp_path / "live.sqlite3").is_file()

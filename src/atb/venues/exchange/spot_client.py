@@ -27,14 +27,22 @@ import contextlib
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
 
 import attrs
-import ccxt
 
+from atb.deferred_modules import DeferredModule
 from atb.domain.errors import AtbError
 from atb.managers.order_journal import ExchangeTrade, JournalStatus
+
+if TYPE_CHECKING:
+    import ccxt
+else:
+    # ccxt takes ~1 s to import. A paper or replayed session imports this module (the live
+    # engine names its types) but never builds a client; a real one has imported ccxt to make
+    # its exchange object before any call here names an exception.
+    ccxt = DeferredModule("ccxt")
 
 T = TypeVar("T")
 
