@@ -31,6 +31,7 @@ from atb.cli.run_options import (
     resolve_run_instrument,
     strategy_options,
 )
+from atb.cli.symbols_option import parse_symbols
 from atb.data.loading import load_candles
 from atb.data.symbols import normalize_symbol
 from atb.domain.errors import DataError
@@ -187,7 +188,7 @@ def backtest(
     if days is not None and start is not None:
         raise click.UsageError("use either --days or --start, not both")
     if symbols_text is not None:
-        from atb.cli.portfolio_backtest import parse_symbols, run_portfolio_backtest_command
+        from atb.cli.portfolio_backtest import run_portfolio_backtest_command
 
         _refuse_single_symbol_options(ctx)
         symbols = parse_symbols(symbols_text)

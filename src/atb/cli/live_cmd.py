@@ -29,7 +29,6 @@ from atb.cli.option_types import (
     check_detail_timeframe,
     file_path,
 )
-from atb.cli.portfolio_backtest import parse_symbols
 from atb.cli.portfolio_live import PortfolioLiveOptions, run_portfolio_live
 from atb.cli.progress import show_progress
 from atb.cli.run_options import (
@@ -41,6 +40,7 @@ from atb.cli.run_options import (
     strategy_options,
 )
 from atb.cli.stop_signals import stop_signals
+from atb.cli.symbols_option import parse_symbols
 from atb.data.binance import BinanceClient
 from atb.data.cache import default_data_dir
 from atb.data.exchange_rules import refresh_exchange_rules

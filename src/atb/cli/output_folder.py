@@ -16,7 +16,6 @@ import attrs
 import click
 
 from atb.domain.errors import AtbError
-from atb.reporting.files import write_result_files
 from atb.reporting.result_files import RESULT_ENTRIES, EquityFormat, ResultFiles
 from atb.results import BacktestResult, PortfolioResult
 
@@ -112,9 +111,13 @@ def write_results(
     The folder was checked before the run; this still catches what changed since (the folder
     appeared, the disk filled up). The writers have removed their staging folder by then.
     """
+    # The writers (and plotly's page writer) are imported when a run has a result to write:
+    # the commands that only check a folder (train, check-strategy) do not pay for them, and a
+    # single symbol's run does not import the portfolio's.
+    from atb.reporting.files import write_result_files
+
     try:
         if isinstance(result, PortfolioResult):
-            # Imported by a portfolio's run only: a single symbol's does not pay for it.
             from atb.reporting.portfolio_files import write_portfolio_files
 
             return write_portfolio_files(

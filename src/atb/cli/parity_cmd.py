@@ -16,7 +16,6 @@ from rich.table import Table
 from atb.cli.candle_report import drop_outliers_option, echo_candles_report
 from atb.cli.live_store import default_db
 from atb.cli.option_types import TIMEFRAME, BoundedPath, check_detail_timeframe, file_path
-from atb.cli.portfolio_backtest import parse_symbols
 from atb.cli.portfolio_parity import (
     PortfolioParityOptions,
     refuse_rules_options,
@@ -31,6 +30,7 @@ from atb.cli.run_options import (
     resolve_run_instrument,
     strategy_options,
 )
+from atb.cli.symbols_option import parse_symbols
 from atb.data.feeds import ReplayFeed
 from atb.data.instruments import InstrumentOverrides
 from atb.data.loading import load_candles

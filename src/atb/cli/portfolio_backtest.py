@@ -21,23 +21,13 @@ from atb.cli.output_folder import RunOutput, write_results
 from atb.cli.progress import show_progress
 from atb.cli.run_options import build_strategies, refuse_short_history
 from atb.data.portfolio import PortfolioCandles, load_portfolio
-from atb.data.symbols import normalize_symbol
 from atb.domain.errors import DataError
 from atb.engines.portfolio.backtest import PortfolioRequest, run_portfolio_backtest
 from atb.managers.lookback import history_bars
 from atb.managers.run_config import RunConfiguration
 from atb.reporting.portfolio_summary import print_portfolio_summary
 
-__all__ = ["execute_portfolio_backtest", "parse_symbols", "run_portfolio_backtest_command"]
-
-
-def parse_symbols(text: str) -> tuple[str, ...]:
-    """`--symbols ETHBTC,LTCBTC` as normalised symbols; a usage error for an empty list or an
-    empty item."""
-    items = [item.strip() for item in text.split(",")]
-    if not text.strip() or any(not item for item in items):
-        raise click.UsageError(f"--symbols {text!r}: give comma-separated symbols, e.g. A,B,C")
-    return tuple(normalize_symbol(item) for item in items)
+__all__ = ["execute_portfolio_backtest", "run_portfolio_backtest_command"]
 
 
 def run_portfolio_backtest_command(

@@ -20,13 +20,13 @@ from rich.table import Table
 from atb.cli.candle_report import drop_outliers_option, echo_candles_report
 from atb.cli.option_types import DATETIME, POSITIVE_DAYS, TIMEFRAME, BoundedPath, folder_path
 from atb.cli.output_folder import OutputError, check_writable_folder
-from atb.cli.portfolio_backtest import parse_symbols
 from atb.cli.portfolio_strategy_cmds import (
     PortfolioData,
     check_portfolio_strategy,
     train_portfolio,
 )
 from atb.cli.progress import show_progress
+from atb.cli.symbols_option import parse_symbols
 from atb.data.candles import ValidatedCandles
 from atb.data.loading import load_candles
 from atb.data.symbols import normalize_symbol

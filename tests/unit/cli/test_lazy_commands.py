@@ -103,3 +103,16 @@ def test_a_paper_session_on_a_replay_imports_no_exchange_client(tmp_path: Path) 
     lines = _run_and_list_imports(argv, ("ccxt", "atb.cli.live_trading", "atb.venues.ccxt_binance"))
     assert lines[-1] == "[]"
     assert (tmp_path / "live.sqlite3").is_file()
+
+
+@pytest.mark.parametrize(
+    "command", ["live", "parity", "train", "check-strategy", "data", "sandbox", "assumptions"]
+)
+def test_a_command_that_writes_no_report_or_order_imports_neither_plotly_nor_ccxt(
+    command: str,
+) -> None:
+    # plotly (~0.1 s) writes report pages, ccxt (~1 s) talks to an exchange: these commands'
+    # own help loads the whole command module, which must not need either.
+    lines = _run_and_list_imports([command, "--help"], ("plotly", "ccxt", "ray", "optuna"))
+    assert lines[-1] == "[]"
+    assert any(line.startswith("Usage: atb ") for line in lines)
