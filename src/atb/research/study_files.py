@@ -317,20 +317,18 @@ def _parallel_chart(report: StudyReport) -> FigureSpec:
             )
     objective = [float(trial.value or 0.0) for trial in feasible]
     dimensions.append({"label": report.objective.text, "values": objective})
-    traces: list[TraceSpec] = []
-    traces.append(
-        trace(
-            "parcoords",
-            dimensions=dimensions,
-            line={
-                "color": objective,
-                "colorscale": colorscale(sequential.Viridis),
-                "showscale": True,
-            },
-        )
-    )
     return figure(
-        traces,
+        [
+            trace(
+                "parcoords",
+                dimensions=dimensions,
+                line={
+                    "color": objective,
+                    "colorscale": colorscale(sequential.Viridis),
+                    "showscale": True,
+                },
+            )
+        ],
         **BASE_LAYOUT,
         title={**TITLE_STYLE, "text": "parameters of the feasible trials (colour: objective)"},
     )
@@ -356,20 +354,18 @@ def _heatmap(report: StudyReport) -> FigureSpec | None:
         [float(sums[r, c] / counts[r, c]) if counts[r, c] else None for c in range(len(x_labels))]
         for r in range(len(y_labels))
     ]
-    traces: list[TraceSpec] = []
-    traces.append(
-        trace(
-            "heatmap",
-            z=z,
-            x=x_labels,
-            y=y_labels,
-            colorscale=colorscale(sequential.Viridis),
-            hovertemplate=f"{first.name} %{{x}}<br>{second.name} %{{y}}<br>"
-            f"mean {report.objective.text} %{{z:.4g}}<extra></extra>",
-        )
-    )
     return figure(
-        traces,
+        [
+            trace(
+                "heatmap",
+                z=z,
+                x=x_labels,
+                y=y_labels,
+                colorscale=colorscale(sequential.Viridis),
+                hovertemplate=f"{first.name} %{{x}}<br>{second.name} %{{y}}<br>"
+                f"mean {report.objective.text} %{{z:.4g}}<extra></extra>",
+            )
+        ],
         **BASE_LAYOUT,
         title={
             **TITLE_STYLE,

@@ -27,7 +27,7 @@ from atb import __version__
 from atb.domain.errors import AtbError
 from atb.domain.timestamps import from_ns
 from atb.reporting.charts import BASE_LAYOUT, TITLE_STYLE
-from atb.reporting.figure_spec import FigureSpec, TraceSpec, figure, trace
+from atb.reporting.figure_spec import FigureSpec, figure, trace
 from atb.reporting.files import render_result_files, write_tree
 from atb.reporting.html_report import REPORT_STYLE, chart_html, escape_html, key_value_section
 from atb.research.objective import Constraint, Objective
@@ -297,15 +297,12 @@ def render_walk_forward_report(report: WalkForwardReport) -> str:
 def _equity_chart(result: WalkForwardResult) -> FigureSpec:
     curve = result.stitched.equity
     times = [from_ns(int(value)).isoformat() for value in curve.times_ns]
-    traces: list[TraceSpec] = []
-    traces.append(
-        trace(
-            "scatter",
-            x=times,
-            y=np.asarray(curve.equity).tolist(),
-            mode="lines",
-            name="out-of-sample equity",
-        )
+    equity = trace(
+        "scatter",
+        x=times,
+        y=np.asarray(curve.equity).tolist(),
+        mode="lines",
+        name="out-of-sample equity",
     )
     boundaries = [
         {
@@ -321,7 +318,7 @@ def _equity_chart(result: WalkForwardResult) -> FigureSpec:
         for outcome in result.folds[1:]
     ]
     return figure(
-        traces,
+        [equity],
         **BASE_LAYOUT,
         title={**TITLE_STYLE, "text": "Stitched out-of-sample equity (dotted: fold boundaries)"},
         yaxis={"title": {"text": "equity"}},
@@ -331,25 +328,20 @@ def _equity_chart(result: WalkForwardResult) -> FigureSpec:
 
 def _objective_chart(report: WalkForwardReport) -> FigureSpec:
     folds = [f"fold {outcome.fold.number}" for outcome in report.result.folds]
-    traces: list[TraceSpec] = []
-    traces.append(
-        trace(
-            "bar",
-            x=folds,
-            y=[outcome.in_sample_value for outcome in report.result.folds],
-            name="in sample (best trial)",
-        )
+    in_sample = trace(
+        "bar",
+        x=folds,
+        y=[outcome.in_sample_value for outcome in report.result.folds],
+        name="in sample (best trial)",
     )
-    traces.append(
-        trace(
-            "bar",
-            x=folds,
-            y=[outcome.out_of_sample_value for outcome in report.result.folds],
-            name="out of sample",
-        )
+    out_of_sample = trace(
+        "bar",
+        x=folds,
+        y=[outcome.out_of_sample_value for outcome in report.result.folds],
+        name="out of sample",
     )
     return figure(
-        traces,
+        [in_sample, out_of_sample],
         **BASE_LAYOUT,
         barmode="group",
         title={**TITLE_STYLE, "text": f"{report.objective.text}: in sample vs out of sample"},
