@@ -109,3 +109,23 @@ def test_dropping_the_flagged_bars_leaves_valid_candles_and_reports_the_gaps(
     inner = [t for t in times if frame.index[0] < t < frame.index[-1]]
     assert dropped.missing_bars == len(inner)
     assert dropped.dropped == screened.suspicious
+
+
+@given(quiet(), st.data())
+def test_a_flagged_bar_s_range_is_its_neighbours_second_extremes(
+    frame: pd.DataFrame, data: st.DataObject
+) -> None:
+    # Two bad prints, possibly neighbours of each other or in one bar: the reported `L` and `H`
+    # are, exactly, the second-lowest low and second-highest high of the up to ten neighbours.
+    for _ in range(2):
+        row = data.draw(st.integers(min_value=0, max_value=len(frame) - 1))
+        column = data.draw(st.sampled_from(["low", "high"]))
+        frame = scaled(frame, row, column, 1e-3 if column == "low" else 1e3)
+    lows, highs = frame["low"].to_numpy(), frame["high"].to_numpy()
+    flagged = find_suspicious_bars(frame)
+    assert flagged
+    for bar in flagged:
+        at = int(np.flatnonzero(frame.index == bar.time)[0])
+        around = [i for i in range(at - 5, at + 6) if i != at and 0 <= i < len(frame)]
+        assert bar.neighbours_low == sorted(lows[i] for i in around)[1]
+        assert bar.neighbours_high == sorted(highs[i] for i in around)[-2]

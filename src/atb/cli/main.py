@@ -14,6 +14,7 @@ import attrs
 import click
 
 from atb import __version__
+from atb.cli.heap import prefer_small_pages
 from atb.domain.errors import AtbError
 
 
@@ -186,6 +187,7 @@ def cli() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; user errors exit with code 2 and a one-line message."""
+    prefer_small_pages()  # before any command imports numpy
     try:
         cli.main(args=argv, prog_name="atb", standalone_mode=False)
     except AtbError as error:

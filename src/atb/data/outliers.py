@@ -36,7 +36,6 @@ from __future__ import annotations
 import attrs
 import numpy as np
 import pandas as pd
-from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
 
 from atb.data.times import format_time
@@ -116,17 +115,14 @@ def find_suspicious_bars(
     # or the second-highest high once at least two real neighbours exist. The order statistics
     # are taken on prices (the log keeps the order) so `L` and `H` are reported exactly.
     pad = np.full(NEIGHBOURS, np.inf)
-    width = 2 * NEIGHBOURS + 1
-    low_windows = sliding_window_view(np.concatenate((pad, prices["low"], pad)), width)
-    high_windows = sliding_window_view(np.concatenate((-pad, prices["high"], -pad)), width)
+    padded_low = np.concatenate((pad, prices["low"], pad))
+    negated_high = np.concatenate((pad, -prices["high"], pad))  # its second-lowest: `-H`
     found: list[tuple[int, str, float, float, float]] = []
     for start in range(first, stop, _CHUNK):
         end = min(start + _CHUNK, stop)
         positions = np.arange(start, end)
-        lows = np.delete(low_windows[start:end], NEIGHBOURS, axis=1)
-        highs = np.delete(high_windows[start:end], NEIGHBOURS, axis=1)
-        floor_price = np.partition(lows, 1, axis=1)[:, 1]
-        ceiling_price = -np.partition(-highs, 1, axis=1)[:, 1]
+        floor_price = _second_lowest(padded_low, start, end)
+        ceiling_price = -_second_lowest(negated_high, start, end)
         judged = _neighbour_count(positions, rows) >= MIN_NEIGHBOURS
         with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
             floor, ceiling = np.log(floor_price), np.log(ceiling_price)
@@ -161,6 +157,26 @@ def find_suspicious_bars(
         )
         for row, column, floor_value, ceiling_value, reach_value in sorted(found)
     )
+
+
+def _second_lowest(padded: NDArray[np.float64], start: int, end: int) -> NDArray[np.float64]:
+    """For each row `start ≤ i < end`, the second-lowest of its neighbours' values, `padded`
+    holding `NEIGHBOURS` fillers on each side of the series (row i's neighbours sit at
+    `padded[i : i + NEIGHBOURS]` and `padded[i + NEIGHBOURS + 1 : i + 2 * NEIGHBOURS + 1]`).
+
+    A running lowest and second-lowest over the ten shifted columns: the same value as sorting
+    each row's neighbours and taking the second (ties count twice), without building the
+    (rows × neighbours) array and sorting it.
+    """
+    lowest = np.full(end - start, np.inf)
+    second = np.full(end - start, np.inf)
+    for shift in range(2 * NEIGHBOURS + 1):
+        if shift == NEIGHBOURS:
+            continue  # the bar itself
+        column = padded[start + shift : end + shift]
+        np.minimum(second, np.maximum(lowest, column), out=second)
+        np.minimum(lowest, column, out=lowest)
+    return second
 
 
 def _neighbour_count(positions: NDArray[np.int64], rows: int) -> NDArray[np.int64]:

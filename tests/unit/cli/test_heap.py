@@ -1,8 +1,10 @@
-"""`return_freed_memory`: freed pages go back to the OS between a command's phases."""
+"""`return_freed_memory`: freed pages go back to the OS between a command's phases;
+`prefer_small_pages`: a command's numpy arrays stay on ordinary pages unless the user says."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -47,3 +49,37 @@ def test_freed_heap_pages_leave_the_resident_size() -> None:
     numbers = json.loads(done.stdout)
     assert numbers["returned"] is True
     assert numbers["after"] < numbers["kept"] - 60_000  # most of the ~94 MiB freed went back
+
+
+# numpy's own answer to "do my arrays ask for huge pages?", after `atb` ran in this interpreter.
+HUGE_PAGES_AFTER_A_COMMAND = """
+from atb.cli.main import main
+
+main(["--version"])
+import numpy
+
+print(numpy._core.multiarray._get_madvise_hugepage())
+"""
+
+
+def _numpy_huge_pages_after_atb(environment: dict[str, str]) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", HUGE_PAGES_AFTER_A_COMMAND],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=environment,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()[-1]
+
+
+def test_a_command_keeps_numpy_off_huge_pages() -> None:
+    environment = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"}
+    assert _numpy_huge_pages_after_atb(environment) == "False"
+
+
+def test_the_user_s_own_huge_page_setting_is_kept() -> None:
+    environment = {**os.environ, "NUMPY_MADVISE_HUGEPAGE": "1"}
+    assert _numpy_huge_pages_after_atb(environment) == "True"
