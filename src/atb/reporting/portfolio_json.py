@@ -13,10 +13,9 @@ same keys as there. The only field that differs between two runs of the same inp
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 
+from atb.reporting.json_text import json_text
 from atb.reporting.jsonable import (
     JsonValue,
     finite_or_none,
@@ -107,10 +106,10 @@ def portfolio_to_dict(
 def portfolio_to_json(
     result: PortfolioResult, *, equity_format: EquityFormat = EquityFormat.CSV
 ) -> str:
-    """`portfolio_to_dict` as the text of `result.json`: 2-space indent, UTF-8, final
-    newline. `equity_curve.file` names the curve's file in `equity_format`."""
-    document = portfolio_to_dict(result, equity_format=equity_format)
-    return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    """`portfolio_to_dict` as the text of `result.json` (`json_text`: objects indented, each
+    trade and event on one line). `equity_curve.file` names the curve's file in
+    `equity_format`."""
+    return json_text(portfolio_to_dict(result, equity_format=equity_format))
 
 
 def _symbol(part: SymbolPart) -> dict[str, JsonValue]:

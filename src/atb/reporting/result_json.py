@@ -14,8 +14,6 @@ Rules that keep the file stable and diffable:
 
 from __future__ import annotations
 
-import json
-
 import attrs
 import numpy as np
 from attrs import AttrsInstance
@@ -37,6 +35,7 @@ from atb.reporting.derived import (
     stop_moves,
     tier_changes,
 )
+from atb.reporting.json_text import json_text
 from atb.reporting.jsonable import (
     JsonValue,
     finite_or_none,
@@ -127,10 +126,9 @@ def result_to_dict(
 def result_to_json(
     result: BacktestResult, *, equity_format: EquityFormat = EquityFormat.CSV
 ) -> str:
-    """`result_to_dict` as the text of `result.json`: 2-space indent, UTF-8, final newline.
-    `equity_curve.file` names the curve's file in `equity_format`."""
-    document = result_to_dict(result, equity_format=equity_format)
-    return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    """`result_to_dict` as the text of `result.json` (`json_text`: objects indented, each
+    trade on one line). `equity_curve.file` names the curve's file in `equity_format`."""
+    return json_text(result_to_dict(result, equity_format=equity_format))
 
 
 def _policy(policy: AttrsInstance | None) -> JsonValue:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -34,6 +33,7 @@ from atb.reporting.charts import BASE_LAYOUT, TITLE_STYLE
 from atb.reporting.figure_spec import FigureSpec, TraceSpec, colorscale, figure, trace
 from atb.reporting.files import render_result_files, write_tree
 from atb.reporting.html_report import REPORT_STYLE, chart_html, escape_html, key_value_section
+from atb.reporting.json_text import json_text
 from atb.research.objective import Constraint, Objective
 from atb.research.search import SearchSettings, StudyTrial, best_trial, redact_storage
 from atb.research.selection_bias import SelectionBias
@@ -196,7 +196,7 @@ def _overfitting(bias: SelectionBias | None) -> dict[str, object] | None:
 
 def study_to_json(report: StudyReport) -> str:
     """The text of `study.json`."""
-    return json.dumps(study_to_dict(report), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    return json_text(study_to_dict(report))
 
 
 def trials_csv(report: StudyReport) -> str:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from atb.reporting.charts import BASE_LAYOUT, TITLE_STYLE
 from atb.reporting.figure_spec import FigureSpec, figure, trace
 from atb.reporting.files import render_result_files, write_tree
 from atb.reporting.html_report import REPORT_STYLE, chart_html, escape_html, key_value_section
+from atb.reporting.json_text import json_text
 from atb.research.objective import Constraint, Objective
 from atb.research.space import SearchSpace
 from atb.research.study_files import (
@@ -72,10 +72,7 @@ def write_walk_forward_files(
 ) -> Path:
     """Render and write the folder (see the module docstring); returns it."""
     contents: dict[str, str | bytes] = {
-        WALK_FORWARD_JSON: json.dumps(
-            walk_forward_to_dict(report), indent=2, ensure_ascii=False, allow_nan=False
-        )
-        + "\n",
+        WALK_FORWARD_JSON: json_text(walk_forward_to_dict(report)),
         FOLDS_CSV: folds_csv(report),
         OOS_EQUITY_CSV: oos_equity_csv(report.result),
         REPORT_HTML: render_walk_forward_report(report),
