@@ -4,9 +4,8 @@ plotly.py's figure objects validate and coerce every property as it is set: the 
 figures cost ~0.12 s to build that way, and the first report in a process ~0.25 s more while
 plotly imports a validator module per property and copies its template into each figure, about
 a fifth of a typical `atb backtest`. The reports build the dicts plotly.py would give
-(`go.Figure(spec).to_dict()` equals each spec: `tests/unit/reporting/test_figure_spec.py`) and
-hand them to `plotly.io.to_html` without validation, so the page's bytes are the ones plotly.py
-wrote.
+(`go.Figure(spec).to_dict()` equals each spec: `tests/unit/reporting/test_figure_spec.py`), and
+`atb.reporting.chart_html` writes them into the page as they are.
 
 Conventions of that form, kept by every builder here: a trace is its properties plus `type`;
 a numeric series is a base64 typed array (`series`: half the size of decimal text); a colorscale

@@ -11,10 +11,9 @@ from __future__ import annotations
 import html
 from collections.abc import Callable, Iterable
 
-import plotly.io as pio
-
 from atb.reporting import display
 from atb.reporting.assumptions import result_assumptions
+from atb.reporting.chart_html import chart_html
 from atb.reporting.charts import (
     drawdown_figure,
     equity_figure,
@@ -40,8 +39,6 @@ _CHARTS: tuple[Callable[[BacktestResult], FigureSpec], ...] = (
     drawdown_figure,
     monthly_returns_figure,
 )
-_PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
-
 REPORT_STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0;
        color: #111827; background: #f9fafb; }
@@ -115,20 +112,6 @@ def render_report(result: BacktestResult) -> str:
     )
     parts.extend(["</main>", "</body>", "</html>"])
     return "\n".join(parts) + "\n"
-
-
-def chart_html(figure: FigureSpec, div_id: str, first: bool) -> str:
-    """A chart as an HTML fragment for a report page."""
-    # plotly.js (about 4.6 MB) is inlined with the first chart only; the others reuse it. The
-    # figure is already in the form plotly.py's validation gives (atb.reporting.figure_spec).
-    return pio.to_html(
-        figure,
-        config=_PLOTLY_CONFIG,
-        include_plotlyjs=first,
-        full_html=False,
-        div_id=div_id,
-        validate=False,
-    )
 
 
 def escape_html(text: str) -> str:

@@ -16,9 +16,10 @@ import numpy as np
 
 from atb.domain.events import CloseOnlyLatched
 from atb.reporting import display
+from atb.reporting.chart_html import chart_html
 from atb.reporting.derived import FloatArray
 from atb.reporting.figure_spec import FigureSpec
-from atb.reporting.html_report import REPORT_STYLE, chart_html, escape_html, key_value_section
+from atb.reporting.html_report import REPORT_STYLE, escape_html, key_value_section
 from atb.reporting.jsonable import plain
 from atb.reporting.portfolio_charts import (
     contribution_figure,

@@ -29,10 +29,11 @@ from atb import __version__
 from atb.domain.errors import AtbError
 from atb.engines.backtest import run_backtest
 from atb.reporting import display
+from atb.reporting.chart_html import chart_html
 from atb.reporting.charts import BASE_LAYOUT, TITLE_STYLE
 from atb.reporting.figure_spec import FigureSpec, TraceSpec, colorscale, figure, trace
 from atb.reporting.files import render_result_files, write_tree
-from atb.reporting.html_report import REPORT_STYLE, chart_html, escape_html, key_value_section
+from atb.reporting.html_report import REPORT_STYLE, escape_html, key_value_section
 from atb.reporting.json_text import json_text
 from atb.research.objective import Constraint, Objective
 from atb.research.search import SearchSettings, StudyTrial, best_trial, redact_storage

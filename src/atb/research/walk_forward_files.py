@@ -25,10 +25,11 @@ import numpy as np
 from atb import __version__
 from atb.domain.errors import AtbError
 from atb.domain.timestamps import from_ns
+from atb.reporting.chart_html import chart_html
 from atb.reporting.charts import BASE_LAYOUT, TITLE_STYLE
 from atb.reporting.figure_spec import FigureSpec, figure, trace
 from atb.reporting.files import render_result_files, write_tree
-from atb.reporting.html_report import REPORT_STYLE, chart_html, escape_html, key_value_section
+from atb.reporting.html_report import REPORT_STYLE, escape_html, key_value_section
 from atb.reporting.json_text import json_text
 from atb.research.objective import Constraint, Objective
 from atb.research.space import SearchSpace

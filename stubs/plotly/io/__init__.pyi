@@ -1,5 +1,5 @@
-# Minimal stubs: only `plotly.io.to_html`, as `atb.reporting.html_report` calls it (with a
-# figure object, or the dict plotly.js draws).
+# Minimal stubs: only `plotly.io.to_html`, as the tests call it to compare atb's chart HTML
+# with plotly.py's (with a figure object, or the dict plotly.js draws).
 from collections.abc import Mapping
 
 from plotly.graph_objects import Figure

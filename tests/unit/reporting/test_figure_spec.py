@@ -1,5 +1,6 @@
 """The report figures are the dicts plotly.py would build: validating them through
-`plotly.graph_objects.Figure` changes nothing, and the page gets the bytes plotly.py writes."""
+`plotly.graph_objects.Figure` changes nothing, and a page draws what plotly.py's own HTML
+would draw."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import plotly.io as pio
 import pytest
 
 from atb.reporting import html_report
+from atb.reporting.chart_html import PLOTLY_CONFIG, chart_html
 from atb.reporting.charts import (
     MAX_LINE_POINTS,
     drawdown_figure,
@@ -46,9 +48,9 @@ def test_each_report_figure_is_already_what_plotly_validation_gives(
 
 def test_a_chart_s_html_draws_what_plotly_writes_for_its_figure_object() -> None:
     spec = price_figure(build_result())
-    ours = html_report.chart_html(spec, "atb-chart-price", first=False)
+    ours = chart_html(spec, "atb-chart-price", first=False)
     theirs = pio.to_html(
-        go.Figure(spec), config=html_report._PLOTLY_CONFIG, include_plotlyjs=False,
+        go.Figure(spec), config=PLOTLY_CONFIG, include_plotlyjs=False,
         full_html=False, div_id="atb-chart-price",
     )  # fmt: skip
     # The same data and layout (plotly.py orders the keys of each object alphabetically; the

@@ -21,7 +21,7 @@ def test_page_has_the_four_charts_and_one_inlined_plotly() -> None:
     assert page.startswith("<!DOCTYPE html>")
     for chart_id in CHART_IDS:
         assert page.count(f'<div id="{chart_id}" class="plotly-graph-div"') == 1
-        assert f'Plotly.newPlot(                        "{chart_id}"' in page
+        assert f'Plotly.newPlot("{chart_id}", ' in page
     assert page.count(_PLOTLY_BUNDLE_MARKER) == 1
     # Self-contained: nothing is fetched from the network.
     assert "<script src=" not in page
