@@ -20,6 +20,8 @@ import math
 import numpy as np
 import numpy.typing as npt
 
+from atb.managers.portable_math import exact_sum
+
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -55,11 +57,11 @@ def record_weights(times_ns: IntArray, interval_ns: int) -> IntArray:
 def weighted_mean(values: FloatArray, weights: IntArray) -> float:
     """Σ w_i·x_i / Σ w_i (weights are record durations in ns, see `record_weights`).
 
-    The sum is `math.fsum` (correctly rounded), not `np.dot`: BLAS dot products may sum in an
-    order that depends on the CPU, the library build and the array's alignment, and a metric
-    must be bit-identical on every machine and every run.
+    The sum is exactly rounded (`exact_sum`, i.e. `math.fsum`), not `np.dot`: BLAS dot
+    products may sum in an order that depends on the CPU, the library build and the array's
+    alignment, and a metric must be bit-identical on every machine and every run.
     """
-    return math.fsum(values * weights.astype(np.float64)) / float(weights.sum())
+    return exact_sum(values * weights.astype(np.float64)) / float(weights.sum())
 
 
 def drawdowns(equity: FloatArray, initial_equity: float) -> tuple[FloatArray, FloatArray]:

@@ -65,10 +65,21 @@ def powers(base: float, exponents: FloatArray) -> FloatArray:
 # use only IEEE element-wise products, exactly rounded sums and plain Python arithmetic.
 
 
+def exact_sum(values: FloatArray) -> float:
+    """The exactly rounded sum of a vector (`math.fsum`): the same bits whatever the order,
+    the CPU or the library build.
+
+    `math.fsum` reads the values through the array's memoryview (`.data`), which hands it
+    plain floats; iterating the array would box each value as a numpy scalar first (~40 %
+    slower on a million values).
+    """
+    return math.fsum(np.ascontiguousarray(values, dtype=np.float64).ravel().data)
+
+
 def dot(left: FloatArray, right: FloatArray) -> float:
     """`left · right` for two vectors: element-wise products, then their exactly rounded sum
-    (`math.fsum`), so the same bits whatever the CPU or the vector length's blocking."""
-    return math.fsum((left * right).tolist())
+    (`exact_sum`), so the same bits whatever the CPU or the vector length's blocking."""
+    return exact_sum(left * right)
 
 
 def solve_positive_definite(matrix: FloatArray, vector: FloatArray) -> FloatArray:

@@ -50,3 +50,26 @@ def test_a_ridge_system_is_solved_to_float_accuracy(
     scale = max(1.0, float(np.abs(gram).max()) * float(np.abs(found).max()))
     assert float(np.abs(residual).max()) <= 1e-9 * scale
     assert all(math.isfinite(value) for value in found.tolist())
+
+
+@given(
+    st.lists(
+        # (Sums past the largest float overflow, in fsum as anywhere: kept out of the drawn
+        # values.)
+        st.floats(-1e300, 1e300) | st.sampled_from([0.0, -0.0, 5e-324, -5e-324]),
+        max_size=40,
+    )
+)
+def test_exact_sum_is_math_fsum_of_the_values_to_the_bit(values: list[float]) -> None:
+    summed = portable_math.exact_sum(np.array(values, dtype=np.float64))
+    expected = math.fsum(values)
+    assert summed == expected
+    assert math.copysign(1.0, summed) == math.copysign(1.0, expected)
+
+
+def test_exact_sum_reads_any_layout_and_keeps_non_finite_answers() -> None:
+    grid = np.arange(12, dtype=np.float64).reshape(3, 4)
+    assert portable_math.exact_sum(grid[:, 1]) == 1.0 + 5.0 + 9.0  # a strided column
+    assert portable_math.exact_sum(np.array([], dtype=np.float64)) == 0.0
+    assert math.isnan(portable_math.exact_sum(np.array([1.0, math.nan])))
+    assert portable_math.exact_sum(np.array([1.0, math.inf])) == math.inf
