@@ -19,6 +19,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from tests.support.candle_frames import make_candles
@@ -78,8 +79,9 @@ def test_a_search_writes_its_study_and_its_best_trial_is_a_backtest(
     out = tmp_path / "study"
     done = run_atb(
         *_optimize(candles, tmp_path / "s.db", out, "--trials", "12", "--workers", "2"),
+        "--equity-format", "parquet",
         env=_env(tmp_path),
-    )
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     assert sorted(path.name for path in out.iterdir()) == [
         "best", "report.html", "study.json", "trials.csv"
@@ -113,6 +115,15 @@ def test_a_search_writes_its_study_and_its_best_trial_is_a_backtest(
     metrics = json.loads((tmp_path / "bt" / "result.json").read_text())["metrics"]
     assert metrics == best["metrics"]
     assert json.loads((out / "best" / "result.json").read_text())["metrics"] == metrics
+    # The best trial's curve in the format asked for: the very numbers of the backtest's CSV.
+    assert sorted(path.name for path in (out / "best").iterdir()) == [
+        "equity.parquet", "report.html", "result.json", "trades.csv"
+    ]  # fmt: skip
+    curve = pd.read_csv(tmp_path / "bt" / "equity.csv")
+    frame = pd.read_parquet(out / "best" / "equity.parquet")
+    assert frame.drop(columns="time").to_numpy().tolist() == (
+        curve.drop(columns="time").to_numpy().tolist()
+    )
     rerun = run_atb(
         "backtest", "--rerun", str(out / "best" / "result.json"), "--out", str(tmp_path / "r")
     )

@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from atb.config import config_from_assignments
@@ -118,11 +119,20 @@ def test_a_walk_forward_in_a_terminal_writes_its_folds_and_each_fold_reruns(
     assert (tmp_path / "rerun" / "equity.csv").read_text() == (
         out / "folds" / "2" / "oos" / "equity.csv"
     ).read_text()
-    # The same command again resumes the finished studies and replaces the folder (--force).
-    again = run_atb(*DEMO, "--out", str(out), "--force", env=_env(tmp_path))
+    # The same command again resumes the finished studies and replaces the folder (--force),
+    # this time with each fold's curve as Parquet: the same numbers.
+    again = run_atb(
+        *DEMO, "--out", str(out), "--force", "--equity-format", "parquet", env=_env(tmp_path)
+    )
     assert again.returncode == 0, again.stderr
     assert [fold["params"] for fold in _folds(out)] == [fold["params"] for fold in folds]
     np.testing.assert_array_equal(_oos_equity(out)[1], equity)
+    parquet_values: list[float] = []
+    for fold in folds:
+        oos = out / "folds" / str(fold["number"]) / "oos"
+        assert not (oos / "equity.csv").exists()
+        parquet_values.extend(pd.read_parquet(oos / "equity.parquet")["equity"].tolist())
+    assert parquet_values == chained
 
 
 @pytest.mark.parametrize(

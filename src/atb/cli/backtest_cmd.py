@@ -20,7 +20,7 @@ from atb.cli.option_types import (
     file_path,
     folder_path,
 )
-from atb.cli.output_folder import RunOutput, write_results
+from atb.cli.output_folder import EQUITY_FORMAT_OPTION, RunOutput, write_results
 from atb.cli.progress import show_progress
 from atb.cli.rerun import rerun_request
 from atb.cli.run_options import (
@@ -83,14 +83,7 @@ from atb.reporting.summary import print_summary
     is_flag=True,
     help="Replace an existing --out folder of an earlier run (written beside it, then swapped in).",
 )
-@click.option(
-    "--equity-format",
-    type=click.Choice([equity_format.value for equity_format in EquityFormat]),
-    default=EquityFormat.CSV.value,
-    show_default=True,
-    help="The equity curve's file: equity.csv, or equity.parquet (the same numbers in "
-    "binary columns; written in a fraction of the time for long runs).",
-)
+@EQUITY_FORMAT_OPTION
 @click.option("--close-at-end", is_flag=True, help="Close a position still open at the end.")
 @click.option(
     "--allow-overlap", is_flag=True, help="Run even if the window overlaps model training."

@@ -37,7 +37,11 @@ from atb.cli.option_types import (
     file_path,
     folder_path,
 )
-from atb.cli.output_folder import check_output_folder, check_writable_folder
+from atb.cli.output_folder import (
+    EQUITY_FORMAT_OPTION,
+    check_output_folder,
+    check_writable_folder,
+)
 from atb.cli.progress import ProgressReport, show_progress
 from atb.cli.run_options import (
     build_config,
@@ -59,6 +63,7 @@ from atb.data.loading import load_candles
 from atb.data.symbols import normalize_symbol
 from atb.domain.errors import DataError, StrategyError
 from atb.managers.lookback import history_bars
+from atb.reporting.result_files import EquityFormat
 from atb.research.objective import parse_constraint, parse_objective
 from atb.research.space import FloatRange, IntRange, SearchSpace, parse_space
 from atb.strategies.parameters import ParamValue
@@ -142,6 +147,7 @@ import Optuna)."""
 @instrument_options
 @click.option("--out", "out_dir", type=folder_path(), help="Output folder (must not exist yet).")
 @click.option("--force", is_flag=True, help="Replace an existing --out folder of an earlier run.")
+@EQUITY_FORMAT_OPTION
 @click.option(
     "--allow-overlap", is_flag=True, help="Run even if the window overlaps model training."
 )
@@ -186,6 +192,7 @@ def optimize(
     instruments_file: Path | None,
     out_dir: Path | None,
     force: bool,
+    equity_format: str,
     allow_overlap: bool,
     walk_forward: int | None,
     train_days: int | None,
@@ -347,7 +354,11 @@ def optimize(
                     ray_address=ray_address,
                 )
                 written = write_walk_forward_files(
-                    walk_report, folder, overwrite=overwrite, what=what
+                    walk_report,
+                    folder,
+                    overwrite=overwrite,
+                    what=what,
+                    equity_format=EquityFormat(equity_format),
                 )
             print_walk_forward_summary(walk_report, written, Console())
             return
@@ -376,7 +387,13 @@ def optimize(
                 importance=study_importance(settings),
                 selection_bias=bias,
             )
-            files = write_study_files(report, folder, overwrite=overwrite, what=what)
+            files = write_study_files(
+                report,
+                folder,
+                overwrite=overwrite,
+                what=what,
+                equity_format=EquityFormat(equity_format),
+            )
     finally:
         runner.close()
     _print_summary(report, files.directory, Console())

@@ -97,6 +97,19 @@ def write_result_files(
     """
     target = Path(out_dir).absolute()
     _check_target(target, overwrite=overwrite)  # refused before any time is spent rendering
+    contents = result_file_contents(result, equity_format)
+    write_tree(contents, target, overwrite=overwrite, entries=RESULT_ENTRIES)
+    return ResultFiles(target, equity_format)
+
+
+def result_file_contents(
+    result: BacktestResult, equity_format: EquityFormat = EquityFormat.CSV
+) -> dict[str, FileContent]:
+    """What `write_tree` writes for a result's four files, by file name: `result.json`,
+    `trades.csv` and `report.html` as text, the curve in `equity_format` made while it is
+    written (`equity.csv` in parts, `equity.parquet` encoded into the file), so a million-row
+    curve never exists whole in memory. (A study's best trial and a walk-forward's folds are
+    written with these too, in their own folders.)"""
     equity: FileContent
     if equity_format is EquityFormat.PARQUET:
         equity = WrittenBinary(
@@ -104,14 +117,12 @@ def write_result_files(
         )
     else:
         equity = StreamedText(lambda: equity_csv_parts(result))
-    contents: dict[str, FileContent] = {
+    return {
         RESULT_JSON: result_to_json(result, equity_format=equity_format),
         TRADES_CSV: trades_csv(result),
         equity_format.file_name: equity,
         REPORT_HTML: render_report(result),
     }
-    write_tree(contents, target, overwrite=overwrite, entries=RESULT_ENTRIES)
-    return ResultFiles(target, equity_format)
 
 
 def write_rendered(

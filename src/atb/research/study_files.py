@@ -32,9 +32,10 @@ from atb.reporting import display
 from atb.reporting.chart_html import chart_html
 from atb.reporting.charts import BASE_LAYOUT, TITLE_STYLE
 from atb.reporting.figure_spec import FigureSpec, TraceSpec, colorscale, figure, trace
-from atb.reporting.files import render_result_files, write_tree
+from atb.reporting.files import FileContent, result_file_contents, write_tree
 from atb.reporting.html_report import REPORT_STYLE, escape_html, key_value_section
 from atb.reporting.json_text import json_text
+from atb.reporting.result_files import EquityFormat
 from atb.research.objective import Constraint, Objective
 from atb.research.search import SearchSettings, StudyTrial, best_trial, redact_storage
 from atb.research.selection_bias import SelectionBias
@@ -98,10 +99,16 @@ class BestTrialMismatchError(AtbError):
 
 
 def write_study_files(
-    report: StudyReport, folder: Path, *, overwrite: bool, what: str
+    report: StudyReport,
+    folder: Path,
+    *,
+    overwrite: bool,
+    what: str,
+    equity_format: EquityFormat = EquityFormat.CSV,
 ) -> StudyFiles:
-    """Render and write the study's files (see the module docstring)."""
-    contents = {
+    """Render and write the study's files (see the module docstring); the best trial's curve
+    in `equity_format`."""
+    contents: dict[str, FileContent] = {
         STUDY_JSON: study_to_json(report),
         TRIALS_CSV: trials_csv(report),
         REPORT_HTML: render_study_report(report),
@@ -114,8 +121,8 @@ def write_study_files(
             raise BestTrialMismatchError(
                 f"{what}: the best trial's backtest gave other metrics than the study recorded"
             )
-        for name, text in render_result_files(result).items():
-            contents[f"{BEST}/{name}"] = text
+        for name, content in result_file_contents(result, equity_format).items():
+            contents[f"{BEST}/{name}"] = content
     try:
         directory = write_tree(contents, folder, overwrite=overwrite, entries=ENTRIES)
     except OSError as error:

@@ -28,9 +28,10 @@ from atb.domain.timestamps import from_ns
 from atb.reporting.chart_html import chart_html
 from atb.reporting.charts import BASE_LAYOUT, TITLE_STYLE
 from atb.reporting.figure_spec import FigureSpec, figure, trace
-from atb.reporting.files import render_result_files, write_tree
+from atb.reporting.files import FileContent, result_file_contents, write_tree
 from atb.reporting.html_report import REPORT_STYLE, escape_html, key_value_section
 from atb.reporting.json_text import json_text
+from atb.reporting.result_files import EquityFormat
 from atb.research.objective import Constraint, Objective
 from atb.research.space import SearchSpace
 from atb.research.study_files import (
@@ -69,10 +70,16 @@ class WalkForwardReport:
 
 
 def write_walk_forward_files(
-    report: WalkForwardReport, folder: Path, *, overwrite: bool, what: str
+    report: WalkForwardReport,
+    folder: Path,
+    *,
+    overwrite: bool,
+    what: str,
+    equity_format: EquityFormat = EquityFormat.CSV,
 ) -> Path:
-    """Render and write the folder (see the module docstring); returns it."""
-    contents: dict[str, str | bytes] = {
+    """Render and write the folder (see the module docstring); returns it. Each fold's
+    out-of-sample curve is written in `equity_format` (`oos_equity.csv` stays text)."""
+    contents: dict[str, FileContent] = {
         WALK_FORWARD_JSON: json_text(walk_forward_to_dict(report)),
         FOLDS_CSV: folds_csv(report),
         OOS_EQUITY_CSV: oos_equity_csv(report.result),
@@ -83,8 +90,8 @@ def write_walk_forward_files(
         study = _fold_study(report, outcome)
         contents[f"{prefix}/study.json"] = study_to_json(study)
         contents[f"{prefix}/trials.csv"] = trials_csv(study)
-        for name, text in render_result_files(outcome.out_of_sample).items():
-            contents[f"{prefix}/oos/{name}"] = text
+        for name, content in result_file_contents(outcome.out_of_sample, equity_format).items():
+            contents[f"{prefix}/oos/{name}"] = content
         if outcome.model is not None:
             inputs = outcome.inputs
             for path in artifact_paths(outcome.model.folder, inputs.symbol, inputs.timeframe):
