@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from numpy.typing import NDArray
 
 from atb.data.candles import ValidatedCandles
@@ -138,7 +139,11 @@ def parse_times(
     first = values.iloc[0] if len(values) else None
     if isinstance(first, str) and not _is_number(first.strip()):
         # The common case, ISO text as read: parsed as it is (no stripped copy of a million
-        # strings); any value it cannot read falls through to the careful path below.
+        # strings), by Arrow when it can read every value, else by pandas; any value neither
+        # reads falls through to the careful path below.
+        arrow = _arrow_iso_times(values)
+        if arrow is not None:
+            return arrow
         direct = pd.to_datetime(values, utc=True, format="ISO8601", errors="coerce")
         if not direct.isna().any():
             return pd.DatetimeIndex(direct)
@@ -155,6 +160,30 @@ def parse_times(
         position = int(bad[0])
         raise fail(position, f"not an ISO-8601 time or epoch number: {text.iloc[position]!r}")
     return pd.DatetimeIndex(parsed)
+
+
+def _arrow_iso_times(values: pd.Series) -> pd.DatetimeIndex | None:
+    """ISO-8601 text parsed by Arrow's cast, or None when Arrow cannot read every value.
+
+    pandas keeps text in Arrow arrays, which Arrow's cast parses in place: ~0.04 s for a
+    million times where pandas' ISO parser takes ~0.25 s. The cast reads a strict subset of
+    what pandas reads (every value with a UTC offset, or every value without one, which is
+    UTC; no stray spaces, no out-of-range fields) and gives each the same instant
+    (`tests/unit/data/test_files.py` compares them); anything else is left to pandas.
+    """
+    try:
+        text = pa.array(values)
+    except (pa.ArrowException, TypeError, ValueError):
+        return None  # not plain text (mixed objects)
+    if not (pa.types.is_string(text.type) or pa.types.is_large_string(text.type)):
+        return None
+    for target in (pa.timestamp("ns", tz="UTC"), pa.timestamp("ns")):  # offsets, or naive
+        try:
+            nanos = text.cast(target).cast(pa.int64()).to_numpy(zero_copy_only=False)
+        except pa.ArrowException:
+            continue
+        return pd.DatetimeIndex(pd.to_datetime(nanos, unit="ns", utc=True))
+    return None
 
 
 def _is_number(text: str) -> bool:
