@@ -9,7 +9,6 @@ narwhals (~0.13 s of every `atb backtest`, ADR 0020).
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 from importlib import resources
@@ -29,9 +28,9 @@ PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 _SCRIPT_ESCAPES = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"))
 
 
-@functools.cache
 def plotly_js() -> str:
-    """The plotly.js bundle that plotly.py ships (about 4.6 MB of JavaScript)."""
+    """The plotly.js bundle that plotly.py ships (about 4.6 MB of JavaScript; read for each
+    page, ~2 ms, rather than kept in memory for the process's life)."""
     return resources.files("plotly").joinpath("package_data", "plotly.min.js").read_text("utf-8")
 
 
