@@ -4,7 +4,8 @@ glibc's allocator keeps the pages of freed objects for reuse instead of returnin
 transient buffers of one phase (the CSV parser's, a million time strings) stay in the process's
 resident size for the rest of the command and the next phase grows on top of them. A command
 that reads a million bars, runs and then writes its files calls `return_freed_memory` between
-those phases; its peak resident size is then the largest phase, not their sum (ADR 0020).
+those phases; its peak resident size is then the largest phase, not their sum (ADR 0020). Arrow's
+memory pool, where pandas keeps a CSV's text, is asked to do the same.
 
 The command also keeps numpy's arrays on ordinary pages (`prefer_small_pages`): numpy asks the
 kernel for transparent huge pages on every large array, and the kernel then zeroes 2 MiB at each
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from collections.abc import Callable
 
 __all__ = ["prefer_small_pages", "return_freed_memory"]
@@ -36,8 +38,16 @@ def _malloc_trim() -> Callable[[int], int] | None:
 
 
 def return_freed_memory() -> bool:
-    """Return the allocator's free pages to the OS; True when some were returned (glibc only;
-    elsewhere a no-op that returns False)."""
+    """Return the allocators' free pages to the OS; True when glibc's returned some (elsewhere
+    glibc's part is a no-op).
+
+    Two allocators hold a command's big buffers: glibc's (numpy, Python) and Arrow's pool
+    (pandas keeps CSV text in Arrow arrays; the time parser casts them), which caches what was
+    freed for reuse just as glibc does. Arrow's pool is asked only when pyarrow is loaded.
+    """
+    arrow = sys.modules.get("pyarrow")
+    if arrow is not None:
+        arrow.default_memory_pool().release_unused()
     trim = _malloc_trim()
     return bool(trim(0)) if trim is not None else False
 

@@ -51,6 +51,50 @@ def test_freed_heap_pages_leave_the_resident_size() -> None:
     assert numbers["after"] < numbers["kept"] - 60_000  # most of the ~94 MiB freed went back
 
 
+# Arrow's pool (mimalloc) caches what it freed, and glibc's trim does not reach it.
+ARROW_SCENARIO = """
+import ctypes
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from atb.cli.heap import return_freed_memory
+
+
+def resident_kib():
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+
+
+texts = [pa.array(np.arange(1_000_000, dtype=np.int64)).cast(pa.string()) for _ in range(8)]
+del texts
+ctypes.CDLL(None).malloc_trim(0)
+trimmed = resident_kib()
+return_freed_memory()
+print(json.dumps({"trimmed": trimmed, "after": resident_kib()}))
+"""
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux"),
+    reason="malloc_trim and /proc/self/status are Linux (glibc) features",
+)
+def test_arrow_s_cached_pages_leave_the_resident_size_too() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", ARROW_SCENARIO],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    numbers = json.loads(done.stdout)
+    assert numbers["after"] < numbers["trimmed"] - 60_000  # most of the ~110 MiB of text
+
+
 # numpy's own answer to "do my arrays ask for huge pages?", after `atb` ran in this interpreter.
 HUGE_PAGES_AFTER_A_COMMAND = """
 from atb.cli.main import main
