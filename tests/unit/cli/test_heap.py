@@ -37,16 +37,26 @@ print(json.dumps({"kept": kept, "returned": returned, "after": resident_kib()}))
 """
 
 
+def _run(scenario: str, environment: dict[str, str] | None = None) -> str:
+    """The last line a scenario prints, run in a fresh interpreter."""
+    done = subprocess.run(
+        [sys.executable, "-c", scenario],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=environment,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()[-1]
+
+
 @pytest.mark.skipif(
     not sys.platform.startswith("linux"),
     reason="malloc_trim and /proc/self/status are Linux (glibc) features",
 )
 def test_freed_heap_pages_leave_the_resident_size() -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", SCENARIO], capture_output=True, text=True, timeout=60, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    numbers = json.loads(done.stdout)
+    numbers = json.loads(_run(SCENARIO))
     assert numbers["returned"] is True
     assert numbers["after"] < numbers["kept"] - 60_000  # most of the ~94 MiB freed went back
 
@@ -83,15 +93,7 @@ print(json.dumps({"trimmed": trimmed, "after": resident_kib()}))
     reason="malloc_trim and /proc/self/status are Linux (glibc) features",
 )
 def test_arrow_s_cached_pages_leave_the_resident_size_too() -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", ARROW_SCENARIO],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    numbers = json.loads(done.stdout)
+    numbers = json.loads(_run(ARROW_SCENARIO))
     assert numbers["after"] < numbers["trimmed"] - 60_000  # most of the ~110 MiB of text
 
 
@@ -106,24 +108,11 @@ print(numpy._core.multiarray._get_madvise_hugepage())
 """
 
 
-def _numpy_huge_pages_after_atb(environment: dict[str, str]) -> str:
-    done = subprocess.run(
-        [sys.executable, "-c", HUGE_PAGES_AFTER_A_COMMAND],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env=environment,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout.splitlines()[-1]
-
-
 def test_a_command_keeps_numpy_off_huge_pages() -> None:
     environment = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"}
-    assert _numpy_huge_pages_after_atb(environment) == "False"
+    assert _run(HUGE_PAGES_AFTER_A_COMMAND, environment) == "False"
 
 
 def test_the_user_s_own_huge_page_setting_is_kept() -> None:
     environment = {**os.environ, "NUMPY_MADVISE_HUGEPAGE": "1"}
-    assert _numpy_huge_pages_after_atb(environment) == "True"
+    assert _run(HUGE_PAGES_AFTER_A_COMMAND, environment) == "True"
