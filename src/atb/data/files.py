@@ -169,7 +169,7 @@ def _arrow_iso_times(values: pd.Series) -> pd.DatetimeIndex | None:
     million times where pandas' ISO parser takes ~0.25 s. The cast reads a strict subset of
     what pandas reads (every value with a UTC offset, or every value without one, which is
     UTC; no stray spaces, no out-of-range fields) and gives each the same instant
-    (`tests/unit/data/test_files.py` compares them); anything else is left to pandas.
+    (`tests/unit/data/test_time_parsing.py` compares them); anything else is left to pandas.
     """
     try:
         text = pa.array(values)

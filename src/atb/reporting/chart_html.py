@@ -4,7 +4,7 @@ The figures are already the dicts plotly.js draws (`atb.reporting.figure_spec`),
 needs nothing from plotly.py but plotly.js itself, read from plotly's package data and inlined
 with a page's first chart (the page stays self-contained and works offline). `plotly.io.to_html`
 wrote the same fragment, but its first call in a process imported plotly's validators and
-narwhals (~0.13 s of every `atb backtest`, ADR 0020).
+narwhals (0.1-0.2 s of every `atb backtest`, ADR 0020).
 """
 
 from __future__ import annotations
