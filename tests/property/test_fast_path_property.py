@@ -100,9 +100,15 @@ def scripts(draw: st.DrawFn, bars: int) -> dict[int, Decision]:
     rows = draw(st.lists(st.integers(1, bars - 2), min_size=1, max_size=12, unique=True))
     script: dict[int, Decision] = {}
     for row in rows:
-        action = draw(st.sampled_from([Action.ENTER_LONG, Action.ENTER_SHORT, Action.EXIT]))
+        action = draw(
+            st.sampled_from([Action.ENTER_LONG, Action.ENTER_SHORT, Action.EXIT, Action.HOLD])
+        )
         if action is Action.EXIT:
             script[row] = Decision(action, reason="scripted exit")
+            continue
+        if action is Action.HOLD:
+            # A signal bar that holds: when flat, the fast path asks it early and runs on.
+            script[row] = Decision(action, reason="scripted hold")
             continue
         script[row] = Decision(
             action,

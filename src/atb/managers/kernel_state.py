@@ -36,6 +36,23 @@ class KernelState(Generic[P]):
     position_seq: int
     ambiguous_bars: int
 
+    def marked(self, position: P | None, equity: float, peak_equity: float) -> KernelState[P]:
+        """This state after bars that moved only the marks: the position's excursions, the
+        equity and its peak (the backtest's quiet spans). `attrs.evolve` would do the same
+        at twice the cost, by looking the fields up on every call."""
+        return KernelState(
+            cash=self.cash,
+            position=position,
+            pending=self.pending,
+            equity=equity,
+            peak_equity=peak_equity,
+            tier=self.tier,
+            close_only=self.close_only,
+            order_seq=self.order_seq,
+            position_seq=self.position_seq,
+            ambiguous_bars=self.ambiguous_bars,
+        )
+
 
 @attrs.frozen(slots=True, kw_only=True)
 class StepResult(Generic[P]):

@@ -33,18 +33,6 @@ def bar_arrays(frame: pd.DataFrame) -> BarArrays:
     )
 
 
-def bar_at(bars: BarArrays, index: int) -> Bar:
-    """The `Bar` of row `index` (built only for bars the kernel actually steps)."""
-    return Bar(
-        bars.time(index),
-        float(bars.open[index]),
-        float(bars.high[index]),
-        float(bars.low[index]),
-        float(bars.close[index]),
-        float(bars.volume[index]),
-    )
-
-
 class DetailIndex:
     """Finds the lower-timeframe candles inside a bar, by the bar's open time."""
 
@@ -69,4 +57,4 @@ class DetailIndex:
         last = int(np.searchsorted(times, int(bar_time_ns) + self.interval_ns, side="left"))
         if first == last:
             return None
-        return [bar_at(self.bars, row) for row in range(first, last)]
+        return [self.bars.bar(row) for row in range(first, last)]

@@ -24,7 +24,8 @@ from atb.domain.events import KernelEvent, OrderFilled, PositionClosed
 from atb.domain.instruments import Instrument
 from atb.domain.models import ActiveTrade
 from atb.domain.pnl import unrealized_pnl
-from atb.engines.backtest.arrays import DetailIndex, bar_arrays, bar_at
+from atb.engines.backtest.arrays import DetailIndex, bar_arrays
+from atb.engines.backtest.early_decisions import EarlyDecisions
 from atb.engines.backtest.quiet_span import BarArrays, QuietSpanFinder
 from atb.engines.backtest.runner import KernelRunner
 from atb.engines.driver import BarDriver
@@ -324,11 +325,12 @@ def _simulate(
     candles = request.candles
     assert candles.timeframe is not None
     interval = candles.timeframe.timedelta
+    decisions = EarlyDecisions(request.strategy)
     kernel = BarDriver(
         config=request.config,
         instrument=instrument,
         positions=ActiveTradeAdapter(),
-        decider=request.strategy,
+        decider=decisions,
         bar_interval=interval,
         id_prefix=request.id_prefix,
         history_bars=history_bars(request.strategy.warmup, request.config),
@@ -336,7 +338,7 @@ def _simulate(
     tracker = PerformanceTracker(request.initial_balance, interval)
     history = ArrayHistory(bars.high, bars.low, bars.close)
     runner = KernelRunner(kernel, kernel.initial_state(request.initial_balance), tracker, history)
-    finder = QuietSpanFinder(kernel.context, bars, request.strategy.signal_mask())
+    finder = QuietSpanFinder(kernel.context, bars, request.strategy.signal_mask(), decisions)
     detail = None
     if request.detail is not None:
         excluded = inconsistent_bars(candles, request.detail)
@@ -387,7 +389,7 @@ def walk_bars(
                 index = span.end
                 continue
         reason = close_reason if index == stop - 1 else None
-        bar = bar_at(bars, index)
+        bar = bars.bar(index)
         finer = None if detail is None else detail.inside(bars.times_ns[index])
         runner.feed(bar, index, close_reason=reason, detail=finer)
         index += 1

@@ -24,16 +24,18 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from atb.domain.bars import Bar
 from atb.domain.pnl import unrealized_pnl
 from atb.domain.policies import TrailReference
 from atb.domain.protocols import Position
 from atb.domain.sides import PositionSide
 from atb.domain.timestamps import duration_ns, from_ns, to_ns
+from atb.engines.backtest.early_decisions import EarlyDecisions
 from atb.managers.bands import Band
 from atb.managers.book import KernelContext
 from atb.managers.kernel_state import KernelState
 from atb.managers.positions import PositionChanges
-from atb.managers.quiet_bands import QuietBands, quiet_bands
+from atb.managers.quiet_bands import QuietBands, quiet_bands, risk_band
 
 P = TypeVar("P", bound=Position)
 FloatArray = npt.NDArray[np.float64]
@@ -92,6 +94,17 @@ class BarArrays:
         """Bar open time of row `index` as an aware datetime."""
         return from_ns(int(self.times_ns[index]))
 
+    def bar(self, index: int) -> Bar:
+        """The `Bar` of row `index` (built only for bars the kernel steps or asks about)."""
+        return Bar(
+            from_ns(int(self.times_ns[index])),
+            float(self.open[index]),
+            float(self.high[index]),
+            float(self.low[index]),
+            float(self.close[index]),
+            float(self.volume[index]),
+        )
+
 
 @attrs.frozen(slots=True)
 class QuietSpan(Generic[P]):
@@ -106,9 +119,18 @@ class QuietSpan(Generic[P]):
 class QuietSpanFinder(Generic[P]):
     """Finds and advances quiet spans for one kernel over one run's arrays."""
 
-    def __init__(self, context: KernelContext[P], bars: BarArrays, signal_mask: BoolArray) -> None:
+    def __init__(
+        self,
+        context: KernelContext[P],
+        bars: BarArrays,
+        signal_mask: BoolArray,
+        decisions: EarlyDecisions | None = None,
+    ) -> None:
         self.context = context
         self.bars = bars
+        self.decisions = decisions
+        """Where a flat account's signal bars are asked early (None: every signal bar is
+        stepped)."""
         # Compact (8 bytes a signal, a million-bar mask may be all set) and read as Python ints.
         self.signals = array.array("q", np.flatnonzero(signal_mask).astype(np.int64).tobytes())
         self.interval_ns = duration_ns(context.bar_interval)
@@ -139,18 +161,15 @@ class QuietSpanFinder(Generic[P]):
         quiet."""
         if state.pending:
             return None
-        stop = min(stop, self.next_signal(start))
+        signal = self.next_signal(start)
+        if state.position is None:
+            return self._flat(state, start, stop, signal)
+        stop = min(stop, signal)
         if stop <= start:
             return None
         bands = quiet_bands(self.context, state)
         if bands is None:
             return None
-        if state.position is None:
-            # Flat: equity is the cash on every bar; only the risk state could change.
-            cash = state.cash
-            if _leaves_value(bands.drawdown, max(0.0, 1.0 - cash / max(state.peak_equity, cash))):
-                return None
-            return self._advanced(state, start, stop, np.full(stop - start, state.cash))
         if stop - start <= _SHORT_SPAN:
             return self._short_span(state, bands, start, stop)
         end = start
@@ -177,6 +196,33 @@ class QuietSpanFinder(Generic[P]):
         if end == start:
             return None
         return self._advanced(state, start, end, np.concatenate(chunks))
+
+    # -- a flat account ----------------------------------------------------------------------
+    def _flat(
+        self, state: KernelState[P], start: int, stop: int, signal: int
+    ) -> QuietSpan[P] | None:
+        """`advance` with no position: equity is the cash on every bar and only the risk state
+        could change; with `decisions`, a signal bar whose decision is HOLD is quiet too
+        (`atb.engines.backtest.early_decisions`)."""
+        decisions = self.decisions
+        if signal <= start and decisions is None:
+            return None
+        cash = state.cash
+        peak = max(state.peak_equity, cash)
+        if _leaves_value(risk_band(self.context, state), max(0.0, 1.0 - cash / peak)):
+            return None
+        if decisions is not None:
+            while signal < stop and decisions.holds_flat(signal, self.bars.bar(signal)):
+                signal = self.next_signal(signal + 1)
+        end = min(stop, signal)
+        if end <= start:
+            return None
+        return QuietSpan(
+            end=end,
+            state=state.marked(None, cash, peak),
+            equity=np.full(end - start, cash),
+            exposure=np.zeros(end - start),
+        )
 
     # -- a short span, bar by bar in Python floats ---------------------------------------------
     def _short_span(
@@ -230,12 +276,7 @@ class QuietSpanFinder(Generic[P]):
             for close, equity in zip(closes, equities, strict=False)
         ]
         high, low = max(highs[: len(equities)]), min(lows[: len(equities)])
-        new_state = attrs.evolve(
-            state,
-            position=self._with_excursions(position, high, low),
-            equity=equities[-1],
-            peak_equity=peak,
-        )
+        new_state = state.marked(self._with_excursions(position, high, low), equities[-1], peak)
         return QuietSpan(
             end=end,
             state=new_state,
@@ -306,17 +347,13 @@ class QuietSpanFinder(Generic[P]):
     ) -> QuietSpan[P]:
         bars = self.bars
         position = state.position
+        assert position is not None  # a flat account's spans are `_flat`'s
         exposure = np.zeros(end - start)
-        if position is not None:
-            close = bars.close[start:end]
-            positive = equity > 0
-            exposure[positive] = position.quantity * close[positive] / equity[positive]
-            high, low = float(bars.high[start:end].max()), float(bars.low[start:end].min())
-            position = self._with_excursions(position, high, low)
-        new_state = attrs.evolve(
-            state,
-            position=position,
-            equity=float(equity[-1]),
-            peak_equity=max(state.peak_equity, float(equity.max())),
-        )
+        close = bars.close[start:end]
+        positive = equity > 0
+        exposure[positive] = position.quantity * close[positive] / equity[positive]
+        high, low = float(bars.high[start:end].max()), float(bars.low[start:end].min())
+        moved = self._with_excursions(position, high, low)
+        peak = max(state.peak_equity, float(equity.max()))
+        new_state = state.marked(moved, float(equity[-1]), peak)
         return QuietSpan(end=end, state=new_state, equity=equity, exposure=exposure)

@@ -26,6 +26,7 @@ from atb.domain.events import KernelEvent, PositionClosed
 from atb.domain.models import ActiveTrade, Trade
 from atb.domain.timestamps import to_ns
 from atb.engines.backtest.arrays import bar_arrays
+from atb.engines.backtest.early_decisions import EarlyDecisions
 from atb.engines.backtest.engine import END_OF_DATA, check_window, market_rules, walk_bars
 from atb.engines.backtest.quiet_span import QuietSpanFinder
 from atb.engines.backtest.runner import KernelRunner, MemoryRecorder
@@ -124,11 +125,12 @@ def run_schedule(request: ScheduleRequest, *, progress: Progress | None = None) 
     for segment, (first, stop) in zip(request.segments, rows, strict=True):
         strategy = segment.strategy
         strategy.prepare(candles.frame)
+        decisions = EarlyDecisions(strategy)
         kernel = BarDriver(
             config=request.config,
             instrument=instrument,
             positions=ActiveTradeAdapter(),
-            decider=strategy,
+            decider=decisions,
             bar_interval=interval,
             history_bars=history_bars(strategy.warmup, request.config),
         )
@@ -137,7 +139,7 @@ def run_schedule(request: ScheduleRequest, *, progress: Progress | None = None) 
             kernel.initial_state(balance), order_seq=order_seq, position_seq=position_seq
         )
         runner = KernelRunner(kernel, state, tracker, history, recorder=recorder)
-        finder = QuietSpanFinder(kernel.context, bars, strategy.signal_mask())
+        finder = QuietSpanFinder(kernel.context, bars, strategy.signal_mask(), decisions)
         events_before = len(recorder.events)
         walk_bars(
             runner,

@@ -25,7 +25,7 @@ from atb.domain.errors import ConfigError, DataError
 from atb.domain.events import KernelEvent, OrderFilled, PositionClosed
 from atb.domain.models import ActiveTrade
 from atb.domain.pnl import unrealized_pnl
-from atb.engines.backtest.arrays import bar_arrays, bar_at
+from atb.engines.backtest.arrays import bar_arrays
 from atb.engines.backtest.engine import END_OF_DATA, describe_data, price_range
 from atb.engines.backtest.quiet_span import BarArrays
 from atb.engines.driver import BarDriver
@@ -200,7 +200,7 @@ class _Walk:
                 item.row += 1
                 if row < item.warmup:
                     continue
-                bar = bar_at(item.bars, row)
+                bar = item.bars.bar(row)
                 item.last_bar = bar
                 present[symbol] = SymbolBar(bar, row, item.history)
             if not present:
