@@ -290,7 +290,7 @@ class PerformanceTracker:
             recovery_factor=mx.ratio(final - e0, max_dd_quote),
             buy_and_hold_return=hold,
             excess_return=total_return - hold,
-            exposure_time=mx.weighted_mean((exposure > 0).astype(np.float64), weights),
+            exposure_time=mx.time_share(exposure > 0, weights),
             average_exposure=mx.weighted_mean(exposure, weights),
             n_bars=len(times),
             period_days=span_days,

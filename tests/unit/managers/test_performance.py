@@ -852,3 +852,37 @@ def test_trade_statistics_properties(trades: list[tuple[PositionSide, float, int
     assert m.max_consecutive_wins <= m.n_wins
     assert m.max_consecutive_losses <= m.n_losses
     assert_json_safe(m)
+
+
+@given(
+    flags=st.lists(st.booleans(), min_size=1, max_size=300),
+    weights=st.lists(
+        st.one_of(
+            st.integers(1, 60_000_000_000),
+            st.integers(60_000_000_000, 2**53),
+            st.integers(2**53, 2**58),  # gaps longer than 104 days: not exact as floats
+        ),
+        min_size=300,
+        max_size=300,
+    ),
+)
+def test_time_share_gives_weighted_mean_s_bits(flags: list[bool], weights: list[int]) -> None:
+    mask = np.array(flags, dtype=np.bool_)
+    durations = np.array(weights[: len(flags)], dtype=np.int64)
+    expected = mx.weighted_mean(mask.astype(np.float64), durations)
+    assert mx.time_share(mask, durations) == expected
+    assert math.copysign(1.0, mx.time_share(mask, durations)) == math.copysign(1.0, expected)
+
+
+def test_time_share_of_a_flag_set_on_two_of_three_equal_records() -> None:
+    durations = np.array([60, 60, 60], dtype=np.int64)
+    assert mx.time_share(np.array([True, False, True]), durations) == 120 / 180
+
+
+def test_time_share_of_gaps_longer_than_104_days_rounds_each_weight_as_weighted_mean() -> None:
+    # Each weight rounds down to 2**53 as a float; their exact sum rounds up: the two readings
+    # differ in the last bit, and time_share must give weighted_mean's.
+    durations = np.full(3, 2**53 + 1, dtype=np.int64)
+    flags = np.array([True, True, True])
+    assert float(int(durations.sum())) != math.fsum([float(2**53 + 1)] * 3)
+    assert mx.time_share(flags, durations) == mx.weighted_mean(flags.astype(float), durations)
