@@ -1,13 +1,13 @@
 """Writing a result's four files into an output folder, atomically.
 
-Everything is rendered first (the equity curve of a backtest as a stream of parts, so a
-million-row `equity.csv` never exists whole in memory), then written into a hidden temporary
-sibling of the output folder (same parent, so the same file system), each file flushed and
-fsynced, and the temporary folder is renamed into place as the last step. A failure at any
-point removes the temporary folder: the output folder either appears complete or not at all.
-`write_rendered` is that writing step alone, for files rendered elsewhere (a portfolio's);
-`write_tree` the same for any set of files (a study's, with its best trial's result in a
-subfolder).
+Each file is rendered as it is written (the equity curve of a backtest as a stream of parts,
+so a million-row `equity.csv` never exists whole in memory; a Parquet curve on a second thread
+while the texts are rendered) into a hidden temporary sibling of the output folder (same
+parent, so the same file system), each file flushed and fsynced, and the temporary folder is
+renamed into place as the last step. A failure at any point removes the temporary folder: the
+output folder either appears complete or not at all. `write_rendered` is that writing step
+alone, for files rendered elsewhere (a portfolio's); `write_tree` the same for any set of files
+(a study's, with its best trial's result in a subfolder).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
 
@@ -117,11 +118,13 @@ def result_file_contents(
         )
     else:
         equity = StreamedText(lambda: equity_csv_parts(result))
+    # The texts too are made while they are written: then `write_tree` renders them while a
+    # Parquet curve is encoded beside them.
     return {
-        RESULT_JSON: result_to_json(result, equity_format=equity_format),
-        TRADES_CSV: trades_csv(result),
+        RESULT_JSON: StreamedText(lambda: (result_to_json(result, equity_format=equity_format),)),
+        TRADES_CSV: StreamedText(lambda: (trades_csv(result),)),
         equity_format.file_name: equity,
-        REPORT_HTML: render_report(result),
+        REPORT_HTML: StreamedText(lambda: (render_report(result),)),
     }
 
 
@@ -171,13 +174,11 @@ def write_tree(
     # the same permissions as any folder the user creates.
     staging.mkdir()
     try:
-        folders = {staging}
-        for name in sorted(contents):
-            path = staging / name
-            if path.parent not in folders:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                folders.add(path.parent)
-            _write_synced(path, contents[name])
+        paths = {name: staging / name for name in sorted(contents)}
+        folders = {staging, *(path.parent for path in paths.values())}
+        for folder in sorted(folders):
+            folder.mkdir(parents=True, exist_ok=True)
+        _write_files(paths, contents)
         for folder in sorted(folders, reverse=True):
             _fsync_directory(folder)
         _move_into_place(staging, target, overwrite=overwrite)
@@ -220,6 +221,24 @@ def _move_into_place(staging: Path, target: Path, *, overwrite: bool) -> None:
         os.rename(retired, target)
         raise
     shutil.rmtree(retired, ignore_errors=True)
+
+
+def _write_files(paths: Mapping[str, Path], contents: Mapping[str, FileContent]) -> None:
+    """Write each file of `contents` to its path. A binary file's encoder (Arrow's) runs in C
+    without holding the GIL, so binary files are written on a second thread while this one
+    renders and writes the texts; both are done when this returns, also on an error."""
+    binaries = [name for name in paths if isinstance(contents[name], WrittenBinary)]
+    if not binaries:
+        for name, path in paths.items():
+            _write_synced(path, contents[name])
+        return
+    with ThreadPoolExecutor(max_workers=1) as beside:  # leaving waits for the thread
+        written = [beside.submit(_write_synced, paths[name], contents[name]) for name in binaries]
+        for name, path in paths.items():
+            if name not in binaries:
+                _write_synced(path, contents[name])
+        for future in written:
+            future.result()  # its error, if any, is raised here
 
 
 def _write_synced(path: Path, content: FileContent) -> None:

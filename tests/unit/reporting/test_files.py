@@ -9,6 +9,7 @@ import sys
 import textwrap
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import attrs
 import numpy as np
@@ -16,7 +17,13 @@ import pandas as pd
 import pytest
 
 from atb.reporting.csv_files import EQUITY_COLUMNS
-from atb.reporting.files import render_result_files, write_result_files
+from atb.reporting.files import (
+    StreamedText,
+    WrittenBinary,
+    render_result_files,
+    write_result_files,
+    write_tree,
+)
 from atb.reporting.result_files import RESULT_FILE_NAMES, EquityFormat, ResultFiles
 from tests.support.result_builder import build_result
 
@@ -137,22 +144,28 @@ def test_read_only_parent_leaves_nothing(tmp_path: Path) -> None:
         parent.chmod(0o755)
 
 
-def test_failure_while_writing_removes_the_partial_folder(tmp_path: Path) -> None:
+@pytest.mark.parametrize("equity_format", ["csv", "parquet"])
+def test_failure_while_writing_removes_the_partial_folder(
+    tmp_path: Path, equity_format: str
+) -> None:
     # A real mid-write failure: with the file-size limit at 64 KiB, result.json and the CSV
-    # files are written but report.html (plotly.js alone is megabytes) fails with EFBIG. A
-    # subprocess keeps the limit away from pytest's own files.
+    # files are written but report.html (plotly.js alone is megabytes) fails with EFBIG, with
+    # a Parquet curve being written on its own thread meanwhile. A subprocess keeps the limit
+    # away from pytest's own files.
     script = textwrap.dedent(
         f"""
         import resource, signal, sys
         from pathlib import Path
         from atb.reporting.files import write_result_files
+        from atb.reporting.result_files import EquityFormat
         from tests.support.result_builder import build_result
 
         result = build_result()
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, resource.RLIM_INFINITY))
         try:
-            write_result_files(result, Path({str(tmp_path / "out")!r}))
+            out = Path({str(tmp_path / "out")!r})
+            write_result_files(result, out, equity_format=EquityFormat({equity_format!r}))
         except OSError as exc:
             print("failed:", exc.errno)
             sys.exit(0)
@@ -170,3 +183,31 @@ def test_failure_while_writing_removes_the_partial_folder(tmp_path: Path) -> Non
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("failed: 27")  # EFBIG: File too large
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failing_binary_writer_leaves_nothing_and_its_error_is_raised(tmp_path: Path) -> None:
+    def broken(handle: BinaryIO) -> None:
+        handle.write(b"PAR1")
+        raise ValueError("encoder failed")
+
+    contents = {
+        "a.txt": StreamedText(lambda: ("text",)),
+        "curve.parquet": WrittenBinary(broken),
+        "z.txt": "more text",
+    }
+    with pytest.raises(ValueError, match="encoder failed"):
+        write_tree(contents, tmp_path / "out", overwrite=False, entries=tuple(contents))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_texts_and_a_binary_written_side_by_side_all_arrive(tmp_path: Path) -> None:
+    contents = {
+        "a.txt": StreamedText(lambda: ("one ", "two")),
+        "sub/curve.bin": WrittenBinary(lambda handle: handle.write(bytes(range(256)) * 4096)),
+        "z.txt": "three",
+    }
+    out = write_tree(contents, tmp_path / "out", overwrite=False, entries=("a.txt", "sub", "z.txt"))
+    assert (out / "a.txt").read_text() == "one two"
+    assert (out / "sub" / "curve.bin").read_bytes() == bytes(range(256)) * 4096
+    assert (out / "z.txt").read_text() == "three"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["out"]
