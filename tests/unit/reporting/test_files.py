@@ -18,6 +18,7 @@ import pytest
 
 from atb.reporting.csv_files import EQUITY_COLUMNS
 from atb.reporting.files import (
+    FileContent,
     StreamedText,
     WrittenBinary,
     render_result_files,
@@ -190,7 +191,7 @@ def test_a_failing_binary_writer_leaves_nothing_and_its_error_is_raised(tmp_path
         handle.write(b"PAR1")
         raise ValueError("encoder failed")
 
-    contents = {
+    contents: dict[str, FileContent] = {
         "a.txt": StreamedText(lambda: ("text",)),
         "curve.parquet": WrittenBinary(broken),
         "z.txt": "more text",
@@ -201,9 +202,12 @@ def test_a_failing_binary_writer_leaves_nothing_and_its_error_is_raised(tmp_path
 
 
 def test_texts_and_a_binary_written_side_by_side_all_arrive(tmp_path: Path) -> None:
-    contents = {
+    def curve(handle: BinaryIO) -> None:
+        handle.write(bytes(range(256)) * 4096)
+
+    contents: dict[str, FileContent] = {
         "a.txt": StreamedText(lambda: ("one ", "two")),
-        "sub/curve.bin": WrittenBinary(lambda handle: handle.write(bytes(range(256)) * 4096)),
+        "sub/curve.bin": WrittenBinary(curve),
         "z.txt": "three",
     }
     out = write_tree(contents, tmp_path / "out", overwrite=False, entries=("a.txt", "sub", "z.txt"))
