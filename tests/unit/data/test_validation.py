@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 
@@ -192,6 +193,17 @@ def test_fingerprint_is_stable_and_sensitive() -> None:
     changed = make_candles(20)
     changed.loc[changed.index[3], "volume"] += 0.5
     assert validate_candles(changed, source="c", timeframe="1h").fingerprint() != a.fingerprint()
+
+
+def test_fingerprint_is_the_sha256_of_the_times_then_the_rows_in_order() -> None:
+    # Spelled out, so the digest of every earlier result stays what it was: more rows than one
+    # hashing block, a frame stored column by column.
+    raw = make_candles(70_000, timeframe="1m")
+    candles = validate_candles(raw, source="a", timeframe="1m")
+    expected = hashlib.sha256()
+    expected.update(raw.index.as_unit("ns").asi8.tobytes())
+    expected.update(np.ascontiguousarray(raw[list(OHLCV_COLUMNS)].to_numpy(np.float64)).tobytes())
+    assert candles.fingerprint() == expected.hexdigest()
 
 
 def test_a_million_rows_validate_quickly() -> None:
