@@ -201,7 +201,7 @@ def test_fingerprint_is_the_sha256_of_the_times_then_the_rows_in_order() -> None
     raw = make_candles(70_000, timeframe="1m")
     candles = validate_candles(raw, source="a", timeframe="1m")
     expected = hashlib.sha256()
-    expected.update(raw.index.as_unit("ns").asi8.tobytes())
+    expected.update(pd.DatetimeIndex(raw.index).as_unit("ns").asi8.tobytes())
     expected.update(np.ascontiguousarray(raw[list(OHLCV_COLUMNS)].to_numpy(np.float64)).tobytes())
     assert candles.fingerprint() == expected.hexdigest()
 
