@@ -12,6 +12,10 @@ made to agree: long only, a market entry at the open after a bullish cross, an e
 after a bearish cross, a stop 2 % and a target 4 % from the entry price, active from the entry
 bar on, no costs. backtesting.py places stops with the order, before the fill price is known,
 so its strategy is told the next bar's open (the fill price in both) from the prepared frame.
+
+A third contender, `benchmarks.plain_loop`, runs the same rules as one hand-written Python loop
+(no framework, no objects per bar): its trades are asserted identical too, and its speed is the
+floor against which a per-bar kernel in CPython can be judged.
 """
 
 from __future__ import annotations
@@ -34,38 +38,25 @@ os.environ.setdefault("TQDM_DISABLE", "1")
 from backtesting import Backtest
 from backtesting import Strategy as PeerStrategy
 
-from atb.config import config_from_assignments
 from atb.data.candles import ValidatedCandles
 from atb.data.instruments import resolve_instrument
 from atb.data.loading import load_candles
 from atb.domain.instruments import Instrument
 from atb.domain.sides import PositionSide
-from atb.domain.timestamps import to_ns
-from atb.engines.backtest import BacktestRequest, run_backtest
-from atb.strategies.indicators import sma
-from atb.strategies.registry import create_strategy
+from benchmarks.same_rules import (
+    STOP,
+    TARGET,
+    Trades,
+    atb_sma,
+    run_atb,
+    run_hand_written,
+    same_trades,
+)
 from benchmarks.synthetic import synthetic_minutes
 
 SAMPLE_CSV = (
     Path(__file__).resolve().parents[1].parent / "shared" / "data"
 ) / "BTCUSDT_1h_2023-01-01_2025-01-20.csv"
-STOP, TARGET = 0.02, 0.04
-NO_COSTS = [
-    "costs.slippage=0",
-    "costs.taker_fee=0",
-    "costs.maker_fee=0",
-    "risk.max_position=1.0",
-    "dynamic_risk=None",
-    "risk.max_drawdown=None",
-]
-
-Trades = list[tuple[int, int, float, float]]
-"""(entry bar, exit bar, entry price, exit price) of each closed trade."""
-
-
-def _sma(values: npt.NDArray[np.float64], window: int) -> npt.NDArray[np.float64]:
-    # atb's own moving average: a cross decided on the last bit of a float is the same cross.
-    return np.asarray(sma(pd.Series(values), window).to_numpy(), dtype=np.float64)
 
 
 def peer_strategy(
@@ -75,8 +66,8 @@ def peer_strategy(
 
     class SmaCross(PeerStrategy):
         def init(self) -> None:
-            self.fast = self.I(_sma, self.data.Close, fast)
-            self.slow = self.I(_sma, self.data.Close, slow)
+            self.fast = self.I(atb_sma, self.data.Close, fast)
+            self.slow = self.I(atb_sma, self.data.Close, slow)
 
         def next(self) -> None:
             diff_now = self.fast[-1] - self.slow[-1]
@@ -119,57 +110,33 @@ def run_peer(frame: pd.DataFrame, fast: int, slow: int) -> tuple[Trades, object]
     return trades, stats
 
 
-def run_atb(candles: ValidatedCandles, fast: int, slow: int) -> Trades:
-    """atb's run and its closed trades (bar numbers in the frame)."""
-    strategy = create_strategy(
-        "sma_cross", {"fast": fast, "slow": slow, "stop_loss": STOP, "take_profit": TARGET}
-    )
-    request = BacktestRequest(
-        strategy=strategy,
-        candles=candles,
-        config=config_from_assignments(NO_COSTS),
-        symbol="BTCUSDT",
-        # An account no lot step or minimum notional ever binds (the peer's cash is as large).
-        initial_balance=1e12,
-    )
-    result = run_backtest(request)
-    # Bar numbers of every entry and exit in two searches (the peer's trades come with them).
-    index = candles.index.as_unit("ns").asi8
-    entries = index.searchsorted([to_ns(trade.entry_time) for trade in result.trades]).tolist()
-    exits = index.searchsorted([to_ns(trade.exit_time) for trade in result.trades]).tolist()
-    return [
-        (entry, exit, trade.entry_price, trade.exit_price)
-        for entry, exit, trade in zip(entries, exits, result.trades, strict=True)
-    ]
-
-
-def _same(ours: Trades, theirs: Trades) -> bool:
-    """The same bars, and prices equal but for the last bit (a level computed by one
-    multiplication more or less)."""
-    return len(ours) == len(theirs) and all(
-        a[:2] == b[:2] and np.allclose(a[2:], b[2:], rtol=1e-12, atol=0.0)
-        for a, b in zip(ours, theirs, strict=True)
-    )
-
-
 def compare(name: str, candles: ValidatedCandles, fast: int, slow: int, rounds: int) -> None:
-    """Assert the same trades, then time both interleaved."""
+    """Assert the same trades, then time atb, the peer and the plain loop interleaved."""
     frame = candles.frame
     ours = run_atb(candles, fast, slow)
-    theirs, _ = run_peer(frame, fast, slow)
-    if not _same(ours, theirs):
-        first = next(
-            (i for i, (a, b) in enumerate(zip(ours, theirs, strict=False)) if not _same([a], [b])),
-            min(len(ours), len(theirs)),
-        )
-        raise AssertionError(
-            f"{name}: trades differ at #{first} of {len(ours)} (atb) / {len(theirs)} (peer): "
-            f"atb {ours[first : first + 2]} peer {theirs[first : first + 2]}"
-        )
-    timings: dict[str, list[float]] = {"atb": [], "backtesting.py": []}
+    others = {
+        "backtesting.py": run_peer(frame, fast, slow)[0],
+        "the plain loop": run_hand_written(candles, fast, slow),
+    }
+    for label, theirs in others.items():
+        if not same_trades(ours, theirs):
+            first = next(
+                (
+                    i
+                    for i, (a, b) in enumerate(zip(ours, theirs, strict=False))
+                    if not same_trades([a], [b])
+                ),
+                min(len(ours), len(theirs)),
+            )
+            raise AssertionError(
+                f"{name}: trades differ at #{first} of {len(ours)} (atb) / {len(theirs)} "
+                f"({label}): atb {ours[first : first + 2]} {label} {theirs[first : first + 2]}"
+            )
+    timings: dict[str, list[float]] = {"atb": [], "backtesting.py": [], "plain loop": []}
     runs: dict[str, Callable[[], object]] = {
         "atb": lambda: run_atb(candles, fast, slow),
         "backtesting.py": lambda: run_peer(frame, fast, slow),
+        "plain loop": lambda: run_hand_written(candles, fast, slow),
     }
     for _ in range(rounds):
         for label, run in runs.items():
@@ -178,12 +145,13 @@ def compare(name: str, candles: ValidatedCandles, fast: int, slow: int, rounds: 
             run()
             timings[label].append(time.perf_counter() - started)
     bars = len(frame)
-    best = {label: min(values) for label, values in timings.items()}
-    ratio = best["backtesting.py"] / best["atb"]
+    speed = {label: bars / min(values) for label, values in timings.items()}
+    share = speed["atb"] / speed["plain loop"]
     print(
-        f"{name:<40} {bars:>9,} bars {len(ours):>7,} trades | atb {bars / best['atb']:>10,.0f} "
-        f"bars/s | backtesting.py {bars / best['backtesting.py']:>10,.0f} bars/s | "
-        f"atb {ratio:.2f}x"
+        f"{name:<40} {bars:>9,} bars {len(ours):>7,} trades | atb {speed['atb']:>10,.0f} "
+        f"bars/s | backtesting.py {speed['backtesting.py']:>10,.0f} bars/s | "
+        f"atb {speed['atb'] / speed['backtesting.py']:.2f}x | plain loop "
+        f"{speed['plain loop']:>10,.0f} bars/s, atb at {share:.1%} of it"
     )
 
 
