@@ -20,7 +20,7 @@ from atb.domain.timestamps import to_ns
 from atb.engines.backtest import BacktestRequest, run_backtest
 from atb.strategies.indicators import sma
 from atb.strategies.registry import create_strategy
-from benchmarks.plain_loop import run_plain
+from benchmarks.plain_loop import Trades, run_plain
 
 STOP, TARGET = 0.02, 0.04
 NO_COSTS = [
@@ -32,8 +32,16 @@ NO_COSTS = [
     "risk.max_drawdown=None",
 ]
 
-Trades = list[tuple[int, int, float, float]]
-"""(entry bar, exit bar, entry price, exit price) of each closed trade."""
+__all__ = [
+    "NO_COSTS",
+    "STOP",
+    "TARGET",
+    "Trades",
+    "atb_sma",
+    "run_atb",
+    "run_hand_written",
+    "same_trades",
+]
 
 
 def atb_sma(values: npt.NDArray[np.float64], window: int) -> npt.NDArray[np.float64]:
