@@ -25,6 +25,7 @@ from atb.domain.bars import Bar
 from atb.domain.protocols import Position
 from atb.domain.sides import PositionSide
 from atb.domain.timeframes import Timeframe
+from atb.managers.book import Book
 from atb.managers.execution import (
     AccountView,
     RestingOrder,
@@ -32,7 +33,7 @@ from atb.managers.execution import (
     VenueOrder,
     VenueReport,
 )
-from atb.managers.kernel_state import StepResult
+from atb.managers.kernel_state import BarOutcome
 from atb.managers.order_journal import AccountBaseline, ExchangeOrder, ExchangeTrade, FillPair
 from atb.managers.orders import MarketOrder
 
@@ -48,7 +49,8 @@ class ExecutionVenue(Protocol):
     A venue prices and sizes: a fill carries its own price, quantity, fee and liquidity, and an
     order may fill in several parts (`VenueFill.complete` is False until the last) or be
     rejected. `apply` folds the reports into the kernel's state; the account a venue may size
-    against is passed in (`AccountView`), current as of the call.
+    against is passed in (`AccountView`), current as of the call and valid for the call only
+    (its position is the run's working position, changed in place at later bars: ADR 0022).
     """
 
     def submit(
@@ -88,8 +90,9 @@ class ExecutionVenue(Protocol):
 class Recorder(Protocol[P]):
     """Keeps what the driver produced for each processed bar."""
 
-    def record(self, bar: Bar, result: StepResult[P], detail: Sequence[Bar]) -> None:
-        """Keep one processed bar: its step result and the finer candles it was resolved on.
+    def record(self, bar: Bar, outcome: BarOutcome, book: Book[P], detail: Sequence[Bar]) -> None:
+        """Keep one processed bar: its outcome, the run's book after it (to read, or freeze
+        with `book.snapshot()`; never to change) and the finer candles it was resolved on.
         A recorder that persists must be durable when this returns."""
         ...
 

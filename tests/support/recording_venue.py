@@ -1,12 +1,14 @@
 """`RecordingVenue`: the simulated venue, recording what it was shown and what it filled.
 
 It implements the `ExecutionVenue` port by delegating to a `SimulatedVenue`; each execution is
-kept with the account the kernel showed the venue at that moment, so tests can check what the
+kept with a copy of the account the kernel showed the venue at that moment (the view is valid
+for the call only: its position changes in place at later bars), so tests can check what the
 portfolio's caps promise at every fill (no monkeypatching: the engine takes it as its venue).
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -24,6 +26,11 @@ from atb.managers.execution import (
 )
 from atb.managers.orders import MarketOrder
 from atb.venues.simulated import SimulatedVenue
+
+
+def _as_seen(account: AccountView) -> AccountView:
+    """The account as it is now, kept apart from the run's working position."""
+    return AccountView(account.cash, copy.copy(account.position), account.others)
 
 
 @attrs.frozen
@@ -51,7 +58,7 @@ class RecordingVenue:
         self, order: MarketOrder, reference: float, time: datetime, bar: Bar, account: AccountView
     ) -> Sequence[VenueReport]:
         reports = tuple(self.inner.submit(order, reference, time, bar, account))
-        self.executions.append(Execution(account, order, reports))
+        self.executions.append(Execution(_as_seen(account), order, reports))
         return reports
 
     def cancel(self, order: VenueOrder) -> Sequence[VenueReport]:
@@ -66,7 +73,7 @@ class RecordingVenue:
         self, order: RestingOrder, price: float, path: Bar, account: AccountView
     ) -> Sequence[VenueReport]:
         reports = tuple(self.inner.execute(order, price, path, account))
-        self.executions.append(Execution(account, order, reports))
+        self.executions.append(Execution(_as_seen(account), order, reports))
         return reports
 
     def open_orders(self) -> Sequence[VenueOrder]:

@@ -71,5 +71,6 @@ class Decider(Protocol):
     """
 
     def decide(self, bar_index: int, bar: Bar, position: PositionState | None) -> Decision:
-        """Return the decision for the bar that just closed."""
+        """Return the decision for the bar that just closed (`position` is valid for the call
+        only: the engine changes it in place at later bars)."""
         ...

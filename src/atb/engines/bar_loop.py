@@ -18,7 +18,8 @@ from typing import Generic, Protocol, TypeVar
 from atb.domain.bars import Bar
 from atb.domain.protocols import Position
 from atb.engines.driver import BarDriver
-from atb.managers.kernel_state import KernelState, StepResult
+from atb.managers.book import Book
+from atb.managers.kernel_state import BarOutcome, KernelState
 from atb.managers.volatility import PriceHistory
 from atb.ports import Recorder
 
@@ -46,7 +47,14 @@ def detail_inside(bar: Bar, finer: Sequence[Bar], interval: timedelta) -> bool:
 
 
 class BarLoop(Generic[P]):
-    """Feeds closed bars through the driver and records each outcome."""
+    """Feeds closed bars through the driver and records each outcome.
+
+    The loop keeps the run's `Book` from bar to bar (ADR 0022); `state` freezes it on demand.
+    With `snapshot_every_bar` (the live engine) the state is frozen after every recorded bar:
+    a bar that failed part-way (an exchange that did not answer, a store that did not write)
+    leaves the loop at the last recorded bar, ready to process that bar again. Without it (a
+    backtest, which stops at the first error) nothing is frozen per bar.
+    """
 
     def __init__(
         self,
@@ -55,15 +63,34 @@ class BarLoop(Generic[P]):
         recorder: Recorder[P],
         state: KernelState[P],
         last_time: datetime | None = None,
+        *,
+        snapshot_every_bar: bool = False,
     ) -> None:
         self.driver = driver
         self.window = window
         self.recorder = recorder
-        self.state = state
+        self.snapshot_every_bar = snapshot_every_bar
+        self._recorded = state
+        """The state after the last recorded bar (kept with `snapshot_every_bar`)."""
+        self.book = Book(driver.context, state)
+        """The run's working state after the last processed bar."""
         self.last_time = last_time
         self.inconsistent_detail = 0
         """Bars whose finer candles did not lie inside them (they used the intrabar policy)."""
         self.last_detail_inconsistent = False
+
+    @property
+    def state(self) -> KernelState[P]:
+        """The kernel state after the last processed bar (frozen now)."""
+        if self.snapshot_every_bar:
+            return self._recorded
+        return self.book.snapshot()
+
+    @state.setter
+    def state(self, state: KernelState[P]) -> None:
+        """Carry on from `state` (a flatten outside the strategy, a restored session)."""
+        self._recorded = state
+        self.book = Book(self.driver.context, state)
 
     def feed(
         self,
@@ -71,7 +98,7 @@ class BarLoop(Generic[P]):
         detail: Sequence[Bar] | None = None,
         *,
         close_reason: str | None = None,
-    ) -> StepResult[P] | None:
+    ) -> BarOutcome | None:
         """Process one closed bar; None when it is not after the last processed one.
 
         With `close_reason`, an open position is closed at this bar's close after its step
@@ -85,16 +112,24 @@ class BarLoop(Generic[P]):
             self.inconsistent_detail += 1
             self.last_detail_inconsistent = True
             finer = ()
-        index, history = self.window.push(bar)
-        result = self.driver.step(self.state, bar, index, history, finer or None)
-        if close_reason is not None:
-            result = self.driver.close_at(result, bar, close_reason)
-        self.recorder.record(bar, result, finer)
-        self.state = result.state
+        book = self.book
+        try:
+            index, history = self.window.push(bar)
+            book.begin(bar)
+            outcome = self.driver.advance(book, index, history, finer or None)
+            if close_reason is not None:
+                outcome = self.driver.close_book(book, outcome, close_reason)
+            self.recorder.record(bar, outcome, book, finer)
+        except BaseException:
+            if self.snapshot_every_bar:
+                self.state = self._recorded  # back to the last recorded bar
+            raise
+        if self.snapshot_every_bar:
+            self._recorded = book.snapshot()
         self.last_time = bar.time
-        return result
+        return outcome
 
-    def skip(self, state: KernelState[P], last_time: datetime) -> None:
-        """Take over a state advanced past quiet bars (the backtest's fast path)."""
-        self.state = state
+    def skipped(self, last_time: datetime) -> None:
+        """The book was advanced past quiet bars up to `last_time` (the backtest's fast
+        path)."""
         self.last_time = last_time

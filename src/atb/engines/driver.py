@@ -34,7 +34,7 @@ from atb.managers.apply import apply_report, swap_policies
 from atb.managers.book import Book, KernelContext
 from atb.managers.execution import AccountView, OtherHoldings, RestingOrder
 from atb.managers.execution_config import FillTiming
-from atb.managers.kernel_state import KernelState, StepResult
+from atb.managers.kernel_state import BarOutcome, KernelState, StepResult
 from atb.managers.orders import MarketOrder, OrderIntent
 from atb.managers.plan import plan_close, resting_orders, review_bar
 from atb.managers.positions import PositionAdapter
@@ -107,13 +107,28 @@ class BarDriver(Generic[P]):
         history: PriceHistory | None = None,
         detail: Sequence[Bar] | None = None,
     ) -> StepResult[P]:
-        """Process one closed bar (DESIGN §3, steps 1–6).
+        """Process one closed bar from `state` (DESIGN §3, steps 1–6).
 
         `history` answers ATR questions for ATR-based trailing. `detail` holds the bar's
         lower-timeframe candles (in order, inside the bar): resting levels are then walked on
         them instead of by the intrabar policy.
         """
-        return self.close_bar(self.fill_bar(state, bar, detail), state, bar_index, history)
+        book = Book(self.context, state, bar)
+        outcome = self.advance(book, bar_index, history, detail)
+        return StepResult.of(book.snapshot(), outcome)
+
+    def advance(
+        self,
+        book: Book[P],
+        bar_index: int,
+        history: PriceHistory | None = None,
+        detail: Sequence[Bar] | None = None,
+    ) -> BarOutcome:
+        """`step` on a run's own book, already at its bar (`Book.begin`): the book is left in
+        the state after the bar, and nothing is frozen (ADR 0022)."""
+        fills = self.fill_book(book, detail)
+        orders = plan_close(book, self.decider, bar_index, history)
+        return self.finish_book(fills, orders)
 
     def fill_bar(
         self,
@@ -122,26 +137,19 @@ class BarDriver(Generic[P]):
         detail: Sequence[Bar] | None = None,
         others: OtherHoldings | None = None,
     ) -> BarFills[P]:
-        """Steps 1–2 of the bar: the pending market orders at the open, then the resting
-        levels along the path — everything the venue fills in the bar, folded into a book.
-        (A portfolio fills every symbol's bar before any symbol decides, each with the `others`
-        of the portfolio in its account: ADR 0017.)"""
-        book = Book(self.context, state, bar, others)
-        ambiguous = self._fills(book, state, detail, reverse=False)
-        alternative = self._alternative_equity(state, bar, detail, others) if ambiguous else None
-        return book, ambiguous, alternative
+        """Steps 1–2 of the bar from `state`: `fill_book` on a new book. (A portfolio fills
+        every symbol's bar before any symbol decides, each with the `others` of the portfolio
+        in its account: ADR 0017.)"""
+        return self.fill_book(Book(self.context, state, bar, others), detail)
 
-    def close_bar(
-        self,
-        fills: BarFills[P],
-        state: KernelState[P],
-        bar_index: int,
-        history: PriceHistory | None = None,
-    ) -> StepResult[P]:
-        """Steps 3–6 of the bar on the book `fill_bar` left: managers, risk and the decision,
-        the orders for the next fill point (or at this close), equity at the close."""
-        orders = plan_close(fills[0], self.decider, bar_index, history)
-        return self.finish_bar(fills, state, orders)
+    def fill_book(self, book: Book[P], detail: Sequence[Bar] | None = None) -> BarFills[P]:
+        """Steps 1–2 of the bar: the pending market orders at the open, then the resting
+        levels along the path — everything the venue fills in the bar, folded into the book."""
+        book.begin_fills()
+        ambiguous = self._fills(book, detail, reverse=False)
+        alternative = self._alternative_equity(book, detail) if ambiguous else None
+        book.end_fills()
+        return book, ambiguous, alternative
 
     def review(
         self, fills: BarFills[P], bar_index: int, history: PriceHistory | None = None
@@ -155,17 +163,20 @@ class BarDriver(Generic[P]):
         book = fills[0]
         return self.decider.decide(bar_index, book.bar, book.position)
 
-    def finish_bar(
-        self, fills: BarFills[P], state: KernelState[P], orders: Sequence[MarketOrder]
-    ) -> StepResult[P]:
+    def finish_bar(self, fills: BarFills[P], orders: Sequence[MarketOrder]) -> StepResult[P]:
+        """`finish_book`, with the state after the bar frozen."""
+        outcome = self.finish_book(fills, orders)
+        return StepResult.of(fills[0].snapshot(), outcome)
+
+    def finish_book(self, fills: BarFills[P], orders: Sequence[MarketOrder]) -> BarOutcome:
         """The end of the bar: `orders` held for the next open (or executed at this close with
-        `fills.timing = close`), equity at the close, the next state."""
+        `fills.timing = close`), equity at the close and its peak."""
         book, ambiguous, alternative = fills
         bar = book.bar
-        pending: tuple[MarketOrder, ...] = ()
         if self.context.config.fills.timing is FillTiming.NEXT_OPEN:
-            pending = tuple(orders)
+            book.pending = tuple(orders)
         else:
+            book.pending = ()
             for order in orders:
                 self._market(book, order, bar.close, bar.time + self.context.bar_interval)
         equity = book.equity(bar.close)
@@ -173,20 +184,12 @@ class BarDriver(Generic[P]):
         exposure = 0.0
         if position is not None and equity > 0:
             exposure = position.quantity * bar.close / equity
-        new_state = KernelState(
-            cash=book.cash,
-            position=position,
-            pending=pending,
-            equity=equity,
-            peak_equity=max(book.peak_equity, equity),
-            tier=book.tier,
-            close_only=book.close_only,
-            order_seq=book.order_seq,
-            position_seq=book.position_seq,
-            ambiguous_bars=state.ambiguous_bars + (1 if ambiguous else 0),
-        )
-        return StepResult(
-            state=new_state,
+        opening_equity = book.close_equity
+        book.close_equity = equity
+        book.peak_equity = max(book.peak_equity, equity)
+        if ambiguous:
+            book.ambiguous_bars += 1
+        return BarOutcome(
             events=tuple(book.events),
             equity=equity,
             exposure=exposure,
@@ -194,7 +197,7 @@ class BarDriver(Generic[P]):
             alternative_equity=alternative,
             ambiguous_pnl=None
             if alternative is None
-            else _band(equity - state.equity, alternative - state.equity),
+            else _band(equity - opening_equity, alternative - opening_equity),
             attached_policies=tuple(book.attached),
         )
 
@@ -203,34 +206,35 @@ class BarDriver(Generic[P]):
 
         Orders still pending for a next bar that will never come are dropped.
         """
-        state = result.state
-        if state.position is None:
+        if result.state.position is None:
             return result
-        book = Book(self.context, state, bar)
+        book = Book(self.context, result.state, bar)
+        outcome = self.close_book(book, result, reason)
+        return StepResult.of(book.snapshot(), outcome)
+
+    def close_book(self, book: Book[P], outcome: BarOutcome, reason: str) -> BarOutcome:
+        """`close_at` on a run's own book, after its bar's step gave `outcome`."""
+        if book.position is None:
+            return outcome
+        bar = book.bar
+        first = len(book.events)
         order = book.new_order(OrderIntent.CLOSE, reason, exit=ExitReason.END_OF_DATA)
         book.events.append(
             OrderPlaced(time=bar.time, order_id=order.order_id, intent=order.intent, reason=reason)
         )
         self._market(book, order, bar.close, bar.time + self.context.bar_interval)
         equity = book.equity(bar.close)
-        closed = attrs.evolve(
-            state,
-            cash=book.cash,
-            position=book.position,
-            pending=(),
-            equity=equity,
-            peak_equity=max(state.peak_equity, equity),
-            order_seq=book.order_seq,
-        )
-        return StepResult(
-            state=closed,
-            events=(*result.events, *book.events),
+        book.pending = ()
+        book.close_equity = equity
+        book.peak_equity = max(book.peak_equity, equity)
+        return BarOutcome(
+            events=(*outcome.events, *book.events[first:]),
             equity=equity,
             exposure=0.0,
-            ambiguous=result.ambiguous,
-            alternative_equity=result.alternative_equity,
-            ambiguous_pnl=result.ambiguous_pnl,
-            attached_policies=result.attached_policies,
+            ambiguous=outcome.ambiguous,
+            alternative_equity=outcome.alternative_equity,
+            ambiguous_pnl=outcome.ambiguous_pnl,
+            attached_policies=outcome.attached_policies,
         )
 
     def open_next(
@@ -279,17 +283,10 @@ class BarDriver(Generic[P]):
 
     # --- steps 1 and 2: the venue, folded by apply -------------------------------------------
 
-    def _fills(
-        self,
-        book: Book[P],
-        state: KernelState[P],
-        detail: Sequence[Bar] | None,
-        *,
-        reverse: bool,
-    ) -> bool:
+    def _fills(self, book: Book[P], detail: Sequence[Bar] | None, *, reverse: bool) -> bool:
         """Market orders at the open, then resting levels along the path; True if ambiguous."""
         bar = book.bar
-        for order in state.pending:
+        for order in book.pending:
             self._market(book, order, bar.open, bar.time)
         return self._resting(book, detail, reverse=reverse)
 
@@ -335,17 +332,12 @@ class BarDriver(Generic[P]):
         book.path_bar = book.bar
         return ambiguous
 
-    def _alternative_equity(
-        self,
-        state: KernelState[P],
-        bar: Bar,
-        detail: Sequence[Bar] | None,
-        others: OtherHoldings | None,
-    ) -> float:
-        """Equity at this close had the other extreme come first (fills only)."""
-        book = Book(self.context, state, bar, others)
-        self._fills(book, state, detail, reverse=True)
-        return book.equity(bar.close)
+    def _alternative_equity(self, book: Book[P], detail: Sequence[Bar] | None) -> float:
+        """Equity at this close had the other extreme come first (fills only), from the state
+        the bar's fills started from."""
+        other = Book(self.context, book.started(), book.bar, book.others)
+        self._fills(other, detail, reverse=True)
+        return other.equity(book.bar.close)
 
 
 def _band(chosen: float, other: float) -> tuple[float, float]:

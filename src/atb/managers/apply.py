@@ -39,7 +39,7 @@ from atb.managers.ledger import (
 )
 from atb.managers.orders import MarketOrder, OrderIntent
 from atb.managers.partials import PARTIALS_COMPLETE
-from atb.managers.positions import Opening, PositionChanges
+from atb.managers.working_position import PositionChanges, WorkingPosition
 
 P = TypeVar("P", bound=Position)
 
@@ -78,9 +78,7 @@ def swap_policies(book: Book[P], order: MarketOrder) -> None:
     position = book.position
     if position is None or order.policies is None:
         return
-    book.position = book.context.positions.update(
-        position, PositionChanges(policies=order.policies)
-    )
+    book.changing_position().apply(PositionChanges(policies=order.policies))
     book.attached.append(order.policies)
     book.events.append(PoliciesSwapped(time=book.bar.time, position_id=position.position_id))
 
@@ -145,7 +143,7 @@ def _fill(
 
 def _close(
     book: Book[P],
-    position: P,
+    position: Position,
     report: VenueFill,
     *,
     order_id: str,
@@ -170,7 +168,7 @@ def _close(
     book.position = None
 
 
-def _reduce(book: Book[P], position: P, report: VenueFill, reason: str) -> None:
+def _reduce(book: Book[P], position: Position, report: VenueFill, reason: str) -> None:
     """An exit that sold only part of the position (a market exit or a level filled in part)."""
     fill = _fill(
         book,
@@ -185,17 +183,15 @@ def _reduce(book: Book[P], position: P, report: VenueFill, reason: str) -> None:
     )
     book.cash += cash_change(position, fill)
     remaining = book.context.instrument.snap_quantity(position.quantity - fill.quantity)
-    book.position = book.context.positions.update(
-        position, reduce_changes(position, fill, remaining)
-    )
+    book.changing_position().apply(reduce_changes(position, fill, remaining))
 
 
-def _leaves_some(book: Book[P], position: P, report: VenueFill) -> bool:
+def _leaves_some(book: Book[P], position: Position, report: VenueFill) -> bool:
     """True when a fill leaves at least one lot of the position (on the lot grid)."""
     return book.context.instrument.snap_quantity(position.quantity - report.quantity) > 0
 
 
-def _grow(book: Book[P], position: P, report: VenueFill, order: MarketOrder) -> None:
+def _grow(book: Book[P], position: Position, report: VenueFill, order: MarketOrder) -> None:
     fill = _fill(
         book,
         report,
@@ -209,7 +205,7 @@ def _grow(book: Book[P], position: P, report: VenueFill, order: MarketOrder) -> 
     )
     book.cash += cash_change(position, fill)
     total = book.context.instrument.snap_quantity(position.quantity + fill.quantity)
-    book.position = book.context.positions.update(position, grow_changes(position, fill, total))
+    book.changing_position().apply(grow_changes(position, fill, total))
 
 
 def _open(book: Book[P], order: MarketOrder, report: VenueFill) -> None:
@@ -239,18 +235,16 @@ def _open(book: Book[P], order: MarketOrder, report: VenueFill) -> None:
         )
     policies = order.policies or context.default_policies
     book.attached.append(policies)
-    book.position = context.positions.open(
-        Opening(
-            position_id=position_id,
-            symbol=instrument.symbol,
-            side=side,
-            fill=fill,
-            # A level at or below zero can never be reached (a 100 % stop, a short's target
-            # of 100 % or more): the position simply has none.
-            stop_loss=stop if stop is not None and stop > 0 else None,
-            take_profit=target if target is not None and target > 0 else None,
-            policies=policies,
-        )
+    book.position = WorkingPosition.opened(
+        position_id=position_id,
+        symbol=instrument.symbol,
+        side=side,
+        fill=fill,
+        # A level at or below zero can never be reached (a 100 % stop, a short's target of
+        # 100 % or more): the position simply has none.
+        stop_loss=stop if stop is not None and stop > 0 else None,
+        take_profit=target if target is not None and target > 0 else None,
+        policies=policies,
     )
 
 
@@ -280,7 +274,9 @@ def _resting_fill(book: Book[P], order: RestingOrder, report: VenueFill) -> None
         _scale_in(book, position, order, report)
 
 
-def _partial_exit(book: Book[P], position: P, order: RestingOrder, report: VenueFill) -> None:
+def _partial_exit(
+    book: Book[P], position: Position, order: RestingOrder, report: VenueFill
+) -> None:
     if order.closes_position and not report.complete and _leaves_some(book, position, report):
         # The last rung filled only in part (thin volume): the rest stays at the rung.
         _reduce(book, position, report, f"partial exit {order.level.rung + 1}")
@@ -310,12 +306,10 @@ def _partial_exit(book: Book[P], position: P, order: RestingOrder, report: Venue
     )
     book.cash += cash_change(position, fill)
     remaining = book.context.instrument.snap_quantity(position.quantity - fill.quantity)
-    book.position = book.context.positions.update(
-        position, partial_exit_changes(position, fill, remaining)
-    )
+    book.changing_position().apply(partial_exit_changes(position, fill, remaining))
 
 
-def _scale_in(book: Book[P], position: P, order: RestingOrder, report: VenueFill) -> None:
+def _scale_in(book: Book[P], position: Position, order: RestingOrder, report: VenueFill) -> None:
     fill = _fill(
         book,
         report,
@@ -329,7 +323,7 @@ def _scale_in(book: Book[P], position: P, order: RestingOrder, report: VenueFill
     )
     book.cash += cash_change(position, fill)
     total = book.context.instrument.snap_quantity(position.quantity + fill.quantity)
-    book.position = book.context.positions.update(position, scale_in_changes(position, fill, total))
+    book.changing_position().apply(scale_in_changes(position, fill, total))
 
 
 def _consume_rung(book: Book[P], order: RestingOrder, report: VenueRejection) -> None:
@@ -345,4 +339,4 @@ def _consume_rung(book: Book[P], order: RestingOrder, report: VenueRejection) ->
         consumed = PositionChanges(scale_ins_taken=position.scale_ins_taken + 1)
     else:
         return
-    book.position = book.context.positions.update(position, consumed)
+    book.changing_position().apply(consumed)

@@ -36,34 +36,16 @@ class KernelState(Generic[P]):
     position_seq: int
     ambiguous_bars: int
 
-    def marked(self, position: P | None, equity: float, peak_equity: float) -> KernelState[P]:
-        """This state after bars that moved only the marks: the position's excursions, the
-        equity and its peak (the backtest's quiet spans). `attrs.evolve` would do the same
-        at twice the cost, by looking the fields up on every call."""
-        return KernelState(
-            cash=self.cash,
-            position=position,
-            pending=self.pending,
-            equity=equity,
-            peak_equity=peak_equity,
-            tier=self.tier,
-            close_only=self.close_only,
-            order_seq=self.order_seq,
-            position_seq=self.position_seq,
-            ambiguous_bars=self.ambiguous_bars,
-        )
-
 
 @attrs.frozen(slots=True, kw_only=True)
-class StepResult(Generic[P]):
-    """The state after one bar, the events of that bar, the equity marked at its close and the
-    exposure (|position notional| / equity) at that close.
+class BarOutcome:
+    """What one bar produced: its events, the equity marked at its close and the exposure
+    (|position notional| / equity) at that close — what a recorder keeps of the bar.
 
     On an ambiguous bar, `alternative_equity` is the equity this close would have had if the
     bar's other extreme had come first (same state before the bar); None otherwise.
     """
 
-    state: KernelState[P]
     events: tuple[KernelEvent, ...]
     equity: float
     exposure: float
@@ -75,3 +57,24 @@ class StepResult(Generic[P]):
     attached_policies: tuple[PositionPolicies, ...] = ()
     """Policies attached to a position during the bar (at its entry, or by a swap): what
     actually governed positions, for the run's record."""
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class StepResult(BarOutcome, Generic[P]):
+    """A bar's outcome with the kernel state after it (a snapshot of the run's book)."""
+
+    state: KernelState[P]
+
+    @classmethod
+    def of(cls, state: KernelState[P], outcome: BarOutcome) -> StepResult[P]:
+        """`outcome` with the state it left."""
+        return cls(
+            state=state,
+            events=outcome.events,
+            equity=outcome.equity,
+            exposure=outcome.exposure,
+            ambiguous=outcome.ambiguous,
+            alternative_equity=outcome.alternative_equity,
+            ambiguous_pnl=outcome.ambiguous_pnl,
+            attached_policies=outcome.attached_policies,
+        )

@@ -12,7 +12,7 @@ from atb.domain.intents import ExitReason
 from atb.domain.models import Trade
 from atb.domain.pnl import average_entry, leg_pnl
 from atb.domain.protocols import Position
-from atb.managers.positions import PositionChanges
+from atb.managers.working_position import PositionChanges
 
 
 def cash_change(position: Position, fill: Fill) -> float:

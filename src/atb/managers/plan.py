@@ -43,8 +43,8 @@ from atb.managers.execution import RestingOrder
 from atb.managers.fills import Level, LevelKind, levels_for_exit
 from atb.managers.orders import MarketOrder, OrderIntent
 from atb.managers.portfolio_risk import EntryGate
-from atb.managers.positions import PositionChanges
 from atb.managers.volatility import PriceHistory
+from atb.managers.working_position import PositionChanges
 
 P = TypeVar("P", bound=Position)
 
@@ -128,18 +128,12 @@ def plan_close(
 def review_bar(book: Book[P], bar_index: int, history: PriceHistory | None) -> MarketOrder | None:
     """Step 3: the position's excursions, trailing stop and breakeven from the completed bar
     (they apply from the next bar); a time exit's CLOSE order when one is due."""
-    position = book.position
-    if position is None:
+    if book.position is None:
         return None
     context = book.context
     bar = book.bar
-    if position.side is PositionSide.LONG:
-        best, worst = max(position.best_price, bar.high), min(position.worst_price, bar.low)
-    else:
-        best, worst = min(position.best_price, bar.low), max(position.worst_price, bar.high)
-    if best != position.best_price or worst != position.worst_price:
-        changes = PositionChanges(best_price=best, worst_price=worst)
-        position = context.positions.update(position, changes)
+    book.widen_excursions(bar.high, bar.low)
+    position = book.changing_position()  # after the fills: changed in place
     trailing = position.policies.trailing
     if trailing is not None:
         atr = None
@@ -157,15 +151,13 @@ def review_bar(book: Book[P], bar_index: int, history: PriceHistory | None) -> M
                         cause=update.cause,
                     )
                 )
-            position = context.positions.update(
-                position,
+            position.apply(
                 PositionChanges(
                     stop_loss=update.stop_loss,
                     breakeven_active=update.breakeven_active,
                     trailing_active=update.trailing_active,
-                ),
+                )
             )
-    book.position = position
     time_policy = position.policies.time_exit
     if time_policy is None:
         return None

@@ -19,9 +19,8 @@ import attrs
 from atb.domain.policies import TrailReference
 from atb.domain.protocols import Position
 from atb.managers.bands import Band
-from atb.managers.book import KernelContext
+from atb.managers.book import Book, KernelContext
 from atb.managers.fills import Trigger
-from atb.managers.kernel_state import KernelState
 from atb.managers.plan import position_levels
 
 P = TypeVar("P", bound=Position)
@@ -46,25 +45,25 @@ class QuietBands:
     """The first bar close time at which a time exit fires (None: none set)."""
 
 
-def risk_band(context: KernelContext[P], state: KernelState[P]) -> Band:
+def risk_band(context: KernelContext[P], book: Book[P]) -> Band:
     """The drawdowns that change neither the drawdown tier nor the close-only latch."""
     band = Band()
     if context.dynamic_risk is not None:
-        band = context.dynamic_risk.quiet_band(state.tier)
+        band = context.dynamic_risk.quiet_band(book.tier)
     limit = context.config.risk.limits.max_drawdown
-    if limit is not None and not state.close_only:
+    if limit is not None and not book.close_only:
         band = Band(below=band.below, above=min(band.above, limit))
     return band
 
 
-def quiet_bands(context: KernelContext[P], state: KernelState[P]) -> QuietBands | None:
-    """The bands for `state`; None when no bar can be quiet (an ATR trailing distance moves
+def quiet_bands(context: KernelContext[P], book: Book[P]) -> QuietBands | None:
+    """The bands for the run's `book`; None when no bar can be quiet (an ATR trailing distance moves
     with every bar, or an active trail has no stop yet)."""
-    position = state.position
-    drawdown = risk_band(context, state)
+    position = book.position
+    drawdown = risk_band(context, book)
     if position is None:
         return QuietBands(Band(), Band(), None, TrailReference.CLOSE, drawdown, None)
-    levels = position_levels(context, position, state.close_only)
+    levels = position_levels(context, position, book.close_only)
     downs = [level.price for level in levels if level.trigger is Trigger.DOWN]
     ups = [level.price for level in levels if level.trigger is Trigger.UP]
     low = Band(below=max(downs, default=-math.inf))

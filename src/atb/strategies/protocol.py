@@ -89,7 +89,8 @@ class Strategy(Protocol):
         ...
 
     def decide(self, bar_index: int, bar: Bar, position: PositionState | None) -> Decision:
-        """Decision at the close of row `bar_index` of the prepared frame (rows <= it only)."""
+        """Decision at the close of row `bar_index` of the prepared frame (rows <= it only).
+        `position` is valid for the call: the engine changes it in place at later bars."""
         ...
 
     def features(self) -> pd.DataFrame:

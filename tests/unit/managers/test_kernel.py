@@ -20,20 +20,15 @@ from atb.domain.events import (
     TierChanged,
 )
 from atb.domain.fills import FillKind, Liquidity
-from atb.domain.models import ActiveTrade
+from atb.domain.models import ActiveTrade, LivePosition
 from atb.domain.policies import PositionPolicies
 from atb.domain.policy_changes import TrailingChanges
 from atb.domain.protocols import Position
 from atb.domain.sides import OrderAction, PositionSide
 from atb.engines.backtest.runner import KernelRunner
-from atb.managers.positions import (
-    ActiveTradeAdapter,
-    LivePositionAdapter,
-    Opening,
-    PositionAdapter,
-    PositionChanges,
-)
+from atb.managers.positions import ActiveTradeAdapter, LivePositionAdapter, PositionAdapter
 from atb.managers.run_config import RunConfiguration
+from atb.managers.working_position import PositionChanges, WorkingPosition
 from tests.support.scripted import HOUR, T0, ScriptedDecider, bars_from_rows, run_kernel
 
 P = TypeVar("P", bound=Position)
@@ -403,10 +398,10 @@ def test_initial_cash_must_be_positive() -> None:
         kernel.initial_state(0.0)
 
 
-def _check_update(adapter: PositionAdapter[P]) -> None:
+def _check_freeze(adapter: PositionAdapter[P]) -> None:
     from tests.unit.domain.test_models import make_fill
 
-    opening = Opening(
+    working: WorkingPosition[P] = WorkingPosition.opened(
         position_id="p1",
         symbol="BTCUSDT",
         side=PositionSide.LONG,
@@ -415,21 +410,58 @@ def _check_update(adapter: PositionAdapter[P]) -> None:
         take_profit=None,
         policies=PositionPolicies(),
     )
-    position = adapter.open(opening)
-    moved = adapter.update(position, PositionChanges(stop_loss=97.5, trailing_active=True))
-    assert type(moved) is type(position)
+    before = working.freeze_with(adapter)
+    assert working.freeze_with(adapter) is before  # built once per change
+    working.apply(PositionChanges(stop_loss=97.5, trailing_active=True))
+    moved = working.freeze_with(adapter)
+    assert type(moved) is type(before)
     assert (moved.stop_loss, moved.trailing_active) == (97.5, True)
-    assert (position.stop_loss, position.trailing_active) == (95.0, False)
-    assert moved.legs == position.legs
+    assert (before.stop_loss, before.trailing_active) == (95.0, False)
+    assert moved.legs == before.legs
+    working.apply(PositionChanges(quantity=-1.0))
     with pytest.raises(ValueError, match=r"^quantity must be finite and > 0, got -1\.0"):
-        adapter.update(position, PositionChanges(quantity=-1.0))
+        working.freeze_with(adapter)
+    working.apply(PositionChanges(quantity=1.0, stop_loss=float("nan")))
     with pytest.raises(ValueError, match=r"^stop_loss must be finite and > 0, got nan"):
-        adapter.update(position, PositionChanges(stop_loss=float("nan")))
+        working.freeze_with(adapter)
 
 
-def test_position_update_validates_the_changed_fields_and_keeps_the_rest() -> None:
-    _check_update(ActiveTradeAdapter())
-    _check_update(LivePositionAdapter())
+def test_a_working_position_is_validated_when_frozen() -> None:
+    _check_freeze(ActiveTradeAdapter())
+    _check_freeze(LivePositionAdapter())
+
+
+def test_a_thawed_live_position_keeps_its_exchange_ids() -> None:
+    from tests.unit.domain.test_models import make_fill
+
+    fill = make_fill()
+    live = LivePosition(
+        position_id="p1",
+        symbol="BTCUSDT",
+        side=PositionSide.LONG,
+        entry_price=fill.price,
+        first_entry_price=fill.price,
+        entry_time=fill.time,
+        quantity=fill.quantity,
+        original_quantity=fill.quantity,
+        best_price=fill.price,
+        worst_price=fill.price,
+        legs=(fill,),
+        client_order_id="entry-1",
+        exchange_order_ids=("x-9",),
+        store_id=4,
+    )
+    working = WorkingPosition.thaw(live)
+    assert working.freeze_with(LivePositionAdapter()) is live
+    working.move_excursions(fill.price * 1.01, fill.price)
+    moved = working.freeze_with(LivePositionAdapter())
+    assert moved is not live
+    assert (moved.client_order_id, moved.exchange_order_ids, moved.store_id) == (
+        "entry-1",
+        ("x-9",),
+        4,
+    )
+    assert moved.best_price == fill.price * 1.01
 
 
 def test_partial_rung_below_a_lot_is_consumed_not_filled() -> None:

@@ -20,34 +20,33 @@ from atb.managers.ledger import (
     scale_in_changes,
 )
 from atb.managers.partials import PARTIALS_COMPLETE
-from atb.managers.positions import (
-    ActiveTradeAdapter,
-    LivePositionAdapter,
-    Opening,
-    PositionAdapter,
-    PositionChanges,
-)
+from atb.managers.positions import ActiveTradeAdapter, LivePositionAdapter, PositionAdapter
+from atb.managers.working_position import PositionChanges, WorkingPosition
 from tests.support.builders import T0, make_fill
 
 P = TypeVar("P", bound=Position)
 LONG, SHORT = PositionSide.LONG, PositionSide.SHORT
 BUY, SELL = OrderAction.BUY, OrderAction.SELL
-ADAPTER = ActiveTradeAdapter()
 HOURS = [T0.replace(hour=h) for h in range(6)]
 
 
-def _open(entry: Fill, side: PositionSide, adapter: PositionAdapter[P]) -> P:
-    return adapter.open(
-        Opening(
-            position_id="p7",
-            symbol="BTCUSDT",
-            side=side,
-            fill=entry,
-            stop_loss=None,
-            take_profit=None,
-            policies=PositionPolicies(),
-        )
+def _open(entry: Fill, side: PositionSide) -> WorkingPosition[ActiveTrade]:
+    return WorkingPosition.opened(
+        position_id="p7",
+        symbol="BTCUSDT",
+        side=side,
+        fill=entry,
+        stop_loss=None,
+        take_profit=None,
+        policies=PositionPolicies(),
     )
+
+
+def _update(position: WorkingPosition[P], changes: PositionChanges) -> WorkingPosition[P]:
+    """`position` with `changes`, as a new object (the test keeps the one before)."""
+    changed = position.copy()
+    changed.apply(changes)
+    return changed
 
 
 # Long: buy 1 @ 100, scale in 0.5 @ 102, sell 0.5 @ 103 (partial), sell 1 @ 106 (exit).
@@ -60,18 +59,30 @@ L_EXIT = make_fill(FillKind.EXIT, SELL, 106.0, 1.0, fee=0.106, slippage=0.03, ti
 
 
 def _long_round_trip(adapter: PositionAdapter[P]) -> tuple[list[float], Trade]:
-    position = _open(L_ENTRY, LONG, adapter)
+    """The long round trip on an engine's frozen class (frozen after every change)."""
+    working: WorkingPosition[P] = WorkingPosition.opened(
+        position_id="p7",
+        symbol="BTCUSDT",
+        side=LONG,
+        fill=L_ENTRY,
+        stop_loss=None,
+        take_profit=None,
+        policies=PositionPolicies(),
+    )
+    position = adapter.freeze(working)
     cash = [cash_change(position, L_ENTRY)]
     cash.append(cash_change(position, L_SCALE))
-    position = adapter.update(position, scale_in_changes(position, L_SCALE))
+    working.apply(scale_in_changes(position, L_SCALE))
+    position = adapter.freeze(working)
     cash.append(cash_change(position, L_PARTIAL))
-    position = adapter.update(position, partial_exit_changes(position, L_PARTIAL))
+    working.apply(partial_exit_changes(position, L_PARTIAL))
+    position = adapter.freeze(working)
     cash.append(cash_change(position, L_EXIT))
     return cash, close(position, L_EXIT, "signal", ExitReason.SIGNAL)
 
 
 def test_entry_costs_only_its_fee() -> None:
-    position = _open(L_ENTRY, LONG, ADAPTER)
+    position = _open(L_ENTRY, LONG)
     assert cash_change(position, L_ENTRY) == pytest.approx(-0.1)
     assert (position.entry_price, position.first_entry_price, position.quantity) == (
         100.0,
@@ -82,8 +93,8 @@ def test_entry_costs_only_its_fee() -> None:
 
 
 def test_scale_in_re_averages_the_entry_and_adds_a_leg() -> None:
-    position = _open(L_ENTRY, LONG, ADAPTER)
-    scaled = ADAPTER.update(position, scale_in_changes(position, L_SCALE))
+    position = _open(L_ENTRY, LONG)
+    scaled = _update(position, scale_in_changes(position, L_SCALE))
     assert scaled.entry_price == pytest.approx(151.0 / 1.5)
     assert scaled.first_entry_price == 100.0
     assert scaled.quantity == pytest.approx(1.5)
@@ -96,9 +107,9 @@ def test_scale_in_re_averages_the_entry_and_adds_a_leg() -> None:
 
 
 def test_partial_exit_realizes_against_the_average_entry() -> None:
-    position = _open(L_ENTRY, LONG, ADAPTER)
-    position = ADAPTER.update(position, scale_in_changes(position, L_SCALE))
-    after = ADAPTER.update(position, partial_exit_changes(position, L_PARTIAL))
+    position = _open(L_ENTRY, LONG)
+    position = _update(position, scale_in_changes(position, L_SCALE))
+    after = _update(position, partial_exit_changes(position, L_PARTIAL))
     realized = (103.0 - 151.0 / 1.5) * 0.5
     assert after.realized_pnl == pytest.approx(realized)
     assert after.quantity == pytest.approx(1.0)
@@ -110,14 +121,14 @@ def test_partial_exit_realizes_against_the_average_entry() -> None:
 
 
 def test_partial_exit_of_the_whole_position_is_refused() -> None:
-    position = _open(L_ENTRY, LONG, ADAPTER)
+    position = _open(L_ENTRY, LONG)
     whole = make_fill(FillKind.PARTIAL_EXIT, SELL, 103.0, 1.0)
     with pytest.raises(ValueError, match="would close"):
         partial_exit_changes(position, whole)
 
 
 def test_close_builds_the_trade_from_every_leg() -> None:
-    cash, trade = _long_round_trip(ADAPTER)
+    cash, trade = _long_round_trip(ActiveTradeAdapter())
     # bought 1.5 for 151, sold 0.5 @ 103 + 1 @ 106 = 157.5
     assert trade.gross_pnl == pytest.approx(6.5)
     assert trade.fees == pytest.approx(0.1 + 0.051 + 0.0515 + 0.106)
@@ -136,7 +147,7 @@ def test_close_builds_the_trade_from_every_leg() -> None:
 
 
 def test_gross_pnl_is_the_sum_of_the_exit_legs_pnl() -> None:
-    _cash, trade = _long_round_trip(ADAPTER)
+    _cash, trade = _long_round_trip(ActiveTradeAdapter())
     average = trade.entry_price
     legs_pnl = sum(
         (leg.price - average) * leg.quantity for leg in trade.legs if not leg.kind.increases
@@ -157,13 +168,13 @@ def test_short_round_trip() -> None:
     scale = make_fill(FillKind.SCALE_IN, SELL, 98.0, 1.0, fee=0.098, time=HOURS[1])
     partial = make_fill(FillKind.PARTIAL_EXIT, BUY, 95.0, 1.0, fee=0.095, time=HOURS[2])
     final = make_fill(FillKind.EXIT, BUY, 97.0, 2.0, fee=0.194, time=HOURS[3])
-    position = _open(entry, SHORT, ADAPTER)
+    position = _open(entry, SHORT)
     cash = [cash_change(position, entry), cash_change(position, scale)]
-    position = ADAPTER.update(position, scale_in_changes(position, scale))
+    position = _update(position, scale_in_changes(position, scale))
     assert position.entry_price == pytest.approx(298.0 / 3.0)
     cash.append(cash_change(position, partial))
     assert cash[-1] == pytest.approx((298.0 / 3.0 - 95.0) * 1.0 - 0.095)
-    position = ADAPTER.update(position, partial_exit_changes(position, partial))
+    position = _update(position, partial_exit_changes(position, partial))
     cash.append(cash_change(position, final))
     trade = close(position, final, "take profit", ExitReason.TAKE_PROFIT)
     # sold 3 for 298, bought back 1 @ 95 + 2 @ 97 = 289
@@ -187,7 +198,7 @@ def test_cash_change_signs(
     side: PositionSide, exit_action: OrderAction, exit_price: float, expected: float
 ) -> None:
     entry = make_fill(FillKind.ENTRY, side.entry_action, 100.0, 1.0, fee=0.1)
-    position = _open(entry, side, ADAPTER)
+    position = _open(entry, side)
     final = make_fill(FillKind.EXIT, exit_action, exit_price, 1.0, fee=exit_price * 0.001)
     assert cash_change(position, entry) == pytest.approx(-0.1)
     assert cash_change(position, final) == pytest.approx(expected)
@@ -197,9 +208,9 @@ def test_cash_change_signs(
 
 def test_closing_by_the_last_partial_rung_counts_it() -> None:
     entry = make_fill(FillKind.ENTRY, BUY, 100.0, 1.0)
-    position: ActiveTrade = _open(entry, LONG, ADAPTER)
+    position: WorkingPosition[ActiveTrade] = _open(entry, LONG)
     partial = make_fill(FillKind.PARTIAL_EXIT, SELL, 103.0, 0.5, time=HOURS[1])
-    position = ADAPTER.update(position, partial_exit_changes(position, partial))
+    position = _update(position, partial_exit_changes(position, partial))
     last = make_fill(FillKind.EXIT, SELL, 110.0, 0.5, time=HOURS[2])
     trade = close(position, last, PARTIALS_COMPLETE, ExitReason.PARTIALS_COMPLETE)
     assert trade.partial_exits == 2
@@ -210,8 +221,8 @@ def test_closing_by_the_last_partial_rung_counts_it() -> None:
 
 def test_trade_keeps_the_excursions_of_the_position() -> None:
     entry = make_fill(FillKind.ENTRY, BUY, 100.0, 1.0)
-    position = _open(entry, LONG, ADAPTER)
-    position = ADAPTER.update(position, PositionChanges(best_price=108.0, worst_price=97.0))
+    position = _open(entry, LONG)
+    position = _update(position, PositionChanges(best_price=108.0, worst_price=97.0))
     trade = close(
         position,
         make_fill(FillKind.EXIT, SELL, 104.0, 1.0, time=HOURS[4]),

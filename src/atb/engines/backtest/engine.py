@@ -383,7 +383,7 @@ def walk_bars(
             progress(index)
             reported = index
         if fast and index < quiet_stop:
-            span = finder.advance(runner.state, index, quiet_stop)
+            span = finder.advance(runner.book, index, quiet_stop)
             if span is not None:
                 runner.advance(span, bars, index)
                 index = span.end

@@ -32,9 +32,7 @@ from atb.domain.sides import PositionSide
 from atb.domain.timestamps import duration_ns, from_ns, to_ns
 from atb.engines.backtest.early_decisions import EarlyDecisions
 from atb.managers.bands import Band
-from atb.managers.book import KernelContext
-from atb.managers.kernel_state import KernelState
-from atb.managers.positions import PositionChanges
+from atb.managers.book import Book, KernelContext
 from atb.managers.quiet_bands import QuietBands, quiet_bands, risk_band
 
 P = TypeVar("P", bound=Position)
@@ -107,13 +105,22 @@ class BarArrays:
 
 
 @attrs.frozen(slots=True)
-class QuietSpan(Generic[P]):
-    """Bars [start, end) advanced in bulk: the state after them, and their equity/exposure."""
+class QuietSpan:
+    """Bars [start, end) advanced in bulk: their equity and exposure, and what moved — the
+    highest high and lowest low (None when flat), the equity at the last close and its
+    peak (`Book.pass_quiet_span` takes them over)."""
 
     end: int
-    state: KernelState[P]
     equity: FloatArray
     exposure: FloatArray
+    high: float | None
+    low: float | None
+    peak_equity: float
+
+    @property
+    def close_equity(self) -> float:
+        """Equity at the span's last close."""
+        return float(self.equity[-1])
 
 
 class QuietSpanFinder(Generic[P]):
@@ -156,33 +163,34 @@ class QuietSpanFinder(Generic[P]):
         self._cursor = cursor
         return signals[cursor] if cursor < len(signals) else len(self.bars)
 
-    def advance(self, state: KernelState[P], start: int, stop: int) -> QuietSpan[P] | None:
-        """Advance over the quiet bars from `start` (before `stop`); None when `start` is not
-        quiet."""
-        if state.pending:
+    def advance(self, book: Book[P], start: int, stop: int) -> QuietSpan | None:
+        """The quiet bars from `start` (before `stop`) for the run's `book`; None when `start`
+        is not quiet."""
+        if book.pending:
             return None
         signal = self.next_signal(start)
-        if state.position is None:
-            return self._flat(state, start, stop, signal)
+        position = book.position
+        if position is None:
+            return self._flat(book, start, stop, signal)
         stop = min(stop, signal)
         if stop <= start:
             return None
-        bands = quiet_bands(self.context, state)
+        bands = quiet_bands(self.context, book)
         if bands is None:
             return None
         if stop - start <= _SHORT_SPAN:
-            return self._short_span(state, bands, start, stop)
+            return self._short_span(book, position, bands, start, stop)
         end = start
         window = _FIRST_WINDOW
         chunks: list[FloatArray] = []
         # The equity peak runs on across chunks: a drawdown late in the span is measured from
         # the highest close of the whole span so far, as the scalar step measures it.
-        peak = state.peak_equity
+        peak = book.peak_equity
         while end < stop:
             chunk_end = min(stop, end + window)
-            equity = self._equity(state, end, chunk_end)
+            equity = self._equity(book.cash, position, end, chunk_end)
             eventful = self._eventful(
-                bands, peak=peak, start=end, end=chunk_end, equity=equity, state=state
+                bands, peak=peak, start=end, end=chunk_end, equity=equity, position=position
             )
             if eventful.any():
                 first = int(np.argmax(eventful))
@@ -195,21 +203,19 @@ class QuietSpanFinder(Generic[P]):
             window = min(window * 4, _MAX_WINDOW)
         if end == start:
             return None
-        return self._advanced(state, start, end, np.concatenate(chunks))
+        return self._advanced(book, position, start, end, np.concatenate(chunks))
 
     # -- a flat account ----------------------------------------------------------------------
-    def _flat(
-        self, state: KernelState[P], start: int, stop: int, signal: int
-    ) -> QuietSpan[P] | None:
+    def _flat(self, book: Book[P], start: int, stop: int, signal: int) -> QuietSpan | None:
         """`advance` with no position: equity is the cash on every bar and only the risk state
         could change; with `decisions`, a signal bar whose decision is HOLD is quiet too
         (`atb.engines.backtest.early_decisions`)."""
         decisions = self.decisions
         if signal <= start and decisions is None:
             return None
-        cash = state.cash
-        peak = max(state.peak_equity, cash)
-        if _leaves_value(risk_band(self.context, state), max(0.0, 1.0 - cash / peak)):
+        cash = book.cash
+        peak = max(book.peak_equity, cash)
+        if _leaves_value(risk_band(self.context, book), max(0.0, 1.0 - cash / peak)):
             return None
         if decisions is not None:
             while signal < stop and decisions.holds_flat(signal, self.bars.bar(signal)):
@@ -219,21 +225,21 @@ class QuietSpanFinder(Generic[P]):
             return None
         return QuietSpan(
             end=end,
-            state=state.marked(None, cash, peak),
             equity=np.full(end - start, cash),
             exposure=np.zeros(end - start),
+            high=None,
+            low=None,
+            peak_equity=peak,
         )
 
     # -- a short span, bar by bar in Python floats ---------------------------------------------
     def _short_span(
-        self, state: KernelState[P], bands: QuietBands, start: int, stop: int
-    ) -> QuietSpan[P] | None:
+        self, book: Book[P], position: Position, bands: QuietBands, start: int, stop: int
+    ) -> QuietSpan | None:
         """`advance` over a few bars with an open position: the chunked path's formulas, in
         its operation order, on Python floats (numpy's per-call cost dominates a span this
         short; a signal every few bars makes most spans short). Same results, to the bit:
         `tests/property/test_fast_path_property.py` compares both paths with stepping."""
-        position = state.position
-        assert position is not None
         bars = self.bars
         rows = slice(start, stop)
         closes, lows, highs = (
@@ -241,7 +247,7 @@ class QuietSpanFinder(Generic[P]):
             bars.low[rows].tolist(),
             bars.high[rows].tolist(),
         )
-        cash, side = state.cash, position.side
+        cash, side = book.cash, position.side
         entry, quantity = position.entry_price, position.quantity
         reference = bands.reference
         references = closes
@@ -253,7 +259,7 @@ class QuietSpanFinder(Generic[P]):
         if bands.deadline is not None:
             due_ns = to_ns(bands.deadline) - 1_000 - self.interval_ns
         opens_ns = bars.times_ns[rows].tolist()
-        peak = state.peak_equity
+        peak = book.peak_equity
         equities: list[float] = []
         for row, close in enumerate(closes):
             equity = cash + unrealized_pnl(side, entry, quantity, close)
@@ -275,22 +281,20 @@ class QuietSpanFinder(Generic[P]):
             quantity * close / equity if equity > 0 else 0.0
             for close, equity in zip(closes, equities, strict=False)
         ]
-        high, low = max(highs[: len(equities)]), min(lows[: len(equities)])
-        new_state = state.marked(self._with_excursions(position, high, low), equities[-1], peak)
         return QuietSpan(
             end=end,
-            state=new_state,
             equity=np.array(equities, dtype=np.float64),
             exposure=np.array(exposures, dtype=np.float64),
+            high=max(highs[: len(equities)]),
+            low=min(lows[: len(equities)]),
+            peak_equity=peak,
         )
 
     # -- the bands, intersected with the arrays ------------------------------------------------
-    def _equity(self, state: KernelState[P], start: int, end: int) -> FloatArray:
+    def _equity(self, cash: float, position: Position, start: int, end: int) -> FloatArray:
         close = self.bars.close[start:end]
-        position = state.position
-        assert position is not None  # a flat account's equity is its cash (`advance`)
         # Same operation order as `unrealized_pnl`: sign × (mark − entry) × quantity.
-        return state.cash + position.side.sign * (close - position.entry_price) * position.quantity
+        return cash + position.side.sign * (close - position.entry_price) * position.quantity
 
     def _eventful(
         self,
@@ -300,14 +304,13 @@ class QuietSpanFinder(Generic[P]):
         start: int,
         end: int,
         equity: FloatArray,
-        state: KernelState[P],
+        position: Position,
     ) -> BoolArray:
         bars = self.bars
         eventful = self._drawdown_leaves(bands.drawdown, peak, equity)
         eventful |= _leaves(bands.low, bars.low[start:end])
         eventful |= _leaves(bands.high, bars.high[start:end])
-        position = state.position
-        if bands.reference is not None and position is not None:
+        if bands.reference is not None:
             if bands.reference_kind is TrailReference.EXTREME:
                 long = position.side is PositionSide.LONG
                 reference = bars.high[start:end] if long else bars.low[start:end]
@@ -330,30 +333,19 @@ class QuietSpanFinder(Generic[P]):
         return _leaves(band, drawdown)
 
     # -- the bulk advance ----------------------------------------------------------------------
-    def _with_excursions(self, position: P, high: float, low: float) -> P:
-        """`position` with its best and worst prices moved by a span's highest high and lowest
-        low (the same object when neither moved)."""
-        if position.side is PositionSide.LONG:
-            best, worst = max(position.best_price, high), min(position.worst_price, low)
-        else:
-            best, worst = min(position.best_price, low), max(position.worst_price, high)
-        if best == position.best_price and worst == position.worst_price:
-            return position
-        changes = PositionChanges(best_price=best, worst_price=worst)
-        return self.context.positions.update(position, changes)
-
     def _advanced(
-        self, state: KernelState[P], start: int, end: int, equity: FloatArray
-    ) -> QuietSpan[P]:
+        self, book: Book[P], position: Position, start: int, end: int, equity: FloatArray
+    ) -> QuietSpan:
         bars = self.bars
-        position = state.position
-        assert position is not None  # a flat account's spans are `_flat`'s
         exposure = np.zeros(end - start)
         close = bars.close[start:end]
         positive = equity > 0
         exposure[positive] = position.quantity * close[positive] / equity[positive]
-        high, low = float(bars.high[start:end].max()), float(bars.low[start:end].min())
-        moved = self._with_excursions(position, high, low)
-        peak = max(state.peak_equity, float(equity.max()))
-        new_state = state.marked(moved, float(equity[-1]), peak)
-        return QuietSpan(end=end, state=new_state, equity=equity, exposure=exposure)
+        return QuietSpan(
+            end=end,
+            equity=equity,
+            exposure=exposure,
+            high=float(bars.high[start:end].max()),
+            low=float(bars.low[start:end].min()),
+            peak_equity=max(book.peak_equity, float(equity.max())),
+        )

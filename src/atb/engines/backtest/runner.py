@@ -22,7 +22,8 @@ from atb.domain.timestamps import to_ns
 from atb.engines.backtest.quiet_span import BarArrays, QuietSpan
 from atb.engines.bar_loop import BarLoop
 from atb.engines.driver import BarDriver
-from atb.managers.kernel_state import KernelState, StepResult
+from atb.managers.book import Book
+from atb.managers.kernel_state import BarOutcome, KernelState
 from atb.managers.performance import PerformanceTracker
 from atb.managers.performance_metrics import PerformanceMetrics
 from atb.managers.volatility import PriceHistory
@@ -103,22 +104,22 @@ class MemoryRecorder(Generic[P]):
         self._curve = _CurveBuffer()
         self._tracked = 0
 
-    def record(self, bar: Bar, result: StepResult[P], detail: Sequence[Bar]) -> None:
+    def record(self, bar: Bar, outcome: BarOutcome, book: Book[P], detail: Sequence[Bar]) -> None:
         """Keep one processed bar."""
-        if result.ambiguous_pnl is not None:
-            self.ambiguous_pnl_low += result.ambiguous_pnl[0]
-            self.ambiguous_pnl_high += result.ambiguous_pnl[1]
-        for event in result.events:
+        if outcome.ambiguous_pnl is not None:
+            self.ambiguous_pnl_low += outcome.ambiguous_pnl[0]
+            self.ambiguous_pnl_high += outcome.ambiguous_pnl[1]
+        for event in outcome.events:
             if isinstance(event, OrderFilled):
                 self.tracker.record_fill(event.fill)
             elif isinstance(event, PositionClosed):
                 self.tracker.record_trade(event.trade)
-        self._curve.append(to_ns(bar.time), result.equity, bar.close, result.exposure)
-        self.events.extend(result.events)
-        for policies in result.attached_policies:
+        self._curve.append(to_ns(bar.time), outcome.equity, bar.close, outcome.exposure)
+        self.events.extend(outcome.events)
+        for policies in outcome.attached_policies:
             self.policy_uses[policies] = self.policy_uses.get(policies, 0) + 1
 
-    def record_span(self, span: QuietSpan[P], bars: BarArrays, start: int) -> None:
+    def record_span(self, span: QuietSpan, bars: BarArrays, start: int) -> None:
         """Keep a quiet span the fast path advanced in bulk (bars `start` … `span.end − 1`)."""
         self._curve.extend(
             (
@@ -174,8 +175,13 @@ class KernelRunner(Generic[P]):
 
     @property
     def state(self) -> KernelState[P]:
-        """The kernel state after the last bar."""
+        """The kernel state after the last bar (frozen now)."""
         return self.loop.state
+
+    @property
+    def book(self) -> Book[P]:
+        """The run's working state after the last bar."""
+        return self.loop.book
 
     @property
     def tracker(self) -> PerformanceTracker:
@@ -214,15 +220,16 @@ class KernelRunner(Generic[P]):
         *,
         close_reason: str | None = None,
         detail: Sequence[Bar] | None = None,
-    ) -> StepResult[P] | None:
+    ) -> BarOutcome | None:
         """Run row `bar_index` through the loop (None for a bar not after the last)."""
         self._window.row = bar_index
         return self.loop.feed(bar, detail, close_reason=close_reason)
 
-    def advance(self, span: QuietSpan[P], bars: BarArrays, start: int) -> None:
+    def advance(self, span: QuietSpan, bars: BarArrays, start: int) -> None:
         """Take over a quiet span computed in bulk (bars `start` … `span.end − 1`)."""
         self.recorder.record_span(span, bars, start)
-        self.loop.skip(span.state, bars.time(span.end - 1))
+        self.loop.book.pass_quiet_span(span.high, span.low, span.close_equity, span.peak_equity)
+        self.loop.skipped(bars.time(span.end - 1))
 
     def metrics(self) -> PerformanceMetrics:
         """Metrics of everything fed so far."""

@@ -44,7 +44,7 @@ from atb.engines.live.recorder import StoreRecorder, StrategyWindow
 from atb.engines.live.session_identity import session_differences
 from atb.engines.live.window import CandleWindow
 from atb.managers.costs import CostCalculator
-from atb.managers.kernel_state import KernelState
+from atb.managers.kernel_state import KernelState, StepResult
 from atb.managers.lookback import history_bars
 from atb.managers.positions import LivePositionAdapter
 from atb.managers.run_config import RunConfiguration
@@ -281,6 +281,7 @@ class LiveEngine:
             StoreRecorder(self.store, session.id),
             self.state,
             self.last_time,
+            snapshot_every_bar=True,
         )
         if self.last_time is not None:
             self.health.bar_processed(self.last_time)
@@ -506,13 +507,14 @@ class LiveEngine:
         if loop.last_time is not None and bar.time <= loop.last_time:
             return  # already processed (a duplicate or out-of-order kline)
         try:
-            result = loop.feed(bar, self._detail(bar))
+            outcome = loop.feed(bar, self._detail(bar))
         except ExchangeUnavailableError:
             raise  # nothing of the bar was stored: the loop reconnects and processes it again
         except AtbError:
             self._report("store_error")
             raise
-        assert result is not None
+        assert outcome is not None
+        result = StepResult.of(loop.state, outcome)
         if loop.last_detail_inconsistent:
             self.log.write("detail_inconsistent", bar_time=bar.time)
         opening_equity = self.state.equity if self.state is not None else result.equity

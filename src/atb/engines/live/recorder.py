@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from atb.domain.bars import Bar
 from atb.domain.models import LivePosition
 from atb.engines.live.window import CandleWindow
-from atb.managers.kernel_state import StepResult
+from atb.managers.book import Book
+from atb.managers.kernel_state import BarOutcome, StepResult
 from atb.managers.volatility import ArrayHistory, PriceHistory
 from atb.persistence.store import SessionStore
 from atb.strategies.protocol import PreparesRecent, Strategy
@@ -22,9 +23,13 @@ class StoreRecorder:
         self.store = store
         self.session_id = session_id
 
-    def record(self, bar: Bar, result: StepResult[LivePosition], detail: Sequence[Bar]) -> None:
+    def record(
+        self, bar: Bar, outcome: BarOutcome, book: Book[LivePosition], detail: Sequence[Bar]
+    ) -> None:
         """Commit the bar, its events, orders, fills, equity and the kernel state."""
-        self.store.record_step(self.session_id, bar, result, detail)
+        self.store.record_step(
+            self.session_id, bar, StepResult.of(book.snapshot(), outcome), detail
+        )
 
 
 class StrategyWindow:

@@ -133,7 +133,6 @@ class PortfolioDriver(Generic[P]):
         self, state: PortfolioState[P], time: datetime, present: Mapping[str, SymbolBar]
     ) -> PortfolioStep[P]:
         """Process the bar time `time` for the symbols in `present` (see the module docstring)."""
-        own: dict[str, KernelState[P]] = {}
         positions: dict[str, Position | None] = {
             symbol: state.symbols[symbol].position for symbol in self.symbols
         }
@@ -150,7 +149,6 @@ class PortfolioDriver(Generic[P]):
             given = present[symbol]
             others = self._others(symbol, positions, opens, state.marks)
             start = self._own(state, symbol, cash)
-            own[symbol] = start
             filled = self.drivers[symbol].fill_bar(start, given.bar, given.detail, others)
             book = filled[0]
             if filled[2] is not None:
@@ -214,7 +212,7 @@ class PortfolioDriver(Generic[P]):
             book.close_only = risk.close_only
             book.others = self._others(symbol, positions, marks, marks)
             orders = plan_orders(book, decisions[symbol], time_exits[symbol], gate)
-            results[symbol] = self.drivers[symbol].finish_bar(fills[symbol], own[symbol], orders)
+            results[symbol] = self.drivers[symbol].finish_bar(fills[symbol], orders)
             cash = book.cash
             positions[symbol] = book.position
             seen[symbol] = _take(stream, symbol, book.events, seen[symbol])
