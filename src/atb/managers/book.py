@@ -24,7 +24,7 @@ from atb.domain.policies import PositionPolicies
 from atb.domain.protocols import Position
 from atb.domain.sides import PositionSide
 from atb.managers.dynamic_risk import NO_TIER, DynamicRiskHandler, RiskTier
-from atb.managers.execution import AccountView, OtherHoldings
+from atb.managers.execution import AccountView, OtherHoldings, RestingOrder
 from atb.managers.kernel_state import KernelState
 from atb.managers.orders import MarketOrder, OrderIntent
 from atb.managers.partials import PartialOperationsManager
@@ -131,6 +131,7 @@ class Book(Generic[P]):
         "pending",
         "position",
         "position_seq",
+        "resting_memo",
         "tier",
     )
 
@@ -164,6 +165,9 @@ class Book(Generic[P]):
         ) = None
         self._start_position: WorkingPosition[P] | None = None
         self._filling = False
+        self.resting_memo: tuple[tuple[object, ...], tuple[RestingOrder, ...]] | None = None
+        """The last resting orders planned for a position without a ladder, with what they
+        follow from (`plan.resting_orders`)."""
         self.others = others
         self.events: list[KernelEvent] = []
         self.attached: list[PositionPolicies] = []

@@ -42,7 +42,7 @@ class LevelKind(enum.Enum):
         return self in (LevelKind.STOP_LOSS, LevelKind.TAKE_PROFIT)
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, cache_hash=True)
 class Level:
     """A resting price level of an open position. `rung` indexes partial/scale-in ladders."""
 

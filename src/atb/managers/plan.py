@@ -78,6 +78,20 @@ def resting_orders(book: Book[P]) -> tuple[RestingOrder, ...]:
     position = book.position
     if position is None:
         return ()
+    if position.policies.partials is not None:
+        return _planned_resting_orders(book, position)
+    # Without a ladder the orders follow from the stop, the target and the quantity alone: the
+    # book keeps the last plan, asked again at every path bar and after every fill.
+    key = (position, position.stop_loss, position.take_profit, position.quantity)
+    memo = book.resting_memo
+    if memo is not None and memo[0] == key:
+        return memo[1]
+    orders = _planned_resting_orders(book, position)
+    book.resting_memo = (key, orders)
+    return orders
+
+
+def _planned_resting_orders(book: Book[P], position: Position) -> tuple[RestingOrder, ...]:
     context = book.context
     levels = position_levels(context, position, book.close_only)
     partials = position.policies.partials

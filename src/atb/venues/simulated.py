@@ -43,6 +43,8 @@ PARTIAL_TOO_SMALL = "partial exit below the lot or minimum notional"
 SCALE_IN_REFUSED = "scale-in exceeds the position cap or minimum notional"
 EXPOSURE_FULL = "the portfolio's exposure cap is reached"
 
+_NOT_REACHED = RestingWalk((), ambiguous=False)
+
 
 @attrs.frozen(slots=True)
 class SimulatedVenue:
@@ -106,6 +108,8 @@ class SimulatedVenue:
         the order the intrabar policy did not choose), and whether the bar is ambiguous."""
         by_level = {order.level: order for order in orders}
         walk = self.fill_model.walk(tuple(by_level), path, side, reverse=reverse)
+        if not walk.hits and not walk.ambiguous:
+            return _NOT_REACHED  # most bars reach no level
         reached = tuple(
             LevelReached(by_level[hit.level], hit.price, hit.gapped) for hit in walk.hits
         )
