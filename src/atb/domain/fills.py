@@ -28,7 +28,11 @@ class FillKind(enum.Enum):
     @property
     def increases(self) -> bool:
         """True for fills that add quantity (entry, scale-in)."""
-        return self in (FillKind.ENTRY, FillKind.SCALE_IN)
+        return self in _INCREASING
+
+
+# Looked up once: asked for every leg of every closed trade.
+_INCREASING = (FillKind.ENTRY, FillKind.SCALE_IN)
 
 
 class Liquidity(enum.Enum):

@@ -389,7 +389,7 @@ def walk_bars(
                 index = span.end
                 continue
         reason = close_reason if index == stop - 1 else None
-        bar = bars.bar(index)
+        bar = finder.bar(index)
         finer = None if detail is None else detail.inside(bars.times_ns[index])
         runner.feed(bar, index, close_reason=reason, detail=finer)
         index += 1

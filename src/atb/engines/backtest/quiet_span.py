@@ -143,6 +143,7 @@ class QuietSpanFinder(Generic[P]):
         self.interval_ns = duration_ns(context.bar_interval)
         self._cursor = 0
         """Position in `signals` of the last answer: runs ask for ever later bars."""
+        self._asked: tuple[int, Bar] | None = None
 
     def next_signal(self, start: int) -> int:
         """Index of the first bar ≥ `start` whose signal mask is set (len(bars) when none)."""
@@ -162,6 +163,16 @@ class QuietSpanFinder(Generic[P]):
                     break
         self._cursor = cursor
         return signals[cursor] if cursor < len(signals) else len(self.bars)
+
+    def bar(self, index: int) -> Bar:
+        """The `Bar` of row `index`: the one built when the span search asked the strategy
+        about that row, if it did (its step then gets the same object), else a new one."""
+        asked = self._asked
+        if asked is not None and asked[0] == index:
+            return asked[1]
+        bar = self.bars.bar(index)
+        self._asked = (index, bar)
+        return bar
 
     def advance(self, book: Book[P], start: int, stop: int) -> QuietSpan | None:
         """The quiet bars from `start` (before `stop`) for the run's `book`; None when `start`
@@ -218,7 +229,7 @@ class QuietSpanFinder(Generic[P]):
         if _leaves_value(risk_band(self.context, book), max(0.0, 1.0 - cash / peak)):
             return None
         if decisions is not None:
-            while signal < stop and decisions.holds_flat(signal, self.bars.bar(signal)):
+            while signal < stop and decisions.holds_flat(signal, self.bar(signal)):
                 signal = self.next_signal(signal + 1)
         end = min(stop, signal)
         if end <= start:
