@@ -7,6 +7,7 @@ as an engine does, for either position class.
 
 from __future__ import annotations
 
+import copy
 import csv
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -34,13 +35,14 @@ T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
 @attrs.define
 class ScriptedDecider:
-    """Returns `script[bar_index]` (HOLD elsewhere) and remembers what it was shown."""
+    """Returns `script[bar_index]` (HOLD elsewhere) and remembers what it was shown (a copy:
+    the position handed to `decide` is valid for the call only)."""
 
     script: Mapping[int, Decision]
     seen_positions: list[PositionState | None] = attrs.field(factory=list)
 
     def decide(self, bar_index: int, bar: Bar, position: PositionState | None) -> Decision:
-        self.seen_positions.append(position)
+        self.seen_positions.append(copy.copy(position))
         return self.script.get(bar_index, HOLD)
 
 

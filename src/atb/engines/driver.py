@@ -48,7 +48,7 @@ P = TypeVar("P", bound=Position)
 __all__ = ["BarDriver", "BarFills"]
 
 BarFills = tuple[Book[P], bool, float | None]
-"""What `fill_bar` leaves for `close_bar`: the book after the bar's fills, whether the bar was
+"""What `fill_book` leaves for the close: the book after the bar's fills, whether the bar was
 ambiguous, and the equity the other extreme order would have given (None when not ambiguous)."""
 
 

@@ -8,15 +8,18 @@ engine with `LivePositionAdapter`; there is no `isinstance` on either class anyw
 
 from __future__ import annotations
 
-from typing import Protocol, TypeVar
+import operator
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
 
 import attrs
 
 from atb.domain.models import ActiveTrade, LivePosition
 from atb.domain.protocols import Position
-from atb.managers.working_position import WorkingPosition
+from atb.managers.working_position import PROTOCOL_FIELDS, WorkingPosition
 
 P = TypeVar("P", bound=Position)
+T = TypeVar("T", ActiveTrade, LivePosition)
 
 
 class PositionAdapter(Protocol[P]):
@@ -33,6 +36,8 @@ class ActiveTradeAdapter:
 
     def freeze(self, position: WorkingPosition[ActiveTrade]) -> ActiveTrade:
         """A backtest position."""
+        if position.origin is not None:
+            return _changed_copy(position.origin, position)
         return ActiveTrade(**position.fields())
 
 
@@ -46,12 +51,49 @@ class LivePositionAdapter:
         origin = position.origin
         if origin is None:
             return LivePosition(client_order_id=position.legs[0].order_id, **position.fields())
-        return LivePosition(
-            client_order_id=origin.client_order_id,
-            exchange_order_ids=origin.exchange_order_ids,
-            store_id=origin.store_id,
-            **position.fields(),
-        )
+        return _changed_copy(origin, position)
+
+
+def _changed_copy(origin: T, position: WorkingPosition[T]) -> T:
+    """`origin` with the working position's values, validating only the fields that differ
+    (the others passed their validators when `origin` was built); the fields beyond the
+    protocol (a live position's ids) are `origin`'s.
+
+    What `attrs.evolve` does, without re-running twenty validators: a position in a portfolio
+    or a live session is frozen after every bar it changed in.
+    """
+    kind = type(origin)
+    copier = _COPIERS.get(kind) or _Copier.of(kind)  # a subclass: built on the spot
+    clone = object.__new__(kind)
+    set_field = object.__setattr__  # frozen classes refuse normal assignment
+    for name, kept in zip(copier.names, copier.values(origin), strict=True):
+        value = kept
+        if name in PROTOCOL_FIELDS:
+            value = getattr(position, name)
+            if value is not kept and value != kept:
+                field = copier.fields[name]
+                if field.validator is not None:
+                    field.validator(origin, field, value)
+        set_field(clone, name, value)
+    return clone
+
+
+@attrs.frozen(slots=True)
+class _Copier:
+    """A position class's fields by name, and a getter of all their values at once."""
+
+    fields: dict[str, attrs.Attribute[Any]]
+    names: tuple[str, ...]
+    values: Callable[[object], tuple[Any, ...]]
+
+    @classmethod
+    def of(cls, kind: type) -> _Copier:
+        fields = attrs.fields_dict(kind)
+        names = tuple(fields)
+        return cls(fields, names, operator.attrgetter(*names))
+
+
+_COPIERS = {kind: _Copier.of(kind) for kind in (ActiveTrade, LivePosition)}
 
 
 __all__ = ["ActiveTradeAdapter", "LivePositionAdapter", "PositionAdapter"]

@@ -14,6 +14,7 @@ it during that call only: the next bar changes it in place.
 
 from __future__ import annotations
 
+import operator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -29,7 +30,7 @@ if TYPE_CHECKING:  # the adapters build frozen classes from working positions
 
 P = TypeVar("P", bound=Position)
 
-__all__ = ["PositionChanges", "WorkingPosition"]
+__all__ = ["PROTOCOL_FIELDS", "PositionChanges", "WorkingPosition"]
 
 
 @attrs.frozen(slots=True, kw_only=True)
@@ -118,8 +119,9 @@ class WorkingPosition(Generic[P]):
     legs: tuple[Fill, ...]
     policies: PositionPolicies
     origin: P | None
-    """The frozen position this one was thawed from (None for one opened in the run): what
-    an engine's class keeps beyond the protocol (a live position's ids) comes from it."""
+    """The last frozen value of this position (the one it was thawed from, or the last
+    `freeze_with` built; None for one opened in the run and never frozen): what an engine's
+    class keeps beyond the protocol (a live position's ids) comes from it."""
     frozen: P | None
     """The engine's frozen value equal to this position now, once built (`freeze_with`);
     every change clears it."""
@@ -161,17 +163,42 @@ class WorkingPosition(Generic[P]):
     def thaw(cls, frozen: P) -> WorkingPosition[P]:
         """A working copy of a frozen position (a snapshot's)."""
         position: WorkingPosition[P] = cls.__new__(cls)
-        for name in _FIELDS:
-            setattr(position, name, getattr(frozen, name))
+        position._load(_protocol_values(frozen))
         position.origin = position.frozen = frozen
         return position
 
     def copy(self) -> WorkingPosition[P]:
         """An independent copy (the state an ambiguous bar's other reading starts from)."""
         clone: WorkingPosition[P] = WorkingPosition.__new__(WorkingPosition)
-        for name in _ALL:
-            setattr(clone, name, getattr(self, name))
+        clone._load(_protocol_values(self))
+        clone.origin, clone.frozen = self.origin, self.frozen
         return clone
+
+    def _load(self, values: tuple[Any, ...]) -> None:
+        # One unpacking in `_FIELDS` order: a position is thawed at every portfolio bar.
+        (
+            self.position_id,
+            self.symbol,
+            self.side,
+            self.entry_price,
+            self.first_entry_price,
+            self.entry_time,
+            self.quantity,
+            self.original_quantity,
+            self.stop_loss,
+            self.take_profit,
+            self.trailing_active,
+            self.breakeven_active,
+            self.partial_exits_taken,
+            self.scale_ins_taken,
+            self.best_price,
+            self.worst_price,
+            self.realized_pnl,
+            self.fees_paid,
+            self.slippage_paid,
+            self.legs,
+            self.policies,
+        ) = values
 
     def fields(self) -> dict[str, Any]:
         """The protocol's fields by name (the keyword arguments of the frozen classes)."""
@@ -182,7 +209,7 @@ class WorkingPosition(Generic[P]):
         per change; every field passes its validator there)."""
         frozen = self.frozen
         if frozen is None:
-            frozen = self.frozen = adapter.freeze(self)
+            frozen = self.frozen = self.origin = adapter.freeze(self)
         return frozen
 
     def apply(self, changes: PositionChanges) -> None:
@@ -224,4 +251,6 @@ _FIELDS = (
     "legs",
     "policies",
 )
-_ALL = (*_FIELDS, "origin", "frozen")
+_protocol_values = operator.attrgetter(*_FIELDS)
+PROTOCOL_FIELDS = frozenset(_FIELDS)
+"""The fields a working position holds (the `Position` protocol's members)."""

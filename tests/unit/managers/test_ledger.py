@@ -9,7 +9,7 @@ import pytest
 
 from atb.domain.fills import Fill, FillKind, Liquidity
 from atb.domain.intents import ExitReason
-from atb.domain.models import ActiveTrade, Trade
+from atb.domain.models import Trade
 from atb.domain.policies import PositionPolicies
 from atb.domain.protocols import Position
 from atb.domain.sides import OrderAction, PositionSide
@@ -27,10 +27,12 @@ from tests.support.builders import T0, make_fill
 P = TypeVar("P", bound=Position)
 LONG, SHORT = PositionSide.LONG, PositionSide.SHORT
 BUY, SELL = OrderAction.BUY, OrderAction.SELL
+ACTIVE = ActiveTradeAdapter()
 HOURS = [T0.replace(hour=h) for h in range(6)]
 
 
-def _open(entry: Fill, side: PositionSide) -> WorkingPosition[ActiveTrade]:
+def _open(entry: Fill, side: PositionSide, _into: PositionAdapter[P]) -> WorkingPosition[P]:
+    """A new position, to be frozen `_into` an engine's class."""
     return WorkingPosition.opened(
         position_id="p7",
         symbol="BTCUSDT",
@@ -60,15 +62,7 @@ L_EXIT = make_fill(FillKind.EXIT, SELL, 106.0, 1.0, fee=0.106, slippage=0.03, ti
 
 def _long_round_trip(adapter: PositionAdapter[P]) -> tuple[list[float], Trade]:
     """The long round trip on an engine's frozen class (frozen after every change)."""
-    working: WorkingPosition[P] = WorkingPosition.opened(
-        position_id="p7",
-        symbol="BTCUSDT",
-        side=LONG,
-        fill=L_ENTRY,
-        stop_loss=None,
-        take_profit=None,
-        policies=PositionPolicies(),
-    )
+    working = _open(L_ENTRY, LONG, adapter)
     position = adapter.freeze(working)
     cash = [cash_change(position, L_ENTRY)]
     cash.append(cash_change(position, L_SCALE))
@@ -82,7 +76,7 @@ def _long_round_trip(adapter: PositionAdapter[P]) -> tuple[list[float], Trade]:
 
 
 def test_entry_costs_only_its_fee() -> None:
-    position = _open(L_ENTRY, LONG)
+    position = _open(L_ENTRY, LONG, ACTIVE)
     assert cash_change(position, L_ENTRY) == pytest.approx(-0.1)
     assert (position.entry_price, position.first_entry_price, position.quantity) == (
         100.0,
@@ -93,7 +87,7 @@ def test_entry_costs_only_its_fee() -> None:
 
 
 def test_scale_in_re_averages_the_entry_and_adds_a_leg() -> None:
-    position = _open(L_ENTRY, LONG)
+    position = _open(L_ENTRY, LONG, ACTIVE)
     scaled = _update(position, scale_in_changes(position, L_SCALE))
     assert scaled.entry_price == pytest.approx(151.0 / 1.5)
     assert scaled.first_entry_price == 100.0
@@ -107,7 +101,7 @@ def test_scale_in_re_averages_the_entry_and_adds_a_leg() -> None:
 
 
 def test_partial_exit_realizes_against_the_average_entry() -> None:
-    position = _open(L_ENTRY, LONG)
+    position = _open(L_ENTRY, LONG, ACTIVE)
     position = _update(position, scale_in_changes(position, L_SCALE))
     after = _update(position, partial_exit_changes(position, L_PARTIAL))
     realized = (103.0 - 151.0 / 1.5) * 0.5
@@ -121,7 +115,7 @@ def test_partial_exit_realizes_against_the_average_entry() -> None:
 
 
 def test_partial_exit_of_the_whole_position_is_refused() -> None:
-    position = _open(L_ENTRY, LONG)
+    position = _open(L_ENTRY, LONG, ACTIVE)
     whole = make_fill(FillKind.PARTIAL_EXIT, SELL, 103.0, 1.0)
     with pytest.raises(ValueError, match="would close"):
         partial_exit_changes(position, whole)
@@ -168,7 +162,7 @@ def test_short_round_trip() -> None:
     scale = make_fill(FillKind.SCALE_IN, SELL, 98.0, 1.0, fee=0.098, time=HOURS[1])
     partial = make_fill(FillKind.PARTIAL_EXIT, BUY, 95.0, 1.0, fee=0.095, time=HOURS[2])
     final = make_fill(FillKind.EXIT, BUY, 97.0, 2.0, fee=0.194, time=HOURS[3])
-    position = _open(entry, SHORT)
+    position = _open(entry, SHORT, ACTIVE)
     cash = [cash_change(position, entry), cash_change(position, scale)]
     position = _update(position, scale_in_changes(position, scale))
     assert position.entry_price == pytest.approx(298.0 / 3.0)
@@ -198,7 +192,7 @@ def test_cash_change_signs(
     side: PositionSide, exit_action: OrderAction, exit_price: float, expected: float
 ) -> None:
     entry = make_fill(FillKind.ENTRY, side.entry_action, 100.0, 1.0, fee=0.1)
-    position = _open(entry, side)
+    position = _open(entry, side, ACTIVE)
     final = make_fill(FillKind.EXIT, exit_action, exit_price, 1.0, fee=exit_price * 0.001)
     assert cash_change(position, entry) == pytest.approx(-0.1)
     assert cash_change(position, final) == pytest.approx(expected)
@@ -208,7 +202,7 @@ def test_cash_change_signs(
 
 def test_closing_by_the_last_partial_rung_counts_it() -> None:
     entry = make_fill(FillKind.ENTRY, BUY, 100.0, 1.0)
-    position: WorkingPosition[ActiveTrade] = _open(entry, LONG)
+    position = _open(entry, LONG, ACTIVE)
     partial = make_fill(FillKind.PARTIAL_EXIT, SELL, 103.0, 0.5, time=HOURS[1])
     position = _update(position, partial_exit_changes(position, partial))
     last = make_fill(FillKind.EXIT, SELL, 110.0, 0.5, time=HOURS[2])
@@ -221,7 +215,7 @@ def test_closing_by_the_last_partial_rung_counts_it() -> None:
 
 def test_trade_keeps_the_excursions_of_the_position() -> None:
     entry = make_fill(FillKind.ENTRY, BUY, 100.0, 1.0)
-    position = _open(entry, LONG)
+    position = _open(entry, LONG, ACTIVE)
     position = _update(position, PositionChanges(best_price=108.0, worst_price=97.0))
     trade = close(
         position,

@@ -35,6 +35,7 @@ from atb.domain.events import KernelEvent
 from atb.domain.pnl import unrealized_pnl
 from atb.domain.protocols import Position
 from atb.engines.driver import BarDriver, BarFills
+from atb.managers.book import Book
 from atb.managers.correlation import ReturnsWindow
 from atb.managers.dynamic_risk import NO_TIER, RiskTier
 from atb.managers.execution import OtherHoldings
@@ -115,6 +116,10 @@ class PortfolioDriver(Generic[P]):
         self.returns: ReturnsWindow | None = None
         if correlation is not None:
             self.returns = ReturnsWindow(self.symbols, correlation.lookback)
+        # Each symbol's run-lived book (ADR 0022), valid while the state stepped from is the one
+        # the last step returned (anything else — a restart, a flatten — starts them afresh).
+        self._books: dict[str, Book[P]] = {}
+        self._stepped: PortfolioState[P] | None = None
 
     def initial_state(self, cash: float) -> PortfolioState[P]:
         """A flat account holding `cash` (quote currency), no symbol seen yet."""
@@ -133,6 +138,8 @@ class PortfolioDriver(Generic[P]):
         self, state: PortfolioState[P], time: datetime, present: Mapping[str, SymbolBar]
     ) -> PortfolioStep[P]:
         """Process the bar time `time` for the symbols in `present` (see the module docstring)."""
+        if state is not self._stepped:
+            self._books.clear()
         positions: dict[str, Position | None] = {
             symbol: state.symbols[symbol].position for symbol in self.symbols
         }
@@ -148,8 +155,9 @@ class PortfolioDriver(Generic[P]):
                 continue
             given = present[symbol]
             others = self._others(symbol, positions, opens, state.marks)
-            start = self._own(state, symbol, cash)
-            filled = self.drivers[symbol].fill_bar(start, given.bar, given.detail, others)
+            book = self._book(state, symbol, cash)
+            book.begin(given.bar, others)
+            filled = self.drivers[symbol].fill_book(book, given.detail)
             book = filled[0]
             if filled[2] is not None:
                 # This symbol's part of the bar had the other extreme come first.
@@ -238,6 +246,7 @@ class PortfolioDriver(Generic[P]):
             symbols=symbols,
             marks=marks,
         )
+        self._stepped = next_state
         return PortfolioStep(
             state=next_state,
             results=results,
@@ -299,16 +308,18 @@ class PortfolioDriver(Generic[P]):
             exposures=dict.fromkeys(self.symbols, 0.0),
         )
 
-    def _own(self, state: PortfolioState[P], symbol: str, cash: float) -> KernelState[P]:
-        """The symbol's kernel state with the account's `cash`, peak, tier and latch."""
-        return attrs.evolve(
-            state.symbols[symbol],
-            cash=cash,
-            equity=state.equity,
-            peak_equity=state.peak_equity,
-            tier=state.tier,
-            close_only=state.close_only,
-        )
+    def _book(self, state: PortfolioState[P], symbol: str, cash: float) -> Book[P]:
+        """The symbol's book with the account's `cash`, equity, peak, tier and latch."""
+        book = self._books.get(symbol)
+        if book is None:
+            context = self.drivers[symbol].context  # the symbol's own instrument and ids
+            book = self._books[symbol] = Book(context, state.symbols[symbol])
+        book.cash = cash
+        book.close_equity = state.equity
+        book.peak_equity = state.peak_equity
+        book.tier = state.tier
+        book.close_only = state.close_only
+        return book
 
     def _others(
         self,
