@@ -32,7 +32,7 @@ from atb.domain.intents import ExitReason
 from atb.domain.protocols import Position
 from atb.managers.apply import apply_report, swap_policies
 from atb.managers.book import Book, KernelContext
-from atb.managers.execution import AccountView, OtherHoldings, RestingOrder
+from atb.managers.execution import AccountView, RestingOrder
 from atb.managers.execution_config import FillTiming
 from atb.managers.kernel_state import BarOutcome, KernelState, StepResult
 from atb.managers.orders import MarketOrder, OrderIntent
@@ -130,21 +130,11 @@ class BarDriver(Generic[P]):
         orders = plan_close(book, self.decider, bar_index, history)
         return self.finish_book(fills, orders)
 
-    def fill_bar(
-        self,
-        state: KernelState[P],
-        bar: Bar,
-        detail: Sequence[Bar] | None = None,
-        others: OtherHoldings | None = None,
-    ) -> BarFills[P]:
-        """Steps 1–2 of the bar from `state`: `fill_book` on a new book. (A portfolio fills
-        every symbol's bar before any symbol decides, each with the `others` of the portfolio
-        in its account: ADR 0017.)"""
-        return self.fill_book(Book(self.context, state, bar, others), detail)
-
     def fill_book(self, book: Book[P], detail: Sequence[Bar] | None = None) -> BarFills[P]:
         """Steps 1–2 of the bar: the pending market orders at the open, then the resting
-        levels along the path — everything the venue fills in the bar, folded into the book."""
+        levels along the path — everything the venue fills in the bar, folded into the book.
+        (A portfolio fills every symbol's bar before any symbol decides, each with the `others`
+        of the portfolio in its book's account: ADR 0017.)"""
         book.begin_fills()
         ambiguous = self._fills(book, detail, reverse=False)
         alternative = self._alternative_equity(book, detail) if ambiguous else None
@@ -159,7 +149,7 @@ class BarDriver(Generic[P]):
         return review_bar(fills[0], bar_index, history)
 
     def decide(self, fills: BarFills[P], bar_index: int) -> Decision:
-        """The strategy's decision at the close of the bar `fill_bar` filled."""
+        """The strategy's decision at the close of the bar `fill_book` filled."""
         book = fills[0]
         return self.decider.decide(bar_index, book.bar, book.position)
 

@@ -168,14 +168,15 @@ class WorkingPosition(Generic[P]):
         return position
 
     def copy(self) -> WorkingPosition[P]:
-        """An independent copy (the state an ambiguous bar's other reading starts from)."""
+        """An independent copy (what the book changes while a bar's fills run, so that the
+        position they started from stays as it was: `Book.changing_position`)."""
         clone: WorkingPosition[P] = WorkingPosition.__new__(WorkingPosition)
         clone._load(_protocol_values(self))
         clone.origin, clone.frozen = self.origin, self.frozen
         return clone
 
     def _load(self, values: tuple[Any, ...]) -> None:
-        # One unpacking in `_FIELDS` order: a position is thawed at every portfolio bar.
+        # One unpacking in `_FIELDS` order (a stateless `BarDriver.step` thaws at every bar).
         (
             self.position_id,
             self.symbol,
