@@ -23,10 +23,14 @@ def duration_ns(span: timedelta) -> int:
 
 def to_ns(moment: datetime) -> int:
     """An aware datetime as nanoseconds since the epoch."""
-    return duration_ns(moment - EPOCH)
+    # `duration_ns` of `moment - EPOCH`, written out: asked for every bar a backtest records.
+    span = moment - EPOCH
+    return (span.days * 86_400 + span.seconds) * _NS_PER_SECOND + span.microseconds * 1_000
 
 
 def from_ns(nanoseconds: int) -> datetime:
     """Nanoseconds since the epoch as an aware UTC datetime (sub-microsecond parts dropped:
     a datetime cannot hold them)."""
-    return EPOCH + timedelta(microseconds=nanoseconds // _NS_PER_MICROSECOND)
+    # Positional (days, seconds, microseconds): a keyword timedelta costs half again as much,
+    # and a backtest builds one datetime per stepped bar.
+    return EPOCH + timedelta(0, 0, nanoseconds // _NS_PER_MICROSECOND)

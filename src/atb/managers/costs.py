@@ -52,7 +52,13 @@ class CostCalculator:
         self, reference: float, action: OrderAction, quantity: float, low: float, high: float
     ) -> PricedExecution:
         """Execution of a market or stop order of `quantity` referenced at `reference`."""
-        price = self.taker_price(reference, action, low, high)
+        return self.taker_execution(
+            self.taker_price(reference, action, low, high), reference, quantity
+        )
+
+    def taker_execution(self, price: float, reference: float, quantity: float) -> PricedExecution:
+        """`taker_fill` at a `price` already given by `taker_price` for `reference` (an entry
+        is priced first to be sized, then filled at that price)."""
         return PricedExecution(
             price=price,
             fee=price * quantity * self.costs.taker_fee,

@@ -94,8 +94,7 @@ class SimulatedVenue:
         problem = self.instrument.order_problem(price, quantity)
         if problem is not None:
             return (VenueRejection(order, ENTRY_TOO_SMALL, problem),)
-        priced = costs.taker_fill(reference, action, quantity, bar.low, bar.high)
-        return (_fill(order, priced, quantity, time),)
+        return (_fill(order, costs.taker_execution(price, reference, quantity), quantity, time),)
 
     def cancel(self, order: VenueOrder) -> Sequence[VenueReport]:
         """Nothing rests here between bars: a cancel is acknowledged at once."""
@@ -166,7 +165,7 @@ class SimulatedVenue:
         )
         if problem is not None:
             return (VenueRejection(order, SCALE_IN_REFUSED, problem),)
-        priced = costs.taker_fill(price, action, quantity, path.low, path.high)
+        priced = costs.taker_execution(fill_price, price, quantity)
         return (_fill(order, priced, quantity, path.time),)
 
     def open_orders(self) -> Sequence[VenueOrder]:

@@ -28,6 +28,7 @@ from atb.engines.backtest.arrays import DetailIndex, bar_arrays
 from atb.engines.backtest.early_decisions import EarlyDecisions
 from atb.engines.backtest.quiet_span import BarArrays, QuietSpanFinder
 from atb.engines.backtest.runner import KernelRunner
+from atb.engines.collection_pacing import paced_collections
 from atb.engines.driver import BarDriver
 from atb.managers.lookback import history_bars
 from atb.managers.performance import PerformanceTracker
@@ -378,20 +379,21 @@ def walk_bars(
     quiet_stop = stop - 1
     index = start
     reported = index
-    while index < stop:
-        if progress is not None and index - reported >= _PROGRESS_EVERY:
-            progress(index)
-            reported = index
-        if fast and index < quiet_stop:
-            span = finder.advance(runner.book, index, quiet_stop)
-            if span is not None:
-                runner.advance(span, bars, index)
-                index = span.end
-                continue
-        reason = close_reason if index == stop - 1 else None
-        bar = finder.bar(index)
-        finer = None if detail is None else detail.inside(bars.times_ns[index])
-        runner.feed(bar, index, close_reason=reason, detail=finer)
-        index += 1
+    with paced_collections():
+        while index < stop:
+            if progress is not None and index - reported >= _PROGRESS_EVERY:
+                progress(index)
+                reported = index
+            if fast and index < quiet_stop:
+                span = finder.advance(runner.book, index, quiet_stop)
+                if span is not None:
+                    runner.advance(span, bars, index)
+                    index = span.end
+                    continue
+            reason = close_reason if index == stop - 1 else None
+            bar = finder.bar(index)
+            finer = None if detail is None else detail.inside(bars.times_ns[index])
+            runner.feed(bar, index, close_reason=reason, detail=finer)
+            index += 1
     if progress is not None:
         progress(stop)

@@ -94,13 +94,14 @@ class BarArrays:
 
     def bar(self, index: int) -> Bar:
         """The `Bar` of row `index` (built only for bars the kernel steps or asks about)."""
+        # `item` hands back the Python number without a numpy scalar in between.
         return Bar(
-            from_ns(int(self.times_ns[index])),
-            float(self.open[index]),
-            float(self.high[index]),
-            float(self.low[index]),
-            float(self.close[index]),
-            float(self.volume[index]),
+            from_ns(self.times_ns.item(index)),
+            self.open.item(index),
+            self.high.item(index),
+            self.low.item(index),
+            self.close.item(index),
+            self.volume.item(index),
         )
 
 

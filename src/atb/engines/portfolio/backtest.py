@@ -28,6 +28,7 @@ from atb.domain.pnl import unrealized_pnl
 from atb.engines.backtest.arrays import bar_arrays
 from atb.engines.backtest.engine import END_OF_DATA, describe_data, price_range
 from atb.engines.backtest.quiet_span import BarArrays
+from atb.engines.collection_pacing import paced_collections
 from atb.engines.driver import BarDriver
 from atb.engines.portfolio.driver import PortfolioDriver, PortfolioStep, SymbolBar
 from atb.managers.book import symbol_id_prefix
@@ -157,7 +158,8 @@ def run_portfolio_backtest(
             history=ArrayHistory(bars.high, bars.low, bars.close),
         )
     walk = _Walk(PortfolioDriver(drivers), symbols, request)
-    walk.run(portfolio.times, progress)
+    with paced_collections():
+        walk.run(portfolio.times, progress)
     return walk.result(clock)
 
 
