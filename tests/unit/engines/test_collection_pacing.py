@@ -1,6 +1,7 @@
-"""A backtest walks its bars with the young generation collected less often (ADR 0023), and
-leaves the process's collector as it found it: after the run, after a failed run, with nested
-and concurrent walks, and when the process turned automatic collection off."""
+"""A backtest walks its bars with the young generation collected less often and what it keeps
+frozen out of the collector's sight (ADR 0023), and leaves the process's collector as it found
+it: after the run, after a failed run, with nested and concurrent walks, when the process froze
+objects of its own or turned automatic collection off."""
 
 from __future__ import annotations
 
@@ -8,15 +9,20 @@ import gc
 import threading
 from collections.abc import Iterator
 
+import attrs
 import pytest
 
 from atb.config import config_from_assignments
+from atb.data.instruments import ResolvedInstrument
+from atb.data.portfolio import assemble_portfolio
 from atb.data.validation import validate_candles
 from atb.domain.bars import Bar
 from atb.domain.decisions import Action, Decision
+from atb.domain.instruments import Instrument
 from atb.domain.protocols import PositionState
 from atb.engines.backtest import BacktestRequest, run_backtest
 from atb.engines.collection_pacing import YOUNG_THRESHOLD, paced_collections
+from atb.engines.portfolio.backtest import PortfolioRequest, run_portfolio_backtest
 from tests.support.candle_frames import make_candles
 from tests.support.scripted_strategy import ScriptedStrategy
 
@@ -25,12 +31,15 @@ PROCESS_THRESHOLDS = (700, 10, 10)
 
 @pytest.fixture(autouse=True)
 def _process_thresholds() -> Iterator[None]:
-    """Every test starts from CPython's default thresholds and leaves the process's own."""
+    """Every test starts from CPython's default thresholds, nothing frozen, and leaves the
+    process's own."""
     before = gc.get_threshold()
+    assert gc.get_freeze_count() == 0
     gc.set_threshold(*PROCESS_THRESHOLDS)
     try:
         yield
     finally:
+        gc.unfreeze()
         gc.set_threshold(*before)
 
 
@@ -41,17 +50,20 @@ class ThresholdWitness(ScriptedStrategy):
     def __init__(self, script: dict[int, Decision], fail_at: int | None = None) -> None:
         super().__init__(script)
         self.seen: set[tuple[int, int, int]] = set()
+        self.frozen: list[int] = []
         self.fail_at = fail_at
 
     def decide(self, bar_index: int, bar: Bar, position: PositionState | None) -> Decision:
         self.seen.add(gc.get_threshold())
+        if bar_index % 100 == 0:  # counting the frozen objects walks them all: now and then
+            self.frozen.append(gc.get_freeze_count())
         if bar_index == self.fail_at:
             raise RuntimeError(f"scripted failure at row {bar_index}")
         return super().decide(bar_index, bar, position)
 
 
-def _request(strategy: ThresholdWitness) -> BacktestRequest:
-    candles = validate_candles(make_candles(120, seed=11), source="test", timeframe="1h")
+def _request(strategy: ThresholdWitness, bars: int = 120) -> BacktestRequest:
+    candles = validate_candles(make_candles(bars, seed=11), source="test", timeframe="1h")
     return BacktestRequest(
         strategy=strategy,
         candles=candles,
@@ -137,3 +149,60 @@ def test_the_backtest_result_does_not_depend_on_the_collector() -> None:
         assert other.trades == paced.trades
         assert other.events == paced.events
         assert other.equity == paced.equity
+
+
+# A position open from row 1 to the end (no stop, no target) and a decision asked on every bar:
+# every bar is stepped, so the walk settles every 2,048 bars.
+LONG_HOLD = {1: Decision(Action.ENTER_LONG, size=0.5)} | {
+    row: Decision(Action.HOLD) for row in range(2, 5000)
+}
+
+
+def test_a_long_walk_freezes_what_it_keeps_and_unfreezes_it_at_the_end() -> None:
+    strategy = ThresholdWitness(LONG_HOLD)
+    result = run_backtest(_request(strategy, bars=5000))
+    assert result.open_position is not None
+    assert len(strategy.frozen) == 49  # rows 100, 200, …, 4,900 (row 0 is the warm-up)
+    assert strategy.frozen[:20] == [0] * 20  # up to row 2,000: nothing settled yet
+    assert min(strategy.frozen[21:]) > 0  # from row 2,200 on: settled at 2,048 stepped bars
+    assert gc.get_freeze_count() == 0
+
+
+def test_a_process_with_frozen_objects_of_its_own_keeps_them_frozen() -> None:
+    gc.freeze()  # a server before it forks, say
+    frozen = gc.get_freeze_count()
+    strategy = ThresholdWitness(LONG_HOLD)
+    run_backtest(_request(strategy, bars=5000))
+    # The walk froze nothing more (a few of the frozen objects may have been freed meanwhile)
+    # and unfroze nothing.
+    assert frozen - 100 < min(strategy.frozen) <= max(strategy.frozen) <= frozen
+    assert frozen - 100 < gc.get_freeze_count() <= frozen
+    assert strategy.seen == {(YOUNG_THRESHOLD, 10, 10)}
+
+
+def test_a_portfolio_walk_settles_and_restores_the_collector() -> None:
+    instrument = Instrument(symbol="AAAUSDT", tick_size=0.01, lot_step=0.00001, min_notional=5.0)
+    symbols = ("AAAUSDT", "BBBUSDT")
+    candles = {
+        symbol: validate_candles(make_candles(1500, seed=seed), source=symbol, timeframe="1h")
+        for seed, symbol in enumerate(symbols)
+    }
+    rules = {
+        symbol: ResolvedInstrument(attrs.evolve(instrument, symbol=symbol), "test")
+        for symbol in symbols
+    }
+    witnesses = {symbol: ThresholdWitness(LONG_HOLD) for symbol in symbols}
+    result = run_portfolio_backtest(
+        PortfolioRequest(
+            candles=assemble_portfolio(candles, rules),
+            strategies=dict(witnesses),
+            config=config_from_assignments(["risk.max_position=0.4"]),
+        )
+    )
+    assert [part.open_position is not None for part in result.symbols] == [True, True]
+    for witness in witnesses.values():
+        assert witness.seen == {(YOUNG_THRESHOLD, 10, 10)}
+        assert witness.frozen[:5] == [0] * 5  # rows 100 … 500: nothing settled yet
+        assert min(witness.frozen[6:]) > 0  # settled at bar time 512
+    assert gc.get_threshold() == PROCESS_THRESHOLDS
+    assert gc.get_freeze_count() == 0

@@ -58,6 +58,8 @@ END_OF_DATA = "end of data"
 """Exit reason of a position closed at the last bar with `close_at_end`."""
 
 _PROGRESS_EVERY = 4096
+_SETTLE_EVERY = 2048
+"""Stepped bars between two settlings of what the run keeps (`collection_pacing`)."""
 
 
 @attrs.frozen(slots=True, kw_only=True)
@@ -379,7 +381,8 @@ def walk_bars(
     quiet_stop = stop - 1
     index = start
     reported = index
-    with paced_collections():
+    stepped = 0
+    with paced_collections() as pacing:
         while index < stop:
             if progress is not None and index - reported >= _PROGRESS_EVERY:
                 progress(index)
@@ -395,5 +398,8 @@ def walk_bars(
             finer = None if detail is None else detail.inside(bars.times_ns[index])
             runner.feed(bar, index, close_reason=reason, detail=finer)
             index += 1
+            stepped += 1
+            if stepped % _SETTLE_EVERY == 0:
+                pacing.settle()  # what the run keeps so far, out of the collector's way
     if progress is not None:
         progress(stop)

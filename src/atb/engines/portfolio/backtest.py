@@ -28,7 +28,7 @@ from atb.domain.pnl import unrealized_pnl
 from atb.engines.backtest.arrays import bar_arrays
 from atb.engines.backtest.engine import END_OF_DATA, describe_data, price_range
 from atb.engines.backtest.quiet_span import BarArrays
-from atb.engines.collection_pacing import paced_collections
+from atb.engines.collection_pacing import Pacing, paced_collections
 from atb.engines.driver import BarDriver
 from atb.engines.portfolio.driver import PortfolioDriver, PortfolioStep, SymbolBar
 from atb.managers.book import symbol_id_prefix
@@ -62,6 +62,8 @@ VenueFactory = Callable[[str, BarDriver[ActiveTrade]], ExecutionVenue]
 venue); tests pass a recording venue that implements the port."""
 
 _PROGRESS_EVERY = 512
+_SETTLE_EVERY = 512
+"""Bar times between two settlings of what the run keeps (`collection_pacing`)."""
 
 
 @attrs.frozen(slots=True, kw_only=True)
@@ -158,8 +160,8 @@ def run_portfolio_backtest(
             history=ArrayHistory(bars.high, bars.low, bars.close),
         )
     walk = _Walk(PortfolioDriver(drivers), symbols, request)
-    with paced_collections():
-        walk.run(portfolio.times, progress)
+    with paced_collections() as pacing:
+        walk.run(portfolio.times, progress, pacing)
     return walk.result(clock)
 
 
@@ -188,8 +190,9 @@ class _Walk:
         self.band_high = 0.0
         self.all_events: list[tuple[str | None, KernelEvent]] = []
 
-    def run(self, times: tuple[datetime, ...], progress: Progress | None) -> None:
-        """Step every bar time at which at least one symbol is inside its window."""
+    def run(self, times: tuple[datetime, ...], progress: Progress | None, pacing: Pacing) -> None:
+        """Step every bar time at which at least one symbol is inside its window (settling
+        what the run keeps every few hundred bar times: `collection_pacing`)."""
         total = len(times)
         reported = 0
         for index, time in enumerate(times):
@@ -216,6 +219,8 @@ class _Walk:
                 }
                 step = self.driver.close_all(step, last_bars, END_OF_DATA)
             self._record(time, present, step)
+            if (index + 1) % _SETTLE_EVERY == 0:
+                pacing.settle()
             if progress is not None and index - reported >= _PROGRESS_EVERY:
                 progress(index, total)
                 reported = index
