@@ -55,6 +55,10 @@ class Level:
         """True when `price` is at or beyond the level in its trigger direction."""
         return price >= self.price if self.trigger is Trigger.UP else price <= self.price
 
+    def within(self, low: float, high: float) -> bool:
+        """True when a bar ranging from `low` to `high` reaches the level."""
+        return high >= self.price if self.trigger is Trigger.UP else low <= self.price
+
 
 @attrs.frozen(slots=True)
 class LevelHit:
@@ -157,11 +161,8 @@ class FillModel:
         `reverse=True` walks the extremes in the opposite order to the policy's choice.
         """
         # Only levels inside the bar's range can fire; most bars touch none.
-        reachable = tuple(
-            level
-            for level in levels
-            if (bar.high >= level.price if level.trigger is Trigger.UP else bar.low <= level.price)
-        )
+        low, high = bar.low, bar.high
+        reachable = tuple(level for level in levels if level.within(low, high))
         if not reachable:
             return _NOTHING
         low_first = self.low_first(bar, side) != reverse

@@ -105,10 +105,16 @@ class SimulatedVenue:
     ) -> RestingWalk:
         """The resting orders `path` reaches, in path order (`reverse` visits the extremes in
         the order the intrabar policy did not choose), and whether the bar is ambiguous."""
+        low, high = path.low, path.high
+        for order in orders:
+            if order.level.within(low, high):
+                break
+        else:
+            return _NOT_REACHED  # most bars reach no level: nothing to map
         by_level = {order.level: order for order in orders}
         walk = self.fill_model.walk(tuple(by_level), path, side, reverse=reverse)
         if not walk.hits and not walk.ambiguous:
-            return _NOT_REACHED  # most bars reach no level
+            return _NOT_REACHED
         reached = tuple(
             LevelReached(by_level[hit.level], hit.price, hit.gapped) for hit in walk.hits
         )
