@@ -235,9 +235,11 @@ class QuietSpanFinder(Generic[P]):
         end = min(stop, signal)
         if end <= start:
             return None
+        equity = np.empty(end - start)
+        equity.fill(cash)  # `np.full` without its Python-level wrapper: one flat span per trade
         return QuietSpan(
             end=end,
-            equity=np.full(end - start, cash),
+            equity=equity,
             exposure=np.zeros(end - start),
             high=None,
             low=None,
