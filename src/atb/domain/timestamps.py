@@ -23,9 +23,7 @@ def duration_ns(span: timedelta) -> int:
 
 def to_ns(moment: datetime) -> int:
     """An aware datetime as nanoseconds since the epoch."""
-    # `duration_ns` of `moment - EPOCH`, written out: asked for every bar a backtest records.
-    span = moment - EPOCH
-    return (span.days * 86_400 + span.seconds) * _NS_PER_SECOND + span.microseconds * 1_000
+    return duration_ns(moment - EPOCH)
 
 
 def from_ns(nanoseconds: int) -> datetime:
